@@ -1,0 +1,106 @@
+"""Daily sync of the product catalog from a DummyJSON-style API into a Medusa v2 store.
+
+Wiring only: the stages live in ``medusa_sync.operators``; see the README for every param.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG, Asset, Param
+
+from medusa_sync.operators.compute_diff import ComputeDiffOperator
+from medusa_sync.operators.fetch_pages import FetchPagesOperator
+from medusa_sync.operators.report import SyncReportOperator
+from medusa_sync.operators.sync_categories import SyncCategoriesOperator
+from medusa_sync.operators.upsert_batch import UpsertBatchOperator
+from medusa_sync.storage import STORAGE_VARIABLE
+
+MEDUSA_CONN_ID = "medusa_default"
+SOURCE_CONN_ID = "dummyjson_default"
+RUN_FOLDER = "{{ ti.xcom_pull(task_ids='fetch_pages', key='run_folder') }}"
+CATALOG_ASSET = Asset("medusa://catalog/products", name="medusa_product_catalog")
+
+with DAG(
+    dag_id="medusa_product_sync",
+    description="Keep the Medusa product catalog in step with the source product API",
+    schedule="0 0 * * *",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    render_template_as_native_obj=True,
+    default_args={
+        "retries": 3,
+        "retry_delay": timedelta(seconds=30),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=10),
+    },
+    tags=["medusa", "catalog"],
+    doc_md=__doc__,
+    params={
+        "dry_run": Param(False, type="boolean", description="Plan and report, write nothing to Medusa."),
+        "full_refresh": Param(
+            False, type="boolean", description="Rewrite every product, even those whose content hash is unchanged."
+        ),
+        "batch_size": Param(
+            200, type="integer", minimum=1, maximum=2000,
+            description="Products per batch request (batches are also capped at 1.5 MB of JSON).",
+        ),
+        "page_size": Param(
+            100, type="integer", minimum=1, maximum=1000, description="Products per source API page."
+        ),
+        "max_products": Param(
+            None, type=["null", "integer"], minimum=1,
+            description="Sync only the first N source products (smoke runs); empty = all. "
+            "Products beyond N are never treated as missing upstream.",
+        ),
+        "on_missing": Param(
+            "ignore", type="string", enum=["ignore", "draft", "delete"],
+            description="What to do with synced products that vanished upstream.",
+        ),
+        "product_status": Param(
+            "published", type="string", enum=["published", "draft"], description="Status of synced products."
+        ),
+        "currency_code": Param(
+            "usd", type="string", pattern="^[a-zA-Z]{3}$", description="ISO currency of the variant prices."
+        ),
+        "sales_channel_id": Param(
+            "", type=["null", "string"], description="Sales channel for synced products; empty = the store's default."
+        ),
+    },
+) as dag:
+    fetch_pages = FetchPagesOperator(
+        task_id="fetch_pages",
+        source_conn_id=SOURCE_CONN_ID,
+        storage_url="{{ var.value.get('" + STORAGE_VARIABLE + "', '') }}",
+        page_size="{{ params.page_size }}",
+        max_products="{{ params.max_products }}",
+    )
+    sync_categories = SyncCategoriesOperator(
+        task_id="sync_categories",
+        medusa_conn_id=MEDUSA_CONN_ID,
+        run_folder=RUN_FOLDER,
+        dry_run="{{ params.dry_run }}",
+    )
+    compute_diff = ComputeDiffOperator(
+        task_id="compute_diff",
+        medusa_conn_id=MEDUSA_CONN_ID,
+        run_folder=RUN_FOLDER,
+        dry_run="{{ params.dry_run }}",
+        full_refresh="{{ params.full_refresh }}",
+        batch_size="{{ params.batch_size }}",
+        on_missing="{{ params.on_missing }}",
+        product_status="{{ params.product_status }}",
+        currency_code="{{ params.currency_code }}",
+        sales_channel_id="{{ params.sales_channel_id }}",
+    )
+    upsert_batch = UpsertBatchOperator.partial(
+        task_id="upsert_batch",
+        medusa_conn_id=MEDUSA_CONN_ID,
+        map_index_template="{{ task.label }}",
+        max_active_tis_per_dagrun=2,
+    ).expand_kwargs(compute_diff.output)
+    report = SyncReportOperator(task_id="report", run_folder=RUN_FOLDER, outlets=[CATALOG_ASSET])
+
+    fetch_pages >> sync_categories >> compute_diff >> upsert_batch >> report

@@ -1,0 +1,228 @@
+"""The local dev stack: a real Medusa, the catalog server and Airflow, plus a one-command demo.
+
+    python -m devstack.stack up [--catalog-file PATH | --products N]
+    python -m devstack.stack demo      # up, then one DAG run, then the report
+    python -m devstack.stack status | down
+
+State (ports, pids, generated credentials) lives in ``.devstack/`` and never leaves the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from devstack.airflow_local import (
+    DAG_ID,
+    REPO,
+    airflow,
+    airflow_environment,
+    fernet_key,
+    medusa_connection,
+    migrate,
+    source_connection,
+)
+
+STATE = REPO / ".devstack"
+MEDUSA_STATE = STATE / "medusa.json"
+STACK_STATE = STATE / "stack.json"
+AIRFLOW_HOME = STATE / "airflow"
+MEDUSA_PORT, CATALOG_PORT, AIRFLOW_PORT = 9000, 8001, 8080
+
+
+def _log(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def _spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> int:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=env, cwd=REPO, start_new_session=True,
+        )
+    return proc.pid
+
+
+def _wait_http(url: str, what: str, timeout: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=2).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(1)
+    tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:]) if log.exists() else ""
+    raise SystemExit(f"{what} did not come up at {url} within {timeout:.0f} s; last log lines:\n{tail}")
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def _load(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _save(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2))
+    path.chmod(0o600)
+
+
+def _airflow_env(medusa: dict[str, Any], stack: dict[str, Any]) -> dict[str, str]:
+    return airflow_environment(
+        AIRFLOW_HOME,
+        extra={
+            "AIRFLOW__CORE__FERNET_KEY": stack["fernet_key"],
+            "AIRFLOW__API__PORT": str(AIRFLOW_PORT),
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "10",
+            "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "10",
+        },
+    )
+
+
+def up(args: argparse.Namespace) -> None:
+    STATE.mkdir(exist_ok=True)
+    stack = _load(STACK_STATE)
+    stack.setdefault("fernet_key", fernet_key())
+
+    _log("starting Medusa (fresh PostgreSQL database, admin user, secret API key)")
+    subprocess.run(
+        [sys.executable, "-m", "devstack.medusa_server", "up", "--db", "medusa_sync_dev", "--port",
+         str(MEDUSA_PORT), "--state", str(MEDUSA_STATE), *(["--fresh"] if args.fresh else [])],
+        cwd=REPO, check=True,
+    )
+    medusa = _load(MEDUSA_STATE)
+
+    if not _alive(stack.get("catalog_pid")):
+        source = ["--file", str(Path(args.catalog_file).resolve())] if args.catalog_file else [
+            "--generate", str(args.products)]
+        _log(f"starting the catalog server on port {CATALOG_PORT} ({' '.join(source)})")
+        log = STATE / "catalog.log"
+        stack["catalog_pid"] = _spawn(
+            [sys.executable, "-m", "devstack.catalog_server", "--port", str(CATALOG_PORT), *source], log
+        )
+        _wait_http(f"http://127.0.0.1:{CATALOG_PORT}/health", "catalog server", 30, log)
+    stack["catalog_url"] = f"http://127.0.0.1:{CATALOG_PORT}"
+
+    env = _airflow_env(medusa, stack)
+    _log("preparing Airflow (metadata database, connections)")
+    migrate(env)
+    for conn_id, conn in {
+        "medusa_default": medusa_connection(medusa["url"], api_key=medusa["api_key"]),
+        "dummyjson_default": source_connection(stack["catalog_url"]),
+    }.items():
+        airflow(env, "connections", "delete", conn_id, check=False)
+        airflow(env, "connections", "add", conn_id, "--conn-json", json.dumps(conn))
+    if not _alive(stack.get("airflow_pid")):
+        _log(f"starting Airflow (scheduler, dag-processor, api-server on port {AIRFLOW_PORT})")
+        log = STATE / "airflow.log"
+        stack["airflow_pid"] = _spawn([str(Path(sys.executable).parent / "airflow"), "standalone"], log, env)
+        _wait_http(f"http://127.0.0.1:{AIRFLOW_PORT}/api/v2/monitor/health", "Airflow", 180, log)
+    _save(STACK_STATE, stack)
+    _log(f"stack is up: Medusa {medusa['url']}, catalog {stack['catalog_url']}, "
+         f"Airflow http://127.0.0.1:{AIRFLOW_PORT} (user admin, password in "
+         f"{(AIRFLOW_HOME / 'simple_auth_manager_passwords.json.generated').relative_to(REPO)})")
+
+
+def _wait_for_dag(env: dict[str, str], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        listed = airflow(env, "dags", "list", "-o", "json", check=False)
+        if DAG_ID in listed.stdout:
+            return
+        time.sleep(2)
+    errors = airflow(env, "dags", "list-import-errors", check=False)
+    raise SystemExit(f"DAG {DAG_ID} was not loaded within {timeout:.0f} s:\n{errors.stdout}{errors.stderr}")
+
+
+def run_once(conf: dict[str, Any], timeout: float = 900) -> tuple[str, dict[str, Any] | None]:
+    """Trigger one run through Airflow and wait for it; returns its state and report."""
+    stack, medusa = _load(STACK_STATE), _load(MEDUSA_STATE)
+    env = _airflow_env(medusa, stack)
+    _wait_for_dag(env)
+    run_id = f"demo__{time.strftime('%Y%m%dT%H%M%S')}"
+    airflow(env, "dags", "trigger", DAG_ID, "--run-id", run_id, "--conf", json.dumps(conf))
+    airflow(env, "dags", "unpause", DAG_ID)
+    _log(f"triggered run {run_id}; waiting for it to finish (watch it at http://127.0.0.1:{AIRFLOW_PORT})")
+    deadline, state = time.monotonic() + timeout, "queued"
+    while time.monotonic() < deadline:
+        runs = json.loads(airflow(env, "dags", "list-runs", DAG_ID, "-o", "json").stdout or "[]")
+        state = next((r["state"] for r in runs if r["run_id"] == run_id), "queued")
+        if state in ("success", "failed"):
+            break
+        time.sleep(3)
+    report_path = AIRFLOW_HOME / "medusa_sync_runs" / DAG_ID / run_id / "report.json"
+    return state, (json.loads(report_path.read_text()) if report_path.exists() else None)
+
+
+def demo(args: argparse.Namespace) -> None:
+    up(args)
+    state, report = run_once({})
+    if report:
+        from medusa_sync.report import summary
+
+        print(summary(report))
+        print(f"\nfull report: {AIRFLOW_HOME.relative_to(REPO)}/medusa_sync_runs/{DAG_ID}/{report['run_id']}/report.json")
+    print(f"run state: {state}")
+    if state != "success":
+        raise SystemExit(1)
+
+
+def down(_: argparse.Namespace) -> None:
+    stack = _load(STACK_STATE)
+    for key in ("airflow_pid", "catalog_pid"):
+        pid = stack.pop(key, None)
+        if _alive(pid):
+            _log(f"stopping {key.removesuffix('_pid')} (pid {pid})")
+            os.killpg(pid, signal.SIGTERM)
+    if stack:
+        _save(STACK_STATE, stack)
+    if MEDUSA_STATE.exists():
+        subprocess.run([sys.executable, "-m", "devstack.medusa_server", "down", "--state", str(MEDUSA_STATE)],
+                       cwd=REPO, check=False)
+
+
+def status(_: argparse.Namespace) -> None:
+    stack = _load(STACK_STATE)
+    for key in ("catalog_pid", "airflow_pid"):
+        print(f"{key.removesuffix('_pid'):8} {'running' if _alive(stack.get(key)) else 'stopped'}")
+    subprocess.run([sys.executable, "-m", "devstack.medusa_server", "status", "--state", str(MEDUSA_STATE)],
+                   cwd=REPO, check=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m devstack.stack", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, func in (("up", up), ("demo", demo)):
+        p = sub.add_parser(name)
+        p.add_argument("--catalog-file", help="serve this DummyJSON products file instead of a generated catalog")
+        p.add_argument("--products", type=int, default=1000, help="size of the generated catalog (default 1000)")
+        p.add_argument("--fresh", action="store_true", help="recreate Medusa's database first")
+        p.set_defaults(func=func)
+    sub.add_parser("down").set_defaults(func=down)
+    sub.add_parser("status").set_defaults(func=status)
+    args = parser.parse_args()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""Handle allocation: a URL-safe, unique handle per new product, chosen once and then kept.
+
+Medusa accepts lowercase ASCII words joined by single dashes; titles can hold anything, including
+only emoji, so every title must still yield a valid handle.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+MAX_HANDLE_LENGTH = 120
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def slugify(text: str, *, max_length: int = MAX_HANDLE_LENGTH) -> str:
+    """Lowercase ASCII words joined by dashes; empty when the text has no Latin letters or digits."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = _NON_ALNUM.sub("-", ascii_text.lower()).strip("-")
+    if len(slug) > max_length:
+        slug = slug[:max_length].rstrip("-")
+    return slug
+
+
+class HandleAllocator:
+    """Hands out handles that are free in the store and among the products allocated so far.
+
+    ``taken`` holds every handle already in the store (ours and everyone else's), so a handle a
+    hand-made product holds is never taken from it.
+    """
+
+    def __init__(self, taken: set[str] | None = None) -> None:
+        self._taken: set[str] = set(taken or ())
+
+    def reserve(self, handle: str) -> None:
+        self._taken.add(handle)
+
+    def allocate(self, title: str, *, fallback: str) -> str:
+        base = slugify(title) or slugify(fallback)
+        candidate, n = base, 0
+        while candidate in self._taken:
+            n += 1
+            candidate = f"{base}-{n}"
+        self._taken.add(candidate)
+        return candidate

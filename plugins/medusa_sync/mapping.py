@@ -1,0 +1,136 @@
+"""Source product → Medusa payloads. Pure: the same record and context always give the same payload.
+
+The desired state is expressed as a *create* payload; an update is derived from it by dropping what
+Medusa refuses or must keep (``options``, the handle) and pinning the existing variant by id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from medusa_sync.fingerprint import HASH_KEY, content_hash
+from medusa_sync.models import SourceProduct
+
+DEFAULT_EXTERNAL_ID_PREFIX = "dummyjson:"
+OPTION_TITLE = "Default option"
+OPTION_VALUE = "Default"
+VARIANT_TITLE = "Default"
+
+# Source fields kept in product metadata under the source's own names.
+METADATA_FIELDS = (
+    "brand",
+    "rating",
+    "discountPercentage",
+    "stock",
+    "availabilityStatus",
+    "warrantyInformation",
+    "shippingInformation",
+    "returnPolicy",
+    "minimumOrderQuantity",
+)
+
+
+@dataclass(frozen=True)
+class MappingContext:
+    """Everything besides the record that decides the payload: params and resolved ids."""
+
+    currency_code: str = "usd"
+    status: str = "published"
+    sales_channel_id: str | None = None
+    category_ids: Mapping[str, str] = field(default_factory=dict)
+    tag_ids: Mapping[str, str] = field(default_factory=dict)
+    external_id_prefix: str = DEFAULT_EXTERNAL_ID_PREFIX
+
+    def external_id(self, source_id: int | str) -> str:
+        return f"{self.external_id_prefix}{source_id}"
+
+
+def _measurements(product: SourceProduct) -> dict[str, float]:
+    dims = product.dimensions
+    values = {
+        "weight": product.weight,
+        "width": dims.width if dims else None,
+        "height": dims.height if dims else None,
+        "length": dims.depth if dims else None,
+    }
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def desired_product(product: SourceProduct, ctx: MappingContext) -> dict[str, Any]:
+    """The product as Medusa should hold it, as a create payload without a handle.
+
+    ``metadata.sync_hash`` is the hash of everything else, so an equal hash in the store means
+    there is nothing to write.
+    """
+    measurements = _measurements(product)
+    variant: dict[str, Any] = {
+        "title": VARIANT_TITLE,
+        "sku": product.sku,
+        "barcode": product.barcode,
+        "manage_inventory": False,
+        "options": {OPTION_TITLE: OPTION_VALUE},
+        "prices": [{"amount": product.price, "currency_code": ctx.currency_code}],
+        **measurements,
+    }
+    metadata = {
+        name: getattr(product, name) for name in METADATA_FIELDS if getattr(product, name) is not None
+    }
+    payload: dict[str, Any] = {
+        "title": product.title,
+        "description": product.description,
+        "status": ctx.status,
+        "external_id": ctx.external_id(product.id),
+        "thumbnail": product.thumbnail,
+        "images": [{"url": url} for url in product.images],
+        "options": [{"title": OPTION_TITLE, "values": [OPTION_VALUE]}],
+        "variants": [{k: v for k, v in variant.items() if v is not None}],
+        "categories": [{"id": ctx.category_ids[product.category]}]
+        if product.category in ctx.category_ids
+        else [],
+        "tags": [{"id": ctx.tag_ids[t]} for t in dict.fromkeys(product.tags) if t in ctx.tag_ids],
+        "sales_channels": [{"id": ctx.sales_channel_id}] if ctx.sales_channel_id else [],
+        **measurements,
+        "metadata": metadata,
+    }
+    payload = {k: v for k, v in payload.items() if v is not None}
+    payload["metadata"][HASH_KEY] = content_hash(payload)
+    return payload
+
+
+def as_create(desired: dict[str, Any], handle: str) -> dict[str, Any]:
+    return {**desired, "handle": handle}
+
+
+def as_update(desired: dict[str, Any], product_id: str, variant_id: str | None) -> dict[str, Any]:
+    """An update that makes the product equal the desired state.
+
+    Lists are replaced by Medusa, so the whole desired list is sent; ``options`` is refused on
+    update and the handle is kept as first allocated.
+    """
+    update = {k: v for k, v in desired.items() if k not in ("options", "handle")}
+    variants = []
+    for variant in desired.get("variants", []):
+        fields = {k: v for k, v in variant.items() if k != "options"}
+        if variant_id:
+            fields["id"] = variant_id
+        else:
+            fields["options"] = variant.get("options", {})
+        variants.append(fields)
+    update["variants"] = variants
+    update["id"] = product_id
+    return update
+
+
+def stored_hash(product: Mapping[str, Any]) -> str | None:
+    return (product.get("metadata") or {}).get(HASH_KEY)
+
+
+def draft_update(product_id: str) -> dict[str, Any]:
+    """The whole write for a product that vanished upstream under ``on_missing=draft``."""
+    return {"id": product_id, "status": "draft"}
+
+
+def is_draft_update(item: Mapping[str, Any]) -> bool:
+    return set(item) == {"id", "status"} and item["status"] == "draft"

@@ -1,0 +1,107 @@
+"""Pydantic models of what crosses the edges: source records in, run descriptors out.
+
+Source records are validated here so the core can trust them; anything that fails becomes a
+quarantine entry naming the field, instead of a run that dies on one bad product.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_LENIENT = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class Dimensions(BaseModel):
+    model_config = _LENIENT
+
+    width: float | None = None
+    height: float | None = None
+    depth: float | None = None
+
+
+class SourceMeta(BaseModel):
+    model_config = _LENIENT
+
+    barcode: str | None = None
+
+
+def _none_to_empty_list(value: Any) -> Any:
+    return [] if value is None else value
+
+
+class SourceProduct(BaseModel):
+    """One product as the DummyJSON-style API sends it; unknown fields are ignored."""
+
+    model_config = _LENIENT
+
+    id: int = Field(gt=0)
+    title: str = Field(min_length=1, max_length=1000)
+    description: str = ""
+    category: str = Field(min_length=1)
+    price: float
+    tags: list[str] = Field(default_factory=list)
+    brand: str | None = None
+    sku: str | None = None
+    weight: float | None = None
+    dimensions: Dimensions | None = None
+    images: list[str] = Field(default_factory=list)
+    thumbnail: str | None = None
+    meta: SourceMeta | None = None
+    rating: float | None = None
+    discountPercentage: float | None = None  # noqa: N815 - the source's own field name
+    stock: int | None = None
+    availabilityStatus: str | None = None  # noqa: N815
+    warrantyInformation: str | None = None  # noqa: N815
+    shippingInformation: str | None = None  # noqa: N815
+    returnPolicy: str | None = None  # noqa: N815
+    minimumOrderQuantity: int | None = None  # noqa: N815
+
+    @field_validator("description", mode="before")
+    @classmethod
+    def _description_may_be_null(cls, value: Any) -> Any:
+        return "" if value is None else value
+
+    @field_validator("tags", "images", mode="before")
+    @classmethod
+    def _lists_may_be_null(cls, value: Any) -> Any:
+        return _none_to_empty_list(value)
+
+    @field_validator("price", mode="before")
+    @classmethod
+    def _price_is_money(cls, value: Any) -> Any:
+        # Money must survive the trip exactly: 9.99 in the source is 9.99 in the store.
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError("price must be a number")
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation:
+            raise ValueError(f"price {value!r} is not a number") from None
+        if not amount.is_finite() or (isinstance(value, float) and math.isnan(value)):
+            raise ValueError("price must be a finite number")
+        if amount < 0:
+            raise ValueError(f"price {value} is negative")
+        if amount.as_tuple().exponent < -2 and amount != amount.quantize(Decimal("0.01")):
+            raise ValueError(f"price {value} has more than two decimals")
+        return float(amount)
+
+    @property
+    def barcode(self) -> str | None:
+        return self.meta.barcode if self.meta else None
+
+
+class QuarantinedRecord(BaseModel):
+    """A source record that was not synced, and why."""
+
+    source_id: str | None
+    reason: str
+
+
+class BatchDescriptor(BaseModel):
+    """What one mapped ``upsert_batch`` instance receives through XCom: a path and a label."""
+
+    batch_path: str
+    label: str

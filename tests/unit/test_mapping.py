@@ -1,0 +1,73 @@
+from medusa_sync.fingerprint import HASH_KEY
+from medusa_sync.mapping import MappingContext, as_create, as_update, desired_product
+from medusa_sync.models import SourceProduct
+
+CTX = MappingContext(
+    currency_code="usd",
+    status="published",
+    sales_channel_id="sc_1",
+    category_ids={"beauty": "pcat_beauty"},
+    tag_ids={"beauty": "ptag_beauty", "mascara": "ptag_mascara"},
+)
+
+
+def desired(record, ctx=CTX):
+    return desired_product(SourceProduct.model_validate(record), ctx)
+
+
+def test_price_is_sent_in_major_units(record):
+    variant = desired(record)["variants"][0]
+    assert variant["prices"] == [{"amount": 9.99, "currency_code": "usd"}]
+
+
+def test_identity_category_tags_and_channel_are_linked_by_id(record):
+    payload = desired(record)
+    assert payload["external_id"] == "dummyjson:1"
+    assert payload["categories"] == [{"id": "pcat_beauty"}]
+    assert payload["tags"] == [{"id": "ptag_beauty"}, {"id": "ptag_mascara"}]
+    assert payload["sales_channels"] == [{"id": "sc_1"}]
+    assert payload["status"] == "published"
+
+
+def test_variant_carries_sku_barcode_and_measurements(record):
+    variant = desired(record)["variants"][0]
+    assert variant["sku"] == "BEA-ESS-ESS-001"
+    assert variant["barcode"] == "5784719087687"
+    assert variant["manage_inventory"] is False
+    assert (variant["weight"], variant["width"], variant["height"], variant["length"]) == (4, 15.14, 13.08, 22.99)
+
+
+def test_images_keep_their_order_and_metadata_keeps_source_facts(record):
+    payload = desired(record)
+    assert [i["url"] for i in payload["images"]] == record["images"]
+    assert payload["metadata"]["brand"] == "Essence"
+    assert payload["metadata"]["minimumOrderQuantity"] == 48
+    assert "reviews" not in payload["metadata"]
+
+
+def test_a_missing_brand_is_left_out_of_metadata(record):
+    del record["brand"]
+    assert "brand" not in desired(record)["metadata"]
+
+
+def test_the_hash_changes_with_content_and_not_with_key_order(record):
+    base = desired(record)[ "metadata"][HASH_KEY]
+    assert desired(dict(reversed(list(record.items()))))["metadata"][HASH_KEY] == base
+    assert desired({**record, "price": 10.99})["metadata"][HASH_KEY] != base
+    assert desired(record, MappingContext(currency_code="eur"))["metadata"][HASH_KEY] != base
+
+
+def test_create_sets_the_handle_and_one_default_option(record):
+    payload = as_create(desired(record), "essence-mascara-lash-princess")
+    assert payload["handle"] == "essence-mascara-lash-princess"
+    assert payload["options"] == [{"title": "Default option", "values": ["Default"]}]
+    assert payload["variants"][0]["options"] == {"Default option": "Default"}
+
+
+def test_update_never_sends_options_or_handle_and_pins_the_variant(record):
+    update = as_update(as_create(desired(record), "h"), "prod_1", "variant_1")
+    assert "options" not in update and "handle" not in update
+    assert update["id"] == "prod_1"
+    assert update["variants"][0]["id"] == "variant_1"
+    assert "options" not in update["variants"][0]
+    assert update["images"] and update["categories"] and update["tags"]
