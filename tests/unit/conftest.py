@@ -1,15 +1,4 @@
-import json
-from pathlib import Path
-
 import pytest
-
-SHARED_CATALOG = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "dummyjson-products.json"
-
-
-@pytest.fixture(scope="session")
-def real_catalog() -> list[dict]:
-    """The real 194-product DummyJSON snapshot, read from ../shared (never copied into the project)."""
-    return json.loads(SHARED_CATALOG.read_text())
 
 
 @pytest.fixture

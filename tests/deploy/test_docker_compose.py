@@ -1,0 +1,61 @@
+"""Docker cannot run here, so the compose file's wiring is checked by reading it."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+AIRFLOW_SERVICES = {
+    "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-worker",
+    "airflow-triggerer", "airflow-init",
+}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((REPO / "docker-compose.yaml").read_text())
+
+
+def test_it_has_the_official_airflow_services_plus_medusa_and_its_database(compose):
+    assert AIRFLOW_SERVICES | {"postgres", "redis", "medusa", "medusa-db", "catalog"} <= set(compose["services"])
+
+
+@pytest.mark.parametrize("name", sorted(AIRFLOW_SERVICES))
+def test_every_airflow_service_shares_the_image_env_and_mounts(compose, name):
+    service = compose["services"][name]
+    assert service["image"] == "medusa-product-sync-airflow:latest"
+    env = service["environment"]
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
+    assert "AIRFLOW__API_AUTH__JWT_SECRET" in env
+    assert '"conn_type": "medusa"' in env["AIRFLOW_CONN_MEDUSA_DEFAULT"]
+    assert '"conn_type": "http"' in env["AIRFLOW_CONN_DUMMYJSON_DEFAULT"]
+    assert env["AIRFLOW_VAR_MEDUSA_SYNC_STORAGE_URL"].endswith("medusa_sync_runs}")
+    mounts = {v.split(":")[1] for v in service["volumes"]}
+    assert {"/opt/airflow/dags", "/opt/airflow/plugins"} <= mounts
+    assert {"./dags", "./plugins"} <= {v.split(":")[0] for v in service["volumes"]}
+
+
+def test_the_medusa_connection_points_at_the_medusa_service_by_default(compose):
+    env = compose["services"]["airflow-scheduler"]["environment"]
+    assert "${MEDUSA_URL:-http://medusa:9000}" in env["AIRFLOW_CONN_MEDUSA_DEFAULT"]
+    assert "http://catalog:8001" in env["AIRFLOW_CONN_DUMMYJSON_DEFAULT"]
+
+
+def test_medusa_uses_its_own_database(compose):
+    medusa = compose["services"]["medusa"]
+    assert "medusa-db:5432" in medusa["environment"]["DATABASE_URL"]
+    assert medusa["depends_on"]["medusa-db"]["condition"] == "service_healthy"
+
+
+def test_built_images_exist_in_the_repository(compose):
+    assert (REPO / "Dockerfile").exists()
+    assert (REPO / compose["services"]["medusa"]["build"] / "Dockerfile").exists()
+    assert (REPO / compose["services"]["catalog"]["build"]["dockerfile"]).exists()
+
+
+def test_the_airflow_image_installs_the_package_for_its_connection_type():
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert "FROM apache/airflow:3.3.2" in dockerfile
+    assert "plugins" in dockerfile and "constraints.txt" in dockerfile
