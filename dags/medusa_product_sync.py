@@ -20,7 +20,7 @@ from medusa_sync.storage import STORAGE_VARIABLE
 MEDUSA_CONN_ID = "medusa_default"
 SOURCE_CONN_ID = "dummyjson_default"
 RUN_FOLDER = "{{ ti.xcom_pull(task_ids='fetch_pages', key='run_folder') }}"
-CATALOG_ASSET = Asset("medusa://catalog/products", name="medusa_product_catalog")
+CATALOG_ASSET = Asset(name="medusa_product_catalog", uri="medusa://catalog/products")
 
 with DAG(
     dag_id="medusa_product_sync",

@@ -1,0 +1,75 @@
+"""Typed API errors, so callers can tell bad data from a server that will recover."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _is_transient(status: int | None) -> bool:
+    return status is None or status == 429 or status >= 500
+
+
+class MedusaApiError(Exception):
+    """A Medusa Admin API call that failed after retries; carries what the operators decide on.
+
+    ``status`` is None when no response came back at all (connection error or timeout).
+    """
+
+    def __init__(
+        self,
+        status: int | None,
+        type: str | None,
+        message: str,
+        method: str,
+        path: str,
+    ) -> None:
+        super().__init__(status, type, message, method, path)
+        self.status = status
+        self.type = type
+        self.message = message
+        self.method = method.upper()
+        self.path = path.split("?", 1)[0]
+
+    @property
+    def transient(self) -> bool:
+        """True when trying again later may succeed (no response, 5xx or 429)."""
+        return _is_transient(self.status)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.status, self.type, self.message, self.method, self.path))
+
+    def __str__(self) -> str:
+        status = "no response" if self.status is None else str(self.status)
+        kind = f" {self.type}" if self.type else ""
+        return f"Medusa {self.method} {self.path} failed: {status}{kind}: {self.message}"
+
+
+class SourceApiError(Exception):
+    """A catalog (source) API call that failed after retries, or returned an unusable body."""
+
+    def __init__(
+        self,
+        status: int | None,
+        message: str,
+        method: str,
+        path: str,
+        transient: bool | None = None,
+    ) -> None:
+        super().__init__(status, message, method, path, transient)
+        self.status = status
+        self.message = message
+        self.method = method.upper()
+        self.path = path.split("?", 1)[0]
+        self._transient = transient
+
+    @property
+    def transient(self) -> bool:
+        """True when trying again later may succeed (no response, 5xx, 429 or a cut-off 200 body)."""
+        return _is_transient(self.status) if self._transient is None else self._transient
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.status, self.message, self.method, self.path, self._transient))
+
+    def __str__(self) -> str:
+        status = "no response" if self.status is None else str(self.status)
+        return f"Catalog {self.method} {self.path} failed: {status}: {self.message}"

@@ -1,0 +1,377 @@
+"""Medusa v2 Admin API hook: authentication, retries and typed errors in one place."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from airflow.providers.http.hooks.http import HttpHook
+from requests import PreparedRequest, Response, Session
+from requests.auth import AuthBase
+
+from medusa_sync.errors import MedusaApiError
+from medusa_sync.retry import RETRYABLE_EXCEPTIONS, RetryPolicy, call_with_retry
+
+_LOG = logging.getLogger(__name__)
+
+LOGIN_PATH = "/auth/user/emailpass"
+# Medusa's query parser (qs, arrayLimit 1000) turns repeated keys into an array; stay well below it
+# and keep URLs short.
+EXTERNAL_ID_CHUNK = 100
+
+
+class _HeaderAuth(AuthBase):
+    """Adds the Authorization header at send time, so it never sits in session headers or reprs."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def __call__(self, request: PreparedRequest) -> PreparedRequest:
+        request.headers["Authorization"] = self._value
+        return request
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(<hidden>)"
+
+
+def _error_details(response: Response) -> tuple[str | None, str]:
+    """Medusa's ``{"type", "message"}`` when the body has it, else a short text fallback."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and (body.get("message") or body.get("type")):
+        kind = body.get("type")
+        return (str(kind) if kind else None), str(body.get("message") or response.reason or "")
+    text = (response.text or "").strip()
+    return None, (text[:300] if text else (response.reason or "error"))
+
+
+def no_response_reason(exc: BaseException) -> str:
+    """Short, secret-free description of why no response came (requests' text holds whole URLs)."""
+    detail = str(exc)
+    for marker in ("[Errno", "timed out", "Read timed out", "Connection refused", "Connection reset"):
+        index = detail.find(marker)
+        if index >= 0:
+            end = detail.find("'", index)
+            return f"{type(exc).__name__}: {detail[index : end if end > index else None][:120]}"
+    return type(exc).__name__
+
+
+class MedusaHook(HttpHook):
+    """Talks to Medusa's Admin API with an API key or an admin login.
+
+    HttpHook provides the connection handling (base URL, TLS and proxy extras, keep-alive); status
+    handling and retries are done here, because HttpHook's errors only carry a status as text and
+    it would send unknown extras as headers.
+
+    A connection's ``timeout`` extra, when set, overrides the ``timeout`` argument.
+    """
+
+    conn_name_attr = "medusa_conn_id"
+    default_conn_name = "medusa_default"
+    conn_type = "medusa"
+    hook_name = "Medusa"
+
+    def __init__(
+        self,
+        medusa_conn_id: str = "medusa_default",
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: float = 60.0,
+    ) -> None:
+        super().__init__(method="GET", http_conn_id=medusa_conn_id)
+        self.medusa_conn_id = medusa_conn_id
+        self.retry_policy = retry or RetryPolicy()
+        self.timeout = timeout
+        self._session: Session | None = None
+        self._email: str | None = None
+        self._secret: str | None = None
+        self._auth: AuthBase | None = None
+        self._sleep: Callable[[float], Any] = time.sleep  # tests swap it for a recorder
+
+    @property
+    def log(self) -> logging.Logger:  # type: ignore[override]
+        """A stdlib logger: Airflow routes it into the task log and tests can capture it."""
+        return _LOG
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(medusa_conn_id={self.medusa_conn_id!r})"
+
+    # -- session and auth ------------------------------------------------------------------------
+
+    def get_conn(
+        self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None
+    ) -> Session:
+        """A session for this connection; its extras configure transport only, never headers."""
+        connection = self.get_connection(self.medusa_conn_id)
+        self._set_base_url(connection)
+        session = Session()
+        session.headers.update({"Accept": "application/json"})
+        session = self._configure_session_from_extra(session, connection, extra_options or {})
+        session = self._configure_session_from_mount_adapters(session)
+        if headers:
+            session.headers.update(headers)
+        timeout = self.merged_extra.get("timeout")
+        if timeout not in (None, ""):
+            self.timeout = float(timeout)
+        self._email = connection.login or None
+        self._secret = connection.password or None
+        return session
+
+    def _configure_session_from_extra(
+        self, session: Session, connection: Any, extra_options: dict[str, Any]
+    ) -> Session:
+        """Keep HttpHook's handling of transport extras but drop the extras it would make headers."""
+        headers = dict(session.headers)
+        session = super()._configure_session_from_extra(session, connection, extra_options)
+        session.headers.clear()
+        session.headers.update(headers)
+        return session
+
+    def _ensure_session(self) -> Session:
+        if self._session is None:
+            self._session = self.get_conn()
+        return self._session
+
+    def _ensure_auth(self) -> AuthBase:
+        self._ensure_session()
+        if self._auth is None:
+            if not self._secret:
+                raise ValueError(
+                    f"Connection {self.medusa_conn_id!r} needs a password: a secret API key, "
+                    "or the admin password when login is set"
+                )
+            if self._email:
+                self._auth = _HeaderAuth(f"Bearer {self._login()}")
+            else:
+                encoded = base64.b64encode(f"{self._secret}:".encode()).decode("ascii")
+                self._auth = _HeaderAuth(f"Basic {encoded}")
+        return self._auth
+
+    def _login(self) -> str:
+        """Trade the admin email and password for a JWT."""
+        response = self._send("POST", LOGIN_PATH, json={"email": self._email, "password": self._secret})
+        if not response.ok:
+            kind, message = _error_details(response)
+            raise MedusaApiError(response.status_code, kind, message, "POST", LOGIN_PATH)
+        try:
+            token = response.json().get("token")
+        except (ValueError, AttributeError):
+            token = None
+        if not isinstance(token, str) or not token:
+            raise MedusaApiError(
+                response.status_code, None, "login response has no token", "POST", LOGIN_PATH
+            )
+        return token
+
+    # -- HTTP ------------------------------------------------------------------------------------
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        json: Any = None,
+        auth: AuthBase | None = None,
+    ) -> Response:
+        """One logical call, retried per the policy; no response at all becomes MedusaApiError."""
+        session = self._ensure_session()
+        url = self.url_for(path)
+        started = time.monotonic()
+
+        def send() -> Response:
+            return session.request(method, url, params=params, json=json, auth=auth, timeout=self.timeout)
+
+        try:
+            response = call_with_retry(
+                send,
+                self.retry_policy,
+                describe=f"Medusa {method} {path}",
+                log=self.log,
+                sleep=self._sleep,
+            )
+        except RETRYABLE_EXCEPTIONS as exc:
+            raise MedusaApiError(None, None, no_response_reason(exc), method, path) from None
+        self.log.debug(
+            "Medusa %s %s -> %d (%.0f ms)",
+            method,
+            path,
+            response.status_code,
+            (time.monotonic() - started) * 1000,
+        )
+        return response
+
+    def url_for(self, path: str) -> str:
+        """Join the connection's base URL and an API path."""
+        self._ensure_session()
+        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | Sequence[tuple[str, Any]] | None = None,
+        json: Any = None,
+    ) -> dict[str, Any]:
+        """Call the Admin API and return its JSON; a 401 with a login renews the token once."""
+        method = method.upper()
+        path = "/" + path.lstrip("/")
+        response = self._send(method, path, params=params, json=json, auth=self._ensure_auth())
+        if response.status_code == 401 and self._email:
+            self.log.info("Medusa %s %s: token rejected, logging in again", method, path)
+            self._auth = None
+            response = self._send(method, path, params=params, json=json, auth=self._ensure_auth())
+        if not response.ok:
+            kind, message = _error_details(response)
+            raise MedusaApiError(response.status_code, kind, message, method, path)
+        if response.status_code == 204 or not response.content:
+            return {}
+        try:
+            body = response.json()
+        except ValueError:
+            raise MedusaApiError(
+                response.status_code, None, "response body is not JSON", method, path
+            ) from None
+        if not isinstance(body, dict):
+            raise MedusaApiError(
+                response.status_code, None, "response body is not a JSON object", method, path
+            )
+        return body
+
+    def paginate(
+        self,
+        path: str,
+        key: str,
+        *,
+        params: dict[str, Any] | Sequence[tuple[str, Any]] | None = None,
+        page_size: int = 500,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield every item of a list endpoint, walking ``offset``/``limit`` until ``count``."""
+        if page_size < 1:
+            raise ValueError("page_size must be positive")
+        base = list(params.items()) if isinstance(params, dict) else list(params or ())
+        base = [(k, v) for k, v in base if k not in ("offset", "limit")]
+        offset = 0
+        while True:
+            page = self.request("GET", path, params=[*base, ("limit", page_size), ("offset", offset)])
+            items = page.get(key)
+            if not isinstance(items, list):
+                raise MedusaApiError(200, None, f"response has no {key!r} list", "GET", path)
+            yield from items
+            offset += len(items)
+            count = page.get("count")
+            if (
+                not items
+                or (isinstance(count, int) and offset >= count)
+                or (count is None and len(items) < page_size)
+            ):
+                return
+
+    # -- products --------------------------------------------------------------------------------
+
+    def list_products(
+        self,
+        *,
+        fields: Sequence[str],
+        external_ids: Sequence[str] | None = None,
+        page_size: int = 500,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield products with the given fields; with ``external_ids``, only those (in chunks)."""
+        base: list[tuple[str, Any]] = [("fields", ",".join(fields))]
+        if external_ids is None:
+            yield from self.paginate("/admin/products", "products", params=base, page_size=page_size)
+            return
+        ids = list(dict.fromkeys(external_ids))
+        for start in range(0, len(ids), EXTERNAL_ID_CHUNK):
+            chunk = ids[start : start + EXTERNAL_ID_CHUNK]
+            # Repeated keys: Medusa's parser makes them an array (one key alone stays a string,
+            # which its validator also accepts).
+            params = base + [("external_id", value) for value in chunk]
+            yield from self.paginate("/admin/products", "products", params=params, page_size=page_size)
+
+    def batch_products(
+        self,
+        *,
+        create: Sequence[dict[str, Any]] = (),
+        update: Sequence[dict[str, Any]] = (),
+        delete: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        """Create, update and delete products in one all-or-nothing workflow."""
+        body = {"create": list(create), "update": list(update), "delete": list(delete)}
+        return self.request("POST", "/admin/products/batch", json=body)
+
+    # -- categories and tags ---------------------------------------------------------------------
+
+    def list_categories(
+        self,
+        *,
+        handles: Sequence[str] | None = None,
+        fields: Sequence[str] = ("id", "handle", "name"),
+    ) -> Iterator[dict[str, Any]]:
+        """Yield product categories, optionally only those with the given handles."""
+        params: list[tuple[str, Any]] = [("fields", ",".join(fields))]
+        if handles is None:
+            yield from self.paginate("/admin/product-categories", "product_categories", params=params)
+            return
+        values = list(dict.fromkeys(handles))
+        for start in range(0, len(values), EXTERNAL_ID_CHUNK):
+            chunk = [("handle", value) for value in values[start : start + EXTERNAL_ID_CHUNK]]
+            yield from self.paginate("/admin/product-categories", "product_categories", params=params + chunk)
+
+    def create_category(
+        self, *, name: str, handle: str, metadata: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Create an active top-level category and return it."""
+        body: dict[str, Any] = {"name": name, "handle": handle, "is_active": True}
+        if metadata is not None:
+            body["metadata"] = metadata
+        return self.request("POST", "/admin/product-categories", json=body)["product_category"]
+
+    def delete_category(self, category_id: str) -> None:
+        """Delete a category (used to roll back ones this run created)."""
+        self.request("DELETE", f"/admin/product-categories/{category_id}")
+
+    def list_tags(self, *, values: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
+        """Yield product tags, optionally only those with the given values."""
+        if values is None:
+            yield from self.paginate("/admin/product-tags", "product_tags")
+            return
+        unique = list(dict.fromkeys(values))
+        for start in range(0, len(unique), EXTERNAL_ID_CHUNK):
+            chunk = [("value", value) for value in unique[start : start + EXTERNAL_ID_CHUNK]]
+            yield from self.paginate("/admin/product-tags", "product_tags", params=chunk)
+
+    def create_tag(self, value: str) -> dict[str, Any]:
+        """Create a product tag and return it."""
+        return self.request("POST", "/admin/product-tags", json={"value": value})["product_tag"]
+
+    def delete_tag(self, tag_id: str) -> None:
+        """Delete a product tag (used to roll back ones this run created)."""
+        self.request("DELETE", f"/admin/product-tags/{tag_id}")
+
+    # -- store -----------------------------------------------------------------------------------
+
+    def default_sales_channel_id(self) -> str:
+        """The store's default sales channel: products need one to show in a storefront."""
+        stores = self.request("GET", "/admin/stores").get("stores") or []
+        channel = stores[0].get("default_sales_channel_id") if stores else None
+        if not channel:
+            raise MedusaApiError(200, None, "the store has no default sales channel", "GET", "/admin/stores")
+        return str(channel)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Back the UI's Test button: authenticate and read the store."""
+        try:
+            stores = self.request("GET", "/admin/stores", params={"fields": "id,name"}).get("stores") or []
+        except (MedusaApiError, ValueError) as exc:
+            return False, str(exc)
+        except Exception as exc:  # the UI shows the message; never let it crash the form
+            return False, no_response_reason(exc)
+        name = stores[0].get("name") if stores else None
+        return True, f"Connected to Medusa store {name!r}" if name else "Connected to Medusa"

@@ -1,0 +1,42 @@
+"""Provider metadata: the only way Airflow 3 learns about a custom connection type and its form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from medusa_sync import __version__
+
+DISTRIBUTION = "medusa-product-sync"
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Entry point for ``apache_airflow_provider``; declarative, so the UI needs no hook import."""
+    return {
+        "package-name": DISTRIBUTION,
+        "name": "Medusa product sync",
+        "description": "Hooks and operators that sync a product catalog into a Medusa v2 store.",
+        "versions": [__version__],
+        "connection-types": [
+            {
+                "connection-type": "medusa",
+                "hook-class-name": "medusa_sync.hooks.medusa.MedusaHook",
+                "hook-name": "Medusa",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "port", "extra"],
+                    "relabeling": {
+                        "host": "Medusa base URL",
+                        "login": "Admin email (leave empty with an API key)",
+                        "password": "Secret API key (sk_…) or admin password",
+                    },
+                    "placeholders": {"host": "http://localhost:9000"},
+                },
+                "conn-fields": {
+                    "timeout": {
+                        "label": "Timeout (seconds)",
+                        "description": "How long to wait for each HTTP response before retrying.",
+                        "schema": {"type": ["integer", "null"], "minimum": 1, "default": 60},
+                    },
+                },
+            }
+        ],
+    }

@@ -1,0 +1,401 @@
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import pickle
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from medusa_sync.errors import MedusaApiError
+from medusa_sync.hooks.medusa import MedusaHook
+from medusa_sync.retry import RetryPolicy
+
+from .fake_http import FakeServer, Reply, closed_port_url, serve
+
+API_KEY = "sk_live_0123456789abcdef"
+EMAIL = "admin@example.test"
+PASSWORD = "Pa55-word-never-log"
+JWT = "eyJhbGciOiJIUzI1NiJ9.jwt-payload.jwt-signature-1"
+JWT2 = "eyJhbGciOiJIUzI1NiJ9.jwt-payload.jwt-signature-2"
+SECRETS = (API_KEY, PASSWORD, JWT, JWT2, base64.b64encode(f"{API_KEY}:".encode()).decode())
+
+
+@pytest.fixture
+def server() -> Iterator[FakeServer]:
+    yield from serve()
+
+
+def connect(monkeypatch: pytest.MonkeyPatch, host: str, *, login: str | None = None, **extra: Any) -> None:
+    conn = {"conn_type": "medusa", "host": host, "password": PASSWORD if login else API_KEY, "extra": extra}
+    if login:
+        conn["login"] = login
+    monkeypatch.setenv("AIRFLOW_CONN_MEDUSA_DEFAULT", json.dumps(conn))
+
+
+def make_hook(attempts: int = 3, timeout: float = 5.0, max_delay: float = 30.0) -> tuple[MedusaHook, list]:
+    waits: list[float] = []
+    policy = RetryPolicy(
+        max_attempts=attempts, initial_delay=1.0, multiplier=2.0, max_delay=max_delay, jitter=0
+    )
+    hook = MedusaHook(retry=policy, timeout=timeout)
+    hook._sleep = waits.append
+    return hook, waits
+
+
+def assert_no_secret(*texts: str) -> None:
+    for text in texts:
+        for secret in SECRETS:
+            assert secret not in text
+
+
+def test_api_key_is_sent_as_basic_auth(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, server.url)
+    server.json({"stores": [{"id": "store_1", "default_sales_channel_id": "sc_1"}]})
+    hook, _ = make_hook()
+    assert hook.default_sales_channel_id() == "sc_1"
+    [request] = server.requests
+    expected = base64.b64encode(f"{API_KEY}:".encode()).decode()
+    assert request.headers["Authorization"] == f"Basic {expected}"
+    assert request.path == "/admin/stores"
+
+
+def test_login_once_then_bearer(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, server.url, login=EMAIL)
+    server.json({"token": JWT})
+    server.json({"product_tag": {"id": "ptag_1", "value": "a"}})
+    server.json({"product_tag": {"id": "ptag_2", "value": "b"}})
+    hook, _ = make_hook()
+    assert hook.create_tag("a")["id"] == "ptag_1"
+    assert hook.create_tag("b")["id"] == "ptag_2"
+    login, first, second = server.requests
+    assert (login.method, login.path) == ("POST", "/auth/user/emailpass")
+    assert login.json() == {"email": EMAIL, "password": PASSWORD}
+    assert "Authorization" not in login.headers
+    assert first.headers["Authorization"] == second.headers["Authorization"] == f"Bearer {JWT}"
+    assert first.json() == {"value": "a"}
+
+
+def test_401_renews_token_once(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, server.url, login=EMAIL)
+    server.json({"token": JWT})
+    server.json({"type": "unauthorized", "message": "Unauthorized"}, status=401)
+    server.json({"token": JWT2})
+    server.json({"stores": [{"default_sales_channel_id": "sc_1"}]})
+    hook, _ = make_hook()
+    assert hook.default_sales_channel_id() == "sc_1"
+    paths = [r.path for r in server.requests]
+    assert paths == ["/auth/user/emailpass", "/admin/stores", "/auth/user/emailpass", "/admin/stores"]
+    assert server.requests[-1].headers["Authorization"] == f"Bearer {JWT2}"
+
+
+def test_second_401_raises(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, server.url, login=EMAIL)
+    server.json({"token": JWT})
+    server.json({"type": "unauthorized", "message": "Unauthorized"}, status=401)
+    server.json({"token": JWT2})
+    server.json({"type": "unauthorized", "message": "Unauthorized"}, status=401)
+    hook, _ = make_hook()
+    with pytest.raises(MedusaApiError) as info:
+        hook.request("GET", "/admin/stores")
+    assert info.value.status == 401
+    assert not info.value.transient
+    assert len(server.requests) == 4
+    assert_no_secret(str(info.value), repr(info.value))
+
+
+def test_api_key_401_is_not_renewed(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, server.url)
+    server.json({"type": "unauthorized", "message": "Unauthorized"}, status=401)
+    hook, _ = make_hook()
+    with pytest.raises(MedusaApiError) as info:
+        hook.request("GET", "/admin/stores")
+    assert info.value.status == 401
+    assert len(server.requests) == 1
+
+
+def test_wrong_password_fails_login(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, server.url, login=EMAIL)
+    server.json({"type": "unauthorized", "message": "Invalid email or password"}, status=401)
+    hook, _ = make_hook()
+    with pytest.raises(MedusaApiError) as info:
+        hook.request("GET", "/admin/stores")
+    assert (info.value.status, info.value.path) == (401, "/auth/user/emailpass")
+    assert_no_secret(str(info.value), repr(info.value))
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_retries_server_errors(server: FakeServer, monkeypatch: pytest.MonkeyPatch, status: int) -> None:
+    connect(monkeypatch, server.url)
+    server.json({"type": "unknown_error", "message": "boom"}, status=status)
+    server.json({"type": "unknown_error", "message": "boom"}, status=status)
+    server.json({"created": [{"id": "prod_1"}], "updated": [], "deleted": {"ids": []}})
+    hook, waits = make_hook(attempts=3)
+    result = hook.batch_products(create=[{"title": "x"}])
+    assert result["created"] == [{"id": "prod_1"}]
+    assert waits == [1.0, 2.0]
+    assert len(server.requests) == 3
+    assert server.requests[0].json() == {"create": [{"title": "x"}], "update": [], "delete": []}
+
+
+def test_429_honours_retry_after(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, server.url)
+    server.json({"message": "slow down"}, status=429, headers={"Retry-After": "3"})
+    server.json({"message": "slow down"}, status=429, headers={"Retry-After": "120"})
+    server.json({"message": "slow down"}, status=429)
+    server.json({"stores": [{"default_sales_channel_id": "sc_1"}]})
+    hook, waits = make_hook(attempts=4, max_delay=10.0)
+    assert hook.default_sales_channel_id() == "sc_1"
+    assert waits == [3.0, 10.0, 4.0]
+
+
+def test_max_attempts_then_error(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, server.url)
+    for _ in range(4):
+        server.json({"type": "unknown_error", "message": "down"}, status=503)
+    hook, waits = make_hook(attempts=4)
+    with pytest.raises(MedusaApiError) as info:
+        hook.request("GET", "/admin/stores")
+    assert info.value.status == 503
+    assert info.value.transient
+    assert len(server.requests) == 4
+    assert waits == [1.0, 2.0, 4.0]
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "kind", "message"),
+    [
+        (
+            400,
+            {"type": "invalid_data", "message": "Product with handle: x, already exists."},
+            "invalid_data",
+            "Product with handle: x, already exists.",
+        ),
+        (
+            404,
+            {"type": "not_found", "message": "Product with id: p not found"},
+            "not_found",
+            "Product with id: p not found",
+        ),
+        (413, {"message": "request entity too large"}, None, "request entity too large"),
+    ],
+)
+def test_client_errors_are_not_retried(
+    server: FakeServer,
+    monkeypatch: pytest.MonkeyPatch,
+    status: int,
+    body: dict,
+    kind: str | None,
+    message: str,
+) -> None:
+    connect(monkeypatch, server.url)
+    server.json(body, status=status)
+    hook, waits = make_hook()
+    with pytest.raises(MedusaApiError) as info:
+        hook.batch_products(create=[{"title": "x"}])
+    error = info.value
+    assert (error.status, error.type, error.message) == (status, kind, message)
+    assert (error.method, error.path) == ("POST", "/admin/products/batch")
+    assert not error.transient
+    assert waits == []
+    assert len(server.requests) == 1
+    if status == 400:
+        assert str(error) == (
+            "Medusa POST /admin/products/batch failed: "
+            "400 invalid_data: Product with handle: x, already exists."
+        )
+
+
+def test_connection_refused_is_retried_then_typed(monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, closed_port_url())
+    hook, waits = make_hook(attempts=3)
+    with pytest.raises(MedusaApiError) as info:
+        hook.request("GET", "/admin/stores", params={"q": "x"})
+    assert info.value.status is None
+    assert info.value.transient
+    assert info.value.path == "/admin/stores"
+    assert waits == [1.0, 2.0]
+
+
+def test_timeout_is_retried(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, server.url)
+    server.queue(Reply(body={"stores": []}, delay=0.5))
+    server.json({"stores": [{"default_sales_channel_id": "sc_9"}]})
+    hook, waits = make_hook(timeout=0.1)
+    assert hook.default_sales_channel_id() == "sc_9"
+    assert waits == [1.0]
+
+
+def test_connection_timeout_extra_overrides(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, server.url, timeout=0.1)
+    server.queue(Reply(body={"stores": []}, delay=0.5))
+    server.queue(Reply(body={"stores": []}, delay=0.5))
+    hook, _ = make_hook(attempts=2, timeout=30)
+    with pytest.raises(MedusaApiError) as info:
+        hook.request("GET", "/admin/stores")
+    assert info.value.status is None
+    assert hook.timeout == 0.1
+
+
+def test_extras_do_not_become_headers(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, server.url, timeout=5, page_hint=3, x_custom="value", verify=True)
+    server.json({"stores": [{"default_sales_channel_id": "sc_1"}]})
+    hook, _ = make_hook()
+    hook.default_sales_channel_id()
+    headers = {k.lower() for k in server.requests[0].headers}
+    assert not headers & {"timeout", "page_hint", "x_custom", "verify"}
+
+
+def test_empty_and_204_responses(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, server.url)
+    server.queue(Reply(status=204))
+    server.json({"id": "pcat_1", "object": "product_category", "deleted": True})
+    hook, _ = make_hook()
+    assert hook.request("POST", "/admin/anything") == {}
+    hook.delete_category("pcat_1")
+    assert (server.requests[1].method, server.requests[1].path) == (
+        "DELETE",
+        "/admin/product-categories/pcat_1",
+    )
+
+
+def test_paginate_walks_offsets_until_count(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, server.url)
+    server.json({"product_tags": [{"id": "1"}, {"id": "2"}], "count": 5, "offset": 0, "limit": 2})
+    server.json({"product_tags": [{"id": "3"}, {"id": "4"}], "count": 5, "offset": 2, "limit": 2})
+    server.json({"product_tags": [{"id": "5"}], "count": 5, "offset": 4, "limit": 2})
+    hook, _ = make_hook()
+    items = list(hook.paginate("/admin/product-tags", "product_tags", params={"q": "x"}, page_size=2))
+    assert [i["id"] for i in items] == ["1", "2", "3", "4", "5"]
+    assert [(r.param("offset"), r.param("limit"), r.param("q")) for r in server.requests] == [
+        (["0"], ["2"], ["x"]),
+        (["2"], ["2"], ["x"]),
+        (["4"], ["2"], ["x"]),
+    ]
+
+
+def test_list_products_chunks_external_ids(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, server.url)
+    ids = [f"dummyjson:{n}" for n in range(250)]
+    for chunk in (ids[:100], ids[100:200], ids[200:]):
+        server.json({"products": [{"id": f"p{e}", "external_id": e} for e in chunk], "count": len(chunk)})
+    hook, _ = make_hook()
+    fields = ("id", "external_id", "variants.id", "+metadata", "*categories")
+    products = list(hook.list_products(fields=fields, external_ids=ids))
+    assert [p["external_id"] for p in products] == ids
+    assert [len(r.param("external_id")) for r in server.requests] == [100, 100, 50]
+    assert server.requests[2].param("external_id") == ids[200:]
+    # parse_qsl turns a raw "+" into a space: getting "+" back proves it was sent as %2B
+    assert all(
+        r.param("fields") == ["id,external_id,variants.id,+metadata,*categories"] for r in server.requests
+    )
+
+
+def test_list_products_without_ids_pages(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, server.url)
+    server.json({"products": [{"id": "a"}, {"id": "b"}], "count": 3})
+    server.json({"products": [{"id": "c"}], "count": 3})
+    hook, _ = make_hook()
+    assert [p["id"] for p in hook.list_products(fields=["id"], page_size=2)] == ["a", "b", "c"]
+    assert server.requests[0].param("external_id") == []
+
+
+def test_categories_and_tags(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, server.url)
+    server.json({"product_categories": [{"id": "pcat_1", "handle": "beauty", "name": "Beauty"}], "count": 1})
+    server.json({"product_category": {"id": "pcat_2", "handle": "tops"}})
+    server.json({"product_tags": [{"id": "ptag_1", "value": "a"}], "count": 1})
+    server.json({}, status=200)
+    hook, _ = make_hook()
+    assert next(hook.list_categories(handles=["beauty"]))["id"] == "pcat_1"
+    assert (
+        hook.create_category(name="Tops", handle="tops", metadata={"source": "dummyjson"})["id"] == "pcat_2"
+    )
+    assert next(hook.list_tags(values=["a"]))["id"] == "ptag_1"
+    hook.delete_tag("ptag_1")
+    listing, create, tags, delete = server.requests
+    assert listing.param("handle") == ["beauty"]
+    assert listing.param("fields") == ["id,handle,name"]
+    assert create.json() == {
+        "name": "Tops",
+        "handle": "tops",
+        "is_active": True,
+        "metadata": {"source": "dummyjson"},
+    }
+    assert tags.param("value") == ["a"]
+    assert (delete.method, delete.path) == ("DELETE", "/admin/product-tags/ptag_1")
+
+
+def test_test_connection(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, server.url)
+    server.json({"stores": [{"id": "store_1", "name": "Medusa Store"}]})
+    server.json({"type": "unauthorized", "message": "Unauthorized"}, status=401)
+    hook, _ = make_hook()
+    assert hook.test_connection() == (True, "Connected to Medusa store 'Medusa Store'")
+    ok, message = MedusaHook(retry=RetryPolicy(max_attempts=1)).test_connection()
+    assert not ok
+    assert "401" in message
+    assert_no_secret(message)
+
+
+def test_missing_password_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_MEDUSA_DEFAULT", json.dumps({"conn_type": "medusa", "host": "http://x"}))
+    with pytest.raises(ValueError, match="needs a password"):
+        MedusaHook().request("GET", "/admin/stores")
+
+
+def test_no_secret_in_errors_reprs_or_logs(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    texts: list[str] = []
+
+    # API key: a retried 500 then a 400
+    connect(monkeypatch, server.url)
+    server.json({"message": "boom"}, status=500)
+    server.json({"type": "invalid_data", "message": "bad"}, status=400)
+    hook, _ = make_hook()
+    with pytest.raises(MedusaApiError) as info:
+        hook.batch_products(create=[{"title": "x"}])
+    texts += [str(info.value), repr(info.value), repr(hook), repr(hook.__dict__.get("_auth"))]
+
+    # Login: renewal, then a second 401
+    connect(monkeypatch, server.url, login=EMAIL)
+    server.json({"token": JWT})
+    server.json({"type": "unauthorized", "message": "Unauthorized"}, status=401)
+    server.json({"token": JWT2})
+    server.json({"type": "unauthorized", "message": "Unauthorized"}, status=401)
+    hook, _ = make_hook()
+    with pytest.raises(MedusaApiError) as info:
+        hook.request("GET", "/admin/stores")
+    texts += [str(info.value), repr(info.value), repr(hook), repr(hook._auth)]
+
+    # No response at all
+    connect(monkeypatch, closed_port_url())
+    hook, _ = make_hook(attempts=2)
+    with pytest.raises(MedusaApiError) as info:
+        hook.request("GET", "/admin/stores")
+    texts += [str(info.value), repr(info.value)]
+
+    assert "Medusa GET /admin/stores" in caplog.text  # the DEBUG/WARNING lines were captured
+    assert any(r.levelno == logging.DEBUG for r in caplog.records)
+    assert any(r.levelno == logging.WARNING for r in caplog.records)
+    assert_no_secret(caplog.text, *texts, *(r.getMessage() for r in caplog.records))
+
+
+def test_errors_pickle_and_classify() -> None:
+    error = MedusaApiError(400, "invalid_data", "bad", "post", "/admin/products/batch?x=1")
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.status, copy.type, copy.message, copy.method, copy.path) == (
+        400,
+        "invalid_data",
+        "bad",
+        "POST",
+        "/admin/products/batch",
+    )
+    assert str(copy) == str(error)
+    assert MedusaApiError(None, None, "refused", "GET", "/x").transient
+    assert MedusaApiError(429, None, "slow", "GET", "/x").transient
+    assert MedusaApiError(502, None, "gw", "GET", "/x").transient
+    assert not MedusaApiError(404, "not_found", "no", "GET", "/x").transient

@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+import json
+import logging
+import pickle
+from collections.abc import Iterator
+
+import pytest
+from medusa_sync.errors import SourceApiError
+from medusa_sync.hooks.source import CatalogSourceHook
+from medusa_sync.retry import RetryPolicy
+
+from .fake_http import FakeServer, Reply, closed_port_url, serve
+
+
+@pytest.fixture
+def server() -> Iterator[FakeServer]:
+    yield from serve()
+
+
+def connect(monkeypatch: pytest.MonkeyPatch, host: str, **extra: object) -> None:
+    conn = {"conn_type": "http", "host": host, "extra": extra}
+    monkeypatch.setenv("AIRFLOW_CONN_DUMMYJSON_DEFAULT", json.dumps(conn))
+
+
+def make_hook(attempts: int = 3, timeout: float = 5.0) -> tuple[CatalogSourceHook, list[float]]:
+    waits: list[float] = []
+    hook = CatalogSourceHook(retry=RetryPolicy(max_attempts=attempts, jitter=0), timeout=timeout)
+    hook._sleep = waits.append
+    return hook, waits
+
+
+def page(ids: range, total: int) -> dict:
+    return {"products": [{"id": n} for n in ids], "total": total, "skip": ids.start, "limit": len(ids)}
+
+
+def test_missing_host_defaults_to_dummyjson(monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, "")
+    hook, _ = make_hook()
+    hook._ensure_session()
+    assert hook.base_url == "https://dummyjson.com"
+
+
+def test_iter_pages_stops_at_total(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, server.url)
+    server.json(page(range(0, 2), 5))
+    server.json(page(range(2, 4), 5))
+    server.json(page(range(4, 5), 5))
+    hook, _ = make_hook()
+    pages = list(hook.iter_pages(page_size=2))
+    assert [[p["id"] for p in pg["products"]] for pg in pages] == [[0, 1], [2, 3], [4]]
+    assert pages[0]["total"] == 5
+    assert [(r.path, r.param("limit"), r.param("skip")) for r in server.requests] == [
+        ("/products", ["2"], ["0"]),
+        ("/products", ["2"], ["2"]),
+        ("/products", ["2"], ["4"]),
+    ]
+
+
+def test_iter_pages_honours_max_products(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, server.url)
+    server.json(page(range(0, 4), 100))
+    server.json(page(range(4, 8), 100))  # a server ignoring the smaller limit still gets truncated
+    hook, _ = make_hook()
+    pages = list(hook.iter_pages(page_size=4, max_products=6))
+    assert [len(p["products"]) for p in pages] == [4, 2]
+    assert server.requests[1].param("limit") == ["2"]
+    assert len(server.requests) == 2
+
+
+def test_iter_pages_stops_on_empty_page(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, server.url)
+    server.json(page(range(0, 2), 10))
+    server.json({"products": [], "total": 10, "skip": 2, "limit": 2})
+    hook, _ = make_hook()
+    assert len(list(hook.iter_pages(page_size=2))) == 1
+    assert len(server.requests) == 2
+
+
+def test_page_without_products_raises(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, server.url)
+    server.json(page(range(0, 2), 10))
+    server.json({"items": [], "total": 10})
+    hook, _ = make_hook()
+    with pytest.raises(SourceApiError, match="skip=2") as info:
+        list(hook.iter_pages(page_size=2))
+    assert info.value.path == "/products"
+
+
+def test_truncated_json_body_is_retried(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, server.url)
+    good = json.dumps(page(range(0, 2), 2)).encode()
+    server.queue(Reply(raw=good[:25]))  # complete HTTP message, broken JSON
+    server.queue(Reply(raw=good, truncate_to=30))  # connection closed mid-body
+    server.queue(Reply(raw=good))
+    hook, waits = make_hook(attempts=3)
+    pages = list(hook.iter_pages(page_size=2))
+    assert len(pages) == 1
+    assert len(server.requests) == 3
+    assert len(waits) == 2
+
+
+def test_truncated_body_after_retries_raises(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, server.url)
+    server.queue(Reply(raw=b'{"products": [{"id"'), Reply(raw=b'{"products": [{"id"'))
+    hook, _ = make_hook(attempts=2)
+    with pytest.raises(SourceApiError, match="not valid JSON") as info:
+        hook.get_json("/products", params={"limit": 1})
+    assert (info.value.status, info.value.path) == (200, "/products")
+    assert info.value.transient
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_retries_statuses(server: FakeServer, monkeypatch: pytest.MonkeyPatch, status: int) -> None:
+    connect(monkeypatch, server.url)
+    server.queue(
+        Reply(status=status, raw=b"busy", headers={"Content-Type": "text/plain", "Retry-After": "2"})
+    )
+    server.json(["beauty"])
+    hook, waits = make_hook()
+    assert hook.get_json("/products/categories") == ["beauty"]
+    assert waits == [2.0]
+
+
+def test_404_is_not_retried(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, server.url)
+    server.json({"message": "not found"}, status=404)
+    hook, waits = make_hook()
+    with pytest.raises(SourceApiError) as info:
+        hook.get_json("/nope")
+    assert (info.value.status, info.value.transient, waits) == (404, False, [])
+    assert str(info.value).startswith("Catalog GET /nope failed: 404")
+
+
+def test_connection_refused(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    connect(monkeypatch, closed_port_url())
+    hook, waits = make_hook(attempts=3)
+    with pytest.raises(SourceApiError) as info:
+        hook.get_json("/products")
+    assert info.value.status is None and info.value.transient
+    assert waits == [1.0, 2.0]
+    assert caplog.text.count("Catalog GET /products: attempt") == 2
+
+
+def test_categories_accept_objects_and_slugs(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, server.url)
+    server.json([{"slug": "beauty", "name": "Beauty", "url": "x"}, "home-decoration"])
+    hook, _ = make_hook()
+    assert hook.categories() == [
+        {"slug": "beauty", "name": "Beauty"},
+        {"slug": "home-decoration", "name": "Home Decoration"},
+    ]
+
+
+def test_source_error_pickles() -> None:
+    error = SourceApiError(200, "bad body", "get", "/products?skip=4", transient=True)
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.status, copy.message, copy.method, copy.path, copy.transient) == (
+        200,
+        "bad body",
+        "GET",
+        "/products",
+        True,
+    )

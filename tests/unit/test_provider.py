@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import json
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import airflow
+import jsonschema
+import pytest
+from medusa_sync.provider import get_provider_info
+
+DISTRIBUTION = "medusa-product-sync"
+
+
+def test_provider_info_matches_airflow_schema() -> None:
+    schema = json.loads((Path(airflow.__file__).parent / "provider_info.schema.json").read_text())
+    jsonschema.validate(get_provider_info(), schema)
+    [conn] = get_provider_info()["connection-types"]
+    assert conn["connection-type"] == "medusa"
+    assert conn["hook-class-name"] == "medusa_sync.hooks.medusa.MedusaHook"
+
+
+def test_hook_class_attributes_match() -> None:
+    from medusa_sync.hooks.medusa import MedusaHook
+
+    assert (MedusaHook.conn_type, MedusaHook.conn_name_attr, MedusaHook.default_conn_name) == (
+        "medusa",
+        "medusa_conn_id",
+        "medusa_default",
+    )
+
+
+def _installed() -> bool:
+    return any(
+        ep.value == "medusa_sync.provider:get_provider_info"
+        for ep in entry_points(group="apache_airflow_provider")
+    )
+
+
+@pytest.mark.skipif(not _installed(), reason="needs `pip install -e plugins/` for the provider entry point")
+def test_providers_manager_lists_medusa_connection() -> None:
+    from airflow.providers_manager import ProvidersManager
+    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+
+    manager = ProvidersManager()  # what the API server and UI read
+    assert DISTRIBUTION in manager.providers
+    hook = ProvidersManagerTaskRuntime().hooks["medusa"]  # what workers resolve hooks with
+    assert hook is not None
+    assert hook.hook_class_name == "medusa_sync.hooks.medusa.MedusaHook"
+    assert hook.connection_id_attribute_name == "medusa_conn_id"
+    assert hook.package_name == DISTRIBUTION
+    behaviour = manager.field_behaviours["medusa"]
+    assert set(behaviour["hidden_fields"]) == {"schema", "port", "extra"}
+    assert behaviour["relabeling"]["host"] == "Medusa base URL"
+    assert behaviour["placeholders"]["host"] == "http://localhost:9000"
+    timeout = manager.connection_form_widgets["extra__medusa__timeout"]
+    assert timeout.field["schema"]["type"][0] == "integer"
