@@ -98,7 +98,7 @@ with DAG(
     upsert_batch = UpsertBatchOperator.partial(
         task_id="upsert_batch",
         medusa_conn_id=MEDUSA_CONN_ID,
-        map_index_template="{{ task.label }}",
+        map_index_template="{{ task.batch_label }}",
         max_active_tis_per_dagrun=2,
     ).expand_kwargs(compute_diff.output)
     report = SyncReportOperator(task_id="report", run_folder=RUN_FOLDER, outlets=[CATALOG_ASSET])

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 
 def _is_transient(status: int | None) -> bool:
     return status is None or status == 429 or status >= 500
+
+
+def _bare_path(path: str) -> str:
+    """Only the path: a query string may be long, and a full URL may carry credentials."""
+    if "://" in path:
+        path = urlsplit(path).path or "/"
+    return path.split("?", 1)[0].split("#", 1)[0]
 
 
 class MedusaApiError(Exception):
@@ -23,12 +31,12 @@ class MedusaApiError(Exception):
         method: str,
         path: str,
     ) -> None:
-        super().__init__(status, type, message, method, path)
         self.status = status
         self.type = type
         self.message = message
         self.method = method.upper()
-        self.path = path.split("?", 1)[0]
+        self.path = _bare_path(path)
+        super().__init__(self.status, self.type, self.message, self.method, self.path)
 
     @property
     def transient(self) -> bool:
@@ -45,7 +53,10 @@ class MedusaApiError(Exception):
 
 
 class SourceApiError(Exception):
-    """A catalog (source) API call that failed after retries, or returned an unusable body."""
+    """A catalog (source) API call that failed after retries, or returned an unusable body.
+
+    ``transient`` may be forced, e.g. True for a 200 whose body was cut off.
+    """
 
     def __init__(
         self,
@@ -55,12 +66,12 @@ class SourceApiError(Exception):
         path: str,
         transient: bool | None = None,
     ) -> None:
-        super().__init__(status, message, method, path, transient)
         self.status = status
         self.message = message
         self.method = method.upper()
-        self.path = path.split("?", 1)[0]
+        self.path = _bare_path(path)
         self._transient = transient
+        super().__init__(self.status, self.message, self.method, self.path)
 
     @property
     def transient(self) -> bool:

@@ -104,4 +104,4 @@ class BatchDescriptor(BaseModel):
     """What one mapped ``upsert_batch`` instance receives through XCom: a path and a label."""
 
     batch_path: str
-    label: str
+    batch_label: str

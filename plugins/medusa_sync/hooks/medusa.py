@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -18,6 +19,8 @@ from medusa_sync.retry import RETRYABLE_EXCEPTIONS, RetryPolicy, call_with_retry
 _LOG = logging.getLogger(__name__)
 
 LOGIN_PATH = "/auth/user/emailpass"
+# Sending these twice leaves the server as sending them once; a POST may create a second record.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # Medusa's query parser (qs, arrayLimit 1000) turns repeated keys into an array; stay well below it
 # and keep URLs short.
 EXTERNAL_ID_CHUNK = 100
@@ -50,6 +53,11 @@ def _error_details(response: Response) -> tuple[str | None, str]:
     return None, (text[:300] if text else (response.reason or "error"))
 
 
+def redact_userinfo(text: str) -> str:
+    """Hide ``user:password@`` in URLs that a library put into an error text."""
+    return re.sub(r"(?<=://)[^/@\s'\"]+@", "***@", text)
+
+
 def no_response_reason(exc: BaseException) -> str:
     """Short, secret-free description of why no response came (requests' text holds whole URLs)."""
     detail = str(exc)
@@ -68,7 +76,8 @@ class MedusaHook(HttpHook):
     handling and retries are done here, because HttpHook's errors only carry a status as text and
     it would send unknown extras as headers.
 
-    A connection's ``timeout`` extra, when set, overrides the ``timeout`` argument.
+    A connection's ``timeout`` extra (the form's "Timeout" field), when set, overrides the
+    ``timeout`` argument.
     """
 
     conn_name_attr = "medusa_conn_id"
@@ -115,7 +124,8 @@ class MedusaHook(HttpHook):
         session = self._configure_session_from_mount_adapters(session)
         if headers:
             session.headers.update(headers)
-        timeout = self.merged_extra.get("timeout")
+        extra = connection.extra_dejson
+        timeout = extra.get("timeout", extra.get(f"extra__{self.conn_type}__timeout"))
         if timeout not in (None, ""):
             self.timeout = float(timeout)
         self._email = connection.login or None
@@ -154,7 +164,9 @@ class MedusaHook(HttpHook):
 
     def _login(self) -> str:
         """Trade the admin email and password for a JWT."""
-        response = self._send("POST", LOGIN_PATH, json={"email": self._email, "password": self._secret})
+        # Logging in twice only issues a second token: safe to repeat after a timeout.
+        body = {"email": self._email, "password": self._secret}
+        response = self._send("POST", LOGIN_PATH, json=body, idempotent=True)
         if not response.ok:
             kind, message = _error_details(response)
             raise MedusaApiError(response.status_code, kind, message, "POST", LOGIN_PATH)
@@ -178,6 +190,7 @@ class MedusaHook(HttpHook):
         params: Any = None,
         json: Any = None,
         auth: AuthBase | None = None,
+        idempotent: bool,
     ) -> Response:
         """One logical call, retried per the policy; no response at all becomes MedusaApiError."""
         session = self._ensure_session()
@@ -194,6 +207,7 @@ class MedusaHook(HttpHook):
                 describe=f"Medusa {method} {path}",
                 log=self.log,
                 sleep=self._sleep,
+                idempotent=idempotent,
             )
         except RETRYABLE_EXCEPTIONS as exc:
             raise MedusaApiError(None, None, no_response_reason(exc), method, path) from None
@@ -218,15 +232,22 @@ class MedusaHook(HttpHook):
         *,
         params: dict[str, Any] | Sequence[tuple[str, Any]] | None = None,
         json: Any = None,
+        idempotent: bool | None = None,
     ) -> dict[str, Any]:
-        """Call the Admin API and return its JSON; a 401 with a login renews the token once."""
+        """Call the Admin API and return its JSON; a 401 with a login renews the token once.
+
+        ``idempotent`` (default: by method, so POST is not) decides whether a request that may
+        have reached the server is sent again after a timeout.
+        """
         method = method.upper()
         path = "/" + path.lstrip("/")
-        response = self._send(method, path, params=params, json=json, auth=self._ensure_auth())
+        repeatable = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        call = {"params": params, "json": json, "idempotent": repeatable}
+        response = self._send(method, path, auth=self._ensure_auth(), **call)
         if response.status_code == 401 and self._email:
             self.log.info("Medusa %s %s: token rejected, logging in again", method, path)
             self._auth = None
-            response = self._send(method, path, params=params, json=json, auth=self._ensure_auth())
+            response = self._send(method, path, auth=self._ensure_auth(), **call)
         if not response.ok:
             kind, message = _error_details(response)
             raise MedusaApiError(response.status_code, kind, message, method, path)
@@ -302,9 +323,14 @@ class MedusaHook(HttpHook):
         update: Sequence[dict[str, Any]] = (),
         delete: Sequence[str] = (),
     ) -> dict[str, Any]:
-        """Create, update and delete products in one all-or-nothing workflow."""
+        """Create, update and delete products in one all-or-nothing workflow.
+
+        Only a batch of updates is sent again after a timeout: a repeated create would clash with
+        (or duplicate) what the first attempt may have committed.
+        """
         body = {"create": list(create), "update": list(update), "delete": list(delete)}
-        return self.request("POST", "/admin/products/batch", json=body)
+        only_updates = not body["create"] and not body["delete"]
+        return self.request("POST", "/admin/products/batch", json=body, idempotent=only_updates)
 
     # -- categories and tags ---------------------------------------------------------------------
 
@@ -369,9 +395,9 @@ class MedusaHook(HttpHook):
         """Back the UI's Test button: authenticate and read the store."""
         try:
             stores = self.request("GET", "/admin/stores", params={"fields": "id,name"}).get("stores") or []
-        except (MedusaApiError, ValueError) as exc:
+        except MedusaApiError as exc:
             return False, str(exc)
         except Exception as exc:  # the UI shows the message; never let it crash the form
-            return False, no_response_reason(exc)
+            return False, redact_userinfo(f"{type(exc).__name__}: {exc}")[:300]
         name = stores[0].get("name") if stores else None
         return True, f"Connected to Medusa store {name!r}" if name else "Connected to Medusa"

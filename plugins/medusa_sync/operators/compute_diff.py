@@ -130,7 +130,7 @@ class ComputeDiffOperator(BaseOperator):
 
         total = len(written)
         descriptors = [
-            BatchDescriptor(batch_path=path, label=_label(n, total, kinds)).model_dump()
+            BatchDescriptor(batch_path=path, batch_label=_label(n, total, kinds)).model_dump()
             for n, (path, kinds) in enumerate(written, start=1)
         ]
         plan = {

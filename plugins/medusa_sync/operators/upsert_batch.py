@@ -30,27 +30,27 @@ class UpsertBatchOperator(BaseOperator):
     and reported; transient errors fail the instance so it is retried or cleared.
     """
 
-    template_fields = ("batch_path", "label")
+    template_fields = ("batch_path", "batch_label")
     ui_color = "#f3e8ff"
 
     def __init__(
         self,
         *,
         batch_path: str,
-        label: str = "",
+        batch_label: str = "",
         medusa_conn_id: str = MedusaHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.batch_path = batch_path
-        self.label = label
+        self.batch_label = batch_label
         self.medusa_conn_id = medusa_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
         hook = MedusaHook(medusa_conn_id=self.medusa_conn_id)
         batch = Batch.from_body(read_json(self.batch_path))
         self.log.info("%s: %d to create, %d to update, %d to delete",
-                      self.label or self.batch_path, len(batch.create), len(batch.update), len(batch.delete))
+                      self.batch_label or self.batch_path, len(batch.create), len(batch.update), len(batch.delete))
         counts: Counter[str] = Counter()
         batch = self._resume(hook, batch, counts)
         rejected: list[dict[str, Any]] = []
@@ -58,14 +58,14 @@ class UpsertBatchOperator(BaseOperator):
             self._send(hook, batch, counts, rejected)
         result = {
             "batch": self.batch_path,
-            "label": self.label,
+            "batch_label": self.batch_label,
             **{k: counts[k] for k in ("created", "updated", "unchanged", "drafted", "deleted", "requests")},
             "rejected": rejected,
         }
         write_json(RunFolder.of_file(self.batch_path).result_for(self.batch_path), result)
         self.log.info(
             "%s done: created %d, updated %d, unchanged %d, drafted %d, deleted %d, rejected %d (%d requests)",
-            self.label, counts["created"], counts["updated"], counts["unchanged"], counts["drafted"],
+            self.batch_label, counts["created"], counts["updated"], counts["unchanged"], counts["drafted"],
             counts["deleted"], len(rejected), counts["requests"],
         )
         return {k: v for k, v in result.items() if k != "rejected"} | {"rejected": len(rejected)}
