@@ -98,11 +98,12 @@ def call_with_retry(
 
     ``describe`` goes into log lines as is: keep it to a method and a path, never a URL with
     credentials. With ``idempotent=False`` a request that may have reached the server (read
-    timeout, dropped connection, 504 from a gateway) is not sent again: repeating a create could duplicate it, so the
-    caller fails and lets a higher level that can check the server's state retry. ``unusable``
-    may say why a 2xx response cannot be used and is worth fetching again (e.g. a truncated body).
-    The last response is returned either way: turning it into a typed error is the caller's job.
-    When the last attempt got no response, its exception is re-raised.
+    timeout, dropped connection, 504 from a gateway) is not sent again: repeating a create could
+    duplicate it, so the caller fails and leaves the retry to a level that can check the server's
+    state first. ``unusable`` may say why a 2xx response cannot be used and is worth fetching
+    again (e.g. a truncated body). The last response is returned either way: turning it into a
+    typed error is the caller's job. When the last attempt got no response, its exception is
+    re-raised.
     """
     attempt = 0
     while True:

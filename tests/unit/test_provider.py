@@ -20,6 +20,14 @@ def test_provider_info_matches_airflow_schema() -> None:
     assert conn["hook-class-name"] == "medusa_sync.hooks.medusa.MedusaHook"
 
 
+def test_connection_types_match_the_provider_yaml_schema() -> None:
+    # provider_info.schema.json does not describe conn-fields / ui-field-behaviour; this one does.
+    schema = json.loads((Path(airflow.__file__).parent / "provider.yaml.schema.json").read_text())
+    jsonschema.validate(get_provider_info()["connection-types"], schema["properties"]["connection-types"])
+    [conn] = get_provider_info()["connection-types"]
+    assert conn["conn-fields"]["timeout"]["schema"]["type"] == ["integer", "null"]
+
+
 def test_hook_class_attributes_match() -> None:
     from medusa_sync.hooks.medusa import MedusaHook
 
@@ -55,3 +63,17 @@ def test_providers_manager_lists_medusa_connection() -> None:
     assert behaviour["placeholders"]["host"] == "http://localhost:9000"
     timeout = manager.connection_form_widgets["extra__medusa__timeout"]
     assert timeout.field["schema"]["type"][0] == "integer"
+
+
+@pytest.mark.skipif(not _installed(), reason="needs `pip install -e plugins/` for the provider entry point")
+def test_ui_form_metadata_for_medusa() -> None:
+    from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
+
+    [meta] = [m for m in HookMetaService.hook_meta_data() if m.connection_type == "medusa"]
+    fields = meta.standard_fields
+    assert meta.hook_name == "Medusa"
+    assert fields.url_schema.hidden and fields.port.hidden
+    assert (fields.host.title, fields.host.placeholder) == ("Medusa base URL", "http://localhost:9000")
+    assert fields.login.title == "Admin email (leave empty with an API key)"
+    assert fields.password.title == "Secret API key (sk_…) or admin password"
+    assert meta.extra_fields["timeout"]["schema"]["title"] == "Timeout (seconds)"

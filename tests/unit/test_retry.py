@@ -6,7 +6,8 @@ from email.utils import format_datetime
 
 import pytest
 import requests
-from medusa_sync.retry import RETRYABLE_STATUSES, RetryPolicy, call_with_retry, retry_after
+from medusa_sync.retry import RETRYABLE_STATUSES, RetryPolicy, call_with_retry, never_sent, retry_after
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 LOG = logging.getLogger("test_retry")
 
@@ -130,3 +131,61 @@ def test_unusable_success_is_retried() -> None:
     )
     assert result.status_code == 200
     assert (len(calls), waits) == (2, [1.0])
+
+
+def _refused() -> requests.ConnectionError:
+    """What requests raises when nothing listens: the request never left the machine."""
+    reason = NewConnectionError(None, "Failed to establish a new connection: [Errno 111] Connection refused")
+    return requests.ConnectionError(MaxRetryError(None, "/x", reason))  # type: ignore[arg-type]
+
+
+def test_never_sent_tells_connect_failures_from_lost_responses() -> None:
+    assert never_sent(_refused())
+    assert never_sent(requests.ConnectTimeout("connect timed out"))
+    assert not never_sent(requests.ReadTimeout("read timed out"))
+    assert not never_sent(requests.ConnectionError("Connection aborted: RemoteDisconnected"))
+    assert not never_sent(requests.exceptions.ChunkedEncodingError("cut off"))
+
+
+def test_non_idempotent_is_not_repeated_once_it_may_have_arrived(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    send, calls = scripted(requests.ReadTimeout("read timed out"), response(200))
+    with pytest.raises(requests.ReadTimeout):
+        call_with_retry(
+            send, RetryPolicy(), describe="POST /x", log=LOG, sleep=lambda s: None, idempotent=False
+        )
+    assert len(calls) == 1
+    assert "not repeated" in caplog.text
+
+
+def test_non_idempotent_is_repeated_when_never_sent_or_refused_by_status() -> None:
+    waits: list[float] = []
+    send, calls = scripted(_refused(), requests.ConnectTimeout("slow"), response(503), response(201))
+    policy = RetryPolicy(jitter=0)
+    result = call_with_retry(send, policy, describe="POST /x", log=LOG, sleep=waits.append, idempotent=False)
+    assert result.status_code == 201
+    assert len(calls) == 4
+    assert waits == [1.0, 2.0, 4.0]
+
+
+def test_gateway_timeout_is_final_for_non_idempotent() -> None:
+    send, calls = scripted(response(504), response(200))
+    result = call_with_retry(
+        send, RetryPolicy(), describe="x", log=LOG, sleep=lambda s: None, idempotent=False
+    )
+    assert result.status_code == 504
+    assert len(calls) == 1
+    send, calls = scripted(response(504), response(200))
+    result = call_with_retry(send, RetryPolicy(), describe="x", log=LOG, sleep=lambda s: None)
+    assert (result.status_code, len(calls)) == (200, 2)
+
+
+def test_huge_attempt_number_is_capped() -> None:
+    assert RetryPolicy(jitter=0, max_delay=30.0).delay(10_000) == 30.0
+
+
+def test_retry_after_is_capped_by_max_delay() -> None:
+    waits: list[float] = []
+    send, _ = scripted(response(503, {"Retry-After": "3600"}), response(200))
+    call_with_retry(send, RetryPolicy(max_delay=7.5), describe="x", log=LOG, sleep=waits.append)
+    assert waits == [7.5]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -24,8 +25,10 @@ DEFAULT_HOST = "https://dummyjson.com"
 def _json_problem(response: Response) -> str | None:
     """Why a 2xx body cannot be used (a proxy or server cut it off); such a body is worth re-fetching."""
     try:
-        response.json()
-    except ValueError:
+        json.loads(response.content)
+    except json.JSONDecodeError as exc:
+        return f"the body is not valid JSON ({len(response.content)} bytes; {exc.msg} at byte {exc.pos})"
+    except ValueError:  # undecodable bytes
         return f"the body is not valid JSON ({len(response.content)} bytes)"
     return None
 
@@ -37,8 +40,9 @@ def _display_name(slug: str) -> str:
 class CatalogSourceHook(HttpHook):
     """Reads the product catalog over plain HTTP; a connection without a host means DummyJSON itself.
 
-    A connection's ``timeout`` extra, when set, overrides the ``timeout`` argument. Other extras
-    are HTTP headers, as with any ``http`` connection (e.g. an API token the catalog needs).
+    A connection's ``timeout`` extra, when set, overrides the ``timeout`` argument. Other string
+    extras are HTTP headers, as with any ``http`` connection (e.g. an API token the catalog needs);
+    non-string ones are dropped, since requests refuses them as header values.
     """
 
     conn_name_attr = "source_conn_id"
@@ -83,6 +87,12 @@ class CatalogSourceHook(HttpHook):
     def _ensure_session(self) -> Session:
         if self._session is None:
             session = self.get_conn({"Accept": "application/json"})
+            for name, value in list(session.headers.items()):
+                if not isinstance(value, str | bytes):
+                    self.log.warning(
+                        "Connection %r: extra %r is not a header value; ignored", self.source_conn_id, name
+                    )
+                    del session.headers[name]
             timeout = self.merged_extra.get("timeout")
             if timeout not in (None, ""):
                 self.timeout = float(timeout)
@@ -117,7 +127,7 @@ class CatalogSourceHook(HttpHook):
             text = (response.text or "").strip()[:300] or response.reason or "error"
             raise SourceApiError(response.status_code, text, "GET", path)
         try:
-            return response.json()
+            return json.loads(response.content)
         except ValueError:
             problem = _json_problem(response) or "the body is not valid JSON"
             raise SourceApiError(response.status_code, problem, "GET", path, transient=True) from None

@@ -399,3 +399,96 @@ def test_errors_pickle_and_classify() -> None:
     assert MedusaApiError(429, None, "slow", "GET", "/x").transient
     assert MedusaApiError(502, None, "gw", "GET", "/x").transient
     assert not MedusaApiError(404, "not_found", "no", "GET", "/x").transient
+
+
+def test_create_batch_is_not_repeated_after_a_read_timeout(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first attempt may have committed: repeating it would clash with (or duplicate) it, so
+    # the error goes up as transient and the caller checks the store before trying again.
+    connect(monkeypatch, server.url)
+    server.queue(Reply(body={"created": []}, delay=0.5))
+    hook, waits = make_hook(timeout=0.1)
+    with pytest.raises(MedusaApiError) as info:
+        hook.batch_products(create=[{"title": "x"}])
+    assert (info.value.status, info.value.transient, waits) == (None, True, [])
+    assert len(server.requests) == 1
+
+
+def test_update_only_batch_and_get_are_repeated_after_a_read_timeout(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connect(monkeypatch, server.url)
+    server.queue(Reply(body={"updated": []}, delay=0.5))
+    server.json({"created": [], "updated": [{"id": "prod_1"}], "deleted": {"ids": []}})
+    hook, waits = make_hook(timeout=0.1)
+    assert hook.batch_products(update=[{"id": "prod_1", "title": "y"}])["updated"] == [{"id": "prod_1"}]
+    assert waits == [1.0]
+    server.queue(Reply(body={"product_tag": {"id": "t"}}, delay=0.5))
+    with pytest.raises(MedusaApiError):
+        hook.create_tag("once")
+    assert waits == [1.0]
+    server.queue(Reply(body={"product_tag": {"id": "t"}}, delay=0.5))
+    server.json({"product_tag": {"id": "t"}})
+    assert hook.request("POST", "/admin/product-tags", json={"value": "v"}, idempotent=True) == {
+        "product_tag": {"id": "t"}
+    }
+    assert waits == [1.0, 1.0]
+
+
+def test_refused_post_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, closed_port_url())
+    hook, waits = make_hook(attempts=3)
+    with pytest.raises(MedusaApiError) as info:
+        hook.batch_products(create=[{"title": "x"}])
+    assert (info.value.status, info.value.method, info.value.path) == (None, "POST", "/admin/products/batch")
+    assert "Connection refused" in info.value.message
+    assert waits == [1.0, 2.0]
+
+
+def test_gateway_timeout_on_create_is_not_retried(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connect(monkeypatch, server.url)
+    server.json({"message": "upstream timed out"}, status=504)
+    hook, waits = make_hook()
+    with pytest.raises(MedusaApiError) as info:
+        hook.create_category(name="A", handle="a")
+    assert (info.value.status, info.value.transient, waits) == (504, True, [])
+
+
+def test_prefixed_timeout_extra_is_read(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, server.url, extra__medusa__timeout="7")
+    server.json({"stores": [{"default_sales_channel_id": "sc_1"}]})
+    hook, _ = make_hook(timeout=30)
+    hook.default_sales_channel_id()
+    assert hook.timeout == 7.0
+    assert not {k.lower() for k in server.requests[0].headers} & {"extra__medusa__timeout"}
+
+
+def test_401_renewal_repeats_a_post_with_its_body(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connect(monkeypatch, server.url, login=EMAIL)
+    server.json({"token": JWT})
+    server.json({"type": "unauthorized", "message": "Unauthorized"}, status=401)
+    server.json({"token": JWT2})
+    server.json({"created": [{"id": "prod_1"}]})
+    hook, _ = make_hook()
+    assert hook.batch_products(create=[{"title": "x"}])["created"] == [{"id": "prod_1"}]
+    first, second = server.requests[1], server.requests[3]
+    assert first.json() == second.json() == {"create": [{"title": "x"}], "update": [], "delete": []}
+    assert second.headers["Authorization"] == f"Bearer {JWT2}"
+
+
+def test_test_connection_reports_a_missing_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_MEDUSA_OTHER", raising=False)
+    ok, message = MedusaHook("medusa_other").test_connection()
+    assert not ok
+    assert "medusa_other" in message
+
+
+def test_error_path_never_carries_host_or_query() -> None:
+    error = MedusaApiError(None, None, "refused", "GET", "https://user:pw@shop.test/admin/stores?x=1#f")
+    assert error.path == "/admin/stores"
+    assert "pw" not in str(error) + repr(error)

@@ -163,3 +163,27 @@ def test_source_error_pickles() -> None:
         "/products",
         True,
     )
+
+
+def test_string_extras_are_headers_others_are_dropped(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connect(monkeypatch, server.url, timeout=3, **{"X-Catalog-Token": "abc", "page_hint": 3})
+    server.json(["beauty"])
+    hook, _ = make_hook(timeout=30)
+    assert hook.get_json("/products/categories") == ["beauty"]
+    headers = {k.lower(): v for k, v in server.requests[0].headers.items()}
+    assert headers["x-catalog-token"] == "abc"
+    assert "page_hint" not in headers and "timeout" not in headers
+    assert hook.timeout == 3.0
+
+
+def test_bad_json_error_says_where(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, server.url)
+    server.queue(Reply(raw=b'{"products": [1, 2'))
+    hook, _ = make_hook(attempts=1)
+    with pytest.raises(SourceApiError) as info:
+        hook.get_json("/products", params={"skip": 30})
+    assert info.value.message.startswith("the body is not valid JSON (18 bytes; ")
+    assert "at byte 18" in info.value.message
+    assert str(info.value).startswith("Catalog GET /products failed: 200: the body is not valid JSON")

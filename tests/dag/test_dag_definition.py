@@ -1,0 +1,81 @@
+"""The DAG as users meet it: id, schedule, params, the four stages and their wiring."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+from airflow.sdk.exceptions import ParamValidationError
+from airflow.serialization.serialized_objects import DagSerialization
+
+DAGS = Path(__file__).resolve().parents[2] / "dags"
+
+
+@pytest.fixture(scope="module")
+def dag():
+    bag = DagBag(str(DAGS))
+    assert bag.import_errors == {}
+    return bag.dags["medusa_product_sync"]
+
+
+def test_it_runs_daily_without_catchup_one_run_at_a_time(dag):
+    assert dag.timetable.expression == "0 0 * * *"
+    assert dag.catchup is False
+    assert dag.max_active_runs == 1
+
+
+def test_the_stages_are_chained_in_order(dag):
+    order = ["fetch_pages", "sync_categories", "compute_diff", "upsert_batch", "report"]
+    for upstream, downstream in zip(order, order[1:], strict=False):
+        assert downstream in dag.get_task(upstream).downstream_task_ids
+
+
+def test_batches_are_dynamically_mapped_and_labelled(dag):
+    upsert = dag.get_task("upsert_batch")
+    assert upsert.is_mapped
+    assert upsert.map_index_template == "{{ task.batch_label }}"
+
+
+def test_the_report_runs_whatever_happened_upstream(dag):
+    assert dag.get_task("report").trigger_rule == "all_done"
+
+
+def test_every_param_of_the_interface_is_in_the_trigger_form_with_a_description(dag):
+    expected = {
+        "dry_run", "full_refresh", "batch_size", "page_size", "max_products", "on_missing",
+        "product_status", "currency_code", "sales_channel_id",
+    }
+    assert set(dag.params) == expected
+    for name in expected:
+        assert dag.params.get_param(name).description, name
+
+
+@pytest.mark.parametrize(
+    ("conf", "valid"),
+    [
+        ({"on_missing": "draft"}, True),
+        ({"on_missing": "archive"}, False),
+        ({"batch_size": 0}, False),
+        ({"max_products": 5}, True),
+        ({"max_products": None}, True),
+        ({"product_status": "proposed"}, False),
+        ({"currency_code": "usdollar"}, False),
+    ],
+)
+def test_the_trigger_form_schema_refuses_bad_values(dag, conf, valid):
+    params = copy.deepcopy(dag.params)
+    if valid:
+        params.update(conf)
+        params.validate()
+    else:
+        with pytest.raises(ParamValidationError, match=next(iter(conf))):
+            params.update(conf)
+            params.validate()
+
+
+def test_it_survives_serialization_as_the_scheduler_sees_it(dag):
+    restored = DagSerialization.from_dict(DagSerialization.to_dict(dag))
+    assert restored.dag_id == "medusa_product_sync"
+    assert set(restored.task_ids) == set(dag.task_ids)

@@ -1,0 +1,125 @@
+"""MedusaHook and the batch stage against a real Medusa 2.21 server."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from devstack.airflow_local import medusa_connection
+from medusa_sync.diff import STORE_PRODUCT_FIELDS, StoreProduct
+from medusa_sync.errors import MedusaApiError
+from medusa_sync.hooks.medusa import MedusaHook
+from medusa_sync.mapping import MappingContext, as_create, desired_product
+from medusa_sync.models import SourceProduct
+from medusa_sync.operators.upsert_batch import UpsertBatchOperator
+from medusa_sync.storage import RunFolder, write_json
+
+pytestmark = pytest.mark.medusa
+
+
+@pytest.fixture(params=["api_key", "email_password"])
+def hook(request, monkeypatch, medusa_store_module):
+    store = medusa_store_module
+    conn = (
+        medusa_connection(store.url, api_key=store.api_key)
+        if request.param == "api_key"
+        else medusa_connection(store.url, email=store.email, password=store.password)
+    )
+    monkeypatch.setenv("AIRFLOW_CONN_MEDUSA_DEFAULT", json.dumps(conn))
+    return MedusaHook()
+
+
+def create_payloads(real_catalog, ids, ctx):
+    records = [r for r in real_catalog if r["id"] in ids]
+    return [as_create(desired_product(SourceProduct.model_validate(r), ctx), f"it-{r['id']}") for r in records]
+
+
+def test_both_auth_modes_reach_the_admin_api(hook):
+    assert hook.default_sales_channel_id().startswith("sc_")
+    ok, message = hook.test_connection()
+    assert ok, message
+
+
+def test_categories_and_tags_are_created_found_and_deleted(hook):
+    category = hook.create_category(name="Kitchen Accessories", handle="kitchen-accessories-it")
+    assert [c["id"] for c in hook.list_categories(handles=["kitchen-accessories-it"])] == [category["id"]]
+    hook.delete_category(category["id"])
+    assert list(hook.list_categories(handles=["kitchen-accessories-it"])) == []
+
+    tag = hook.create_tag("integration-tag")
+    assert [t["id"] for t in hook.list_tags(values=["integration-tag"])] == [tag["id"]]
+    hook.delete_tag(tag["id"])
+    assert list(hook.list_tags(values=["integration-tag"])) == []
+
+
+def test_the_store_index_fields_come_back_from_a_filtered_listing(hook, real_catalog):
+    run = uuid.uuid4().hex[:8]
+    ctx = MappingContext(external_id_prefix=f"hooktest-{run}:")
+    payloads = [{**p, "handle": f"{p['handle']}-{run}"} for p in create_payloads(real_catalog, {1, 2}, ctx)]
+    created = hook.batch_products(create=payloads)["created"]
+    try:
+        found = [
+            StoreProduct.from_api(p)
+            for p in hook.list_products(fields=STORE_PRODUCT_FIELDS, external_ids=[p["external_id"] for p in payloads])
+        ]
+        assert sorted(p.external_id for p in found) == sorted(p["external_id"] for p in payloads)
+        assert all(p.variant_id and p.variant_id.startswith("variant_") for p in found)
+        assert {p.sync_hash for p in found} == {p["metadata"]["sync_hash"] for p in payloads}
+    finally:
+        hook.batch_products(delete=[p["id"] for p in created])
+
+
+def test_a_refused_item_raises_with_medusa_type_and_message(hook, real_catalog):
+    ctx = MappingContext(external_id_prefix="refused:")
+    [payload] = create_payloads(real_catalog, {3}, ctx)
+    with pytest.raises(MedusaApiError) as caught:
+        hook.batch_products(create=[{**payload, "handle": "Not A Valid Handle"}])
+    assert caught.value.status == 400
+    assert caught.value.type == "invalid_data"
+    assert caught.value.message
+    assert not caught.value.transient
+
+
+def run_batch(tmp_path, body, label="batch 1/1"):
+    folder = RunFolder(f"file://{tmp_path}")
+    write_json(folder.batch(1), body)
+    operator = UpsertBatchOperator(task_id="upsert_batch", batch_path=str(folder.batch(1)), batch_label=label)
+    result = operator.execute({})
+    return result, json.loads((tmp_path / "results" / "batch-00001.json").read_text())
+
+
+def test_a_batch_rerun_after_it_committed_creates_no_duplicate(tmp_path, monkeypatch, medusa_store_module, real_catalog):
+    store = medusa_store_module
+    monkeypatch.setenv("AIRFLOW_CONN_MEDUSA_DEFAULT", json.dumps(medusa_connection(store.url, api_key=store.api_key)))
+    ctx = MappingContext(external_id_prefix="rerun:")
+    body = {"create": create_payloads(real_catalog, {10, 11, 12}, ctx), "update": [], "delete": []}
+
+    first, _ = run_batch(tmp_path, body)
+    second, _ = run_batch(tmp_path, body)
+
+    assert first["created"] == 3
+    assert (second["created"], second["updated"] + second["unchanged"]) == (0, 3)
+    listed = store.admin.get("/admin/products", params={"external_id": [p["external_id"] for p in body["create"]],
+                                                         "fields": "id,external_id"}).json()
+    assert listed["count"] == 3
+
+
+def test_one_item_medusa_refuses_does_not_stop_the_rest_of_the_batch(
+    tmp_path, monkeypatch, medusa_store_module, real_catalog
+):
+    store = medusa_store_module
+    monkeypatch.setenv("AIRFLOW_CONN_MEDUSA_DEFAULT", json.dumps(medusa_connection(store.url, api_key=store.api_key)))
+    ctx = MappingContext(external_id_prefix="isolate:")
+    creates = create_payloads(real_catalog, {20, 21, 22, 23, 24}, ctx)
+    creates = [{**p, "handle": p["handle"] + "-isolate"} for p in creates]
+    creates[2] = {**creates[2], "handle": "Bad Handle!"}
+
+    result, stored = run_batch(tmp_path, {"create": creates, "update": [], "delete": []})
+
+    assert result["created"] == 4
+    assert result["rejected"] == 1
+    [rejected] = stored["rejected"]
+    assert rejected["external_id"] == creates[2]["external_id"]
+    assert rejected["type"] == "invalid_data" and rejected["message"]
