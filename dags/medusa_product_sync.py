@@ -41,22 +41,31 @@ with DAG(
     params={
         "dry_run": Param(False, type="boolean", description="Plan and report, write nothing to Medusa."),
         "full_refresh": Param(
-            False, type="boolean", description="Rewrite every product, even those whose content hash is unchanged."
+            False,
+            type="boolean",
+            description="Rewrite every product, even those whose content hash is unchanged.",
         ),
         "batch_size": Param(
-            200, type="integer", minimum=1, maximum=2000,
+            200,
+            type="integer",
+            minimum=1,
+            maximum=2000,
             description="Products per batch request (batches are also capped at 1.5 MB of JSON).",
         ),
         "page_size": Param(
             100, type="integer", minimum=1, maximum=1000, description="Products per source API page."
         ),
         "max_products": Param(
-            None, type=["null", "integer"], minimum=1,
+            None,
+            type=["null", "integer"],
+            minimum=1,
             description="Sync only the first N source products (smoke runs); empty = all. "
             "Products beyond N are never treated as missing upstream.",
         ),
         "on_missing": Param(
-            "ignore", type="string", enum=["ignore", "draft", "delete"],
+            "ignore",
+            type="string",
+            enum=["ignore", "draft", "delete"],
             description="What to do with synced products that vanished upstream.",
         ),
         "product_status": Param(
@@ -66,7 +75,9 @@ with DAG(
             "usd", type="string", pattern="^[a-zA-Z]{3}$", description="ISO currency of the variant prices."
         ),
         "sales_channel_id": Param(
-            "", type=["null", "string"], description="Sales channel for synced products; empty = the store's default."
+            "",
+            type=["null", "string"],
+            description="Sales channel for synced products; empty = the store's default.",
         ),
     },
 ) as dag:

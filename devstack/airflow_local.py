@@ -19,8 +19,9 @@ VENV_BIN = Path(sys.executable).parent
 DAG_ID = "medusa_product_sync"
 
 
-def medusa_connection(url: str, *, api_key: str | None = None, email: str | None = None,
-                      password: str | None = None) -> dict[str, Any]:
+def medusa_connection(
+    url: str, *, api_key: str | None = None, email: str | None = None, password: str | None = None
+) -> dict[str, Any]:
     """The ``medusa_default`` connection: a secret API key, or an admin's email and password."""
     if api_key:
         return {"conn_type": "medusa", "host": url, "password": api_key}
@@ -45,7 +46,11 @@ def airflow_environment(
     extra: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """Environment for every Airflow command of one local installation rooted at ``home``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_"))
+    }
     env.update(
         {
             "AIRFLOW_HOME": str(home),
@@ -66,9 +71,16 @@ def airflow_environment(
     return env
 
 
-def airflow(env: dict[str, str], *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
+def airflow(
+    env: dict[str, str], *args: str, check: bool = True, timeout: float = 600
+) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(VENV_BIN / "airflow"), *args], env=env, capture_output=True, text=True, check=check, timeout=timeout
+        [str(VENV_BIN / "airflow"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=timeout,
     )
 
 

@@ -47,8 +47,13 @@ def _spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> int
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=env, cwd=REPO, start_new_session=True,
+            args,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=REPO,
+            start_new_session=True,
         )
     return proc.pid
 
@@ -103,17 +108,32 @@ def up(args: argparse.Namespace) -> None:
     stack = _load(STACK_STATE)
     stack.setdefault("fernet_key", fernet_key())
 
-    _log("starting Medusa (fresh PostgreSQL database, admin user, secret API key)")
+    _log("starting Medusa (PostgreSQL database medusa_sync_dev, admin user, secret API key)")
     subprocess.run(
-        [sys.executable, "-m", "devstack.medusa_server", "up", "--db", "medusa_sync_dev", "--port",
-         str(MEDUSA_PORT), "--state", str(MEDUSA_STATE), *(["--fresh"] if args.fresh else [])],
-        cwd=REPO, check=True,
+        [
+            sys.executable,
+            "-m",
+            "devstack.medusa_server",
+            "up",
+            "--db",
+            "medusa_sync_dev",
+            "--port",
+            str(MEDUSA_PORT),
+            "--state",
+            str(MEDUSA_STATE),
+            *(["--fresh"] if args.fresh else []),
+        ],
+        cwd=REPO,
+        check=True,
     )
     medusa = _load(MEDUSA_STATE)
 
     if not _alive(stack.get("catalog_pid")):
-        source = ["--file", str(Path(args.catalog_file).resolve())] if args.catalog_file else [
-            "--generate", str(args.products)]
+        source = (
+            ["--file", str(Path(args.catalog_file).resolve())]
+            if args.catalog_file
+            else ["--generate", str(args.products)]
+        )
         _log(f"starting the catalog server on port {CATALOG_PORT} ({' '.join(source)})")
         log = STATE / "catalog.log"
         stack["catalog_pid"] = _spawn(
@@ -137,9 +157,11 @@ def up(args: argparse.Namespace) -> None:
         stack["airflow_pid"] = _spawn([str(Path(sys.executable).parent / "airflow"), "standalone"], log, env)
         _wait_http(f"http://127.0.0.1:{AIRFLOW_PORT}/api/v2/monitor/health", "Airflow", 180, log)
     _save(STACK_STATE, stack)
-    _log(f"stack is up: Medusa {medusa['url']}, catalog {stack['catalog_url']}, "
-         f"Airflow http://127.0.0.1:{AIRFLOW_PORT} (user admin, password in "
-         f"{(AIRFLOW_HOME / 'simple_auth_manager_passwords.json.generated').relative_to(REPO)})")
+    _log(
+        f"stack is up: Medusa {medusa['url']}, catalog {stack['catalog_url']}, "
+        f"Airflow http://127.0.0.1:{AIRFLOW_PORT} (user admin, password in "
+        f"{(AIRFLOW_HOME / 'simple_auth_manager_passwords.json.generated').relative_to(REPO)})"
+    )
 
 
 def _wait_for_dag(env: dict[str, str], timeout: float = 120) -> None:
@@ -153,34 +175,55 @@ def _wait_for_dag(env: dict[str, str], timeout: float = 120) -> None:
     raise SystemExit(f"DAG {DAG_ID} was not loaded within {timeout:.0f} s:\n{errors.stdout}{errors.stderr}")
 
 
-def run_once(conf: dict[str, Any], timeout: float = 900) -> tuple[str, dict[str, Any] | None]:
-    """Trigger one run through Airflow and wait for it; returns its state and report."""
+def _runs(env: dict[str, str]) -> list[dict[str, Any]]:
+    out = airflow(env, "dags", "list-runs", DAG_ID, "-o", "json").stdout
+    # The CLI prints warnings on stdout before its JSON; the JSON is the last line.
+    return json.loads(next((line for line in reversed(out.splitlines()) if line.startswith("[")), "[]"))
+
+
+def _report(run_id: str) -> dict[str, Any] | None:
+    path = AIRFLOW_HOME / "medusa_sync_runs" / DAG_ID / run_id / "report.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def run_once(conf: dict[str, Any], timeout: float = 900) -> tuple[str, list[dict[str, Any]]]:
+    """Trigger one run through Airflow and wait for it.
+
+    Returns its state and the reports of every run that finished meanwhile, oldest first: unpausing
+    the DAG also starts today's scheduled run, which goes first (one active run at a time).
+    """
     stack, medusa = _load(STACK_STATE), _load(MEDUSA_STATE)
     env = _airflow_env(medusa, stack)
     _wait_for_dag(env)
+    known = {r["run_id"] for r in _runs(env)}
     run_id = f"demo__{time.strftime('%Y%m%dT%H%M%S')}"
     airflow(env, "dags", "trigger", DAG_ID, "--run-id", run_id, "--conf", json.dumps(conf))
     airflow(env, "dags", "unpause", DAG_ID)
     _log(f"triggered run {run_id}; waiting for it to finish (watch it at http://127.0.0.1:{AIRFLOW_PORT})")
-    deadline, state = time.monotonic() + timeout, "queued"
+    deadline, state, runs = time.monotonic() + timeout, "queued", []
     while time.monotonic() < deadline:
-        runs = json.loads(airflow(env, "dags", "list-runs", DAG_ID, "-o", "json").stdout or "[]")
+        runs = _runs(env)
         state = next((r["state"] for r in runs if r["run_id"] == run_id), "queued")
         if state in ("success", "failed"):
             break
         time.sleep(3)
-    report_path = AIRFLOW_HOME / "medusa_sync_runs" / DAG_ID / run_id / "report.json"
-    return state, (json.loads(report_path.read_text()) if report_path.exists() else None)
+    finished = sorted(
+        (r for r in runs if r["run_id"] not in known and r["end_date"]), key=lambda r: r["end_date"]
+    )
+    return state, [report for r in finished if (report := _report(r["run_id"]))]
 
 
 def demo(args: argparse.Namespace) -> None:
     up(args)
-    state, report = run_once({})
-    if report:
-        from medusa_sync.report import summary
+    state, reports = run_once({})
+    from medusa_sync.report import summary
 
+    for report in reports:
         print(summary(report))
-        print(f"\nfull report: {AIRFLOW_HOME.relative_to(REPO)}/medusa_sync_runs/{DAG_ID}/{report['run_id']}/report.json")
+        where = (AIRFLOW_HOME / "medusa_sync_runs" / DAG_ID / report["run_id"] / "report.json").relative_to(
+            REPO
+        )
+        print(f"full report: {where}\n")
     print(f"run state: {state}")
     if state != "success":
         raise SystemExit(1)
@@ -196,26 +239,39 @@ def down(_: argparse.Namespace) -> None:
     if stack:
         _save(STACK_STATE, stack)
     if MEDUSA_STATE.exists():
-        subprocess.run([sys.executable, "-m", "devstack.medusa_server", "down", "--state", str(MEDUSA_STATE)],
-                       cwd=REPO, check=False)
+        subprocess.run(
+            [sys.executable, "-m", "devstack.medusa_server", "down", "--state", str(MEDUSA_STATE)],
+            cwd=REPO,
+            check=False,
+        )
 
 
 def status(_: argparse.Namespace) -> None:
     stack = _load(STACK_STATE)
     for key in ("catalog_pid", "airflow_pid"):
         print(f"{key.removesuffix('_pid'):8} {'running' if _alive(stack.get(key)) else 'stopped'}")
-    subprocess.run([sys.executable, "-m", "devstack.medusa_server", "status", "--state", str(MEDUSA_STATE)],
-                   cwd=REPO, check=False)
+    subprocess.run(
+        [sys.executable, "-m", "devstack.medusa_server", "status", "--state", str(MEDUSA_STATE)],
+        cwd=REPO,
+        check=False,
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m devstack.stack", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack.stack",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for name, func in (("up", up), ("demo", demo)):
         p = sub.add_parser(name)
-        p.add_argument("--catalog-file", help="serve this DummyJSON products file instead of a generated catalog")
-        p.add_argument("--products", type=int, default=1000, help="size of the generated catalog (default 1000)")
+        p.add_argument(
+            "--catalog-file", help="serve this DummyJSON products file instead of a generated catalog"
+        )
+        p.add_argument(
+            "--products", type=int, default=1000, help="size of the generated catalog (default 1000)"
+        )
         p.add_argument("--fresh", action="store_true", help="recreate Medusa's database first")
         p.set_defaults(func=func)
     sub.add_parser("down").set_defaults(func=down)

@@ -52,13 +52,13 @@ class SourceProduct(BaseModel):
     thumbnail: str | None = None
     meta: SourceMeta | None = None
     rating: float | None = None
-    discountPercentage: float | None = None  # noqa: N815 - the source's own field name
+    discountPercentage: float | None = None
     stock: int | None = None
-    availabilityStatus: str | None = None  # noqa: N815
-    warrantyInformation: str | None = None  # noqa: N815
-    shippingInformation: str | None = None  # noqa: N815
-    returnPolicy: str | None = None  # noqa: N815
-    minimumOrderQuantity: int | None = None  # noqa: N815
+    availabilityStatus: str | None = None
+    warrantyInformation: str | None = None
+    shippingInformation: str | None = None
+    returnPolicy: str | None = None
+    minimumOrderQuantity: int | None = None
 
     @field_validator("description", mode="before")
     @classmethod

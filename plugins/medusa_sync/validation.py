@@ -35,16 +35,12 @@ class Validator:
 
     seen_ids: set[int] = field(default_factory=set)
 
-    def validate(
-        self, records: Iterable[Any]
-    ) -> tuple[list[SourceProduct], list[QuarantinedRecord]]:
+    def validate(self, records: Iterable[Any]) -> tuple[list[SourceProduct], list[QuarantinedRecord]]:
         valid: list[SourceProduct] = []
         quarantined: list[QuarantinedRecord] = []
         for record in records:
             if not isinstance(record, dict):
-                quarantined.append(
-                    QuarantinedRecord(source_id=None, reason="record: not a JSON object")
-                )
+                quarantined.append(QuarantinedRecord(source_id=None, reason="record: not a JSON object"))
                 continue
             try:
                 product = SourceProduct.model_validate(record)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ def test_it_runs_daily_without_catchup_one_run_at_a_time(dag):
 
 def test_the_stages_are_chained_in_order(dag):
     order = ["fetch_pages", "sync_categories", "compute_diff", "upsert_batch", "report"]
-    for upstream, downstream in zip(order, order[1:], strict=False):
+    for upstream, downstream in itertools.pairwise(order):
         assert downstream in dag.get_task(upstream).downstream_task_ids
 
 
@@ -44,8 +45,15 @@ def test_the_report_runs_whatever_happened_upstream(dag):
 
 def test_every_param_of_the_interface_is_in_the_trigger_form_with_a_description(dag):
     expected = {
-        "dry_run", "full_refresh", "batch_size", "page_size", "max_products", "on_missing",
-        "product_status", "currency_code", "sales_channel_id",
+        "dry_run",
+        "full_refresh",
+        "batch_size",
+        "page_size",
+        "max_products",
+        "on_missing",
+        "product_status",
+        "currency_code",
+        "sales_channel_id",
     }
     assert set(dag.params) == expected
     for name in expected:

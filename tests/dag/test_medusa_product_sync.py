@@ -48,7 +48,9 @@ def store_categories(store) -> list[dict]:
     return response.json()["product_categories"]
 
 
-def test_dry_run_on_an_empty_store_writes_nothing_and_plans_every_create(sync, medusa_store_module, medusa_proxy):
+def test_dry_run_on_an_empty_store_writes_nothing_and_plans_every_create(
+    sync, medusa_store_module, medusa_proxy
+):
     outcome = sync(dry_run=True)
     assert outcome.returncode == 0, outcome.output[-5000:]
     assert outcome.report["planned"]["create"] == 194

@@ -7,8 +7,12 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 AIRFLOW_SERVICES = {
-    "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-worker",
-    "airflow-triggerer", "airflow-init",
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-worker",
+    "airflow-triggerer",
+    "airflow-init",
 }
 
 
@@ -18,7 +22,9 @@ def compose() -> dict:
 
 
 def test_it_has_the_official_airflow_services_plus_medusa_and_its_database(compose):
-    assert AIRFLOW_SERVICES | {"postgres", "redis", "medusa", "medusa-db", "catalog"} <= set(compose["services"])
+    assert AIRFLOW_SERVICES | {"postgres", "redis", "medusa", "medusa-db", "catalog"} <= set(
+        compose["services"]
+    )
 
 
 @pytest.mark.parametrize("name", sorted(AIRFLOW_SERVICES))

@@ -33,7 +33,9 @@ def hook(request, monkeypatch, medusa_store_module):
 
 def create_payloads(real_catalog, ids, ctx):
     records = [r for r in real_catalog if r["id"] in ids]
-    return [as_create(desired_product(SourceProduct.model_validate(r), ctx), f"it-{r['id']}") for r in records]
+    return [
+        as_create(desired_product(SourceProduct.model_validate(r), ctx), f"it-{r['id']}") for r in records
+    ]
 
 
 def test_both_auth_modes_reach_the_admin_api(hook):
@@ -62,7 +64,9 @@ def test_the_store_index_fields_come_back_from_a_filtered_listing(hook, real_cat
     try:
         found = [
             StoreProduct.from_api(p)
-            for p in hook.list_products(fields=STORE_PRODUCT_FIELDS, external_ids=[p["external_id"] for p in payloads])
+            for p in hook.list_products(
+                fields=STORE_PRODUCT_FIELDS, external_ids=[p["external_id"] for p in payloads]
+            )
         ]
         assert sorted(p.external_id for p in found) == sorted(p["external_id"] for p in payloads)
         assert all(p.variant_id and p.variant_id.startswith("variant_") for p in found)
@@ -90,9 +94,13 @@ def run_batch(tmp_path, body, label="batch 1/1"):
     return result, json.loads((tmp_path / "results" / "batch-00001.json").read_text())
 
 
-def test_a_batch_rerun_after_it_committed_creates_no_duplicate(tmp_path, monkeypatch, medusa_store_module, real_catalog):
+def test_a_batch_rerun_after_it_committed_creates_no_duplicate(
+    tmp_path, monkeypatch, medusa_store_module, real_catalog
+):
     store = medusa_store_module
-    monkeypatch.setenv("AIRFLOW_CONN_MEDUSA_DEFAULT", json.dumps(medusa_connection(store.url, api_key=store.api_key)))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MEDUSA_DEFAULT", json.dumps(medusa_connection(store.url, api_key=store.api_key))
+    )
     ctx = MappingContext(external_id_prefix="rerun:")
     body = {"create": create_payloads(real_catalog, {10, 11, 12}, ctx), "update": [], "delete": []}
 
@@ -101,8 +109,10 @@ def test_a_batch_rerun_after_it_committed_creates_no_duplicate(tmp_path, monkeyp
 
     assert first["created"] == 3
     assert (second["created"], second["updated"] + second["unchanged"]) == (0, 3)
-    listed = store.admin.get("/admin/products", params={"external_id": [p["external_id"] for p in body["create"]],
-                                                         "fields": "id,external_id"}).json()
+    listed = store.admin.get(
+        "/admin/products",
+        params={"external_id": [p["external_id"] for p in body["create"]], "fields": "id,external_id"},
+    ).json()
     assert listed["count"] == 3
 
 
@@ -110,7 +120,9 @@ def test_one_item_medusa_refuses_does_not_stop_the_rest_of_the_batch(
     tmp_path, monkeypatch, medusa_store_module, real_catalog
 ):
     store = medusa_store_module
-    monkeypatch.setenv("AIRFLOW_CONN_MEDUSA_DEFAULT", json.dumps(medusa_connection(store.url, api_key=store.api_key)))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MEDUSA_DEFAULT", json.dumps(medusa_connection(store.url, api_key=store.api_key))
+    )
     ctx = MappingContext(external_id_prefix="isolate:")
     creates = create_payloads(real_catalog, {20, 21, 22, 23, 24}, ctx)
     creates = [{**p, "handle": p["handle"] + "-isolate"} for p in creates]

@@ -42,14 +42,16 @@ def test_new_changed_and_unchanged_products_are_told_apart():
 
 def test_products_gone_from_the_source_are_missing_upstream():
     index = StoreIndex.build(
-        [store_product("p1", "dummyjson:1", "a"), store_product("p2", "dummyjson:2", "b")], prefix="dummyjson:"
+        [store_product("p1", "dummyjson:1", "a"), store_product("p2", "dummyjson:2", "b")],
+        prefix="dummyjson:",
     )
     assert [p.id for p in index.missing_upstream({"dummyjson:1"})] == ["p2"]
 
 
 def test_an_external_id_on_two_products_is_reported_not_merged():
     index = StoreIndex.build(
-        [store_product("p1", "dummyjson:1", "a"), store_product("p2", "dummyjson:1", "a-1")], prefix="dummyjson:"
+        [store_product("p1", "dummyjson:1", "a"), store_product("p2", "dummyjson:1", "a-1")],
+        prefix="dummyjson:",
     )
     assert index.ours["dummyjson:1"].id == "p1"
     assert index.duplicated == {"dummyjson:1": ["p1", "p2"]}

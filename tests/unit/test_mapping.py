@@ -34,7 +34,12 @@ def test_variant_carries_sku_barcode_and_measurements(record):
     assert variant["sku"] == "BEA-ESS-ESS-001"
     assert variant["barcode"] == "5784719087687"
     assert variant["manage_inventory"] is False
-    assert (variant["weight"], variant["width"], variant["height"], variant["length"]) == (4, 15.14, 13.08, 22.99)
+    assert (variant["weight"], variant["width"], variant["height"], variant["length"]) == (
+        4,
+        15.14,
+        13.08,
+        22.99,
+    )
 
 
 def test_images_keep_their_order_and_metadata_keeps_source_facts(record):
@@ -51,7 +56,7 @@ def test_a_missing_brand_is_left_out_of_metadata(record):
 
 
 def test_the_hash_changes_with_content_and_not_with_key_order(record):
-    base = desired(record)[ "metadata"][HASH_KEY]
+    base = desired(record)["metadata"][HASH_KEY]
     assert desired(dict(reversed(list(record.items()))))["metadata"][HASH_KEY] == base
     assert desired({**record, "price": 10.99})["metadata"][HASH_KEY] != base
     assert desired(record, MappingContext(currency_code="eur"))["metadata"][HASH_KEY] != base

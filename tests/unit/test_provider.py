@@ -7,6 +7,7 @@ from pathlib import Path
 import airflow
 import jsonschema
 import pytest
+
 from medusa_sync.provider import get_provider_info
 
 DISTRIBUTION = "medusa-product-sync"

@@ -8,19 +8,31 @@ def make(results, plan=None, params=None):
         params=params or {"dry_run": False},
         fetch={"fetched": 10, "valid": 9},
         quarantine=[{"source_id": "7", "reason": "price: price -1 is negative"}],
-        taxonomy={"categories_created": ["beauty"], "categories_existing": 2, "tags_created": [], "tags_existing": 4},
-        plan=plan if plan is not None else {"create": 5, "update": 2, "unchanged": 2, "missing_upstream": 0,
-                                            "on_missing": "ignore"},
+        taxonomy={
+            "categories_created": ["beauty"],
+            "categories_existing": 2,
+            "tags_created": [],
+            "tags_existing": 4,
+        },
+        plan=plan
+        if plan is not None
+        else {"create": 5, "update": 2, "unchanged": 2, "missing_upstream": 0, "on_missing": "ignore"},
         results=results,
         duration_seconds=12.34,
     )
 
 
 def test_results_of_all_batches_are_added_up():
-    report = make({
-        "batch-00001.json": {"created": 3, "updated": 0, "rejected": []},
-        "batch-00002.json": {"created": 1, "updated": 2, "rejected": [{"external_id": "dummyjson:9", "message": "bad"}]},
-    })
+    report = make(
+        {
+            "batch-00001.json": {"created": 3, "updated": 0, "rejected": []},
+            "batch-00002.json": {
+                "created": 1,
+                "updated": 2,
+                "rejected": [{"external_id": "dummyjson:9", "message": "bad"}],
+            },
+        }
+    )
     assert report["status"] == "success"
     assert report["products"]["created"] == 4
     assert report["products"]["updated"] == 2
@@ -42,6 +54,8 @@ def test_no_plan_means_an_upstream_stage_failed():
 
 
 def test_summary_names_quarantined_and_rejected_items():
-    text = summary(make({"batch-00001.json": {"rejected": [{"external_id": "dummyjson:9", "message": "bad"}]}}))
+    text = summary(
+        make({"batch-00001.json": {"rejected": [{"external_id": "dummyjson:9", "message": "bad"}]}})
+    )
     assert "quarantined source id 7: price: price -1 is negative" in text
     assert "rejected dummyjson:9: bad" in text

@@ -6,8 +6,9 @@ from email.utils import format_datetime
 
 import pytest
 import requests
-from medusa_sync.retry import RETRYABLE_STATUSES, RetryPolicy, call_with_retry, never_sent, retry_after
 from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+from medusa_sync.retry import RETRYABLE_STATUSES, RetryPolicy, call_with_retry, never_sent, retry_after
 
 LOG = logging.getLogger("test_retry")
 

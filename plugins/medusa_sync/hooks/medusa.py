@@ -325,12 +325,12 @@ class MedusaHook(HttpHook):
     ) -> dict[str, Any]:
         """Create, update and delete products in one all-or-nothing workflow.
 
-        Only a batch of updates is sent again after a timeout: a repeated create would clash with
-        (or duplicate) what the first attempt may have committed.
+        A batch without creates is sent again after a timeout: updates set the same state twice and
+        Medusa answers a repeated delete with 200. A repeated create would clash with (or
+        duplicate) what the first attempt may have committed, so that is left to the caller.
         """
         body = {"create": list(create), "update": list(update), "delete": list(delete)}
-        only_updates = not body["create"] and not body["delete"]
-        return self.request("POST", "/admin/products/batch", json=body, idempotent=only_updates)
+        return self.request("POST", "/admin/products/batch", json=body, idempotent=not body["create"])
 
     # -- categories and tags ---------------------------------------------------------------------
 

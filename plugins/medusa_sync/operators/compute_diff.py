@@ -32,8 +32,14 @@ class ComputeDiffOperator(BaseOperator):
     """
 
     template_fields = (
-        "run_folder", "dry_run", "full_refresh", "batch_size", "on_missing",
-        "product_status", "currency_code", "sales_channel_id",
+        "run_folder",
+        "dry_run",
+        "full_refresh",
+        "batch_size",
+        "on_missing",
+        "product_status",
+        "currency_code",
+        "sales_channel_id",
     )
     ui_color = "#eef7e8"
 
@@ -82,12 +88,20 @@ class ComputeDiffOperator(BaseOperator):
             tag_ids=taxonomy["tags"],
             external_id_prefix=self.external_id_prefix,
         )
-        index = StoreIndex.build(hook.list_products(fields=STORE_PRODUCT_FIELDS), prefix=ctx.external_id_prefix)
-        self.log.info("store holds %d products of this sync and %d handles in all",
-                      len(index.ours), len(index.handles))
+        index = StoreIndex.build(
+            hook.list_products(fields=STORE_PRODUCT_FIELDS), prefix=ctx.external_id_prefix
+        )
+        self.log.info(
+            "store holds %d products of this sync and %d handles in all", len(index.ours), len(index.handles)
+        )
         for external_id, ids in index.duplicated.items():
-            self.log.error("external id %s is on %d products (%s): only %s is kept in step",
-                           external_id, len(ids), ", ".join(ids), ids[0])
+            self.log.error(
+                "external id %s is on %d products (%s): only %s is kept in step",
+                external_id,
+                len(ids),
+                ", ".join(ids),
+                ids[0],
+            )
 
         allocator = HandleAllocator(index.handles)
         builder = BatchBuilder(max_items=int(self.batch_size), max_bytes=self.max_batch_bytes)
@@ -148,7 +162,12 @@ class ComputeDiffOperator(BaseOperator):
         write_json(folder.plan, plan)
         self.log.info(
             "plan: %d to create, %d to update, %d unchanged, %d missing upstream (%s) in %d batches",
-            plan["create"], plan["update"], plan["unchanged"], len(missing), self.on_missing, total,
+            plan["create"],
+            plan["update"],
+            plan["unchanged"],
+            len(missing),
+            self.on_missing,
+            total,
         )
         if self.dry_run:
             self.log.info("dry run: no batch will be sent")

@@ -63,7 +63,11 @@ class FetchPagesOperator(BaseOperator):
             quarantine.extend(q.model_dump() for q in bad)
             self.log.info(
                 "page %d: %d records (%d of %s fetched), %d quarantined",
-                pages, len(page["products"]), fetched, page.get("total"), len(bad),
+                pages,
+                len(page["products"]),
+                fetched,
+                page.get("total"),
+                len(bad),
             )
         for item in quarantine:
             self.log.warning("quarantined source id %s: %s", item["source_id"], item["reason"])
@@ -78,6 +82,7 @@ class FetchPagesOperator(BaseOperator):
             "partial": max_products is not None,
         }
         write_json(folder.root / "fetch.json", summary)
-        self.log.info("fetched %d records in %d pages: %d valid, %d quarantined",
-                      fetched, pages, valid, len(quarantine))
+        self.log.info(
+            "fetched %d records in %d pages: %d valid, %d quarantined", fetched, pages, valid, len(quarantine)
+        )
         return summary

@@ -54,15 +54,22 @@ class SyncReportOperator(BaseOperator):
         )
         write_json(folder.report, report)
         self.log.info("report written to %s\n%s", folder.report, summary(report))
-        self.log.info("report json: %s", json.dumps({k: report[k] for k in ("source", "products", "batches")}))
+        self.log.info(
+            "report json: %s", json.dumps({k: report[k] for k in ("source", "products", "batches")})
+        )
         if report["status"] != "success":
             raise SyncReportFailed(
                 "the sync did not fully land: "
-                + (f"failed batches {', '.join(report['batches']['failed'])}; clear them to rerun"
-                   if report["batches"]["failed"] else "an upstream stage failed")
+                + (
+                    f"failed batches {', '.join(report['batches']['failed'])}; clear them to rerun"
+                    if report["batches"]["failed"]
+                    else "an upstream stage failed"
+                )
             )
-        return {"report": str(folder.report), **{k: report["products"][k] for k in
-                ("created", "updated", "unchanged", "rejected")}}
+        return {
+            "report": str(folder.report),
+            **{k: report["products"][k] for k in ("created", "updated", "unchanged", "rejected")},
+        }
 
 
 def _read_optional(path: Any) -> Any:

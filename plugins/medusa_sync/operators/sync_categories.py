@@ -83,7 +83,11 @@ class SyncCategoriesOperator(BaseOperator):
         write_json(folder.taxonomy, taxonomy)
         self.log.info(
             "categories: %d needed, %d created, %d to create (dry run); tags: %d needed, %d created",
-            len(categories), len(created_categories), len(missing), len(tags), len(created_tags),
+            len(categories),
+            len(created_categories),
+            len(missing),
+            len(tags),
+            len(created_tags),
         )
         return {
             "categories_created": len(created_categories),
@@ -95,7 +99,8 @@ class SyncCategoriesOperator(BaseOperator):
     ) -> None:
         self.log.error(
             "category sync failed: deleting the %d categories and %d tags this attempt created",
-            len(categories), len(tags),
+            len(categories),
+            len(tags),
         )
         for category in reversed(categories):
             try:

@@ -49,8 +49,13 @@ class UpsertBatchOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         hook = MedusaHook(medusa_conn_id=self.medusa_conn_id)
         batch = Batch.from_body(read_json(self.batch_path))
-        self.log.info("%s: %d to create, %d to update, %d to delete",
-                      self.batch_label or self.batch_path, len(batch.create), len(batch.update), len(batch.delete))
+        self.log.info(
+            "%s: %d to create, %d to update, %d to delete",
+            self.batch_label or self.batch_path,
+            len(batch.create),
+            len(batch.update),
+            len(batch.delete),
+        )
         counts: Counter[str] = Counter()
         batch = self._resume(hook, batch, counts)
         rejected: list[dict[str, Any]] = []
@@ -64,9 +69,16 @@ class UpsertBatchOperator(BaseOperator):
         }
         write_json(RunFolder.of_file(self.batch_path).result_for(self.batch_path), result)
         self.log.info(
-            "%s done: created %d, updated %d, unchanged %d, drafted %d, deleted %d, rejected %d (%d requests)",
-            self.batch_label, counts["created"], counts["updated"], counts["unchanged"], counts["drafted"],
-            counts["deleted"], len(rejected), counts["requests"],
+            "%s done: created %d, updated %d, unchanged %d, drafted %d, deleted %d, rejected %d "
+            "(%d requests)",
+            self.batch_label,
+            counts["created"],
+            counts["updated"],
+            counts["unchanged"],
+            counts["drafted"],
+            counts["deleted"],
+            len(rejected),
+            counts["requests"],
         )
         return {k: v for k, v in result.items() if k != "rejected"} | {"rejected": len(rejected)}
 
@@ -77,7 +89,9 @@ class UpsertBatchOperator(BaseOperator):
         wanted = [item["external_id"] for item in batch.create]
         found = {
             p.external_id: p
-            for p in map(StoreProduct.from_api, hook.list_products(fields=STORE_PRODUCT_FIELDS, external_ids=wanted))
+            for p in map(
+                StoreProduct.from_api, hook.list_products(fields=STORE_PRODUCT_FIELDS, external_ids=wanted)
+            )
         }
         if not found:
             return batch
@@ -93,11 +107,16 @@ class UpsertBatchOperator(BaseOperator):
         for kind in ("update", "delete"):
             for item in getattr(batch, kind):
                 resumed.add(kind, item)
-        self.log.info("%d of %d creates were already in the store (an earlier attempt committed them)",
-                      len(found), len(batch.create))
+        self.log.info(
+            "%d of %d creates were already in the store (an earlier attempt committed them)",
+            len(found),
+            len(batch.create),
+        )
         return resumed
 
-    def _send(self, hook: MedusaHook, batch: Batch, counts: Counter[str], rejected: list[dict[str, Any]]) -> None:
+    def _send(
+        self, hook: MedusaHook, batch: Batch, counts: Counter[str], rejected: list[dict[str, Any]]
+    ) -> None:
         counts["requests"] += 1
         try:
             response = hook.batch_products(**batch.body())
@@ -108,8 +127,11 @@ class UpsertBatchOperator(BaseOperator):
                 rejected.append(_rejection(batch, error))
                 self.log.warning("rejected %s: %s", rejected[-1]["external_id"], error.message)
                 return
-            self.log.info("Medusa refused a batch of %d (%s): splitting it to isolate the cause",
-                          len(batch), error.status)
+            self.log.info(
+                "Medusa refused a batch of %d (%s): splitting it to isolate the cause",
+                len(batch),
+                error.status,
+            )
             for half in batch.halves():
                 self._send(hook, half, counts, rejected)
             return
@@ -133,4 +155,3 @@ def _rejection(batch: Batch, error: MedusaApiError) -> dict[str, Any]:
         "type": error.type,
         "message": error.message,
     }
-

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from medusa_sync.errors import MedusaApiError
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.retry import RetryPolicy
@@ -415,7 +416,7 @@ def test_create_batch_is_not_repeated_after_a_read_timeout(
     assert len(server.requests) == 1
 
 
-def test_update_only_batch_and_get_are_repeated_after_a_read_timeout(
+def test_batches_without_creates_are_repeated_after_a_read_timeout(
     server: FakeServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     connect(monkeypatch, server.url)
@@ -424,16 +425,20 @@ def test_update_only_batch_and_get_are_repeated_after_a_read_timeout(
     hook, waits = make_hook(timeout=0.1)
     assert hook.batch_products(update=[{"id": "prod_1", "title": "y"}])["updated"] == [{"id": "prod_1"}]
     assert waits == [1.0]
+    server.queue(Reply(body={"deleted": {"ids": []}}, delay=0.5))
+    server.json({"created": [], "updated": [], "deleted": {"ids": ["prod_2"]}})
+    assert hook.batch_products(delete=["prod_2"])["deleted"] == {"ids": ["prod_2"]}
+    assert waits == [1.0, 1.0]
     server.queue(Reply(body={"product_tag": {"id": "t"}}, delay=0.5))
     with pytest.raises(MedusaApiError):
         hook.create_tag("once")
-    assert waits == [1.0]
+    assert waits == [1.0, 1.0]
     server.queue(Reply(body={"product_tag": {"id": "t"}}, delay=0.5))
     server.json({"product_tag": {"id": "t"}})
     assert hook.request("POST", "/admin/product-tags", json={"value": "v"}, idempotent=True) == {
         "product_tag": {"id": "t"}
     }
-    assert waits == [1.0, 1.0]
+    assert waits == [1.0, 1.0, 1.0]
 
 
 def test_refused_post_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,6 +6,7 @@ import pickle
 from collections.abc import Iterator
 
 import pytest
+
 from medusa_sync.errors import SourceApiError
 from medusa_sync.hooks.source import CatalogSourceHook
 from medusa_sync.retry import RetryPolicy
