@@ -121,7 +121,7 @@ def up(args: argparse.Namespace) -> None:
             str(MEDUSA_PORT),
             "--state",
             str(MEDUSA_STATE),
-            *(["--fresh"] if args.fresh else []),
+            *(["--fresh"] if args.fresh or not MEDUSA_STATE.exists() else []),
         ],
         cwd=REPO,
         check=True,

@@ -30,6 +30,10 @@ METADATA_FIELDS = (
     "returnPolicy",
     "minimumOrderQuantity",
 )
+# Fields an update must clear explicitly when the source no longer has them: Medusa keeps any
+# field an update leaves out, and removes a metadata key only when it is sent as "".
+CLEARABLE_PRODUCT_FIELDS = ("thumbnail", "weight", "width", "height", "length")
+CLEARABLE_VARIANT_FIELDS = ("sku", "barcode", "weight", "width", "height", "length")
 
 
 @dataclass(frozen=True)
@@ -110,9 +114,14 @@ def as_update(desired: dict[str, Any], product_id: str, variant_id: str | None) 
     update and the handle is kept as first allocated.
     """
     update = {k: v for k, v in desired.items() if k not in ("options", "handle")}
+    for name in CLEARABLE_PRODUCT_FIELDS:
+        update.setdefault(name, None)
+    update["metadata"] = {**dict.fromkeys(METADATA_FIELDS, ""), **desired.get("metadata", {})}
     variants = []
     for variant in desired.get("variants", []):
         fields = {k: v for k, v in variant.items() if k != "options"}
+        for name in CLEARABLE_VARIANT_FIELDS:
+            fields.setdefault(name, None)
         if variant_id:
             fields["id"] = variant_id
         else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -31,6 +32,14 @@ class SourceMeta(BaseModel):
 
 def _none_to_empty_list(value: Any) -> Any:
     return [] if value is None else value
+
+
+def _web_url(url: str, what: str) -> str:
+    # A storefront can only show images it can fetch: anything but http(s) is a bad record.
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError(f"{what} URL {url[:80]!r} is not an http(s) URL")
+    return url
 
 
 class SourceProduct(BaseModel):
@@ -87,6 +96,18 @@ class SourceProduct(BaseModel):
         if amount.as_tuple().exponent < -2 and amount != amount.quantize(Decimal("0.01")):
             raise ValueError(f"price {value} has more than two decimals")
         return float(amount)
+
+    @field_validator("images")
+    @classmethod
+    def _images_are_web_urls(cls, urls: list[str]) -> list[str]:
+        for n, url in enumerate(urls):
+            _web_url(url, f"image {n}")
+        return urls
+
+    @field_validator("thumbnail")
+    @classmethod
+    def _thumbnail_is_a_web_url(cls, url: str | None) -> str | None:
+        return None if url is None else _web_url(url, "thumbnail")
 
     @property
     def barcode(self) -> str | None:

@@ -14,6 +14,9 @@ from pydantic import ValidationError
 
 from medusa_sync.models import QuarantinedRecord, SourceProduct
 
+# Medusa keeps these unique across variants.
+UNIQUE_VARIANT_FIELDS = ("sku", "barcode")
+
 
 def _describe(error: ValidationError) -> str:
     parts = []
@@ -34,6 +37,20 @@ class Validator:
     """Validates records page by page, remembering ids so a repeated id is caught across pages."""
 
     seen_ids: set[int] = field(default_factory=set)
+    seen_values: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {name: {} for name in UNIQUE_VARIANT_FIELDS}
+    )
+
+    def _repeated(self, product: SourceProduct) -> str | None:
+        """The first record with an id, sku or barcode wins; Medusa would refuse a second one."""
+        if product.id in self.seen_ids:
+            return f"id: {product.id} appears more than once in this fetch"
+        for name in UNIQUE_VARIANT_FIELDS:
+            value = getattr(product, name)
+            owner = self.seen_values[name].get(value) if value else None
+            if owner is not None:
+                return f"{name}: {value!r} is already used by source id {owner}"
+        return None
 
     def validate(self, records: Iterable[Any]) -> tuple[list[SourceProduct], list[QuarantinedRecord]]:
         valid: list[SourceProduct] = []
@@ -47,14 +64,13 @@ class Validator:
             except ValidationError as exc:
                 quarantined.append(QuarantinedRecord(source_id=_raw_id(record), reason=_describe(exc)))
                 continue
-            if product.id in self.seen_ids:
-                quarantined.append(
-                    QuarantinedRecord(
-                        source_id=str(product.id),
-                        reason=f"id: {product.id} appears more than once in this fetch",
-                    )
-                )
+            reason = self._repeated(product)
+            if reason:
+                quarantined.append(QuarantinedRecord(source_id=str(product.id), reason=reason))
                 continue
             self.seen_ids.add(product.id)
+            for name in UNIQUE_VARIANT_FIELDS:
+                if value := getattr(product, name):
+                    self.seen_values[name].setdefault(value, product.id)
             valid.append(product)
         return valid, quarantined

@@ -76,3 +76,16 @@ def test_update_never_sends_options_or_handle_and_pins_the_variant(record):
     assert update["variants"][0]["id"] == "variant_1"
     assert "options" not in update["variants"][0]
     assert update["images"] and update["categories"] and update["tags"]
+
+
+def test_an_update_clears_what_the_source_no_longer_has(record):
+    del record["brand"]
+    del record["sku"]
+    record["thumbnail"] = None
+    record["dimensions"] = None
+    update = as_update(desired(record), "prod_1", "variant_1")
+    assert update["metadata"]["brand"] == ""  # Medusa deletes a metadata key sent as ""
+    assert update["thumbnail"] is None
+    assert update["variants"][0]["sku"] is None
+    assert update["variants"][0]["width"] is None and update["length"] is None
+    assert update["metadata"]["rating"] == 2.56

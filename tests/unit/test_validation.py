@@ -57,3 +57,27 @@ def test_null_lists_and_unknown_fields_are_tolerated(record):
 def test_a_numeric_string_id_is_accepted(record):
     valid, _ = Validator().validate([{**record, "id": "42"}])
     assert valid[0].id == 42
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [({"images": ["ftp://x.test/a.png"]}, "images"), ({"thumbnail": "javascript:alert(1)"}, "thumbnail")],
+)
+def test_image_urls_must_be_http(record, change, field):
+    _, quarantined = Validator().validate([{**record, **change}])
+    assert quarantined[0].reason.startswith(f"{field}:"), quarantined[0].reason
+
+
+@pytest.mark.parametrize("field", ["sku", "barcode"])
+def test_a_sku_or_barcode_on_two_products_keeps_the_first_and_reports_the_second(record, field):
+    second = {**record, "id": 2, "sku": "OTHER", "meta": {"barcode": "999"}}
+    second["sku" if field == "sku" else "meta"] = record["sku"] if field == "sku" else record["meta"]
+    valid, quarantined = Validator().validate([record, second])
+    assert [p.id for p in valid] == [1]
+    assert quarantined[0].source_id == "2"
+    assert quarantined[0].reason.startswith(f"{field}:") and "source id 1" in quarantined[0].reason
+
+
+def test_html_in_the_description_is_kept_as_text(record):
+    valid, _ = Validator().validate([{**record, "description": "<b>bold</b> & <script>x</script>"}])
+    assert valid[0].description == "<b>bold</b> & <script>x</script>"
