@@ -52,6 +52,8 @@ def build_report(
             "fetched": (fetch or {}).get("fetched", 0),
             "valid": (fetch or {}).get("valid", 0),
             "quarantined": len(quarantine),
+            # Non-empty when the fetch saw only part of the catalog: missing upstream not acted on.
+            "incomplete_because": list((fetch or {}).get("incomplete_because", [])),
         },
         "categories": {
             "created": len(taxonomy.get("categories_created", [])),
@@ -89,6 +91,8 @@ def summary(report: Mapping[str, Any]) -> str:
         + (f"; failed: {', '.join(batches['failed'])}" if batches["failed"] else ""),
         f"  duration    {report['duration_seconds']} s",
     ]
+    for reason in src.get("incomplete_because", []):
+        lines.append(f"  incomplete fetch (missing upstream not acted on): {reason}")
     for item in report["quarantine"][:20]:
         lines.append(f"  quarantined source id {item.get('source_id')}: {item.get('reason')}")
     for item in report["rejected"][:20]:

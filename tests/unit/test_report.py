@@ -38,7 +38,7 @@ def test_results_of_all_batches_are_added_up():
     assert report["products"]["updated"] == 2
     assert report["products"]["unchanged"] == 2
     assert report["products"]["rejected"] == 1
-    assert report["source"] == {"fetched": 10, "valid": 9, "quarantined": 1}
+    assert report["source"] == {"fetched": 10, "valid": 9, "quarantined": 1, "incomplete_because": []}
     assert report["categories"] == {"created": 1, "existing": 2}
 
 
@@ -59,3 +59,19 @@ def test_summary_names_quarantined_and_rejected_items():
     )
     assert "quarantined source id 7: price: price -1 is negative" in text
     assert "rejected dummyjson:9: bad" in text
+
+
+def test_an_incomplete_fetch_is_said_in_the_report():
+    report = build_report(
+        dag_id="d",
+        run_id="r",
+        params={},
+        fetch={"fetched": 4, "valid": 4, "incomplete_because": ["max_products is set"]},
+        quarantine=[],
+        taxonomy=None,
+        plan={"create": 4},
+        results={},
+        duration_seconds=1.0,
+    )
+    assert report["source"]["incomplete_because"] == ["max_products is set"]
+    assert "incomplete fetch (missing upstream not acted on): max_products is set" in summary(report)

@@ -135,26 +135,59 @@ class CatalogSourceHook(HttpHook):
     def iter_pages(
         self, *, page_size: int = 100, max_products: int | None = None
     ) -> Iterator[dict[str, Any]]:
-        """Yield raw ``/products`` pages until ``total``, ``max_products`` or an empty page."""
+        """Yield raw ``/products`` pages until ``total``, ``max_products`` or an empty page.
+
+        A page the source answers with 200 but that cannot be used (not JSON even after retries,
+        no ``products`` list) is yielded as ``{"skip", "limit", "products": [], "error"}`` and paging
+        goes on past it: one bad page must not cost the whole catalog. Outages (no answer, 5xx,
+        429 after retries) still raise. ``total_changed`` on a page says the source's ``total``
+        moved during the fetch.
+        """
         if page_size < 1:
             raise ValueError("page_size must be positive")
         if max_products is not None and max_products <= 0:
             return
-        skip = 0
+        skip, first_total = 0, None
         while True:
             limit = page_size if max_products is None else min(page_size, max_products - skip)
-            page = self.get_json("/products", params={"limit": limit, "skip": skip})
-            products = page.get("products") if isinstance(page, dict) else None
-            if not isinstance(products, list):
-                raise SourceApiError(200, f"page at skip={skip} has no 'products' list", "GET", "/products")
+            try:
+                page = self.get_json("/products", params={"limit": limit, "skip": skip})
+                products = page.get("products") if isinstance(page, dict) else None
+                if not isinstance(products, list):
+                    raise SourceApiError(
+                        200, f"page at skip={skip} has no 'products' list", "GET", "/products"
+                    )
+            except SourceApiError as error:
+                if error.status != 200:
+                    raise
+                yield {
+                    "skip": skip,
+                    "limit": limit,
+                    "products": [],
+                    "total": first_total,
+                    "error": error.message,
+                }
+                skip += limit
+                if first_total is None and skip >= page_size * 1000:
+                    return  # never learned the total: stop rather than page forever
+                if first_total is not None and skip >= first_total:
+                    return
+                continue
             if max_products is not None and skip + len(products) > max_products:
                 products = products[: max_products - skip]
                 page = {**page, "products": products}
             if not products:
                 return
+            total = page.get("total")
+            if isinstance(total, int):
+                if first_total is not None and total != first_total:
+                    page = {
+                        **page,
+                        "total_changed": f"total changed from {first_total} to {total} at skip={skip}",
+                    }
+                first_total = total
             yield page
             skip += len(products)
-            total = page.get("total")
             if (isinstance(total, int) and skip >= total) or (
                 max_products is not None and skip >= max_products
             ):

@@ -131,10 +131,13 @@ class ComputeDiffOperator(BaseOperator):
                 elif action == "update":
                     emit(builder.add("update", as_update(desired, existing.id, existing.variant_id)))
 
-        partial = bool(read_json(folder.root / "fetch.json").get("partial"))
-        missing = [] if partial else index.missing_upstream(seen)
-        if partial:
-            self.log.info("max_products is set: products beyond it are not treated as missing upstream")
+        fetch = read_json(folder.root / "fetch.json")
+        missing = [] if fetch.get("partial") else index.missing_upstream(seen)
+        if fetch.get("partial"):
+            self.log.warning(
+                "the fetch did not see the whole catalog (%s): no product is treated as missing upstream",
+                "; ".join(fetch.get("incomplete_because", [])),
+            )
         for product in missing:
             if self.on_missing == "draft" and product.status != "draft":
                 emit(builder.add("update", draft_update(product.id)))

@@ -11,6 +11,10 @@ from medusa_sync.storage import RunFolder, default_storage_url, write_json
 from medusa_sync.validation import Validator
 
 
+class SourceCatalogEmpty(Exception):
+    """Nothing usable came from the source: syncing would only risk the store."""
+
+
 class FetchPagesOperator(BaseOperator):
     """Writes one file of valid records per source page, so memory holds one page at a time.
 
@@ -52,10 +56,20 @@ class FetchPagesOperator(BaseOperator):
         validator = Validator()
         fetched = valid = 0
         quarantine: list[dict[str, Any]] = []
+        # Why the fetch may not have seen the whole catalog; then nothing is treated as missing.
+        incomplete: list[str] = ["max_products is set"] if max_products is not None else []
         pages = 0
         for pages, page in enumerate(
             hook.iter_pages(page_size=page_size, max_products=max_products), start=1
         ):
+            if page.get("error"):
+                reason = f"page at skip={page['skip']} (up to {page['limit']} records): {page['error']}"
+                quarantine.append({"source_id": None, "reason": reason})
+                incomplete.append(reason)
+                self.log.warning("page %d could not be used: %s", pages, reason)
+            if page.get("total_changed"):
+                incomplete.append(page["total_changed"])
+                self.log.warning("the source changed during the fetch: %s", page["total_changed"])
             good, bad = validator.validate(page["products"])
             write_json(folder.page(pages), [p.model_dump(mode="json") for p in good])
             fetched += len(page["products"])
@@ -72,6 +86,11 @@ class FetchPagesOperator(BaseOperator):
         for item in quarantine:
             self.log.warning("quarantined source id %s: %s", item["source_id"], item["reason"])
         write_json(folder.quarantine, quarantine)
+        if valid == 0:
+            raise SourceCatalogEmpty(
+                f"the source gave no valid product ({fetched} records, {len(quarantine)} quarantined); "
+                "refusing to sync an empty catalog, see quarantine.json in the run folder"
+            )
         write_json(folder.source_categories, hook.categories())
         summary = {
             "run_folder": folder.url,
@@ -79,7 +98,8 @@ class FetchPagesOperator(BaseOperator):
             "fetched": fetched,
             "valid": valid,
             "quarantined": len(quarantine),
-            "partial": max_products is not None,
+            "partial": bool(incomplete),
+            "incomplete_because": incomplete,
         }
         write_json(folder.root / "fetch.json", summary)
         self.log.info(

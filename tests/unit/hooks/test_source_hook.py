@@ -78,14 +78,53 @@ def test_iter_pages_stops_on_empty_page(server: FakeServer, monkeypatch: pytest.
     assert len(server.requests) == 2
 
 
-def test_page_without_products_raises(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_page_without_products_is_reported_and_paging_goes_on(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     connect(monkeypatch, server.url)
-    server.json(page(range(0, 2), 10))
-    server.json({"items": [], "total": 10})
+    server.json(page(range(0, 2), 6))
+    server.json({"items": [], "total": 6})
+    server.json(page(range(4, 6), 6))
     hook, _ = make_hook()
-    with pytest.raises(SourceApiError, match="skip=2") as info:
+    pages = list(hook.iter_pages(page_size=2))
+    assert [[p["id"] for p in pg["products"]] for pg in pages] == [[0, 1], [], [4, 5]]
+    assert "skip=2" in pages[1]["error"] and "'products'" in pages[1]["error"]
+
+
+def test_a_page_that_stays_invalid_json_is_reported_and_paging_goes_on(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connect(monkeypatch, server.url)
+    server.json(page(range(0, 2), 4))
+    for _ in range(3):
+        server.queue(Reply(raw=b'{"products": [{"id"'))
+    hook, _ = make_hook(attempts=3)
+    pages = list(hook.iter_pages(page_size=2))
+    assert len(pages) == 2
+    assert pages[1]["skip"] == 2 and "not valid JSON" in pages[1]["error"]
+
+
+def test_a_total_that_changes_between_pages_is_flagged(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connect(monkeypatch, server.url)
+    server.json(page(range(0, 2), 4))
+    server.json(page(range(2, 4), 5))
+    server.json(page(range(4, 5), 5))
+    hook, _ = make_hook()
+    pages = list(hook.iter_pages(page_size=2))
+    assert [len(p["products"]) for p in pages] == [2, 2, 1]
+    assert pages[1]["total_changed"] == "total changed from 4 to 5 at skip=2"
+
+
+def test_an_outage_still_raises(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, server.url)
+    for _ in range(2):
+        server.json({"message": "down"}, status=503)
+    hook, _ = make_hook(attempts=2)
+    with pytest.raises(SourceApiError) as info:
         list(hook.iter_pages(page_size=2))
-    assert info.value.path == "/products"
+    assert info.value.status == 503 and info.value.transient
 
 
 def test_truncated_json_body_is_retried(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
