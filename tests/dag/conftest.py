@@ -1,5 +1,6 @@
 import pytest
 
+from devstack.airflow_local import medusa_connection, source_connection
 from devstack.catalog_server import CatalogServer
 from tests.fixtures.airflow_runs import LocalAirflow
 from tests.fixtures.counting_proxy import CountingProxy
@@ -21,3 +22,22 @@ def medusa_proxy(medusa_store_module):
     proxy = CountingProxy(medusa_store_module.url).start()
     yield proxy
     proxy.stop()
+
+
+@pytest.fixture(scope="module")
+def sync(local_airflow, catalog, medusa_store_module, medusa_proxy):
+    """Run the whole DAG once, Medusa reached through the counting proxy; returns the outcome."""
+
+    def run(**conf):
+        medusa_proxy.reset()
+        outcome = local_airflow.run_dag(
+            connections={
+                "medusa_default": medusa_connection(medusa_proxy.url, api_key=medusa_store_module.api_key),
+                "dummyjson_default": source_connection(catalog.url),
+            },
+            conf=conf,
+        )
+        assert outcome.report is not None, outcome.output[-5000:]
+        return outcome
+
+    return run

@@ -11,41 +11,9 @@ from collections import Counter
 
 import pytest
 
-from devstack.airflow_local import medusa_connection, source_connection
+from tests.fixtures.store_view import store_categories, store_products
 
 pytestmark = [pytest.mark.medusa, pytest.mark.airflow]
-
-
-@pytest.fixture(scope="module")
-def sync(local_airflow, catalog, medusa_store_module, medusa_proxy):
-    """Run the DAG once with Medusa reached through the counting proxy."""
-
-    def run(**conf):
-        medusa_proxy.reset()
-        outcome = local_airflow.run_dag(
-            connections={
-                "medusa_default": medusa_connection(medusa_proxy.url, api_key=medusa_store_module.api_key),
-                "dummyjson_default": source_connection(catalog.url),
-            },
-            conf=conf,
-        )
-        assert outcome.report is not None, outcome.output[-5000:]
-        return outcome
-
-    return run
-
-
-def store_products(store) -> list[dict]:
-    fields = "id,handle,title,external_id,updated_at,*categories,*variants,*variants.prices"
-    response = store.admin.get("/admin/products", params={"limit": 1000, "fields": fields})
-    response.raise_for_status()
-    return response.json()["products"]
-
-
-def store_categories(store) -> list[dict]:
-    response = store.admin.get("/admin/product-categories", params={"limit": 1000})
-    response.raise_for_status()
-    return response.json()["product_categories"]
 
 
 def test_dry_run_on_an_empty_store_writes_nothing_and_plans_every_create(
