@@ -137,9 +137,13 @@ def stored_hash(product: Mapping[str, Any]) -> str | None:
 
 
 def draft_update(product_id: str) -> dict[str, Any]:
-    """The whole write for a product that vanished upstream under ``on_missing=draft``."""
-    return {"id": product_id, "status": "draft"}
+    """The whole write for a product that vanished upstream under ``on_missing=draft``.
+
+    The stored hash is removed with it, so the product no longer looks in step: if it comes back
+    upstream it is rewritten, and republished.
+    """
+    return {"id": product_id, "status": "draft", "metadata": {HASH_KEY: ""}}
 
 
 def is_draft_update(item: Mapping[str, Any]) -> bool:
-    return set(item) == {"id", "status"} and item["status"] == "draft"
+    return item.get("status") == "draft" and item.get("metadata") == {HASH_KEY: ""}

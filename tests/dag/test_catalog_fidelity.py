@@ -238,3 +238,25 @@ def test_bad_records_are_quarantined_and_everything_else_syncs(
     assert report["products"]["created"] == len(odd)
     assert len({p["handle"] for p in products.values()}) == len(products)
     assert snapshot(medusa_store_module, foreign[0]) == foreign[1]
+
+
+def test_on_missing_delete_removes_only_our_vanished_products_and_a_returning_one_is_republished(
+    sync, catalog, medusa_store_module, foreign, real_catalog
+):
+    new_catalog, _, removed, _ = mutate(real_catalog)
+    returning = next(r for r in real_catalog if r["id"] == 190)
+    odd = good_but_odd(real_catalog)
+    catalog.replace_products([*new_catalog, returning, *odd])
+
+    outcome = sync(on_missing="delete")
+
+    assert outcome.returncode == 0, outcome.output[-5000:]
+    assert outcome.report["products"]["deleted"] == len(removed) - 1
+    assert outcome.report["products"]["updated"] == 1
+    products = ours(store_products(medusa_store_module))
+    assert set(products) == {r["id"] for r in new_catalog} | {190} | {int(r["id"]) for r in odd}
+    assert products[190]["status"] == "published"
+    assert differences(products[190], returning) == []
+    channel = medusa_store_module.admin.get("/admin/stores").json()["stores"][0]["default_sales_channel_id"]
+    assert all([c["id"] for c in p["sales_channels"]] == [channel] for p in products.values())
+    assert snapshot(medusa_store_module, foreign[0]) == foreign[1]

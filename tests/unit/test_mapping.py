@@ -89,3 +89,16 @@ def test_an_update_clears_what_the_source_no_longer_has(record):
     assert update["variants"][0]["sku"] is None
     assert update["variants"][0]["width"] is None and update["length"] is None
     assert update["metadata"]["rating"] == 2.56
+
+
+def test_drafting_a_vanished_product_forgets_its_hash_so_a_return_rewrites_it(record):
+    from medusa_sync.diff import StoreProduct, classify
+    from medusa_sync.mapping import draft_update, is_draft_update
+
+    update = draft_update("prod_1")
+    assert is_draft_update(update)
+    assert update["metadata"] == {HASH_KEY: ""}  # "" makes Medusa delete the key
+    drafted = StoreProduct(
+        id="prod_1", external_id="dummyjson:1", handle="h", variant_id="v", sync_hash=None, status="draft"
+    )
+    assert classify(desired(record), drafted, full_refresh=False) == "update"
