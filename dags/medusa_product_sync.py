@@ -5,6 +5,7 @@ Wiring only: the stages live in ``medusa_sync.operators``; see the README for ev
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pendulum
@@ -20,6 +21,9 @@ from medusa_sync.storage import STORAGE_VARIABLE
 MEDUSA_CONN_ID = "medusa_default"
 SOURCE_CONN_ID = "dummyjson_default"
 RUN_FOLDER = "{{ ti.xcom_pull(task_ids='fetch_pages', key='run_folder') }}"
+# Task retries (exponential backoff from this delay); the environment can tune them per deployment.
+RETRIES = int(os.environ.get("MEDUSA_SYNC_RETRIES", "3"))
+RETRY_DELAY = timedelta(seconds=float(os.environ.get("MEDUSA_SYNC_RETRY_DELAY_SECONDS", "30")))
 CATALOG_ASSET = Asset(name="medusa_product_catalog", uri="medusa://catalog/products")
 
 with DAG(
@@ -31,8 +35,8 @@ with DAG(
     max_active_runs=1,
     render_template_as_native_obj=True,
     default_args={
-        "retries": 3,
-        "retry_delay": timedelta(seconds=30),
+        "retries": RETRIES,
+        "retry_delay": RETRY_DELAY,
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": timedelta(minutes=10),
     },

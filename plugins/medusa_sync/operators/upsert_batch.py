@@ -115,7 +115,13 @@ class UpsertBatchOperator(BaseOperator):
         return resumed
 
     def _send(
-        self, hook: MedusaHook, batch: Batch, counts: Counter[str], rejected: list[dict[str, Any]]
+        self,
+        hook: MedusaHook,
+        batch: Batch,
+        counts: Counter[str],
+        rejected: list[dict[str, Any]],
+        *,
+        resumed: bool = False,
     ) -> None:
         counts["requests"] += 1
         try:
@@ -123,6 +129,13 @@ class UpsertBatchOperator(BaseOperator):
         except MedusaApiError as error:
             if not _is_item_error(error):
                 raise
+            if batch.create and not resumed:
+                # A send whose answer was lost may have committed some creates ("handle already
+                # exists"): look at the store again before blaming any item.
+                again = self._resume(hook, batch, counts)
+                if again.body() != batch.body():
+                    self._send(hook, again, counts, rejected, resumed=True)
+                    return
             if len(batch) == 1:
                 rejected.append(_rejection(batch, error))
                 self.log.warning("rejected %s: %s", rejected[-1]["external_id"], error.message)
@@ -133,7 +146,7 @@ class UpsertBatchOperator(BaseOperator):
                 error.status,
             )
             for half in batch.halves():
-                self._send(hook, half, counts, rejected)
+                self._send(hook, half, counts, rejected, resumed=True)
             return
         counts["created"] += len(response.get("created", []))
         drafted = sum(1 for item in batch.update if is_draft_update(item))

@@ -1,0 +1,71 @@
+"""The DAG run by a real Airflow (scheduler, api-server, dag-processor) and driven through its REST API,
+which proves what ``airflow dags test`` cannot: the execution API path, mapped labels and storage."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from devstack.airflow_local import DAG_ID, medusa_connection, source_connection
+from devstack.catalog_server import CatalogServer
+from tests.fixtures.medusa import MedusaStore
+
+if TYPE_CHECKING:  # imported only for hints: pytest_plugins must be the first to import the plugin
+    from tests.fixtures.airflow_cluster import AirflowCluster, StartCluster
+
+pytest_plugins = ["tests.fixtures.airflow_cluster"]
+
+pytestmark = [pytest.mark.airflow, pytest.mark.medusa]
+
+
+@pytest.fixture
+def catalog(real_catalog: list[dict[str, Any]]) -> Iterator[CatalogServer]:
+    with CatalogServer(real_catalog) as server:
+        yield server
+
+
+@pytest.fixture
+def cluster(
+    airflow_cluster_factory: StartCluster, medusa_store: MedusaStore, catalog: CatalogServer
+) -> Iterator[AirflowCluster]:
+    with airflow_cluster_factory(
+        {
+            "medusa_default": medusa_connection(medusa_store.url, api_key=medusa_store.api_key),
+            "dummyjson_default": source_connection(catalog.url),
+        }
+    ) as cluster:
+        yield cluster
+
+
+def test_a_triggered_run_syncs_the_real_catalog(cluster: AirflowCluster, medusa_store: MedusaStore) -> None:
+    cluster.api.unpause(DAG_ID)
+    started = time.monotonic()
+    run_id = cluster.api.trigger(DAG_ID)
+
+    state = cluster.wait_for_run(DAG_ID, run_id, timeout=300)
+    print(f"\n[airflow] run {run_id}: {state} in {time.monotonic() - started:.1f} s", flush=True)
+
+    instances = cluster.api.task_instances(DAG_ID, run_id)
+    summary = [(t["task_id"], t["map_index"], t["state"], t["try_number"]) for t in instances]
+    assert state == "success", f"{summary}\n{cluster.logs_tail()}"
+    assert {t["task_id"] for t in instances} == {
+        "fetch_pages",
+        "sync_categories",
+        "compute_diff",
+        "upsert_batch",
+        "report",
+    }
+    batches = [t for t in instances if t["task_id"] == "upsert_batch"]
+    assert [(t["map_index"], t["rendered_map_index"], t["state"]) for t in batches] == [
+        (0, "batch 1/1 · 194 create", "success")
+    ]
+    count = medusa_store.admin.get("/admin/products", params={"limit": 1, "fields": "id"}).json()["count"]
+    assert count == 194
+    report = cluster.report(run_id)
+    assert report is not None
+    assert report["status"] == "success"
+    assert report["products"]["created"] == 194
+    assert "SUCCESS" in cluster.api.task_log(DAG_ID, run_id, "report", try_number=1)
