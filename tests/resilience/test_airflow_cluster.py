@@ -13,10 +13,9 @@ from devstack.airflow_local import DAG_ID, medusa_connection, source_connection
 from devstack.catalog_server import CatalogServer
 from tests.fixtures.medusa import MedusaStore
 
-if TYPE_CHECKING:  # imported only for hints: pytest_plugins must be the first to import the plugin
+if TYPE_CHECKING:  # the plugin itself is loaded by pytest.ini
     from tests.fixtures.airflow_cluster import AirflowCluster, StartCluster
 
-pytest_plugins = ["tests.fixtures.airflow_cluster"]
 
 pytestmark = [pytest.mark.airflow, pytest.mark.medusa]
 
