@@ -187,13 +187,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _tail(path: Path | None, lines: int = 40) -> str:
+def log_tail(path: Path | None, lines: int = 40) -> str:
     if path is None or not path.exists():
         return ""
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def _alive(pid: int | None) -> bool:
+def process_alive(pid: int | None) -> bool:
     if not pid:
         return False
     try:
@@ -267,7 +267,7 @@ class MedusaServer:
             if self.process is not None and self.process.poll() is not None:
                 raise MedusaError(
                     f"Medusa exited with code {self.process.returncode} before it was healthy; "
-                    f"last log lines ({self.log_path}):\n{_tail(self.log_path)}"
+                    f"last log lines ({self.log_path}):\n{log_tail(self.log_path)}"
                 )
             try:
                 if requests.get(f"{self.url}/health", timeout=2).status_code == 200:
@@ -277,7 +277,7 @@ class MedusaServer:
             time.sleep(0.25)
         raise MedusaError(
             f"Medusa was not healthy at {self.url} within {timeout:.0f} s; "
-            f"last log lines ({self.log_path}):\n{_tail(self.log_path)}"
+            f"last log lines ({self.log_path}):\n{log_tail(self.log_path)}"
         )
 
     def stop(self) -> None:
@@ -412,14 +412,14 @@ def cmd_up(args: argparse.Namespace) -> None:
     state_path = Path(args.state)
     state = _load_state(state_path)
     if (
-        _alive(state.get("pid"))
+        process_alive(state.get("pid"))
         and _healthy(state.get("url"))
         and state.get("database") == args.db
         and not args.fresh
     ):
         _log(f"Medusa already running at {state['url']} (pid {state['pid']}, database {args.db})")
         return
-    if _alive(state.get("pid")):
+    if process_alive(state.get("pid")):
         _log(f"stopping the previous Medusa (pid {state['pid']})")
         kill_group(state["pid"])
     if _port_in_use(args.port):
@@ -468,7 +468,7 @@ def cmd_down(args: argparse.Namespace) -> None:
     state_path = Path(args.state)
     state = _load_state(state_path)
     pid = state.pop("pid", None)
-    if _alive(pid):
+    if process_alive(pid):
         _log(f"stopping Medusa (pid {pid})")
         kill_group(pid)
     else:
@@ -480,7 +480,7 @@ def cmd_down(args: argparse.Namespace) -> None:
 def cmd_status(args: argparse.Namespace) -> None:
     """Say whether the server in the state file runs and answers."""
     state = _load_state(Path(args.state))
-    running = _alive(state.get("pid")) and _healthy(state.get("url"))
+    running = process_alive(state.get("pid")) and _healthy(state.get("url"))
     where = f" at {state['url']} (pid {state['pid']}, database {state.get('database')})" if running else ""
     print(f"medusa   {'running' + where if running else 'stopped'}")
 

@@ -31,6 +31,7 @@ from devstack.airflow_local import (
     migrate,
     source_connection,
 )
+from devstack.medusa_server import log_tail, process_alive
 
 STATE = REPO / ".devstack"
 MEDUSA_STATE = STATE / "medusa.json"
@@ -67,18 +68,9 @@ def _wait_http(url: str, what: str, timeout: float, log: Path) -> None:
         except requests.RequestException:
             pass
         time.sleep(1)
-    tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:]) if log.exists() else ""
-    raise SystemExit(f"{what} did not come up at {url} within {timeout:.0f} s; last log lines:\n{tail}")
-
-
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return True
+    raise SystemExit(
+        f"{what} did not come up at {url} within {timeout:.0f} s; last log lines:\n{log_tail(log, 30)}"
+    )
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -128,7 +120,7 @@ def up(args: argparse.Namespace) -> None:
     )
     medusa = _load(MEDUSA_STATE)
 
-    if not _alive(stack.get("catalog_pid")):
+    if not process_alive(stack.get("catalog_pid")):
         source = (
             ["--file", str(Path(args.catalog_file).resolve())]
             if args.catalog_file
@@ -151,7 +143,7 @@ def up(args: argparse.Namespace) -> None:
     }.items():
         airflow(env, "connections", "delete", conn_id, check=False)
         airflow(env, "connections", "add", conn_id, "--conn-json", json.dumps(conn))
-    if not _alive(stack.get("airflow_pid")):
+    if not process_alive(stack.get("airflow_pid")):
         _log(f"starting Airflow (scheduler, dag-processor, api-server on port {AIRFLOW_PORT})")
         log = STATE / "airflow.log"
         stack["airflow_pid"] = _spawn([str(Path(sys.executable).parent / "airflow"), "standalone"], log, env)
@@ -233,7 +225,7 @@ def down(_: argparse.Namespace) -> None:
     stack = _load(STACK_STATE)
     for key in ("airflow_pid", "catalog_pid"):
         pid = stack.pop(key, None)
-        if _alive(pid):
+        if process_alive(pid):
             _log(f"stopping {key.removesuffix('_pid')} (pid {pid})")
             os.killpg(pid, signal.SIGTERM)
     if stack:
@@ -249,7 +241,7 @@ def down(_: argparse.Namespace) -> None:
 def status(_: argparse.Namespace) -> None:
     stack = _load(STACK_STATE)
     for key in ("catalog_pid", "airflow_pid"):
-        print(f"{key.removesuffix('_pid'):8} {'running' if _alive(stack.get(key)) else 'stopped'}")
+        print(f"{key.removesuffix('_pid'):8} {'running' if process_alive(stack.get(key)) else 'stopped'}")
     subprocess.run(
         [sys.executable, "-m", "devstack.medusa_server", "status", "--state", str(MEDUSA_STATE)],
         cwd=REPO,
