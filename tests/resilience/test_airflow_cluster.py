@@ -3,6 +3,7 @@ which proves what ``airflow dags test`` cannot: the execution API path, mapped l
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -68,3 +69,21 @@ def test_a_triggered_run_syncs_the_real_catalog(cluster: AirflowCluster, medusa_
     assert report["status"] == "success"
     assert report["products"]["created"] == 194
     assert "SUCCESS" in cluster.api.task_log(DAG_ID, run_id, "report", try_number=1)
+
+
+def test_the_api_key_reaches_no_log_xcom_or_stored_file(
+    cluster: AirflowCluster, medusa_store: MedusaStore
+) -> None:
+    cluster.api.unpause(DAG_ID)
+    run_id = cluster.api.trigger(DAG_ID, conf={"max_products": 20})
+    assert cluster.wait_for_run(DAG_ID, run_id, timeout=300) == "success", cluster.logs_tail()
+
+    key = medusa_store.api_key.encode()
+    leaked = [p for p in cluster.home.rglob("*") if p.is_file() and key in p.read_bytes()]
+    assert leaked == []
+    xcoms = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", cluster.database, "-Atc", "SELECT value::text FROM xcom"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert xcoms.strip(), "the run left no XCom to search"
+    assert medusa_store.api_key not in xcoms
