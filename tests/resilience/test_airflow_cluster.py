@@ -82,7 +82,8 @@ def test_the_api_key_reaches_no_log_xcom_or_stored_file(
     leaked = [p for p in cluster.home.rglob("*") if p.is_file() and key in p.read_bytes()]
     assert leaked == []
     xcoms = subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", cluster.database, "-Atc", "SELECT value::text FROM xcom"],
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", cluster.database, "-Atc",
+         "SELECT value::text FROM xcom"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     assert xcoms.strip(), "the run left no XCom to search"
