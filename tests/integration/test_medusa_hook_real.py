@@ -31,6 +31,15 @@ def hook(request, monkeypatch, medusa_store_module):
     return MedusaHook()
 
 
+@pytest.fixture
+def api_key_connection(monkeypatch, medusa_store_module):
+    """``medusa_default`` pointing at the module's store with its secret API key."""
+    store = medusa_store_module
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MEDUSA_DEFAULT", json.dumps(medusa_connection(store.url, api_key=store.api_key))
+    )
+
+
 def create_payloads(real_catalog, ids, ctx):
     records = [r for r in real_catalog if r["id"] in ids]
     return [
@@ -95,12 +104,9 @@ def run_batch(tmp_path, body, label="batch 1/1"):
 
 
 def test_a_batch_rerun_after_it_committed_creates_no_duplicate(
-    tmp_path, monkeypatch, medusa_store_module, real_catalog
+    tmp_path, api_key_connection, medusa_store_module, real_catalog
 ):
     store = medusa_store_module
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_MEDUSA_DEFAULT", json.dumps(medusa_connection(store.url, api_key=store.api_key))
-    )
     ctx = MappingContext(external_id_prefix="rerun:")
     body = {"create": create_payloads(real_catalog, {10, 11, 12}, ctx), "update": [], "delete": []}
 
@@ -117,12 +123,8 @@ def test_a_batch_rerun_after_it_committed_creates_no_duplicate(
 
 
 def test_one_item_medusa_refuses_does_not_stop_the_rest_of_the_batch(
-    tmp_path, monkeypatch, medusa_store_module, real_catalog
+    tmp_path, api_key_connection, real_catalog
 ):
-    store = medusa_store_module
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_MEDUSA_DEFAULT", json.dumps(medusa_connection(store.url, api_key=store.api_key))
-    )
     ctx = MappingContext(external_id_prefix="isolate:")
     creates = create_payloads(real_catalog, {20, 21, 22, 23, 24}, ctx)
     creates = [{**p, "handle": p["handle"] + "-isolate"} for p in creates]
