@@ -11,6 +11,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG, Asset, Param
 
+from medusa_sync.deletion_guard import DEFAULT_MAX_MISSING_PERCENT
 from medusa_sync.operators.compute_diff import ComputeDiffOperator
 from medusa_sync.operators.fetch_pages import FetchPagesOperator
 from medusa_sync.operators.report import SyncReportOperator
@@ -33,7 +34,6 @@ with DAG(
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    render_template_as_native_obj=True,
     default_args={
         "retries": RETRIES,
         "retry_delay": RETRY_DELAY,
@@ -72,11 +72,24 @@ with DAG(
             enum=["ignore", "draft", "delete"],
             description="What to do with synced products that vanished upstream.",
         ),
+        "max_missing_percent": Param(
+            DEFAULT_MAX_MISSING_PERCENT,
+            type="number",
+            minimum=0,
+            maximum=100,
+            description="Deletion guard: if on_missing would draft or delete more than this share (%) "
+            "of the synced products, it acts on none and the run fails so someone looks. Raise it "
+            "for one triggered run to let a real mass removal through.",
+        ),
         "product_status": Param(
             "published", type="string", enum=["published", "draft"], description="Status of synced products."
         ),
         "currency_code": Param(
-            "usd", type="string", pattern="^[a-zA-Z]{3}$", description="ISO currency of the variant prices."
+            "usd",
+            type="string",
+            pattern="^[a-zA-Z]{3}$",
+            description="ISO 4217 currency of the variant prices; a source price with more decimals "
+            "than the currency has (12.5 in jpy) is quarantined.",
         ),
         "sales_channel_id": Param(
             "",
@@ -91,6 +104,7 @@ with DAG(
         storage_url="{{ var.value.get('" + STORAGE_VARIABLE + "', '') }}",
         page_size="{{ params.page_size }}",
         max_products="{{ params.max_products }}",
+        currency_code="{{ params.currency_code }}",
     )
     sync_categories = SyncCategoriesOperator(
         task_id="sync_categories",
@@ -106,6 +120,7 @@ with DAG(
         full_refresh="{{ params.full_refresh }}",
         batch_size="{{ params.batch_size }}",
         on_missing="{{ params.on_missing }}",
+        max_missing_percent="{{ params.max_missing_percent }}",
         product_status="{{ params.product_status }}",
         currency_code="{{ params.currency_code }}",
         sales_channel_id="{{ params.sales_channel_id }}",

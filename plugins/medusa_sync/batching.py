@@ -21,42 +21,76 @@ def encoded_size(item: Any) -> int:
     return len(json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode()) + 1
 
 
+def item_id(kind: Kind, item: Any) -> str | None:
+    """The store product id an update or delete item targets (creates have none yet)."""
+    if kind == "delete":
+        return str(item)
+    return item.get("id") if kind == "update" else None
+
+
 @dataclass
 class Batch:
+    """One request's worth of items, plus the store state each update/delete was planned against.
+
+    ``planned`` (product id -> state, see ``store_state``) travels in the batch file but never to
+    Medusa: ``body()`` is the request, ``to_file()`` what storage keeps.
+    """
+
     create: list[dict[str, Any]] = field(default_factory=list)
     update: list[dict[str, Any]] = field(default_factory=list)
     delete: list[str] = field(default_factory=list)
+    planned: dict[str, dict[str, Any]] = field(default_factory=dict)
     size_bytes: int = _ENVELOPE_BYTES
 
     def __len__(self) -> int:
         return len(self.create) + len(self.update) + len(self.delete)
 
-    def add(self, kind: Kind, item: Any, size: int | None = None) -> None:
+    def add(
+        self, kind: Kind, item: Any, size: int | None = None, planned: dict[str, Any] | None = None
+    ) -> None:
         getattr(self, kind).append(item)
         self.size_bytes += encoded_size(item) if size is None else size
+        if planned is not None and (product_id := item_id(kind, item)):
+            self.planned[product_id] = planned
 
-    def body(self) -> dict[str, list[Any]]:
-        return {"create": self.create, "update": self.update, "delete": self.delete}
-
-    def halves(self) -> tuple[Batch, Batch]:
-        """Split in two, keeping item order, to isolate an item Medusa refuses or fit a body limit."""
-        items: list[tuple[Kind, Any]] = [
+    def items(self) -> list[tuple[Kind, Any]]:
+        return [
             *(("create", i) for i in self.create),
             *(("update", i) for i in self.update),
             *(("delete", i) for i in self.delete),
         ]
+
+    def planned_for(self, kind: Kind, item: Any) -> dict[str, Any] | None:
+        product_id = item_id(kind, item)
+        return self.planned.get(product_id) if product_id else None
+
+    def body(self) -> dict[str, list[Any]]:
+        return {"create": self.create, "update": self.update, "delete": self.delete}
+
+    def to_file(self) -> dict[str, Any]:
+        return {**self.body(), "planned": self.planned}
+
+    def subset(self, items: list[tuple[Kind, Any]]) -> Batch:
+        """A batch of some of these items, keeping their plan state."""
+        batch = Batch()
+        for kind, item in items:
+            batch.add(kind, item, planned=self.planned_for(kind, item))
+        return batch
+
+    def halves(self) -> tuple[Batch, Batch]:
+        """Split in two, keeping item order, to isolate an item Medusa refuses or fit a body limit."""
+        items = self.items()
         middle = len(items) // 2
-        first, second = Batch(), Batch()
-        for n, (kind, item) in enumerate(items):
-            (first if n < middle else second).add(kind, item)
-        return first, second
+        return self.subset(items[:middle]), self.subset(items[middle:])
 
     @classmethod
-    def from_body(cls, body: dict[str, list[Any]]) -> Batch:
+    def from_file(cls, data: dict[str, Any]) -> Batch:
         batch = cls()
+        planned = data.get("planned") or {}
         for kind in ("create", "update", "delete"):
-            for item in body.get(kind, []):
-                batch.add(kind, item)
+            for item in data.get(kind, []):
+                product_id = item_id(kind, item)
+                batch.add(kind, item, planned=planned.get(product_id) if product_id else None)
         return batch
 
 
@@ -70,14 +104,14 @@ class BatchBuilder:
         self.max_bytes = max_bytes
         self._current = Batch()
 
-    def add(self, kind: Kind, item: Any) -> Batch | None:
+    def add(self, kind: Kind, item: Any, planned: dict[str, Any] | None = None) -> Batch | None:
         size = encoded_size(item)
         full = None
         if len(self._current) and (
             len(self._current) >= self.max_items or self._current.size_bytes + size > self.max_bytes
         ):
             full, self._current = self._current, Batch()
-        self._current.add(kind, item, size)
+        self._current.add(kind, item, size, planned)
         return full
 
     def flush(self) -> Batch | None:

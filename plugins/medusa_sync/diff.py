@@ -15,7 +15,7 @@ from medusa_sync.fingerprint import HASH_KEY
 Action = Literal["create", "update", "unchanged"]
 
 # The least the diff needs from each store product; asked for once per run.
-STORE_PRODUCT_FIELDS = ("id", "handle", "external_id", "status", "metadata", "variants.id")
+STORE_PRODUCT_FIELDS = ("id", "handle", "external_id", "status", "updated_at", "metadata", "variants.id")
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class StoreProduct:
     variant_id: str | None
     sync_hash: str | None
     status: str | None
+    updated_at: str | None = None
 
     @classmethod
     def from_api(cls, product: Mapping[str, Any]) -> StoreProduct:
@@ -37,6 +38,7 @@ class StoreProduct:
             variant_id=variants[0]["id"] if variants else None,
             sync_hash=(product.get("metadata") or {}).get(HASH_KEY),
             status=product.get("status"),
+            updated_at=product.get("updated_at"),
         )
 
 

@@ -11,7 +11,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from medusa_sync.currency import excess_decimals
 
 _LENIENT = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
@@ -81,8 +83,9 @@ class SourceProduct(BaseModel):
 
     @field_validator("price", mode="before")
     @classmethod
-    def _price_is_money(cls, value: Any) -> Any:
-        # Money must survive the trip exactly: 9.99 in the source is 9.99 in the store.
+    def _price_is_money(cls, value: Any, info: ValidationInfo) -> Any:
+        # Money must survive the trip exactly: 9.99 in the source is 9.99 in the store, and a
+        # price must fit the currency's minor unit (see ``parse``).
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise ValueError("price must be a number")
         try:
@@ -93,8 +96,9 @@ class SourceProduct(BaseModel):
             raise ValueError("price must be a finite number")
         if amount < 0:
             raise ValueError(f"price {value} is negative")
-        if amount.as_tuple().exponent < -2 and amount != amount.quantize(Decimal("0.01")):
-            raise ValueError(f"price {value} has more than two decimals")
+        currency, decimals = (info.context or {}).get("currency", ("USD", 2))
+        if excess_decimals(amount, decimals):
+            raise ValueError(f"price {value} has more decimals than {currency} allows ({decimals})")
         return float(amount)
 
     @field_validator("images")
@@ -108,6 +112,11 @@ class SourceProduct(BaseModel):
     @classmethod
     def _thumbnail_is_a_web_url(cls, url: str | None) -> str | None:
         return None if url is None else _web_url(url, "thumbnail")
+
+    @classmethod
+    def parse(cls, record: Any, *, currency: str = "usd", decimals: int = 2) -> SourceProduct:
+        """Validate a raw record for prices in ``currency``, whose amounts have ``decimals`` digits."""
+        return cls.model_validate(record, context={"currency": (currency.upper(), decimals)})
 
     @property
     def barcode(self) -> str | None:

@@ -1,7 +1,8 @@
 """The run report: what the run fetched, planned and changed, in one JSON document and a summary.
 
-Built only from the files the stages left in the run folder, so a run whose batches failed still
-gets a truthful report of what did land.
+The verdict comes from this run's own task states, never from files alone: files an earlier
+attempt left may describe another attempt, while a task state is what Airflow ran this time.
+Counts come from the result files of the batches that succeeded in this run.
 """
 
 from __future__ import annotations
@@ -9,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-COUNTED = ("created", "updated", "unchanged", "drafted", "deleted")
+COUNTED = ("created", "updated", "unchanged", "drafted", "deleted", "resumed")
+LISTED = ("rejected", "superseded", "not_found")
+MAX_LINES_PER_LIST = 20
+
+
+def failed_stages(stage_states: Mapping[str, str | None]) -> list[str]:
+    """Stages (unmapped tasks) that did not succeed in this run, as ``"task: state"``."""
+    return [f"{task}: {state or 'not run'}" for task, state in stage_states.items() if state != "success"]
 
 
 def build_report(
@@ -23,52 +31,80 @@ def build_report(
     plan: Mapping[str, Any] | None,
     results: Mapping[str, Mapping[str, Any] | None],
     duration_seconds: float | None,
+    stage_states: Mapping[str, str | None] | None = None,
 ) -> dict[str, Any]:
-    """``results`` maps each planned batch file name to its result, or None when it never finished."""
+    """``results`` maps each planned batch label to its result, or None when it did not succeed in
+    this run; ``stage_states`` maps the other upstream tasks to their state in this run."""
     plan = plan or {}
-    products: dict[str, Any] = dict.fromkeys(COUNTED, 0)
-    products["unchanged"] = plan.get("unchanged", 0)
-    rejected: list[dict[str, Any]] = []
-    failed: list[str] = []
-    for name, result in results.items():
-        if result is None:
-            failed.append(name)
-            continue
-        for key in COUNTED:
-            products[key] += result.get(key, 0)
-        rejected.extend(result.get("rejected", []))
+    products, lists, failed = _merge_results(plan, results)
     products["missing_upstream"] = plan.get("missing_upstream", 0)
     products["on_missing"] = plan.get("on_missing")
-    products["rejected"] = len(rejected)
-    taxonomy = taxonomy or {}
+    products["missing_action"] = plan.get("missing_action")
+    for key in LISTED:
+        products[key] = len(lists[key])
+    guard = plan.get("guard")
+    dry_run = bool(plan.get("dry_run", params.get("dry_run")))
+    because = failed_stages(stage_states or {})
+    if failed:
+        because.append(f"{len(failed)} batch(es) did not land: {', '.join(failed)}")
+    if guard and not guard.get("allowed") and not dry_run:
+        because.append(f"deletion guard: {guard['reason']}; nothing was drafted or deleted")
+    if not plan and not because:
+        because.append("no plan: compute_diff did not finish")
     return {
         "dag_id": dag_id,
         "run_id": run_id,
-        "status": "failed" if failed or plan == {} else "success",
-        "dry_run": bool(params.get("dry_run")),
+        "status": "failed" if because else "success",
+        "failed_because": because,
+        "dry_run": dry_run,
         "full_refresh": bool(params.get("full_refresh")),
         "duration_seconds": None if duration_seconds is None else round(duration_seconds, 1),
-        "source": {
-            "fetched": (fetch or {}).get("fetched", 0),
-            "valid": (fetch or {}).get("valid", 0),
-            "quarantined": len(quarantine),
-            # Non-empty when the fetch saw only part of the catalog: missing upstream not acted on.
-            "incomplete_because": list((fetch or {}).get("incomplete_because", [])),
-        },
+        "source": _source(fetch, quarantine),
         "categories": {
-            "created": len(taxonomy.get("categories_created", [])),
-            "existing": taxonomy.get("categories_existing", 0),
+            "created": len((taxonomy or {}).get("categories_created", [])),
+            "existing": (taxonomy or {}).get("categories_existing", 0),
         },
         "tags": {
-            "created": len(taxonomy.get("tags_created", [])),
-            "existing": taxonomy.get("tags_existing", 0),
+            "created": len((taxonomy or {}).get("tags_created", [])),
+            "existing": (taxonomy or {}).get("tags_existing", 0),
         },
         "planned": {key: plan.get(key, 0) for key in ("create", "update", "unchanged", "missing_upstream")},
         "products": products,
+        "guard": guard,
         "batches": {"total": len(results), "succeeded": len(results) - len(failed), "failed": failed},
         "quarantine": list(quarantine),
-        "rejected": rejected,
+        **lists,
         "duplicated_external_ids": plan.get("duplicated_external_ids", {}),
+    }
+
+
+def _merge_results(
+    plan: Mapping[str, Any], results: Mapping[str, Mapping[str, Any] | None]
+) -> tuple[dict[str, Any], dict[str, list[Any]], list[str]]:
+    products: dict[str, Any] = dict.fromkeys(COUNTED, 0)
+    products["unchanged"] = plan.get("unchanged", 0)
+    lists: dict[str, list[Any]] = {key: [] for key in LISTED}
+    failed: list[str] = []
+    for label, result in results.items():
+        if result is None:
+            failed.append(label)
+            continue
+        for key in COUNTED:
+            products[key] += result.get(key, 0)
+        for key in LISTED:
+            lists[key].extend({**item, "batch_label": label} for item in result.get(key, []))
+    return products, lists, failed
+
+
+def _source(fetch: Mapping[str, Any] | None, quarantine: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    fetch = fetch or {}
+    return {
+        "fetched": fetch.get("fetched", 0),
+        "valid": fetch.get("valid", 0),
+        "quarantined": len(quarantine),
+        "complete": bool(fetch) and not fetch.get("partial"),
+        # Non-empty when the fetch saw only part of the catalog: missing upstream not acted on.
+        "incomplete_because": list(fetch.get("incomplete_because", [])),
     }
 
 
@@ -79,22 +115,31 @@ def summary(report: Mapping[str, Any]) -> str:
     lines = [
         f"Medusa product sync {report['run_id']}: {report['status'].upper()}"
         + (" (dry run: nothing written)" if report["dry_run"] else ""),
-        f"  source      fetched {src['fetched']}, valid {src['valid']}, quarantined {src['quarantined']}",
+        *(f"  FAILED      {reason}" for reason in report.get("failed_because", [])),
+        f"  source      fetched {src['fetched']}, valid {src['valid']}, quarantined {src['quarantined']}, "
+        + ("complete" if src.get("complete") else "INCOMPLETE"),
         f"  categories  created {cat['created']}, existing {cat['existing']}; "
         f"tags created {tags['created']}, existing {tags['existing']}",
         f"  planned     create {planned['create']}, update {planned['update']}, "
         f"unchanged {planned['unchanged']}, missing upstream {planned['missing_upstream']}",
         f"  products    created {prod['created']}, updated {prod['updated']}, unchanged {prod['unchanged']}, "
-        f"missing upstream {prod['missing_upstream']} (on_missing={prod['on_missing']}: "
-        f"drafted {prod['drafted']}, deleted {prod['deleted']}), rejected {prod['rejected']}",
+        f"resumed {prod.get('resumed', 0)}, rejected {prod['rejected']}, "
+        f"superseded {prod.get('superseded', 0)}, not found {prod.get('not_found', 0)}",
+        f"  missing     {prod['missing_upstream']} upstream (on_missing={prod['on_missing']}: "
+        f"{prod.get('missing_action')}): drafted {prod['drafted']}, deleted {prod['deleted']}",
         f"  batches     {batches['succeeded']}/{batches['total']} succeeded"
         + (f"; failed: {', '.join(batches['failed'])}" if batches["failed"] else ""),
         f"  duration    {report['duration_seconds']} s",
     ]
+    if report.get("guard"):
+        lines.append(f"  guard       {report['guard']['reason']}")
     for reason in src.get("incomplete_because", []):
         lines.append(f"  incomplete fetch (missing upstream not acted on): {reason}")
-    for item in report["quarantine"][:20]:
+    for item in report["quarantine"][:MAX_LINES_PER_LIST]:
         lines.append(f"  quarantined source id {item.get('source_id')}: {item.get('reason')}")
-    for item in report["rejected"][:20]:
-        lines.append(f"  rejected {item.get('external_id')}: {item.get('message')}")
+    for key in LISTED:
+        for item in report.get(key, [])[:MAX_LINES_PER_LIST]:
+            what = item.get("external_id") or item.get("product_id")
+            detail = item.get("message") or item.get("action")
+            lines.append(f"  {key.replace('_', ' ')} {what} ({item.get('batch_label')}): {detail}")
     return "\n".join(lines)

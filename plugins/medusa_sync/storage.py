@@ -47,6 +47,10 @@ class RunFolder:
         return self._listing("pages")
 
     @property
+    def fetch(self) -> ObjectStoragePath:
+        return self.root / "fetch.json"
+
+    @property
     def quarantine(self) -> ObjectStoragePath:
         return self.root / "quarantine.json"
 
@@ -77,6 +81,17 @@ class RunFolder:
     @property
     def report(self) -> ObjectStoragePath:
         return self.root / "report.json"
+
+    def clear(self) -> int:
+        """Delete every file in the folder (a fresh attempt of the run); returns how many."""
+        if not self.root.exists():
+            return 0
+        removed = 0
+        for path in list(self.root.rglob("*")):
+            if path.is_file():
+                path.unlink()
+                removed += 1
+        return removed
 
     def _listing(self, folder: str) -> list[ObjectStoragePath]:
         path = self.root / folder

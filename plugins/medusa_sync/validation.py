@@ -34,9 +34,16 @@ def _raw_id(record: Any) -> str | None:
 
 @dataclass
 class Validator:
-    """Validates records page by page, remembering ids so a repeated id is caught across pages."""
+    """Validates records page by page, remembering ids so a repeated id is caught across pages.
 
+    ``currency``/``decimals`` say how precise a price may be (12.5 is no yen price).
+    """
+
+    currency: str = "usd"
+    decimals: int = 2
     seen_ids: set[int] = field(default_factory=set)
+    # Ids that came twice: the fetch cannot then prove it saw the whole catalog.
+    repeated_ids: list[int] = field(default_factory=list)
     seen_values: dict[str, dict[str, int]] = field(
         default_factory=lambda: {name: {} for name in UNIQUE_VARIANT_FIELDS}
     )
@@ -44,6 +51,7 @@ class Validator:
     def _repeated(self, product: SourceProduct) -> str | None:
         """The first record with an id, sku or barcode wins; Medusa would refuse a second one."""
         if product.id in self.seen_ids:
+            self.repeated_ids.append(product.id)
             return f"id: {product.id} appears more than once in this fetch"
         for name in UNIQUE_VARIANT_FIELDS:
             value = getattr(product, name)
@@ -60,7 +68,7 @@ class Validator:
                 quarantined.append(QuarantinedRecord(source_id=None, reason="record: not a JSON object"))
                 continue
             try:
-                product = SourceProduct.model_validate(record)
+                product = SourceProduct.parse(record, currency=self.currency, decimals=self.decimals)
             except ValidationError as exc:
                 quarantined.append(QuarantinedRecord(source_id=_raw_id(record), reason=_describe(exc)))
                 continue

@@ -40,12 +40,32 @@ def test_size_accounting_matches_the_real_body():
     assert abs(batch.size_bytes - real) <= 6
 
 
-def test_halves_keep_every_item_once():
-    batch = Batch.from_body({"create": [{"n": 1}, {"n": 2}], "update": [{"id": "p"}], "delete": ["q"]})
+def test_halves_keep_every_item_once_with_its_plan_state():
+    batch = Batch.from_file(
+        {
+            "create": [{"n": 1}, {"n": 2}],
+            "update": [{"id": "p"}],
+            "delete": ["q"],
+            "planned": {"p": {"updated_at": "t1"}, "q": {"updated_at": "t2"}},
+        }
+    )
     first, second = batch.halves()
     assert len(first) == 2 and len(second) == 2
     merged = {k: first.body()[k] + second.body()[k] for k in ("create", "update", "delete")}
     assert merged == batch.body()
+    assert second.planned == {"p": {"updated_at": "t1"}, "q": {"updated_at": "t2"}}
+    assert first.planned == {}
+
+
+def test_the_plan_state_is_kept_in_the_file_but_never_sent_to_medusa():
+    builder = BatchBuilder(max_items=10)
+    builder.add("update", {"id": "prod_1", "title": "x"}, planned={"updated_at": "t", "sync_hash": "h"})
+    builder.add("delete", "prod_2", planned={"updated_at": "u", "sync_hash": None})
+    batch = builder.flush()
+    assert batch.body() == {"create": [], "update": [{"id": "prod_1", "title": "x"}], "delete": ["prod_2"]}
+    stored = json.loads(json.dumps(batch.to_file()))
+    assert Batch.from_file(stored).planned_for("delete", "prod_2") == {"updated_at": "u", "sync_hash": None}
+    assert Batch.from_file(stored).body() == batch.body()
 
 
 def test_batch_size_must_be_positive():

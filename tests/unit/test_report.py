@@ -38,7 +38,13 @@ def test_results_of_all_batches_are_added_up():
     assert report["products"]["updated"] == 2
     assert report["products"]["unchanged"] == 2
     assert report["products"]["rejected"] == 1
-    assert report["source"] == {"fetched": 10, "valid": 9, "quarantined": 1, "incomplete_because": []}
+    assert report["source"] == {
+        "fetched": 10,
+        "valid": 9,
+        "quarantined": 1,
+        "complete": True,
+        "incomplete_because": [],
+    }
     assert report["categories"] == {"created": 1, "existing": 2}
 
 
@@ -58,7 +64,7 @@ def test_summary_names_quarantined_and_rejected_items():
         make({"batch-00001.json": {"rejected": [{"external_id": "dummyjson:9", "message": "bad"}]}})
     )
     assert "quarantined source id 7: price: price -1 is negative" in text
-    assert "rejected dummyjson:9: bad" in text
+    assert "rejected dummyjson:9 (batch-00001.json): bad" in text
 
 
 def test_an_incomplete_fetch_is_said_in_the_report():
@@ -75,3 +81,65 @@ def test_an_incomplete_fetch_is_said_in_the_report():
     )
     assert report["source"]["incomplete_because"] == ["max_products is set"]
     assert "incomplete fetch (missing upstream not acted on): max_products is set" in summary(report)
+
+
+def test_a_failed_stage_of_this_run_fails_the_report_whatever_files_say():
+    """A run cleared from fetch_pages whose fetch then fails: the earlier plan and results must not pass."""
+    report = build_report(
+        dag_id="d",
+        run_id="r",
+        params={},
+        fetch={"fetched": 194, "valid": 194},
+        quarantine=[],
+        taxonomy=None,
+        plan={"create": 0, "unchanged": 194},
+        results={"batch 1/1 · 194 create": {"created": 194}},
+        duration_seconds=1.0,
+        stage_states={"fetch_pages": "failed", "sync_categories": "upstream_failed", "compute_diff": None},
+    )
+    assert report["status"] == "failed"
+    assert report["failed_because"] == [
+        "fetch_pages: failed",
+        "sync_categories: upstream_failed",
+        "compute_diff: not run",
+    ]
+    assert "FAILED      fetch_pages: failed" in summary(report)
+
+
+def test_a_blocked_deletion_guard_fails_the_run_but_not_a_dry_run():
+    guard = {
+        "allowed": False,
+        "reason": "delete 30 of 194 synced products (15.5 %) is over max_missing_percent=10",
+    }
+    plan = {"create": 0, "unchanged": 164, "missing_upstream": 30, "guard": guard}
+    report = make({}, plan=plan)
+    assert report["status"] == "failed"
+    assert report["failed_because"] == [
+        "deletion guard: delete 30 of 194 synced products (15.5 %) is over max_missing_percent=10; "
+        "nothing was drafted or deleted"
+    ]
+    dry = make({}, plan={**plan, "dry_run": True}, params={"dry_run": True})
+    assert dry["status"] == "success"
+    assert "guard       delete 30 of 194" in summary(dry)
+
+
+def test_resumed_superseded_and_not_found_items_are_counted_and_listed_with_their_batch():
+    report = make(
+        {
+            "batch 1/2 · 2 create": {"created": 2, "resumed": 2},
+            "batch 2/2 · 3 update": {
+                "updated": 1,
+                "superseded": [{"action": "update", "external_id": "dummyjson:42"}],
+                "not_found": [{"action": "update", "external_id": "dummyjson:7"}],
+            },
+        }
+    )
+    assert report["status"] == "success"
+    assert (report["products"]["created"], report["products"]["resumed"]) == (2, 2)
+    assert (report["products"]["superseded"], report["products"]["not_found"]) == (1, 1)
+    assert report["superseded"] == [
+        {"action": "update", "external_id": "dummyjson:42", "batch_label": "batch 2/2 · 3 update"}
+    ]
+    text = summary(report)
+    assert "superseded dummyjson:42 (batch 2/2 · 3 update): update" in text
+    assert "not found dummyjson:7 (batch 2/2 · 3 update): update" in text

@@ -24,6 +24,8 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # Medusa's query parser (qs, arrayLimit 1000) turns repeated keys into an array; stay well below it
 # and keep URLs short.
 EXTERNAL_ID_CHUNK = 100
+# Product ids are short and indexed: one lookup covers a whole default batch (~7 KB of URL).
+PRODUCT_ID_CHUNK = 200
 
 
 class _HeaderAuth(AuthBase):
@@ -301,19 +303,27 @@ class MedusaHook(HttpHook):
         *,
         fields: Sequence[str],
         external_ids: Sequence[str] | None = None,
+        ids: Sequence[str] | None = None,
         page_size: int = 500,
     ) -> Iterator[dict[str, Any]]:
-        """Yield products with the given fields; with ``external_ids``, only those (in chunks)."""
+        """Yield products with the given fields; with ``ids`` or ``external_ids``, only those.
+
+        Lookups go in chunks of repeated query keys (Medusa's parser makes them an array; one key
+        alone stays a string, which its validator also accepts). Prefer ``ids``: ``external_id``
+        is not indexed, so each external-id lookup scans every product.
+        """
         base: list[tuple[str, Any]] = [("fields", ",".join(fields))]
-        if external_ids is None:
+        if external_ids is None and ids is None:
             yield from self.paginate("/admin/products", "products", params=base, page_size=page_size)
             return
-        ids = list(dict.fromkeys(external_ids))
-        for start in range(0, len(ids), EXTERNAL_ID_CHUNK):
-            chunk = ids[start : start + EXTERNAL_ID_CHUNK]
-            # Repeated keys: Medusa's parser makes them an array (one key alone stays a string,
-            # which its validator also accepts).
-            params = base + [("external_id", value) for value in chunk]
+        key, values, chunk_size = (
+            ("id", ids, PRODUCT_ID_CHUNK)
+            if ids is not None
+            else ("external_id", external_ids, EXTERNAL_ID_CHUNK)
+        )
+        unique = list(dict.fromkeys(values or ()))
+        for start in range(0, len(unique), chunk_size):
+            params = base + [(key, value) for value in unique[start : start + chunk_size]]
             yield from self.paginate("/admin/products", "products", params=params, page_size=page_size)
 
     def batch_products(

@@ -20,6 +20,9 @@ from medusa_sync.retry import RETRYABLE_EXCEPTIONS, RetryPolicy, call_with_retry
 _LOG = logging.getLogger(__name__)
 
 DEFAULT_HOST = "https://dummyjson.com"
+# Paging stops after this many empty pages in a row, and, without a total, after this many pages.
+MAX_EMPTY_IN_A_ROW = 3
+MAX_PAGES_WITHOUT_TOTAL = 1000
 
 
 def _json_problem(response: Response) -> str | None:
@@ -135,63 +138,68 @@ class CatalogSourceHook(HttpHook):
     def iter_pages(
         self, *, page_size: int = 100, max_products: int | None = None
     ) -> Iterator[dict[str, Any]]:
-        """Yield raw ``/products`` pages until ``total``, ``max_products`` or an empty page.
+        """Yield ``{"skip", "limit", "products", "total"[, "error"]}`` for each page up to ``total``.
 
-        A page the source answers with 200 but that cannot be used (not JSON even after retries,
-        no ``products`` list) is yielded as ``{"skip", "limit", "products": [], "error"}`` and paging
-        goes on past it: one bad page must not cost the whole catalog. Outages (no answer, 5xx,
-        429 after retries) still raise. ``total_changed`` on a page says the source's ``total``
-        moved during the fetch.
+        Pages are read at a fixed stride (``skip`` = n * page size), so a page that comes back
+        empty or short leaves a visible gap instead of silently shifting the rest; paging goes on
+        past it (up to ``MAX_EMPTY_IN_A_ROW`` empty pages), so what can be read is read. A source
+        that serves fewer records per page than asked (its own cap) is detected on the first page
+        and paged at its size. A page answered with 200 but unusable (not JSON after retries, no
+        ``products`` list) is yielded with ``error``. Outages (no answer, 5xx, 429 after retries)
+        raise. Judging whether the pages add up to the whole catalog is ``FetchAudit``'s job.
         """
         if page_size < 1:
             raise ValueError("page_size must be positive")
         if max_products is not None and max_products <= 0:
             return
-        skip, first_total = 0, None
+        skip, stride, total, empty_in_a_row = 0, page_size, None, 0
         while True:
-            limit = page_size if max_products is None else min(page_size, max_products - skip)
-            try:
-                page = self.get_json("/products", params={"limit": limit, "skip": skip})
-                products = page.get("products") if isinstance(page, dict) else None
-                if not isinstance(products, list):
-                    raise SourceApiError(
-                        200, f"page at skip={skip} has no 'products' list", "GET", "/products"
+            limit = stride if max_products is None else min(stride, max_products - skip)
+            page = self._page(skip, limit)
+            products = page["products"]
+            if page.get("error") is None:
+                if (
+                    skip == 0
+                    and isinstance(page["total"], int)
+                    and 0 < len(products) < min(limit, page["total"])
+                ):
+                    self.log.info(
+                        "the source serves %d products per page: paging by %d", len(products), len(products)
                     )
-            except SourceApiError as error:
-                if error.status != 200:
-                    raise
-                yield {
-                    "skip": skip,
-                    "limit": limit,
-                    "products": [],
-                    "total": first_total,
-                    "error": error.message,
-                }
-                skip += limit
-                if first_total is None and skip >= page_size * 1000:
-                    return  # never learned the total: stop rather than page forever
-                if first_total is not None and skip >= first_total:
-                    return
-                continue
-            if max_products is not None and skip + len(products) > max_products:
-                products = products[: max_products - skip]
-                page = {**page, "products": products}
-            if not products:
-                return
-            total = page.get("total")
-            if isinstance(total, int):
-                if first_total is not None and total != first_total:
-                    page = {
-                        **page,
-                        "total_changed": f"total changed from {first_total} to {total} at skip={skip}",
-                    }
-                first_total = total
+                    stride = limit = page["limit"] = len(products)
+                total = page["total"] if isinstance(page["total"], int) else total
             yield page
-            skip += len(products)
-            if (isinstance(total, int) and skip >= total) or (
-                max_products is not None and skip >= max_products
-            ):
+            empty_in_a_row = empty_in_a_row + 1 if not products else 0
+            skip += limit
+            if total is None:
+                if page.get("error") is None and len(products) < limit:
+                    return  # a source without totals: a short page is its last
+                if skip >= page_size * MAX_PAGES_WITHOUT_TOTAL:
+                    return  # never learned the total: stop rather than page forever
+            elif skip >= total:
                 return
+            if max_products is not None and skip >= max_products:
+                return
+            if empty_in_a_row >= MAX_EMPTY_IN_A_ROW:
+                self.log.warning(
+                    "%d empty pages in a row before the total: stopping at skip=%d", empty_in_a_row, skip
+                )
+                return
+
+    def _page(self, skip: int, limit: int) -> dict[str, Any]:
+        """One page as ``iter_pages`` yields it; a 200 that cannot be used carries ``error``."""
+        try:
+            body = self.get_json("/products", params={"limit": limit, "skip": skip})
+            products = body.get("products") if isinstance(body, dict) else None
+            if not isinstance(products, list):
+                raise SourceApiError(200, f"page at skip={skip} has no 'products' list", "GET", "/products")
+        except SourceApiError as error:
+            if error.status != 200:
+                raise
+            return {"skip": skip, "limit": limit, "products": [], "total": None, "error": error.message}
+        if len(products) > limit:
+            products = products[:limit]  # a source that ignores limit must not overlap the next page
+        return {"skip": skip, "limit": limit, "products": products, "total": body.get("total")}
 
     def categories(self) -> list[dict[str, str]]:
         """The catalog's categories as ``{"slug", "name"}``; older APIs return bare slugs."""

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
-from medusa_sync.batching import DEFAULT_MAX_BYTES, Batch, BatchBuilder
-from medusa_sync.diff import STORE_PRODUCT_FIELDS, StoreIndex, classify
+from medusa_sync.batching import DEFAULT_MAX_BYTES, Batch, BatchBuilder, Kind
+from medusa_sync.currency import currency_decimals
+from medusa_sync.deletion_guard import DEFAULT_MAX_MISSING_PERCENT, GuardDecision, judge
+from medusa_sync.diff import STORE_PRODUCT_FIELDS, StoreIndex, StoreProduct, classify
 from medusa_sync.handles import HandleAllocator
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.mapping import (
@@ -20,14 +23,61 @@ from medusa_sync.mapping import (
     draft_update,
 )
 from medusa_sync.models import BatchDescriptor, SourceProduct
+from medusa_sync.param_values import as_bool, as_choice, as_int, as_number, as_optional_str
 from medusa_sync.storage import RunFolder, read_json, write_json
+from medusa_sync.store_state import planned_state
 
 ON_MISSING = ("ignore", "draft", "delete")
+PRODUCT_STATUSES = ("published", "draft")
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    """The operator's templated arguments, parsed by type (see ``param_values``)."""
+
+    dry_run: bool
+    full_refresh: bool
+    batch_size: int
+    on_missing: str
+    max_missing_percent: float
+    product_status: str
+    currency_code: str
+    sales_channel_id: str | None
+
+
+class _BatchWriter:
+    """Cuts planned items into batch files as they come, so memory holds one batch at a time."""
+
+    def __init__(self, folder: RunFolder, builder: BatchBuilder) -> None:
+        self.folder = folder
+        self.builder = builder
+        self.written: list[tuple[str, Counter[str]]] = []
+
+    def add(self, kind: Kind, item: Any, planned: dict[str, Any] | None = None) -> None:
+        self._write(self.builder.add(kind, item, planned))
+
+    def close(self) -> list[dict[str, str]]:
+        self._write(self.builder.flush())
+        total = len(self.written)
+        return [
+            BatchDescriptor(batch_path=path, batch_label=_label(n, total, kinds)).model_dump()
+            for n, (path, kinds) in enumerate(self.written, start=1)
+        ]
+
+    def _write(self, batch: Batch | None) -> None:
+        if batch is None:
+            return
+        path = self.folder.batch(len(self.written) + 1)
+        write_json(path, batch.to_file())
+        kinds = Counter(create=len(batch.create), update=len(batch.update), delete=len(batch.delete))
+        self.written.append((str(path), kinds))
 
 
 class ComputeDiffOperator(BaseOperator):
     """Lists the store once, then streams the pages: map, hash, classify, batch.
 
+    Products missing upstream are acted on only after a complete fetch and within the deletion
+    guard. Every update, draft and delete carries the store state it was planned against.
     Returns the batch descriptors that ``upsert_batch`` is mapped over (none on a dry run).
     """
 
@@ -37,6 +87,7 @@ class ComputeDiffOperator(BaseOperator):
         "full_refresh",
         "batch_size",
         "on_missing",
+        "max_missing_percent",
         "product_status",
         "currency_code",
         "sales_channel_id",
@@ -48,11 +99,12 @@ class ComputeDiffOperator(BaseOperator):
         *,
         run_folder: str,
         medusa_conn_id: str = MedusaHook.default_conn_name,
-        dry_run: bool = False,
-        full_refresh: bool = False,
-        batch_size: int = 200,
+        dry_run: bool | str = False,
+        full_refresh: bool | str = False,
+        batch_size: int | str = 200,
         max_batch_bytes: int = DEFAULT_MAX_BYTES,
         on_missing: str = "ignore",
+        max_missing_percent: float | str = DEFAULT_MAX_MISSING_PERCENT,
         product_status: str = "published",
         currency_code: str = "usd",
         sales_channel_id: str | None = None,
@@ -67,30 +119,73 @@ class ComputeDiffOperator(BaseOperator):
         self.batch_size = batch_size
         self.max_batch_bytes = max_batch_bytes
         self.on_missing = on_missing
+        self.max_missing_percent = max_missing_percent
         self.product_status = product_status
         self.currency_code = currency_code
         self.sales_channel_id = sales_channel_id
         self.external_id_prefix = external_id_prefix
 
+    def settings(self) -> PlanSettings:
+        currency = str(self.currency_code).strip().lower()
+        currency_decimals(currency)  # an unknown code fails here, naming the param
+        return PlanSettings(
+            dry_run=as_bool("dry_run", self.dry_run),
+            full_refresh=as_bool("full_refresh", self.full_refresh),
+            batch_size=as_int("batch_size", self.batch_size, minimum=1),
+            on_missing=as_choice("on_missing", self.on_missing, ON_MISSING),
+            max_missing_percent=as_number(
+                "max_missing_percent", self.max_missing_percent, minimum=0, maximum=100
+            ),
+            product_status=as_choice("product_status", self.product_status, PRODUCT_STATUSES),
+            currency_code=currency,
+            sales_channel_id=as_optional_str("sales_channel_id", self.sales_channel_id),
+        )
+
     def execute(self, context: Context) -> list[dict[str, str]]:
-        if self.on_missing not in ON_MISSING:
-            raise ValueError(f"on_missing must be one of {', '.join(ON_MISSING)}, got {self.on_missing!r}")
+        settings = self.settings()
         folder = RunFolder(self.run_folder)
         for stale in [*folder.batches(), *folder.results()]:  # a rerun replans from scratch
             stale.unlink()
         hook = MedusaHook(medusa_conn_id=self.medusa_conn_id)
+        ctx = self._mapping_context(hook, folder, settings)
+        index = self._read_store(hook, ctx.external_id_prefix)
+        writer = _BatchWriter(
+            folder, BatchBuilder(max_items=settings.batch_size, max_bytes=self.max_batch_bytes)
+        )
+        counts, seen = self._plan_catalog(folder, ctx, index, writer, settings)
+        fetch = read_json(folder.fetch)
+        missing = index.missing_upstream(seen)
+        missing_plan = self._plan_missing(missing, fetch, index, writer, settings)
+        descriptors = writer.close()
+        plan = {
+            **{kind: counts[kind] for kind in ("create", "update", "unchanged")},
+            "missing_upstream": len(missing),
+            **missing_plan,
+            "on_missing": settings.on_missing,
+            "dry_run": settings.dry_run,
+            "batches": [] if settings.dry_run else descriptors,
+            "batches_planned": len(descriptors),
+            "duplicated_external_ids": index.duplicated,
+        }
+        write_json(folder.plan, plan)
+        self._log_plan(plan)
+        return [] if settings.dry_run else descriptors
+
+    # -- steps -------------------------------------------------------------------------------------
+
+    def _mapping_context(self, hook: MedusaHook, folder: RunFolder, settings: PlanSettings) -> MappingContext:
         taxonomy = read_json(folder.taxonomy)
-        ctx = MappingContext(
-            currency_code=str(self.currency_code).lower(),
-            status=self.product_status,
-            sales_channel_id=self.sales_channel_id or hook.default_sales_channel_id(),
+        return MappingContext(
+            currency_code=settings.currency_code,
+            status=settings.product_status,
+            sales_channel_id=settings.sales_channel_id or hook.default_sales_channel_id(),
             category_ids=taxonomy["categories"],
             tag_ids=taxonomy["tags"],
             external_id_prefix=self.external_id_prefix,
         )
-        index = StoreIndex.build(
-            hook.list_products(fields=STORE_PRODUCT_FIELDS), prefix=ctx.external_id_prefix
-        )
+
+    def _read_store(self, hook: MedusaHook, prefix: str) -> StoreIndex:
+        index = StoreIndex.build(hook.list_products(fields=STORE_PRODUCT_FIELDS), prefix=prefix)
         self.log.info(
             "store holds %d products of this sync and %d handles in all", len(index.ours), len(index.handles)
         )
@@ -102,80 +197,93 @@ class ComputeDiffOperator(BaseOperator):
                 ", ".join(ids),
                 ids[0],
             )
+        return index
 
+    def _plan_catalog(
+        self,
+        folder: RunFolder,
+        ctx: MappingContext,
+        index: StoreIndex,
+        writer: _BatchWriter,
+        settings: PlanSettings,
+    ) -> tuple[Counter[str], set[str]]:
+        """Map every valid record and queue its create or update; returns counts and ids seen."""
         allocator = HandleAllocator(index.handles)
-        builder = BatchBuilder(max_items=int(self.batch_size), max_bytes=self.max_batch_bytes)
-        written: list[tuple[str, Counter[str]]] = []
+        decimals = currency_decimals(settings.currency_code)
         counts: Counter[str] = Counter()
-
-        def emit(batch: Batch | None) -> None:
-            if batch is None:
-                return
-            path = folder.batch(len(written) + 1)
-            write_json(path, batch.body())
-            kinds = Counter(create=len(batch.create), update=len(batch.update), delete=len(batch.delete))
-            written.append((str(path), kinds))
-
+        # A quarantined record still exists upstream: it must never count as missing.
         seen = {ctx.external_id(q["source_id"]) for q in read_json(folder.quarantine) if q["source_id"]}
         for page in folder.pages():
             for record in read_json(page):
-                product = SourceProduct.model_validate(record)
+                product = SourceProduct.parse(record, currency=settings.currency_code, decimals=decimals)
                 desired = desired_product(product, ctx)
                 existing = index.ours.get(desired["external_id"])
                 seen.add(desired["external_id"])
-                action = classify(desired, existing, full_refresh=bool(self.full_refresh))
+                action = classify(desired, existing, full_refresh=settings.full_refresh)
                 counts[action] += 1
                 if action == "create":
                     handle = allocator.allocate(product.title, fallback=f"product-{product.id}")
-                    emit(builder.add("create", as_create(desired, handle)))
+                    writer.add("create", as_create(desired, handle))
                 elif action == "update":
-                    emit(builder.add("update", as_update(desired, existing.id, existing.variant_id)))
+                    update = as_update(desired, existing.id, existing.variant_id)
+                    writer.add("update", update, planned_state(existing))
+        return counts, seen
 
-        fetch = read_json(folder.root / "fetch.json")
-        missing = [] if fetch.get("partial") else index.missing_upstream(seen)
-        if fetch.get("partial"):
+    def _plan_missing(
+        self,
+        missing: list[StoreProduct],
+        fetch: dict[str, Any],
+        index: StoreIndex,
+        writer: _BatchWriter,
+        settings: PlanSettings,
+    ) -> dict[str, Any]:
+        """Draft or delete what vanished upstream, only when the fetch is complete and the guard allows."""
+        acting = [p for p in missing if settings.on_missing == "delete" or p.status != "draft"]
+        guard: GuardDecision | None = None
+        if settings.on_missing == "ignore" or not missing:
+            action = "none" if not missing else "ignored (on_missing=ignore)"
+        elif fetch.get("partial"):
+            action = "skipped: the fetch did not provably see the whole catalog"
             self.log.warning(
                 "the fetch did not see the whole catalog (%s): no product is treated as missing upstream",
                 "; ".join(fetch.get("incomplete_because", [])),
             )
-        for product in missing:
-            if self.on_missing == "draft" and product.status != "draft":
-                emit(builder.add("update", draft_update(product.id)))
-            elif self.on_missing == "delete":
-                emit(builder.add("delete", product.id))
-        emit(builder.flush())
-
-        total = len(written)
-        descriptors = [
-            BatchDescriptor(batch_path=path, batch_label=_label(n, total, kinds)).model_dump()
-            for n, (path, kinds) in enumerate(written, start=1)
-        ]
-        plan = {
-            "create": counts["create"],
-            "update": counts["update"],
-            "unchanged": counts["unchanged"],
-            "missing_upstream": len(missing),
+        else:
+            guard = judge(
+                acting=len(acting),
+                owned=len(index.ours),
+                max_missing_percent=settings.max_missing_percent,
+                action=settings.on_missing,
+            )
+            action = settings.on_missing if guard.allowed else "blocked by the deletion guard"
+            (self.log.info if guard.allowed else self.log.error)("deletion guard: %s", guard.reason)
+        will_act = guard is not None and guard.allowed
+        for product in acting if will_act else []:
+            if settings.on_missing == "draft":
+                writer.add("update", draft_update(product.id), planned_state(product))
+            else:
+                writer.add("delete", product.id, planned_state(product))
+        return {
             "missing": [{"external_id": p.external_id, "id": p.id} for p in missing],
-            "on_missing": self.on_missing,
-            "dry_run": bool(self.dry_run),
-            "batches": [] if self.dry_run else descriptors,
-            "batches_planned": total,
-            "duplicated_external_ids": index.duplicated,
+            "missing_action": action,
+            "missing_acted_on": len(acting) if will_act else 0,
+            "fetch_partial": bool(fetch.get("partial")),
+            "guard": guard.to_json() if guard else None,
         }
-        write_json(folder.plan, plan)
+
+    def _log_plan(self, plan: dict[str, Any]) -> None:
         self.log.info(
-            "plan: %d to create, %d to update, %d unchanged, %d missing upstream (%s) in %d batches",
+            "plan: %d to create, %d to update, %d unchanged, %d missing upstream (%s: %s) in %d batches",
             plan["create"],
             plan["update"],
             plan["unchanged"],
-            len(missing),
-            self.on_missing,
-            total,
+            plan["missing_upstream"],
+            plan["on_missing"],
+            plan["missing_action"],
+            plan["batches_planned"],
         )
-        if self.dry_run:
+        if plan["dry_run"]:
             self.log.info("dry run: no batch will be sent")
-            return []
-        return descriptors
 
 
 def _label(number: int, total: int, kinds: Counter[str]) -> str:

@@ -6,7 +6,10 @@ from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
+from medusa_sync.completeness import FetchAudit
+from medusa_sync.currency import currency_decimals
 from medusa_sync.hooks.source import CatalogSourceHook
+from medusa_sync.param_values import as_int, as_optional_int, as_optional_str
 from medusa_sync.storage import RunFolder, default_storage_url, write_json
 from medusa_sync.validation import Validator
 
@@ -18,10 +21,12 @@ class SourceCatalogEmpty(Exception):
 class FetchPagesOperator(BaseOperator):
     """Writes one file of valid records per source page, so memory holds one page at a time.
 
-    Returns only the run folder and counts; the records stay in storage.
+    Returns only the run folder and counts; the records stay in storage. ``partial`` in the result
+    (and in ``fetch.json``) is true unless the fetch provably saw the whole catalog; then nothing
+    is treated as missing upstream.
     """
 
-    template_fields = ("storage_url", "page_size", "max_products")
+    template_fields = ("storage_url", "page_size", "max_products", "currency_code")
     ui_color = "#e8f4ff"
 
     def __init__(
@@ -29,8 +34,9 @@ class FetchPagesOperator(BaseOperator):
         *,
         source_conn_id: str = CatalogSourceHook.default_conn_name,
         storage_url: str | None = None,
-        page_size: int = 100,
-        max_products: int | None = None,
+        page_size: int | str = 100,
+        max_products: int | str | None = None,
+        currency_code: str = "usd",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -38,53 +44,71 @@ class FetchPagesOperator(BaseOperator):
         self.storage_url = storage_url
         self.page_size = page_size
         self.max_products = max_products
+        self.currency_code = currency_code
 
     def execute(self, context: Context) -> dict[str, Any]:
-        page_size = int(self.page_size)
-        max_products = int(self.max_products) if self.max_products not in (None, "") else None
-        if page_size < 1:
-            raise ValueError(f"page_size must be at least 1, got {page_size}")
-        folder = RunFolder.for_run(
-            self.storage_url or default_storage_url(), context["dag"].dag_id, context["run_id"]
-        )
-        # Published first, so the report can find the folder even if fetching fails.
-        context["ti"].xcom_push(key="run_folder", value=folder.url)
-        for stale in folder.pages():  # a retry must not keep pages of an earlier attempt
-            stale.unlink()
-
+        page_size = as_int("page_size", self.page_size, minimum=1)
+        max_products = as_optional_int("max_products", self.max_products, minimum=1)
+        currency = str(self.currency_code).strip().lower()
+        validator = Validator(currency=currency, decimals=currency_decimals(currency))
+        folder = self._fresh_folder(context)
+        audit = FetchAudit(max_products=max_products)
         hook = CatalogSourceHook(source_conn_id=self.source_conn_id)
-        validator = Validator()
-        fetched = valid = 0
         quarantine: list[dict[str, Any]] = []
-        # Why the fetch may not have seen the whole catalog; then nothing is treated as missing.
-        incomplete: list[str] = ["max_products is set"] if max_products is not None else []
-        pages = 0
+        pages = valid = 0
         for pages, page in enumerate(
             hook.iter_pages(page_size=page_size, max_products=max_products), start=1
         ):
-            if page.get("error"):
-                reason = f"page at skip={page['skip']} (up to {page['limit']} records): {page['error']}"
-                quarantine.append({"source_id": None, "reason": reason})
-                incomplete.append(reason)
-                self.log.warning("page %d could not be used: %s", pages, reason)
-            if page.get("total_changed"):
-                incomplete.append(page["total_changed"])
-                self.log.warning("the source changed during the fetch: %s", page["total_changed"])
             good, bad = validator.validate(page["products"])
+            audit.page(
+                skip=page["skip"],
+                limit=page["limit"],
+                count=len(page["products"]),
+                total=page["total"],
+                error=page.get("error"),
+            )
+            if page.get("error"):
+                quarantine.append({"source_id": None, "reason": audit.reasons[-1]})
             write_json(folder.page(pages), [p.model_dump(mode="json") for p in good])
-            fetched += len(page["products"])
             valid += len(good)
             quarantine.extend(q.model_dump() for q in bad)
             self.log.info(
-                "page %d: %d records (%d of %s fetched), %d quarantined",
+                "page %d at skip=%d: %d records (%d of %s read), %d quarantined",
                 pages,
+                page["skip"],
                 len(page["products"]),
-                fetched,
-                page.get("total"),
+                audit.read,
+                page["total"],
                 len(bad),
             )
+        incomplete = audit.finish(validator.repeated_ids)
+        return self._finish(folder, hook, pages, audit.read, valid, quarantine, incomplete)
+
+    def _fresh_folder(self, context: Context) -> RunFolder:
+        """The run's folder, emptied: nothing an earlier attempt left may pass for this one's data."""
+        storage = as_optional_str("storage_url", self.storage_url) or default_storage_url()
+        folder = RunFolder.for_run(storage, context["dag"].dag_id, context["run_id"])
+        # Published first, so the report can find the folder even if fetching fails.
+        context["ti"].xcom_push(key="run_folder", value=folder.url)
+        removed = folder.clear()
+        if removed:
+            self.log.info("removed %d files an earlier attempt of this run left in %s", removed, folder.url)
+        return folder
+
+    def _finish(
+        self,
+        folder: RunFolder,
+        hook: CatalogSourceHook,
+        pages: int,
+        fetched: int,
+        valid: int,
+        quarantine: list[dict[str, Any]],
+        incomplete: list[str],
+    ) -> dict[str, Any]:
         for item in quarantine:
             self.log.warning("quarantined source id %s: %s", item["source_id"], item["reason"])
+        for reason in incomplete:
+            self.log.warning("incomplete fetch, no product will be treated as missing upstream: %s", reason)
         write_json(folder.quarantine, quarantine)
         if valid == 0:
             raise SourceCatalogEmpty(
@@ -101,8 +125,13 @@ class FetchPagesOperator(BaseOperator):
             "partial": bool(incomplete),
             "incomplete_because": incomplete,
         }
-        write_json(folder.root / "fetch.json", summary)
+        write_json(folder.fetch, summary)
         self.log.info(
-            "fetched %d records in %d pages: %d valid, %d quarantined", fetched, pages, valid, len(quarantine)
+            "fetched %d records in %d pages: %d valid, %d quarantined, %s",
+            fetched,
+            pages,
+            valid,
+            len(quarantine),
+            "partial" if incomplete else "complete",
         )
         return summary

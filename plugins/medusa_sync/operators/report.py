@@ -8,68 +8,89 @@ from typing import Any
 import pendulum
 from airflow.sdk import BaseOperator, Context
 
+from medusa_sync.param_values import is_empty
 from medusa_sync.report import build_report, summary
 from medusa_sync.storage import RunFolder, read_json, write_json
 
 
 class SyncReportFailed(Exception):
-    """The run did not fully land; the report says which batches to clear."""
+    """The run did not fully land, or the deletion guard held it; the report says why."""
 
 
 class SyncReportOperator(BaseOperator):
-    """Writes ``report.json``, logs a readable summary, and fails the run when a batch failed.
+    """Writes ``report.json``, logs a readable summary, and fails the run when it did not fully land.
 
-    Runs whatever happened upstream (trigger rule ``all_done``), so the run's final state and its
-    report always tell the truth.
+    Runs whatever happened upstream (trigger rule ``all_done``). It judges the run by this run's
+    own task states (read through the task SDK), so a run cleared from ``fetch_pages`` whose fetch
+    then fails ends failed even though an earlier attempt's files say otherwise. Counts come only
+    from the result files of batch instances that succeeded in this run.
     """
 
     template_fields = ("run_folder",)
     ui_color = "#f0f0f0"
 
-    def __init__(self, *, run_folder: str | None, **kwargs: Any) -> None:
+    def __init__(self, *, run_folder: str | None, batch_task_id: str = "upsert_batch", **kwargs: Any) -> None:
         kwargs.setdefault("trigger_rule", "all_done")
         super().__init__(**kwargs)
         self.run_folder = run_folder
+        self.batch_task_id = batch_task_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        if not self.run_folder or self.run_folder == "None":
-            raise SyncReportFailed("fetch_pages never started: there is no run folder to report on")
-        folder = RunFolder(self.run_folder)
-        plan = _read_optional(folder.plan)
-        results = {
-            str(d["batch_path"]): _read_optional(folder.result_for(d["batch_path"]))
-            for d in (plan or {}).get("batches", [])
+        states = self._task_states(context)
+        stages = {
+            task: state
+            for task, state in states.items()
+            if task != self.task_id and not task.startswith(self.batch_task_id)
         }
+        if is_empty(self.run_folder):
+            raise SyncReportFailed(
+                f"fetch_pages never started: there is no run folder to report on ({stages})"
+            )
+        folder = RunFolder(self.run_folder)
+        plan = _read_optional(folder.plan) if stages.get("compute_diff") == "success" else None
         start = context["dag_run"].start_date
         report = build_report(
             dag_id=context["dag"].dag_id,
             run_id=context["run_id"],
             params=context["params"],
-            fetch=_read_optional(folder.root / "fetch.json"),
+            fetch=_read_optional(folder.fetch) if stages.get("fetch_pages") == "success" else None,
             quarantine=_read_optional(folder.quarantine) or [],
-            taxonomy=_read_optional(folder.taxonomy),
+            taxonomy=_read_optional(folder.taxonomy) if stages.get("sync_categories") == "success" else None,
             plan=plan,
-            results={RunFolder.of_file(p).result_for(p).name: r for p, r in results.items()},
+            results=self._batch_results(folder, plan, states),
             duration_seconds=(pendulum.now("UTC") - start).total_seconds() if start else None,
+            stage_states=stages,
         )
         write_json(folder.report, report)
         self.log.info("report written to %s\n%s", folder.report, summary(report))
         self.log.info(
-            "report json: %s", json.dumps({k: report[k] for k in ("source", "products", "batches")})
+            "report json: %s", json.dumps({k: report[k] for k in ("status", "source", "products", "batches")})
         )
         if report["status"] != "success":
-            raise SyncReportFailed(
-                "the sync did not fully land: "
-                + (
-                    f"failed batches {', '.join(report['batches']['failed'])}; clear them to rerun"
-                    if report["batches"]["failed"]
-                    else "an upstream stage failed"
-                )
-            )
+            raise SyncReportFailed("the sync did not fully land: " + "; ".join(report["failed_because"]))
         return {
             "report": str(folder.report),
-            **{k: report["products"][k] for k in ("created", "updated", "unchanged", "rejected")},
+            **{
+                k: report["products"][k]
+                for k in ("created", "updated", "unchanged", "rejected", "superseded")
+            },
         }
+
+    def _task_states(self, context: Context) -> dict[str, str | None]:
+        """``{task_id or "<task_id>_<map index>": state}`` for every task instance of this run."""
+        by_run = context["ti"].get_task_states(dag_id=context["dag"].dag_id, run_ids=[context["run_id"]])
+        return dict(by_run.get(context["run_id"], {}))
+
+    def _batch_results(
+        self, folder: RunFolder, plan: dict[str, Any] | None, states: dict[str, str | None]
+    ) -> dict[str, Any]:
+        """Each planned batch's result by label; None unless its instance succeeded in this run."""
+        results: dict[str, Any] = {}
+        for index, descriptor in enumerate((plan or {}).get("batches", [])):
+            path = folder.result_for(descriptor["batch_path"])
+            landed = states.get(f"{self.batch_task_id}_{index}") == "success" and path.exists()
+            results[descriptor["batch_label"]] = read_json(path) if landed else None
+        return results
 
 
 def _read_optional(path: Any) -> Any:

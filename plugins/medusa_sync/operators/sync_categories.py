@@ -7,6 +7,7 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 
 from medusa_sync.hooks.medusa import MedusaHook
+from medusa_sync.param_values import as_bool
 from medusa_sync.storage import RunFolder, read_json, write_json
 from medusa_sync.taxonomy import category_handle, display_name, needed_taxonomy
 
@@ -31,7 +32,7 @@ class SyncCategoriesOperator(BaseOperator):
         *,
         run_folder: str,
         medusa_conn_id: str = MedusaHook.default_conn_name,
-        dry_run: bool = False,
+        dry_run: bool | str = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -40,6 +41,7 @@ class SyncCategoriesOperator(BaseOperator):
         self.dry_run = dry_run
 
     def execute(self, context: Context) -> dict[str, Any]:
+        self.dry_run = as_bool("dry_run", self.dry_run)
         folder = RunFolder(self.run_folder)
         categories, tags = needed_taxonomy(_records(folder))
         names = {c["slug"]: c["name"] for c in read_json(folder.source_categories)}

@@ -1,33 +1,130 @@
-"""Stage 4 (mapped): send one batch file to Medusa, safely repeatable."""
+"""Stage 4 (mapped): send one batch file to Medusa, safely repeatable and never stale."""
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
-from medusa_sync.batching import Batch
+from medusa_sync.batching import Batch, Kind, item_id
 from medusa_sync.diff import STORE_PRODUCT_FIELDS, StoreProduct
 from medusa_sync.errors import MedusaApiError
-from medusa_sync.fingerprint import HASH_KEY
 from medusa_sync.hooks.medusa import MedusaHook
-from medusa_sync.mapping import as_update, is_draft_update
+from medusa_sync.mapping import is_draft_update
 from medusa_sync.storage import RunFolder, read_json, write_json
+from medusa_sync.store_state import Verdict, create_verdict, verdict
+
+COUNTED = ("created", "updated", "unchanged", "drafted", "deleted", "resumed", "requests")
 
 
 def _is_item_error(error: MedusaApiError) -> bool:
-    """Errors that come from what is in the batch, not from the server's state: split, don't retry."""
-    return error.status == 413 or (error.status == 400 and error.type == "invalid_data")
+    """Errors that come from what is in the batch, not from the server's state: split, don't retry.
+
+    413: the body is too large; 400 ``invalid_data``: an item Medusa refuses; 404 ``not_found``:
+    an item names a product someone deleted since the plan (Medusa rolls the whole batch back).
+    """
+    return (
+        error.status == 413
+        or (error.status == 400 and error.type == "invalid_data")
+        or (error.status == 404 and error.type == "not_found")
+    )
+
+
+def _action(kind: Kind, item: Any) -> str:
+    if kind == "create":
+        return "created"
+    if kind == "delete":
+        return "deleted"
+    return "drafted" if is_draft_update(item) else "updated"
+
+
+def _describe(kind: Kind, item: Any) -> dict[str, Any]:
+    external_id = item.get("external_id") if isinstance(item, dict) else None
+    return {
+        "action": {"created": "create", "updated": "update", "drafted": "draft", "deleted": "delete"}[
+            _action(kind, item)
+        ],
+        "external_id": external_id,
+        "source_id": external_id.split(":", 1)[-1] if external_id else None,
+        "product_id": item_id(kind, item),
+    }
+
+
+@dataclass
+class BatchOutcome:
+    """What became of every item of the batch; the result file is this, as JSON."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    superseded: list[dict[str, Any]] = field(default_factory=list)
+    not_found: list[dict[str, Any]] = field(default_factory=list)
+
+    def settle(
+        self, kind: Kind, item: Any, why: Verdict, current: StoreProduct | None, *, retry: bool
+    ) -> None:
+        """Record an item that will not be sent, and why."""
+        if why == "in_step":
+            # On a retry the store holds it because an earlier attempt of this batch wrote it.
+            if retry:
+                self.counts[_action(kind, item)] += 1
+                self.counts["resumed"] += 1
+            else:
+                self.counts["unchanged"] += 1
+        elif why == "not_found" and kind == "delete" and retry:
+            self.counts["deleted"] += 1
+            self.counts["resumed"] += 1
+        elif why == "not_found":
+            self.not_found.append({**_describe(kind, item), "external_id": _external_id(item, current)})
+        elif why == "superseded":
+            self.superseded.append(
+                {**_describe(kind, item), "external_id": _external_id(item, current),
+                 "store_updated_at": current.updated_at if current else None}
+            )  # fmt: skip
+
+    def count_sent(self, batch: Batch, response: dict[str, Any]) -> None:
+        self.counts["created"] += len(response.get("created", []))
+        drafted = sum(1 for item in batch.update if is_draft_update(item))
+        self.counts["drafted"] += drafted
+        self.counts["updated"] += len(response.get("updated", [])) - drafted
+        self.counts["deleted"] += len((response.get("deleted") or {}).get("ids", []))
+
+    def reject(self, batch: Batch, error: MedusaApiError) -> dict[str, Any]:
+        [(kind, item)] = batch.items()
+        rejection = {
+            **_describe(kind, item),
+            "status": error.status,
+            "type": error.type,
+            "message": error.message,
+        }
+        self.rejected.append(rejection)
+        return rejection
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **{k: self.counts[k] for k in COUNTED},
+            "rejected": self.rejected,
+            "superseded": self.superseded,
+            "not_found": self.not_found,
+        }
+
+
+def _external_id(item: Any, current: StoreProduct | None) -> str | None:
+    if isinstance(item, dict) and item.get("external_id"):
+        return item["external_id"]
+    return current.external_id if current else None
 
 
 class UpsertBatchOperator(BaseOperator):
-    """Creates and updates the products of one batch file and writes its result file.
+    """Creates, updates, drafts and deletes the products of one batch file; writes its result file.
 
-    At least once is all Airflow promises, so the batch is made idempotent: creates whose external
-    id already exists (an earlier attempt committed, then died) become updates, or nothing at all
-    when the stored hash already matches. Items Medusa refuses are isolated by splitting the batch
-    and reported; transient errors fail the instance so it is retried or cleared.
+    Before sending, it reads the store state of its items in one request: an item whose product
+    moved since the plan is *superseded* (not written), one whose product is gone is *not found*,
+    one already written by an earlier attempt is *resumed*. On a retry it also looks up its creates
+    by external id, so a commit followed by a crash never creates a product twice. Items Medusa
+    refuses are isolated by splitting the batch and reported; transient errors fail the instance
+    so it is retried or cleared.
     """
 
     template_fields = ("batch_path", "batch_label")
@@ -47,124 +144,130 @@ class UpsertBatchOperator(BaseOperator):
         self.medusa_conn_id = medusa_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
+        result_path = RunFolder.of_file(self.batch_path).result_for(self.batch_path)
+        if result_path.exists():  # an earlier attempt's result must not outlive this attempt
+            result_path.unlink()
         hook = MedusaHook(medusa_conn_id=self.medusa_conn_id)
-        batch = Batch.from_body(read_json(self.batch_path))
+        batch = Batch.from_file(read_json(self.batch_path))
+        retry = int(context["ti"].try_number or 1) > 1
         self.log.info(
-            "%s: %d to create, %d to update, %d to delete",
+            "%s: %d to create, %d to update, %d to delete (try %s)",
             self.batch_label or self.batch_path,
             len(batch.create),
             len(batch.update),
             len(batch.delete),
+            context["ti"].try_number,
         )
-        counts: Counter[str] = Counter()
-        batch = self._resume(hook, batch, counts)
-        rejected: list[dict[str, Any]] = []
+        outcome = BatchOutcome()
+        batch = self._settle(hook, batch, outcome, lookup_creates=retry, retry=retry)
         if len(batch):
-            self._send(hook, batch, counts, rejected)
-        result = {
-            "batch": self.batch_path,
-            "batch_label": self.batch_label,
-            **{k: counts[k] for k in ("created", "updated", "unchanged", "drafted", "deleted", "requests")},
-            "rejected": rejected,
-        }
-        write_json(RunFolder.of_file(self.batch_path).result_for(self.batch_path), result)
-        self.log.info(
-            "%s done: created %d, updated %d, unchanged %d, drafted %d, deleted %d, rejected %d "
-            "(%d requests)",
-            self.batch_label,
-            counts["created"],
-            counts["updated"],
-            counts["unchanged"],
-            counts["drafted"],
-            counts["deleted"],
-            len(rejected),
-            counts["requests"],
-        )
-        return {k: v for k, v in result.items() if k != "rejected"} | {"rejected": len(rejected)}
+            self._send(hook, batch, outcome, retry=retry)
+        result = {"batch": self.batch_path, "batch_label": self.batch_label, **outcome.to_json()}
+        write_json(result_path, result)
+        self._log_outcome(outcome)
+        return {k: v if isinstance(v, int | str) else len(v) for k, v in result.items()}
 
-    def _resume(self, hook: MedusaHook, batch: Batch, counts: Counter[str]) -> Batch:
-        """Turn creates that already exist in the store into updates, or drop them if in step."""
-        if not batch.create:
-            return batch
-        wanted = [item["external_id"] for item in batch.create]
-        found = {
-            p.external_id: p
-            for p in map(
-                StoreProduct.from_api, hook.list_products(fields=STORE_PRODUCT_FIELDS, external_ids=wanted)
-            )
-        }
-        if not found:
-            return batch
-        resumed = Batch()
-        for item in batch.create:
-            existing = found.get(item["external_id"])
-            if existing is None:
-                resumed.add("create", item)
-            elif existing.sync_hash == item["metadata"][HASH_KEY]:
-                counts["unchanged"] += 1
+    # -- steps -------------------------------------------------------------------------------------
+
+    def _settle(
+        self, hook: MedusaHook, batch: Batch, outcome: BatchOutcome, *, lookup_creates: bool, retry: bool
+    ) -> Batch:
+        """Read the store state of the batch's items once; keep only the items still to send."""
+        by_id = self._store_by_id(hook, batch)
+        by_external = self._store_by_external_id(hook, batch) if lookup_creates else {}
+        keep: list[tuple[Kind, Any]] = []
+        for kind, item in batch.items():
+            if kind == "create":
+                current = by_external.get(item["external_id"])
+                why = create_verdict(item, current)
             else:
-                resumed.add("update", as_update(item, existing.id, existing.variant_id))
-        for kind in ("update", "delete"):
-            for item in getattr(batch, kind):
-                resumed.add(kind, item)
-        self.log.info(
-            "%d of %d creates were already in the store (an earlier attempt committed them)",
-            len(found),
-            len(batch.create),
+                current = by_id.get(item_id(kind, item) or "")
+                why = verdict(kind, item, batch.planned_for(kind, item), current)
+            if why == "send":
+                keep.append((kind, item))
+            else:
+                outcome.settle(kind, item, why, current, retry=retry)
+                self.log.info(
+                    "%s %s: %s", kind, _describe(kind, item)["external_id"] or item_id(kind, item), why
+                )
+        return batch.subset(keep)
+
+    def _store_by_id(self, hook: MedusaHook, batch: Batch) -> dict[str, StoreProduct]:
+        ids = [i for kind, item in batch.items() if (i := item_id(kind, item))]
+        if not ids:
+            return {}
+        return {
+            p["id"]: StoreProduct.from_api(p)
+            for p in hook.list_products(fields=STORE_PRODUCT_FIELDS, ids=ids)
+        }
+
+    def _store_by_external_id(self, hook: MedusaHook, batch: Batch) -> dict[str, StoreProduct]:
+        if not batch.create:
+            return {}
+        wanted = [item["external_id"] for item in batch.create]
+        found = map(
+            StoreProduct.from_api, hook.list_products(fields=STORE_PRODUCT_FIELDS, external_ids=wanted)
         )
-        return resumed
+        return {p.external_id: p for p in found}
 
     def _send(
-        self,
-        hook: MedusaHook,
-        batch: Batch,
-        counts: Counter[str],
-        rejected: list[dict[str, Any]],
-        *,
-        resumed: bool = False,
+        self, hook: MedusaHook, batch: Batch, outcome: BatchOutcome, *, retry: bool, settled: bool = False
     ) -> None:
-        counts["requests"] += 1
+        """Send; when Medusa refuses the batch for what is in it, look at the store again, then split."""
+        outcome.counts["requests"] += 1
         try:
             response = hook.batch_products(**batch.body())
         except MedusaApiError as error:
             if not _is_item_error(error):
                 raise
-            if batch.create and not resumed:
-                # A send whose answer was lost may have committed some creates ("handle already
-                # exists"): look at the store again before blaming any item.
-                again = self._resume(hook, batch, counts)
-                if again.body() != batch.body():
-                    self._send(hook, again, counts, rejected, resumed=True)
-                    return
-            if len(batch) == 1:
-                rejected.append(_rejection(batch, error))
-                self.log.warning("rejected %s: %s", rejected[-1]["external_id"], error.message)
-                return
-            self.log.info(
-                "Medusa refused a batch of %d (%s): splitting it to isolate the cause",
-                len(batch),
-                error.status,
-            )
-            for half in batch.halves():
-                self._send(hook, half, counts, rejected, resumed=True)
+            self._isolate(hook, batch, outcome, error, retry=retry, settled=settled)
             return
-        counts["created"] += len(response.get("created", []))
-        drafted = sum(1 for item in batch.update if is_draft_update(item))
-        counts["drafted"] += drafted
-        counts["updated"] += len(response.get("updated", [])) - drafted
-        counts["deleted"] += len((response.get("deleted") or {}).get("ids", []))
+        outcome.count_sent(batch, response)
 
+    def _isolate(
+        self,
+        hook: MedusaHook,
+        batch: Batch,
+        outcome: BatchOutcome,
+        error: MedusaApiError,
+        *,
+        retry: bool,
+        settled: bool,
+    ) -> None:
+        if not settled:
+            # A product deleted since the plan, or a send whose answer was lost having committed
+            # some creates ("handle already exists"): the store tells which, before any item is blamed.
+            again = self._settle(hook, batch, outcome, lookup_creates=bool(batch.create), retry=True)
+            if again.body() != batch.body():
+                if len(again):
+                    self._send(hook, again, outcome, retry=retry, settled=True)
+                return
+        if len(batch) == 1:
+            rejection = outcome.reject(batch, error)
+            self.log.warning(
+                "rejected %s: %s", rejection["external_id"] or rejection["product_id"], error.message
+            )
+            return
+        self.log.info(
+            "Medusa refused a batch of %d (%s): splitting it to isolate the cause", len(batch), error.status
+        )
+        for half in batch.halves():
+            self._send(hook, half, outcome, retry=retry, settled=True)
 
-def _rejection(batch: Batch, error: MedusaApiError) -> dict[str, Any]:
-    item: Any = (batch.create or batch.update or batch.delete)[0]
-    external_id = item.get("external_id") if isinstance(item, dict) else None
-    product_id = item.get("id") if isinstance(item, dict) else item
-    source_id = external_id.split(":", 1)[-1] if external_id else None
-    return {
-        "source_id": source_id,
-        "external_id": external_id,
-        "product_id": product_id,
-        "status": error.status,
-        "type": error.type,
-        "message": error.message,
-    }
+    def _log_outcome(self, outcome: BatchOutcome) -> None:
+        c = outcome.counts
+        self.log.info(
+            "%s done: created %d, updated %d, unchanged %d, drafted %d, deleted %d (resumed %d), "
+            "rejected %d, superseded %d, not found %d (%d requests)",
+            self.batch_label,
+            c["created"],
+            c["updated"],
+            c["unchanged"],
+            c["drafted"],
+            c["deleted"],
+            c["resumed"],
+            len(outcome.rejected),
+            len(outcome.superseded),
+            len(outcome.not_found),
+            c["requests"],
+        )
