@@ -31,7 +31,7 @@ from devstack.catalog_generator import generate_catalog
 log = logging.getLogger(__name__)
 
 DEFAULT_LIMIT = 30
-FAULT_KINDS = ("error", "burst_429", "latency", "truncate")
+FAULT_KINDS = ("error", "burst_429", "latency", "truncate", "empty_page", "short_page", "shifted_page")
 FAULTS_PATH = "/__faults"
 HEALTH_PATH = "/health"
 JSON_TYPE = "application/json"
@@ -74,6 +74,12 @@ class Faults:
     (the next K requests answer 429 with ``Retry-After``), then ``error_rate`` (answers
     ``error_status``), then ``truncate_rate`` (a 200 whose JSON body is cut in half).
     ``seed`` makes the random draws repeatable.
+
+    Page glitches (``/products`` only) answer 200 with a page that is wrong but looks fine, as a
+    misbehaving CDN or a catalog that moves during paging does: ``empty_from_skip`` serves every
+    page from that skip on with no products (``total`` unchanged); ``short_page_at_skip`` serves
+    only ``short_page_keep`` records of the page at that skip; ``shift_page_at_skip`` serves the
+    page at that skip as if it started one record earlier, so one id comes twice.
     """
 
     error_rate: float = 0.0
@@ -84,8 +90,16 @@ class Faults:
     truncate_rate: float = 0.0
     seed: int | None = None
     only_paths: tuple[str, ...] = ("/products",)
+    empty_from_skip: int | None = None
+    short_page_at_skip: int | None = None
+    short_page_keep: int = 0
+    shift_page_at_skip: int | None = None
 
     def __post_init__(self) -> None:
+        for name in ("empty_from_skip", "short_page_at_skip", "shift_page_at_skip"):
+            if getattr(self, name) is not None:
+                _require_count(name, getattr(self, name))
+        _require_count("short_page_keep", self.short_page_keep)
         _require_rate("error_rate", self.error_rate)
         _require_rate("truncate_rate", self.truncate_rate)
         _require_count("burst_429", self.burst_429)
@@ -517,10 +531,27 @@ class CatalogServer:
 
     # routes
 
+    def _glitched_page(self, products: list[dict[str, Any]], params: dict[str, str]) -> dict[str, Any]:
+        """A ``/products`` page, with the page glitches of the current faults applied."""
+        faults = self._faults
+        skip = _non_negative_int(params, "skip", 0)
+        if faults.shift_page_at_skip is not None and skip == faults.shift_page_at_skip and skip > 0:
+            self._count_fault("shifted_page")
+            return {**_page(products, {**params, "skip": str(skip - 1)}), "skip": skip}
+        page = _page(products, params)
+        if faults.empty_from_skip is not None and skip >= faults.empty_from_skip:
+            self._count_fault("empty_page")
+            return {**page, "products": [], "limit": 0}
+        if faults.short_page_at_skip is not None and skip == faults.short_page_at_skip:
+            self._count_fault("short_page")
+            kept = page["products"][: faults.short_page_keep]
+            return {**page, "products": kept, "limit": len(kept)}
+        return page
+
     def _route(self, path: str, params: dict[str, str], base_url: str) -> Any:
         catalog = self._catalog
         if path == "/products":
-            return _page(catalog.products, params)
+            return self._glitched_page(catalog.products, params)
         if path == "/products/search":
             needle = params.get("q", "").strip().lower()
             found = [

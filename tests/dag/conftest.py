@@ -28,8 +28,10 @@ def medusa_proxy(medusa_store_module):
 def sync(local_airflow, catalog, medusa_store_module, medusa_proxy):
     """Run the whole DAG once, Medusa reached through the counting proxy; returns the outcome."""
 
-    def run(**conf):
+    def run(*, faults=(), **conf):
         medusa_proxy.reset()
+        for fault in faults:
+            medusa_proxy.inject(fault)
         outcome = local_airflow.run_dag(
             connections={
                 "medusa_default": medusa_connection(medusa_proxy.url, api_key=medusa_store_module.api_key),

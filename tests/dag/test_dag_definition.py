@@ -51,6 +51,7 @@ def test_every_param_of_the_interface_is_in_the_trigger_form_with_a_description(
         "page_size",
         "max_products",
         "on_missing",
+        "max_missing_percent",
         "product_status",
         "currency_code",
         "sales_channel_id",
@@ -70,6 +71,8 @@ def test_every_param_of_the_interface_is_in_the_trigger_form_with_a_description(
         ({"max_products": None}, True),
         ({"product_status": "proposed"}, False),
         ({"currency_code": "usdollar"}, False),
+        ({"max_missing_percent": 50}, True),
+        ({"max_missing_percent": 150}, False),
     ],
 )
 def test_the_trigger_form_schema_refuses_bad_values(dag, conf, valid):

@@ -278,6 +278,32 @@ def test_faults_only_hit_the_configured_paths(server: CatalogServer) -> None:
     assert get(server, "/products/category/laptops").status_code == 503
 
 
+def ids(response: requests.Response) -> list[int]:
+    return [p["id"] for p in response.json()["products"]]
+
+
+def test_empty_pages_from_a_skip_keep_the_total(server: CatalogServer) -> None:
+    server.set_faults(Faults(empty_from_skip=100))
+    assert len(ids(get(server, "/products", limit=100, skip=0))) == 100
+    glitched = get(server, "/products", limit=100, skip=100).json()
+    assert (glitched["products"], glitched["total"]) == ([], 120)
+    assert server.fault_counts["empty_page"] == 1
+
+
+def test_a_short_page_serves_only_some_of_its_records(server: CatalogServer) -> None:
+    server.set_faults(Faults(short_page_at_skip=50, short_page_keep=30))
+    assert ids(get(server, "/products", limit=50, skip=50)) == list(range(51, 81))
+    assert len(ids(get(server, "/products", limit=50, skip=0))) == 50
+
+
+def test_a_shifted_page_repeats_the_last_id_of_the_page_before(server: CatalogServer) -> None:
+    server.set_faults(Faults(shift_page_at_skip=100))
+    first = ids(get(server, "/products", limit=100, skip=0))
+    shifted = get(server, "/products", limit=100, skip=100).json()
+    assert shifted["skip"] == 100
+    assert shifted["products"][0]["id"] == first[-1]
+
+
 def test_faults_are_switchable_over_http(server: CatalogServer) -> None:
     set_response = requests.post(
         f"{server.url}/__faults", json={"burst_429": 1, "error_status": 500}, timeout=5

@@ -1,0 +1,147 @@
+"""Never lose, never roll back: runs that cannot prove what they saw, or that would remove too
+much, leave the store alone; an item whose product vanished is reported, not an outage.
+
+One store for the module, built on in order: the first sync, three source glitches with
+``on_missing=delete``, the deletion guard, a product deleted in the admin mid-run, prices in yen.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from devstack.catalog_server import Faults
+from tests.fixtures.counting_proxy import Fault
+from tests.fixtures.store_view import ours, store_products
+
+pytestmark = [pytest.mark.medusa, pytest.mark.airflow]
+
+
+def test_the_first_sync_puts_all_194_in_the_store(sync, medusa_store_module):
+    outcome = sync()
+    assert outcome.returncode == 0, outcome.output[-5000:]
+    assert outcome.report["products"]["created"] == 194
+    assert outcome.report["source"]["complete"] is True
+    assert len(ours(store_products(medusa_store_module))) == 194
+
+
+@pytest.mark.parametrize(
+    ("glitch", "page_size", "cause"),
+    [
+        (Faults(empty_from_skip=100), 100, "page at skip=100 came back empty before the total of 194"),
+        (
+            Faults(short_page_at_skip=100, short_page_keep=60),
+            100,
+            "page at skip=100 came back with 60 of 100 records before the total of 194",
+        ),
+        # Pages of 50: the page at skip=100 starts one record early, so id 100 comes twice and id
+        # 150 never comes, yet 194 records are read, exactly the total.
+        (Faults(shift_page_at_skip=100), 50, "1 id(s) came more than once (100)"),
+    ],
+    ids=["empty-pages-from-skip-100", "short-page-60-of-100", "id-repeated-across-pages"],
+)
+def test_a_source_glitch_with_on_missing_delete_deletes_nothing(
+    sync, catalog, medusa_store_module, medusa_proxy, glitch, page_size, cause
+):
+    catalog.set_faults(glitch)
+    try:
+        outcome = sync(on_missing="delete", page_size=page_size)
+    finally:
+        catalog.reset_faults()
+    assert outcome.returncode == 0, outcome.output[-5000:]
+    report = outcome.report
+    print(f"\n[never-lose] {cause!r}: source {report['source']}, products {report['products']}")
+    assert any(reason.startswith(cause) for reason in report["source"]["incomplete_because"])
+    assert report["source"]["complete"] is False
+    assert (report["products"]["deleted"], report["products"]["drafted"]) == (0, 0)
+    assert report["products"]["missing_upstream"] > 0
+    assert report["products"]["missing_action"].startswith("skipped")
+    assert [w for w in medusa_proxy.writes() if w[1] == "/admin/products/batch"] == []
+    assert len(ours(store_products(medusa_store_module))) == 194
+    assert "incomplete fetch (missing upstream not acted on)" in outcome.output
+
+
+def test_the_deletion_guard_holds_a_mass_removal_until_the_param_is_raised(
+    sync, catalog, medusa_store_module, real_catalog
+):
+    removed = {r["id"] for r in real_catalog[::6][:30]}
+    kept = [r for r in real_catalog if r["id"] not in removed]
+    assert len(removed) == 30
+    catalog.replace_products(kept)
+
+    held = sync(on_missing="delete")
+    assert held.returncode != 0
+    assert held.report["status"] == "failed"
+    assert held.report["products"]["deleted"] == 0
+    assert held.report["guard"]["allowed"] is False
+    [because] = held.report["failed_because"]
+    assert "deletion guard" in because and "max_missing_percent=10" in because
+    assert "delete 30 of 194 synced products" in because
+    assert "max_missing_percent=10" in held.output
+    assert len(ours(store_products(medusa_store_module))) == 194
+
+    allowed = sync(on_missing="delete", max_missing_percent=50)
+    assert allowed.returncode == 0, allowed.output[-5000:]
+    assert allowed.report["products"]["deleted"] == 30
+    left = ours(store_products(medusa_store_module))
+    assert set(left) == {r["id"] for r in kept}
+    print(f"\n[never-lose] guard: held {held.report['guard']['reason']}; then deleted 30, {len(left)} left")
+
+
+def test_a_product_deleted_in_the_admin_after_planning_is_not_found_and_the_rest_lands(
+    sync, catalog, medusa_store_module
+):
+    source = copy.deepcopy(catalog.products)
+    for record in source[:5]:
+        record["price"] = round(record["price"] + 1, 2)
+    catalog.replace_products(source)
+    victim_external_id = f"dummyjson:{source[2]['id']}"
+    victim = next(p for p in store_products(medusa_store_module) if p["external_id"] == victim_external_id)
+    deleted = []
+
+    def delete_in_the_admin(_headers, _body):
+        if not deleted:  # after compute_diff planned, as the batch reaches Medusa
+            deleted.append(medusa_store_module.admin.delete(f"/admin/products/{victim['id']}").status_code)
+        return False
+
+    outcome = sync(faults=[Fault("POST", "/admin/products/batch", when=delete_in_the_admin)])
+    assert deleted == [200]
+    assert outcome.returncode == 0, outcome.output[-5000:]
+    report = outcome.report
+    print(
+        f"\n[never-lose] admin delete mid-run: products {report['products']}, not found {report['not_found']}"
+    )
+    assert [item["external_id"] for item in report["not_found"]] == [victim_external_id]
+    assert report["products"]["updated"] == 4
+    assert report["rejected"] == []
+    store = ours(store_products(medusa_store_module))
+    for record in source[:5]:
+        if record["id"] != source[2]["id"]:
+            assert store[record["id"]]["variants"][0]["prices"][0]["amount"] == record["price"]
+    assert source[2]["id"] not in store
+
+
+def test_prices_in_yen_quarantine_a_fraction_and_sync_whole_amounts(sync, catalog, medusa_store_module):
+    source = copy.deepcopy(catalog.products[:3])
+    source[0]["price"], source[1]["price"], source[2]["price"] = 12.5, 12, 1500
+    catalog.replace_products(source)
+
+    outcome = sync(currency_code="jpy")
+    assert outcome.returncode == 0, outcome.output[-5000:]
+    assert outcome.report["quarantine"] == [
+        {
+            "source_id": str(source[0]["id"]),
+            "reason": "price: Value error, price 12.5 has more decimals than JPY allows (0)",
+        }
+    ]
+    store = ours(store_products(medusa_store_module))
+    for record in source[1:]:
+        assert store[record["id"]]["variants"][0]["prices"] == [
+            {
+                **store[record["id"]]["variants"][0]["prices"][0],
+                "amount": record["price"],
+                "currency_code": "jpy",
+            }
+        ]
+    assert store[source[1]["id"]]["variants"][0]["prices"][0]["amount"] == 12
