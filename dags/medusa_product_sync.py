@@ -131,6 +131,7 @@ with DAG(
         map_index_template="{{ task.batch_label }}",
         max_active_tis_per_dagrun=2,
     ).expand_kwargs(compute_diff.output)
-    report = SyncReportOperator(task_id="report", run_folder=RUN_FOLDER, outlets=[CATALOG_ASSET])
+    # No retries: a report that fails says the run did not land; trying again changes nothing.
+    report = SyncReportOperator(task_id="report", run_folder=RUN_FOLDER, outlets=[CATALOG_ASSET], retries=0)
 
     fetch_pages >> sync_categories >> compute_diff >> upsert_batch >> report

@@ -1,0 +1,127 @@
+"""Clearing an old run never rolls the store back, and a rerun is judged by what it ran this time.
+
+A real Airflow (scheduler + LocalExecutor + api-server + dag-processor on PostgreSQL), driven
+through its REST API as from the UI; Medusa behind the fault proxy; one store and one cluster for
+the module, its scenarios in order.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections import Counter
+
+import pytest
+
+from devstack.airflow_local import DAG_ID, medusa_connection, source_connection
+from devstack.catalog_server import CatalogServer
+from tests.fixtures.counting_proxy import CountingProxy, Fault
+from tests.fixtures.store_view import ours, store_products
+
+pytestmark = [pytest.mark.airflow, pytest.mark.medusa]
+
+FAST_RETRIES = {"MEDUSA_SYNC_RETRIES": "2", "MEDUSA_SYNC_RETRY_DELAY_SECONDS": "1"}
+PRODUCT = 42  # the source id whose price the runs fight over
+
+
+@pytest.fixture(scope="module")
+def source(real_catalog):
+    with CatalogServer(real_catalog) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def proxy(medusa_store_module):
+    proxy = CountingProxy(medusa_store_module.url).start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture(scope="module")
+def cluster(airflow_cluster_factory, medusa_store_module, proxy, source):
+    connections = {
+        "medusa_default": medusa_connection(proxy.url, api_key=medusa_store_module.api_key),
+        "dummyjson_default": source_connection(source.url),
+    }
+    with airflow_cluster_factory(connections, env=FAST_RETRIES) as cluster:
+        cluster.api.unpause(DAG_ID)
+        first = cluster.api.trigger(DAG_ID)
+        assert cluster.wait_for_run(DAG_ID, first, timeout=600) == "success", cluster.logs_tail()
+        yield cluster
+
+
+def with_price(catalog: list[dict], price: float) -> list[dict]:
+    changed = copy.deepcopy(catalog)
+    next(r for r in changed if r["id"] == PRODUCT)["price"] = price
+    return changed
+
+
+def price_in_store(store) -> float:
+    return ours(store_products(store))[PRODUCT]["variants"][0]["prices"][0]["amount"]
+
+
+def rerun(cluster, run_id: str, task_id: str, *, only_failed: bool) -> str:
+    """Clear ``task_id`` and downstream as from the UI, then wait for the run to finish again."""
+    before = cluster.api.run_state(DAG_ID, run_id)
+    cluster.api.clear_failed(
+        DAG_ID, run_id, task_ids=[task_id], include_downstream=True, only_failed=only_failed
+    )
+    deadline = time.monotonic() + 60
+    while cluster.api.run_state(DAG_ID, run_id) == before and time.monotonic() < deadline:
+        time.sleep(0.5)  # the clear puts the run back to queued; wait for it before waiting on it
+    return cluster.wait_for_run(DAG_ID, run_id, timeout=600)
+
+
+def test_clearing_an_old_failed_batch_after_a_newer_run_keeps_the_newer_price(
+    cluster, source, proxy, medusa_store_module, real_catalog
+):
+    source.replace_products(with_price(real_catalog, 111.11))
+    proxy.inject(
+        Fault("POST", "/admin/products/batch", status=502, times=-1, body={"message": "bad gateway"})
+    )
+    run_a = cluster.api.trigger(DAG_ID)
+    assert cluster.wait_for_run(DAG_ID, run_a, timeout=600) == "failed"
+    assert cluster.report(run_a)["batches"]["failed"] == ["batch 1/1 · 1 update"]
+
+    proxy.reset()  # Medusa reachable again
+    source.replace_products(with_price(real_catalog, 222.22))
+    run_b = cluster.api.trigger(DAG_ID)
+    assert cluster.wait_for_run(DAG_ID, run_b, timeout=600) == "success", cluster.logs_tail()
+    assert cluster.report(run_b)["products"]["updated"] == 1
+    assert price_in_store(medusa_store_module) == 222.22
+
+    assert rerun(cluster, run_a, "upsert_batch", only_failed=True) == "success", cluster.logs_tail()
+    report = cluster.report(run_a)
+    print(f"\n[stale] run A after clear: products {report['products']}; superseded {report['superseded']}")
+    assert price_in_store(medusa_store_module) == 222.22
+    assert [(s["external_id"], s["action"]) for s in report["superseded"]] == [
+        (f"dummyjson:{PRODUCT}", "update")
+    ]
+    assert (report["products"]["updated"], report["products"]["superseded"]) == (0, 1)
+    assert [w for w in proxy.writes() if w[1] == "/admin/products/batch"] == []  # A's clear wrote nothing
+    external_ids = Counter(p["external_id"] for p in store_products(medusa_store_module))
+    assert {e: n for e, n in external_ids.items() if n > 1} == {}
+    assert len(ours(store_products(medusa_store_module))) == 194
+
+
+def test_a_run_cleared_from_fetch_pages_whose_fetch_then_fails_ends_failed(cluster, source):
+    run_id = cluster.api.trigger(DAG_ID)
+    assert cluster.wait_for_run(DAG_ID, run_id, timeout=600) == "success", cluster.logs_tail()
+    assert cluster.report(run_id)["status"] == "success"
+
+    source.set_faults(error_rate=1.0, error_status=404)  # not retried by the hook: fails fast
+    try:
+        state = rerun(cluster, run_id, "fetch_pages", only_failed=False)
+    finally:
+        source.reset_faults()
+    states = {(t["task_id"], t["map_index"]): t["state"] for t in cluster.api.task_instances(DAG_ID, run_id)}
+    report = cluster.report(run_id)
+    print(f"\n[stale] cleared from fetch_pages, source failing: run {state}; tasks {states}; report {report}")
+    assert state == "failed"
+    assert states[("fetch_pages", -1)] == "failed"
+    assert states[("report", -1)] == "failed"
+    assert report["status"] == "failed"
+    assert report["failed_because"][0] == "fetch_pages: failed"
+    assert report["planned"]["unchanged"] == 0  # nothing from the earlier attempt's plan passes as this one's
+    tries = cluster.api.task_instance(DAG_ID, run_id, "report")["try_number"]
+    assert "fetch_pages: failed" in cluster.api.task_log(DAG_ID, run_id, "report", try_number=tries)
