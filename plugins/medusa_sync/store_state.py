@@ -19,8 +19,12 @@ Verdict = Literal["send", "in_step", "superseded", "not_found"]
 
 
 def planned_state(product: StoreProduct) -> dict[str, Any]:
-    """The part of a store product an item is planned against."""
-    return {"updated_at": product.updated_at, "sync_hash": product.sync_hash}
+    """The part of a store product an item is planned against (and its external id, for reports)."""
+    return {
+        "updated_at": product.updated_at,
+        "sync_hash": product.sync_hash,
+        "external_id": product.external_id,
+    }
 
 
 def _in_desired_state(kind: str, item: Any, current: StoreProduct) -> bool:

@@ -90,3 +90,48 @@ def test_it_survives_serialization_as_the_scheduler_sees_it(dag):
     restored = DagSerialization.from_dict(DagSerialization.to_dict(dag))
     assert restored.dag_id == "medusa_product_sync"
     assert set(restored.task_ids) == set(dag.task_ids)
+
+
+class _TaskInstance:
+    """Just enough of a task instance for templates that pull the run folder from XCom."""
+
+    def xcom_pull(self, **_kwargs):
+        return "file:///tmp/runs/medusa_product_sync/manual__1"
+
+
+def _rendered(dag, task_id: str, conf: dict, *, native: bool):
+    rendering = copy.deepcopy(dag)
+    rendering.render_template_as_native_obj = native
+    task = copy.deepcopy(rendering.get_task(task_id))
+    params = {name: rendering.params[name] for name in rendering.params} | conf
+    task.render_template_fields({"params": params, "ti": _TaskInstance(), "var": {"value": {}}},
+                                rendering.get_template_env())  # fmt: skip
+    return task
+
+
+@pytest.mark.parametrize(
+    "conf",
+    [
+        {},
+        {"dry_run": True, "full_refresh": True, "batch_size": 50, "max_missing_percent": 12.5},
+        {"on_missing": "delete", "currency_code": "JPY", "sales_channel_id": "sc_1"},
+    ],
+)
+def test_the_operators_read_their_params_the_same_with_native_rendering_on_or_off(dag, conf):
+    assert dag.render_template_as_native_obj is False  # the DAG itself renders strings
+    settings = {
+        native: _rendered(dag, "compute_diff", conf, native=native).settings() for native in (True, False)
+    }
+    assert settings[True] == settings[False]
+    assert settings[False].dry_run is conf.get("dry_run", False)
+    assert settings[False].batch_size == conf.get("batch_size", 200)
+    assert settings[False].max_missing_percent == conf.get("max_missing_percent", 10)
+    assert settings[False].sales_channel_id == conf.get("sales_channel_id")
+
+
+def test_a_bad_templated_value_fails_with_an_error_naming_the_param(dag):
+    from medusa_sync.param_values import ParamValueError
+
+    task = _rendered(dag, "compute_diff", {"batch_size": "two hundred"}, native=False)
+    with pytest.raises(ParamValueError, match="param 'batch_size' must be an integer, got 'two hundred'"):
+        task.settings()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from types import SimpleNamespace
 
 import pytest
 
@@ -11,10 +12,11 @@ from devstack.airflow_local import medusa_connection
 from medusa_sync.diff import STORE_PRODUCT_FIELDS, StoreProduct
 from medusa_sync.errors import MedusaApiError
 from medusa_sync.hooks.medusa import MedusaHook
-from medusa_sync.mapping import MappingContext, as_create, desired_product
+from medusa_sync.mapping import MappingContext, as_create, as_update, desired_product, draft_update
 from medusa_sync.models import SourceProduct
 from medusa_sync.operators.upsert_batch import UpsertBatchOperator
 from medusa_sync.storage import RunFolder, write_json
+from medusa_sync.store_state import planned_state
 
 pytestmark = pytest.mark.medusa
 
@@ -95,11 +97,11 @@ def test_a_refused_item_raises_with_medusa_type_and_message(hook, real_catalog):
     assert not caught.value.transient
 
 
-def run_batch(tmp_path, body, label="batch 1/1"):
+def run_batch(tmp_path, body, label="batch 1/1", try_number=1):
     folder = RunFolder(f"file://{tmp_path}")
     write_json(folder.batch(1), body)
     operator = UpsertBatchOperator(task_id="upsert_batch", batch_path=str(folder.batch(1)), batch_label=label)
-    result = operator.execute({})
+    result = operator.execute({"ti": SimpleNamespace(try_number=try_number)})
     return result, json.loads((tmp_path / "results" / "batch-00001.json").read_text())
 
 
@@ -111,10 +113,10 @@ def test_a_batch_rerun_after_it_committed_creates_no_duplicate(
     body = {"create": create_payloads(real_catalog, {10, 11, 12}, ctx), "update": [], "delete": []}
 
     first, _ = run_batch(tmp_path, body)
-    second, _ = run_batch(tmp_path, body)
+    second, _ = run_batch(tmp_path, body, try_number=2)
 
     assert first["created"] == 3
-    assert (second["created"], second["updated"] + second["unchanged"]) == (0, 3)
+    assert (second["created"], second["resumed"], second["updated"], second["requests"]) == (3, 3, 0, 0)
     listed = store.admin.get(
         "/admin/products",
         params={"external_id": [p["external_id"] for p in body["create"]], "fields": "id,external_id"},
@@ -137,3 +139,77 @@ def test_one_item_medusa_refuses_does_not_stop_the_rest_of_the_batch(
     [rejected] = stored["rejected"]
     assert rejected["external_id"] == creates[2]["external_id"]
     assert rejected["type"] == "invalid_data" and rejected["message"]
+
+
+def synced(store, real_catalog, prefix, ids, ctx=None):
+    """Create source products in the store as a first sync would; returns ``{source id: StoreProduct}``."""
+    ctx = ctx or MappingContext(external_id_prefix=prefix)
+    payloads = [
+        {**p, "handle": f"{p['handle']}-{prefix.strip(':')}"} for p in create_payloads(real_catalog, ids, ctx)
+    ]
+    MedusaHook().batch_products(create=payloads)
+    found = MedusaHook().list_products(
+        fields=STORE_PRODUCT_FIELDS, external_ids=[p["external_id"] for p in payloads]
+    )
+    return {int(p["external_id"].split(":")[1]): StoreProduct.from_api(p) for p in found}
+
+
+def planned_update(real_catalog, product, price, prefix):
+    record = next(r for r in real_catalog if r["id"] == int(product.external_id.split(":")[1]))
+    desired = desired_product(SourceProduct.model_validate({**record, "price": price}),
+                              MappingContext(external_id_prefix=prefix))  # fmt: skip
+    return as_update(desired, product.id, product.variant_id)
+
+
+def test_an_update_planned_before_a_newer_write_is_superseded_and_the_rest_lands(
+    tmp_path, api_key_connection, medusa_store_module, real_catalog
+):
+    prefix = "stale:"
+    store = synced(medusa_store_module, real_catalog, prefix, {30, 31})
+    old_plan = {p.id: planned_state(p) for p in store.values()}
+    body = {"create": [], "update": [planned_update(real_catalog, store[n], 1.11, prefix) for n in (30, 31)],
+            "delete": [], "planned": old_plan}  # fmt: skip
+    newer = planned_update(real_catalog, store[30], 2.22, prefix)
+    MedusaHook().batch_products(update=[newer])  # a newer run writes product 30 first
+
+    result, stored = run_batch(tmp_path, body, try_number=4)
+
+    assert (result["updated"], result["superseded"]) == (1, 1)
+    assert [(s["external_id"], s["action"]) for s in stored["superseded"]] == [(f"{prefix}30", "update")]
+    prices = {
+        p["external_id"]: p["variants"][0]["prices"][0]["amount"]
+        for p in medusa_store_module.admin.get(
+            "/admin/products",
+            params={"external_id": [f"{prefix}30", f"{prefix}31"], "fields": "external_id,*variants.prices"},
+        ).json()["products"]
+    }
+    assert prices == {f"{prefix}30": 2.22, f"{prefix}31": 1.11}
+
+
+def test_items_whose_product_was_deleted_in_the_admin_are_not_found_and_the_rest_lands(
+    tmp_path, api_key_connection, medusa_store_module, real_catalog
+):
+    prefix = "gone:"
+    store = synced(medusa_store_module, real_catalog, prefix, {40, 41, 42})
+    body = {
+        "create": [],
+        "update": [planned_update(real_catalog, store[40], 4.44, prefix), draft_update(store[41].id)],
+        "delete": [store[42].id],
+        "planned": {p.id: planned_state(p) for p in store.values()},
+    }
+    for product in store.values():
+        assert medusa_store_module.admin.delete(f"/admin/products/{product.id}").status_code == 200
+    recreated = synced(medusa_store_module, real_catalog, "gone2:", {40})  # an unrelated product that lives
+
+    result, stored = run_batch(tmp_path, body)
+
+    assert (result["updated"], result["drafted"], result["deleted"], result["not_found"]) == (0, 0, 0, 3)
+    assert sorted((n["action"], n["external_id"]) for n in stored["not_found"]) == [
+        ("delete", f"{prefix}42"),
+        ("draft", f"{prefix}41"),
+        ("update", f"{prefix}40"),
+    ]
+    assert result["requests"] == 0
+    assert recreated[40].id in {
+        p["id"] for p in medusa_store_module.admin.get("/admin/products").json()["products"]
+    }

@@ -40,8 +40,9 @@ def _action(kind: Kind, item: Any) -> str:
     return "drafted" if is_draft_update(item) else "updated"
 
 
-def _describe(kind: Kind, item: Any) -> dict[str, Any]:
+def _describe(kind: Kind, item: Any, planned: dict[str, Any] | None = None) -> dict[str, Any]:
     external_id = item.get("external_id") if isinstance(item, dict) else None
+    external_id = external_id or (planned or {}).get("external_id")
     return {
         "action": {"created": "create", "updated": "update", "drafted": "draft", "deleted": "delete"}[
             _action(kind, item)
@@ -62,7 +63,14 @@ class BatchOutcome:
     not_found: list[dict[str, Any]] = field(default_factory=list)
 
     def settle(
-        self, kind: Kind, item: Any, why: Verdict, current: StoreProduct | None, *, retry: bool
+        self,
+        kind: Kind,
+        item: Any,
+        why: Verdict,
+        current: StoreProduct | None,
+        planned: dict[str, Any] | None,
+        *,
+        retry: bool,
     ) -> None:
         """Record an item that will not be sent, and why."""
         if why == "in_step":
@@ -76,10 +84,10 @@ class BatchOutcome:
             self.counts["deleted"] += 1
             self.counts["resumed"] += 1
         elif why == "not_found":
-            self.not_found.append({**_describe(kind, item), "external_id": _external_id(item, current)})
+            self.not_found.append(_describe(kind, item, planned))
         elif why == "superseded":
             self.superseded.append(
-                {**_describe(kind, item), "external_id": _external_id(item, current),
+                {**_describe(kind, item, planned),
                  "store_updated_at": current.updated_at if current else None}
             )  # fmt: skip
 
@@ -93,7 +101,7 @@ class BatchOutcome:
     def reject(self, batch: Batch, error: MedusaApiError) -> dict[str, Any]:
         [(kind, item)] = batch.items()
         rejection = {
-            **_describe(kind, item),
+            **_describe(kind, item, batch.planned_for(kind, item)),
             "status": error.status,
             "type": error.type,
             "message": error.message,
@@ -108,12 +116,6 @@ class BatchOutcome:
             "superseded": self.superseded,
             "not_found": self.not_found,
         }
-
-
-def _external_id(item: Any, current: StoreProduct | None) -> str | None:
-    if isinstance(item, dict) and item.get("external_id"):
-        return item["external_id"]
-    return current.external_id if current else None
 
 
 class UpsertBatchOperator(BaseOperator):
@@ -186,9 +188,12 @@ class UpsertBatchOperator(BaseOperator):
             if why == "send":
                 keep.append((kind, item))
             else:
-                outcome.settle(kind, item, why, current, retry=retry)
+                outcome.settle(kind, item, why, current, batch.planned_for(kind, item), retry=retry)
                 self.log.info(
-                    "%s %s: %s", kind, _describe(kind, item)["external_id"] or item_id(kind, item), why
+                    "%s %s: %s",
+                    kind,
+                    _describe(kind, item, batch.planned_for(kind, item))["external_id"],
+                    why,
                 )
         return batch.subset(keep)
 
