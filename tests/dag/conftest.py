@@ -2,8 +2,8 @@ import pytest
 
 from devstack.airflow_local import medusa_connection, source_connection
 from devstack.catalog_server import CatalogServer
+from devstack.counting_proxy import CountingProxy
 from tests.fixtures.airflow_runs import LocalAirflow
-from tests.fixtures.counting_proxy import CountingProxy
 
 
 @pytest.fixture(scope="session")

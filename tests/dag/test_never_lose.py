@@ -12,7 +12,7 @@ import copy
 import pytest
 
 from devstack.catalog_server import Faults
-from tests.fixtures.counting_proxy import Fault
+from devstack.counting_proxy import Fault
 from tests.fixtures.store_view import ours, store_products
 
 pytestmark = [pytest.mark.medusa, pytest.mark.airflow]

@@ -1,8 +1,8 @@
 import pytest
 
 from devstack.catalog_server import CatalogServer
+from devstack.counting_proxy import CountingProxy
 from tests.fixtures.airflow_runs import LocalAirflow
-from tests.fixtures.counting_proxy import CountingProxy
 
 
 @pytest.fixture(scope="session")

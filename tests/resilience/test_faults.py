@@ -13,7 +13,7 @@ import pytest
 
 from devstack.airflow_local import medusa_connection, source_connection
 from devstack.catalog_server import Faults
-from tests.fixtures.counting_proxy import Fault
+from devstack.counting_proxy import Fault
 from tests.fixtures.store_view import differences, ours, store_categories, store_products
 
 pytestmark = [pytest.mark.medusa, pytest.mark.airflow]
@@ -56,18 +56,38 @@ def test_a_flaky_source_with_429_bursts_still_syncs_everything(
 
 
 def test_a_category_failure_midway_deletes_what_the_attempt_created_then_the_retry_succeeds(
-    fault_airflow, source, medusa_proxy, medusa_store
+    fault_airflow, source, medusa_proxy, medusa_store, real_catalog
 ):
-    # The tenth category create fails on every one of the hook's attempts, once.
-    tenth = medusa_proxy.inject(Fault("POST", "/admin/product-categories", status=500, skip=9, times=5))
+    # The tenth category's create fails on every one of the hook's attempts, once.
+    handle = list(dict.fromkeys(r["category"] for r in real_catalog))[9]
+    tenth = medusa_proxy.inject(
+        Fault(
+            "POST",
+            "/admin/product-categories",
+            status=500,
+            times=5,
+            when=lambda _h, body: f'"{handle}"'.encode() in body,
+        )
+    )
     outcome = run(fault_airflow, source, medusa_proxy, medusa_store)
     assert outcome.returncode == 0, outcome.output[-5000:]
     deleted = [
         r for r in medusa_proxy.requests if r[0] == "DELETE" and r[1].startswith("/admin/product-categories/")
     ]
-    print(f"\n[faults] categories deleted by the rollback: {len(deleted)}; injected 500s: {tenth.fired}")
+    created = [
+        s
+        for s in medusa_proxy.seen
+        if (s.method, s.path, s.status) == ("POST", "/admin/product-categories", 200)
+    ]
+    print(
+        f"\n[faults] categories created in all: {len(created)}; deleted by the rollback: {len(deleted)}; "
+        f"injected 500s: {tenth.fired}"
+    )
     assert tenth.fired == 5
-    assert len(deleted) == 9
+    # The failed attempt created some (up to 9 before the tenth, plus those in flight beside it),
+    # the rollback deleted exactly those, and the retry created all 24 again.
+    assert 9 <= len(deleted) < 24
+    assert len(created) == len(deleted) + 24
     categories = store_categories(medusa_store)
     assert len(categories) == 24 and len({c["handle"] for c in categories}) == 24
 

@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 
 from devstack.airflow_local import DAG_ID, medusa_connection, source_connection
-from tests.fixtures.counting_proxy import Fault
+from devstack.counting_proxy import Fault
 from tests.fixtures.store_view import differences, ours, store_products
 
 pytestmark = [pytest.mark.airflow, pytest.mark.medusa]

@@ -1,0 +1,346 @@
+"""Side-by-side benchmark: the DAG against a raw loop over Medusa's batch endpoint, in one run.
+
+    python -m devstack.bench --products 10000     (or ./dev bench --products 10000)
+
+What it does, on this machine, against real servers it starts itself:
+1. a generated DummyJSON-shaped catalog of N products on the local catalog server;
+2. a Medusa store on a fresh database (cloned from a freshly migrated template) for each contender;
+3. (a) the raw loop: every source page, the categories and tags one request each, then
+   ``POST /admin/products/batch`` of 200 creates with 2 concurrent clients, no orchestration;
+4. (b) the DAG's first sync through a real Airflow (scheduler with LocalExecutor, api-server,
+   dag-processor, PostgreSQL metadata database), tasks running in parallel where the DAG allows;
+   (c) a rerun with nothing changed; (d) a rerun with 1 % of the prices changed.
+
+Both contenders reach Medusa through the same counting proxy, so requests and writes are counted
+where Medusa sees them. Peak RSS of each task is its process's high-water mark (``VmHWM``), sampled
+while it runs. The result is one JSON line on stdout (progress goes to stderr). It measures; it
+asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import secrets
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from devstack import medusa_server as ms
+from devstack.airflow_cluster import AirflowCluster, migrate_template
+from devstack.airflow_local import DAG_ID, medusa_connection, source_connection
+from devstack.catalog_generator import generate_catalog
+from devstack.catalog_server import CatalogServer
+from devstack.counting_proxy import CountingProxy
+from medusa_sync.handles import HandleAllocator
+from medusa_sync.mapping import MappingContext, as_create, desired_product
+from medusa_sync.models import SourceProduct
+from medusa_sync.taxonomy import category_handle, display_name
+
+RAW_BATCH = 200
+RAW_CLIENTS = 2
+PAGE = 100
+TASK_TITLE = "airflow worker -- "
+
+
+def _log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+# --- servers ------------------------------------------------------------------------------------
+
+
+class Store:
+    """A Medusa server on its own fresh database, reached through a counting proxy."""
+
+    def __init__(self, template: str, email: str, password: str, log_dir: Path) -> None:
+        self.database = f"medusa_bench_{os.getpid()}_{secrets.token_hex(3)}"
+        ms.create_database(self.database, template=template)
+        self.server = ms.MedusaServer(
+            ms.database_url(self.database), log_path=log_dir / f"{self.database}.log"
+        )
+        self.server.start().wait_healthy(timeout=180)
+        token = ms.admin_token(self.server.url, email, password)
+        self.api_key = ms.create_secret_api_key(self.server.url, token, "bench")
+        ms.add_store_currency(self.server.url, token, "usd")
+        self.proxy = CountingProxy(self.server.url).start()
+        self.session = requests.Session()
+        self.session.auth = (self.api_key, "")
+
+    @property
+    def url(self) -> str:
+        return self.proxy.url
+
+    def close(self) -> None:
+        self.proxy.stop()
+        self.server.stop()
+        ms.drop_database(self.database)
+
+    def counts(self) -> dict[str, int]:
+        requests_seen = self.proxy.requests
+        return {"requests": len(requests_seen), "writes": sum(1 for m, _ in requests_seen if m != "GET")}
+
+    def products(self) -> list[dict[str, Any]]:
+        """Every product with what the exactness check compares (read directly, not counted)."""
+        found: list[dict[str, Any]] = []
+        fields = "id,handle,external_id,*categories,*variants,*variants.prices"
+        while True:
+            page = self.session.get(
+                f"{self.server.url}/admin/products",
+                params={"limit": 1000, "offset": len(found), "fields": fields},
+                timeout=300,
+            ).json()
+            found += page["products"]
+            if len(found) >= page["count"] or not page["products"]:
+                return found
+
+
+@contextlib.contextmanager
+def medusa_template() -> Iterator[tuple[str, str, str]]:
+    name = f"medusa_bench_tpl_{os.getpid()}"
+    email, password = "bench@medusa-sync.test", secrets.token_urlsafe(18)
+    ms.ensure_installed()
+    ms.ensure_built()
+    ms.create_database(name)
+    try:
+        ms.migrate(ms.database_url(name))
+        ms.create_admin_user(ms.database_url(name), email, password)
+        yield name, email, password
+    finally:
+        ms.drop_database(name)
+
+
+# --- (a) the raw loop -----------------------------------------------------------------------------
+
+
+def raw_loop(source_url: str, store: Store) -> dict[str, Any]:
+    """The least a sync must do: read, create the taxonomy, post batches of 200 with 2 clients."""
+    started = time.monotonic()
+    records: list[dict[str, Any]] = []
+    while True:
+        page = requests.get(
+            f"{source_url}/products", params={"limit": PAGE, "skip": len(records)}, timeout=60
+        ).json()
+        records += page["products"]
+        if not page["products"] or len(records) >= page["total"]:
+            break
+    admin = requests.Session()
+    admin.auth = (store.api_key, "")
+    category_ids, tag_ids = {}, {}
+    for slug in dict.fromkeys(r["category"] for r in records):
+        body = {"name": display_name(slug), "handle": category_handle(slug), "is_active": True}
+        made = admin.post(f"{store.url}/admin/product-categories", json=body, timeout=60).json()
+        category_ids[slug] = made["product_category"]["id"]
+    for tag in dict.fromkeys(t for r in records for t in r.get("tags") or ()):
+        tag_ids[tag] = admin.post(f"{store.url}/admin/product-tags", json={"value": tag}, timeout=60).json()[
+            "product_tag"
+        ]["id"]
+    channel = admin.get(f"{store.url}/admin/stores", timeout=60).json()["stores"][0][
+        "default_sales_channel_id"
+    ]
+    ctx = MappingContext(sales_channel_id=channel, category_ids=category_ids, tag_ids=tag_ids)
+    handles = HandleAllocator()
+    creates = [
+        as_create(desired_product(p, ctx), handles.allocate(p.title, fallback=f"product-{p.id}"))
+        for p in (SourceProduct.model_validate(r) for r in records)
+    ]
+    batches = [creates[i : i + RAW_BATCH] for i in range(0, len(creates), RAW_BATCH)]
+
+    def post(batch: list[dict[str, Any]]) -> int:
+        response = admin.post(f"{store.url}/admin/products/batch", json={"create": batch}, timeout=600)
+        response.raise_for_status()
+        return len(response.json()["created"])
+
+    with ThreadPoolExecutor(RAW_CLIENTS) as pool:
+        created = sum(pool.map(post, batches))
+    return {"wall_seconds": round(time.monotonic() - started, 1), "created": created, **store.counts()}
+
+
+# --- (b, c, d) the DAG through a real scheduler ----------------------------------------------------
+
+
+class TaskMemory:
+    """Samples the high-water RSS of every task runner process of a cluster while it runs."""
+
+    def __init__(self) -> None:
+        self.peak_kb: dict[str, int] = {}  # task instance id -> VmHWM
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> TaskMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for entry in Path("/proc").iterdir():
+                if entry.name.isdigit():
+                    self._sample(entry)
+            self._stop.wait(0.1)
+
+    def _sample(self, entry: Path) -> None:
+        try:
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+            if not title.startswith(TASK_TITLE):
+                return
+            status = (entry / "status").read_text()
+        except OSError:
+            return
+        ti_id = title[len(TASK_TITLE) :].split()[0]
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                self.peak_kb[ti_id] = max(self.peak_kb.get(ti_id, 0), int(line.split()[1]))
+
+    def by_task(self, instances: list[dict[str, Any]]) -> dict[str, float]:
+        """Peak RSS in MB per task id (the largest of a mapped task's instances)."""
+        peaks: dict[str, float] = {}
+        for ti in instances:
+            if ti["id"] in self.peak_kb:
+                mb = round(self.peak_kb[ti["id"]] / 1024, 1)
+                peaks[ti["task_id"]] = max(peaks.get(ti["task_id"], 0.0), mb)
+        return peaks
+
+
+def dag_run(cluster: AirflowCluster, store: Store, memory: TaskMemory, what: str) -> dict[str, Any]:
+    store.proxy.reset()
+    started = time.monotonic()
+    run_id = cluster.api.trigger(DAG_ID)
+    state = cluster.wait_for_run(DAG_ID, run_id, timeout=7200)
+    wall = time.monotonic() - started
+    run = cluster.api.dag_run(DAG_ID, run_id)
+    instances = cluster.api.task_instances(DAG_ID, run_id)
+    report = cluster.report(run_id) or {}
+    products = report.get("products", {})
+    result = {
+        "state": state,
+        "wall_seconds": round(wall, 1),
+        "run_seconds": round(_seconds(run["end_date"]) - _seconds(run["start_date"]), 1),
+        **store.counts(),
+        "mapped_instances": sum(
+            1 for t in instances if t["task_id"] == "upsert_batch" and t["map_index"] >= 0
+        ),
+        "task_seconds": _task_seconds(instances),
+        "peak_rss_mb": memory.by_task(instances),
+        **{k: products.get(k, 0) for k in ("created", "updated", "unchanged", "rejected")},
+    }
+    _log(f"{what}: {json.dumps(result)}")
+    return result
+
+
+def _seconds(stamp: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def _task_seconds(instances: list[dict[str, Any]]) -> dict[str, float]:
+    total: dict[str, float] = {}
+    for ti in instances:
+        total[ti["task_id"]] = round(total.get(ti["task_id"], 0.0) + (ti.get("duration") or 0.0), 1)
+    return total
+
+
+def store_exact(store: Store, catalog: list[dict[str, Any]]) -> dict[str, Any]:
+    """Count, prices, categories and handles of the store against the source."""
+    by_external = {
+        p["external_id"]: p for p in store.products() if (p["external_id"] or "").startswith("dummyjson:")
+    }
+    wrong = []
+    for record in catalog:
+        product = by_external.get(f"dummyjson:{record['id']}")
+        if (
+            product is None
+            or [p["amount"] for p in product["variants"][0]["prices"]] != [record["price"]]
+            or [c["handle"] for c in product["categories"]] != [record["category"]]
+        ):
+            wrong.append(record["id"])
+    handles = [p["handle"] for p in by_external.values()]
+    return {
+        "products": len(by_external),
+        "wrong": len(wrong),
+        "handles_unique": len(set(handles)) == len(handles),
+        "exact": not wrong and len(by_external) == len(catalog) and len(set(handles)) == len(handles),
+    }
+
+
+def machine() -> dict[str, Any]:
+    model = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor(),
+    )  # fmt: skip
+    memory_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    return {"cpus": os.cpu_count(), "cpu": model, "memory_gb": round(memory_kb / 1024 / 1024, 1)}
+
+
+def benchmark(products: int) -> dict[str, Any]:
+    catalog = generate_catalog(products, seed=1)
+    work = Path(tempfile.mkdtemp(prefix="medusa-bench-"))
+    result: dict[str, Any] = {"products": products, "machine": machine()}
+    with CatalogServer(catalog) as source, medusa_template() as (template, email, password):
+        _log(f"catalog of {products} products on {source.url}; raw loop on a fresh store")
+        raw_store = Store(template, email, password, work)
+        try:
+            result["raw"] = raw_loop(source.url, raw_store)
+            result["raw"]["store"] = store_exact(raw_store, catalog)
+        finally:
+            raw_store.close()
+        _log(f"raw: {json.dumps(result['raw'])}")
+
+        store = Store(template, email, password, work)
+        airflow_template = migrate_template(work / "airflow-template")
+        cluster = AirflowCluster(
+            work / "airflow",
+            airflow_template,
+            connections={
+                "medusa_default": medusa_connection(store.url, api_key=store.api_key),
+                "dummyjson_default": source_connection(source.url),
+            },
+        )
+        try:
+            cluster.start()
+            cluster.api.unpause(DAG_ID)
+            with TaskMemory() as memory:
+                result["dag_first"] = dag_run(cluster, store, memory, "DAG first sync")
+                result["dag_first"]["store"] = store_exact(store, catalog)
+                result["dag_unchanged"] = dag_run(cluster, store, memory, "DAG rerun, nothing changed")
+                changed = [dict(r) for r in catalog]
+                for record in changed[::100]:
+                    record["price"] = round(record["price"] + 1, 2)
+                source.replace_products(changed)
+                result["dag_one_percent"] = dag_run(cluster, store, memory, "DAG rerun, 1 % changed")
+                result["dag_one_percent"]["changed_at_source"] = len(changed[::100])
+                result["dag_one_percent"]["store"] = store_exact(store, changed)
+        finally:
+            cluster.stop()
+            ms.drop_database(airflow_template.database)
+            store.close()
+    result["dag_raw_ratio"] = round(result["dag_first"]["wall_seconds"] / result["raw"]["wall_seconds"], 2)
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--products", type=int, default=10_000, help="catalog size (default 10000)")
+    args = parser.parse_args(argv)
+    if args.products < 1:
+        parser.error("--products must be at least 1")
+    print(json.dumps(benchmark(args.products)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

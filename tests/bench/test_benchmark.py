@@ -1,0 +1,61 @@
+"""The benchmark works end to end (CI runs it once, at 1,000 products). It measures; the assertions
+here are about what it measured being right, never about time."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+pytestmark = [pytest.mark.medusa, pytest.mark.airflow]
+
+
+@pytest.fixture(scope="module")
+def result() -> dict:
+    done = subprocess.run(
+        [sys.executable, "-m", "devstack.bench", "--products", "1000"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
+    assert done.returncode == 0, done.stderr[-5000:]
+    line = done.stdout.strip().splitlines()[-1]
+    print(f"\n[bench] {line}")
+    return json.loads(line)
+
+
+def test_both_contenders_leave_the_exact_catalog(result):
+    assert result["products"] == 1000
+    assert result["raw"]["created"] == 1000
+    assert result["raw"]["store"] == {"products": 1000, "wrong": 0, "handles_unique": True, "exact": True}
+    first = result["dag_first"]
+    assert (first["state"], first["created"]) == ("success", 1000)
+    assert first["store"]["exact"] is True
+    assert first["mapped_instances"] == 5  # 1000 products in batches of 200
+
+
+def test_an_unchanged_rerun_writes_nothing_and_one_percent_writes_exactly_that(result):
+    unchanged, changed = result["dag_unchanged"], result["dag_one_percent"]
+    assert (unchanged["writes"], unchanged["unchanged"]) == (0, 1000)
+    assert (changed["changed_at_source"], changed["updated"], changed["writes"]) == (10, 10, 1)
+    assert changed["store"]["exact"] is True
+
+
+def test_it_reports_the_ratio_and_every_task_memory(result):
+    assert result["dag_raw_ratio"] == round(
+        result["dag_first"]["wall_seconds"] / result["raw"]["wall_seconds"], 2
+    )
+    assert set(result["dag_first"]["peak_rss_mb"]) == {
+        "fetch_pages",
+        "sync_categories",
+        "compute_diff",
+        "upsert_batch",
+        "report",
+    }
+    assert all(mb > 0 for mb in result["dag_first"]["peak_rss_mb"].values())
