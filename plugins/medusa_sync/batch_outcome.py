@@ -16,6 +16,7 @@ from medusa_sync.mapping import is_draft_update
 from medusa_sync.store_state import Verdict
 
 COUNTED = ("created", "updated", "unchanged", "drafted", "deleted", "resumed", "requests")
+LISTED = ("rejected", "superseded", "not_found")
 
 
 def _action(kind: Kind, item: Any) -> str:

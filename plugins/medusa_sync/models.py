@@ -131,7 +131,9 @@ class QuarantinedRecord(BaseModel):
 
 
 class BatchDescriptor(BaseModel):
-    """What one mapped ``upsert_batch`` instance receives through XCom: a path and a label."""
+    """What one mapped ``upsert_batch`` instance receives through XCom: its first batch file, how
+    many consecutive files it sends (the names follow from the first), and its label."""
 
     batch_path: str
+    batch_count: int = 1
     batch_label: str

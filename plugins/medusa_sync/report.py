@@ -15,6 +15,17 @@ LISTED = ("rejected", "superseded", "not_found")
 MAX_LINES_PER_LIST = 20
 
 
+def merge_results(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One instance's result from the results of its batch files: counts added, lists joined."""
+    merged: dict[str, Any] = {key: 0 for key in COUNTED} | {key: [] for key in LISTED}
+    for result in results:
+        for key in COUNTED:
+            merged[key] += result.get(key, 0)
+        for key in LISTED:
+            merged[key] += list(result.get(key, []))
+    return merged
+
+
 def failed_stages(stage_states: Mapping[str, str | None]) -> list[str]:
     """Stages (unmapped tasks) that did not succeed in this run, as ``"task: state"``."""
     return [f"{task}: {state or 'not run'}" for task, state in stage_states.items() if state != "success"]

@@ -75,6 +75,14 @@ class RunFolder:
     def results(self) -> list[ObjectStoragePath]:
         return self._listing("results")
 
+    def batch_group(self, first_path: str | ObjectStoragePath, count: int) -> list[ObjectStoragePath]:
+        """``count`` consecutive batch files from ``first_path`` (``batch-00006.json`` …)."""
+        first = int(ObjectStoragePath(str(first_path)).stem.rsplit("-", 1)[1])
+        return [self.batch(first + n) for n in range(count)]
+
+    def result_for_group(self, first_path: str | ObjectStoragePath, count: int) -> list[ObjectStoragePath]:
+        return [self.result_for(path) for path in self.batch_group(first_path, count)]
+
     def result_for(self, batch_path: str | ObjectStoragePath) -> ObjectStoragePath:
         return self.root / "results" / ObjectStoragePath(str(batch_path)).name
 

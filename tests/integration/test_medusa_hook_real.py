@@ -113,6 +113,7 @@ def test_a_batch_rerun_after_it_committed_creates_no_duplicate(
     body = {"create": create_payloads(real_catalog, {10, 11, 12}, ctx), "update": [], "delete": []}
 
     first, _ = run_batch(tmp_path, body)
+    (tmp_path / "results" / "batch-00001.json").unlink()  # the first attempt died before its result
     second, _ = run_batch(tmp_path, body, try_number=2)
 
     assert first["created"] == 3
@@ -213,3 +214,33 @@ def test_items_whose_product_was_deleted_in_the_admin_are_not_found_and_the_rest
     assert recreated[40].id in {
         p["id"] for p in medusa_store_module.admin.get("/admin/products").json()["products"]
     }
+
+
+def test_a_retried_group_skips_the_files_an_earlier_attempt_finished(
+    tmp_path, api_key_connection, medusa_store_module, real_catalog
+):
+    ctx = MappingContext(external_id_prefix="group:")
+    creates = [
+        {**p, "handle": p["handle"] + "-group"} for p in create_payloads(real_catalog, {50, 51, 52, 53}, ctx)
+    ]
+    folder = RunFolder(f"file://{tmp_path}")
+    for n, pair in enumerate((creates[:2], creates[2:]), start=1):
+        write_json(folder.batch(n), {"create": pair, "update": [], "delete": []})
+    group = UpsertBatchOperator(
+        task_id="upsert_batch", batch_path=str(folder.batch(1)), batch_count=2, batch_label="batches 1-2/2"
+    )
+    first = group.execute({"ti": SimpleNamespace(try_number=1)})
+    (
+        tmp_path / "results" / "batch-00002.json"
+    ).unlink()  # the attempt died after file 1, before file 2's result
+    again = group.execute({"ti": SimpleNamespace(try_number=2)})
+
+    assert (first["files"], first["created"], first["requests"]) == (2, 4, 2)
+    # File 1 is not sent again; file 2's creates are found in the store, not created twice.
+    assert (again["created"], again["resumed"]) == (4, 2)
+    retried = json.loads((tmp_path / "results" / "batch-00002.json").read_text())
+    assert (retried["created"], retried["resumed"], retried["requests"]) == (2, 2, 0)
+    listed = medusa_store_module.admin.get(
+        "/admin/products", params={"external_id": [p["external_id"] for p in creates], "fields": "id"}
+    ).json()
+    assert listed["count"] == 4

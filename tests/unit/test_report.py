@@ -1,4 +1,4 @@
-from medusa_sync.report import build_report, summary
+from medusa_sync.report import build_report, merge_results, summary
 
 
 def make(results, plan=None, params=None):
@@ -143,3 +143,14 @@ def test_resumed_superseded_and_not_found_items_are_counted_and_listed_with_thei
     text = summary(report)
     assert "superseded dummyjson:42 (batch 2/2 · 3 update): update" in text
     assert "not found dummyjson:7 (batch 2/2 · 3 update): update" in text
+
+
+def test_the_results_of_an_instance_s_files_are_merged():
+    merged = merge_results(
+        [
+            {"created": 200, "requests": 1, "rejected": []},
+            {"created": 150, "resumed": 150, "superseded": [{"external_id": "dummyjson:9"}]},
+        ]
+    )
+    assert (merged["created"], merged["resumed"]) == (350, 150)
+    assert merged["superseded"] == [{"external_id": "dummyjson:9"}]

@@ -8,6 +8,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
+from medusa_sync.batch_groups import group_label, group_sizes
 from medusa_sync.batching import DEFAULT_MAX_BYTES, Batch, BatchBuilder, Kind
 from medusa_sync.currency import currency_decimals
 from medusa_sync.deletion_guard import DEFAULT_MAX_MISSING_PERCENT, GuardDecision, judge
@@ -56,13 +57,16 @@ class _BatchWriter:
     def add(self, kind: Kind, item: Any, planned: dict[str, Any] | None = None) -> None:
         self._write(self.builder.add(kind, item, planned))
 
-    def close(self) -> list[dict[str, str]]:
+    def close(self) -> list[dict[str, Any]]:
+        """Flush the last batch and deal the files out to instances (see ``batch_groups``)."""
         self._write(self.builder.flush())
-        total = len(self.written)
-        return [
-            BatchDescriptor(batch_path=path, batch_label=_label(n, total, kinds)).model_dump()
-            for n, (path, kinds) in enumerate(self.written, start=1)
-        ]
+        total, first, descriptors = len(self.written), 0, []
+        for count in group_sizes(total):
+            group = self.written[first : first + count]
+            label = group_label(first + 1, count, total, [kinds for _, kinds in group])
+            descriptors.append(BatchDescriptor(batch_path=group[0][0], batch_count=count, batch_label=label))
+            first += count
+        return [d.model_dump() for d in descriptors]
 
     def _write(self, batch: Batch | None) -> None:
         if batch is None:
@@ -141,7 +145,7 @@ class ComputeDiffOperator(BaseOperator):
             sales_channel_id=as_optional_str("sales_channel_id", self.sales_channel_id),
         )
 
-    def execute(self, context: Context) -> list[dict[str, str]]:
+    def execute(self, context: Context) -> list[dict[str, Any]]:
         settings = self.settings()
         folder = RunFolder(self.run_folder)
         for stale in [*folder.batches(), *folder.results()]:  # a rerun replans from scratch
@@ -164,7 +168,8 @@ class ComputeDiffOperator(BaseOperator):
             "on_missing": settings.on_missing,
             "dry_run": settings.dry_run,
             "batches": [] if settings.dry_run else descriptors,
-            "batches_planned": len(descriptors),
+            "batches_planned": sum(d["batch_count"] for d in descriptors),
+            "instances_planned": len(descriptors),
             "duplicated_external_ids": index.duplicated,
         }
         write_json(folder.plan, plan)
@@ -284,8 +289,3 @@ class ComputeDiffOperator(BaseOperator):
         )
         if plan["dry_run"]:
             self.log.info("dry run: no batch will be sent")
-
-
-def _label(number: int, total: int, kinds: Counter[str]) -> str:
-    parts = [f"{n} {kind}" for kind, n in kinds.items() if n]
-    return f"batch {number}/{total} · {' · '.join(parts)}"

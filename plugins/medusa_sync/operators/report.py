@@ -9,7 +9,7 @@ import pendulum
 from airflow.sdk import BaseOperator, Context
 
 from medusa_sync.param_values import is_empty
-from medusa_sync.report import build_report, summary
+from medusa_sync.report import build_report, merge_results, summary
 from medusa_sync.storage import RunFolder, read_json, write_json
 
 
@@ -84,12 +84,16 @@ class SyncReportOperator(BaseOperator):
     def _batch_results(
         self, folder: RunFolder, plan: dict[str, Any] | None, states: dict[str, str | None]
     ) -> dict[str, Any]:
-        """Each planned batch's result by label; None unless its instance succeeded in this run."""
+        """Each instance's results (its files merged) by label; None unless it succeeded in this run."""
         results: dict[str, Any] = {}
         for index, descriptor in enumerate((plan or {}).get("batches", [])):
-            path = folder.result_for(descriptor["batch_path"])
-            landed = states.get(f"{self.batch_task_id}_{index}") == "success" and path.exists()
-            results[descriptor["batch_label"]] = read_json(path) if landed else None
+            paths = folder.result_for_group(descriptor["batch_path"], descriptor.get("batch_count", 1))
+            landed = states.get(f"{self.batch_task_id}_{index}") == "success" and all(
+                p.exists() for p in paths
+            )
+            results[descriptor["batch_label"]] = (
+                merge_results([read_json(p) for p in paths]) if landed else None
+            )
         return results
 
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
-from medusa_sync.batch_outcome import BatchOutcome, describe
+from medusa_sync.batch_outcome import COUNTED, LISTED, BatchOutcome, describe
 from medusa_sync.batching import Batch, Kind, item_id
 from medusa_sync.diff import STORE_PRODUCT_FIELDS, StoreProduct
 from medusa_sync.errors import MedusaApiError
 from medusa_sync.hooks.medusa import MedusaHook
+from medusa_sync.param_values import as_int
 from medusa_sync.storage import RunFolder, read_json, write_json
 from medusa_sync.store_state import create_verdict, verdict
+
+SUMMED = (*COUNTED, *LISTED)
 
 
 def _is_item_error(error: MedusaApiError) -> bool:
@@ -29,55 +33,74 @@ def _is_item_error(error: MedusaApiError) -> bool:
 
 
 class UpsertBatchOperator(BaseOperator):
-    """Creates, updates, drafts and deletes the products of one batch file; writes its result file.
+    """Creates, updates, drafts and deletes the products of its batch files, in order; writes a
+    result file per batch file.
 
-    Before sending, it reads the store state of its items in one request: an item whose product
-    moved since the plan is *superseded* (not written), one whose product is gone is *not found*,
-    one already written by an earlier attempt is *resumed*. On a retry it also looks up its creates
-    by external id, so a commit followed by a crash never creates a product twice. Items Medusa
-    refuses are isolated by splitting the batch and reported; transient errors fail the instance
-    so it is retried or cleared.
+    Before sending a file, it reads the store state of its items in one request: an item whose
+    product moved since the plan is *superseded* (not written), one whose product is gone is *not
+    found*, one already written by an earlier attempt is *resumed*. On a retry it also looks up its
+    creates by external id, so a commit followed by a crash never creates a product twice, and it
+    skips the files an earlier attempt finished (their result file is there). Items Medusa refuses
+    are isolated by splitting the batch and reported; transient errors fail the instance so it is
+    retried or cleared.
     """
 
-    template_fields = ("batch_path", "batch_label")
+    template_fields = ("batch_path", "batch_count", "batch_label")
     ui_color = "#f3e8ff"
 
     def __init__(
         self,
         *,
         batch_path: str,
+        batch_count: int | str = 1,
         batch_label: str = "",
         medusa_conn_id: str = MedusaHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.batch_path = batch_path
+        self.batch_count = batch_count
         self.batch_label = batch_label
         self.medusa_conn_id = medusa_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        result_path = RunFolder.of_file(self.batch_path).result_for(self.batch_path)
-        if result_path.exists():  # an earlier attempt's result must not outlive this attempt
-            result_path.unlink()
-        hook = MedusaHook(medusa_conn_id=self.medusa_conn_id)
-        batch = Batch.from_file(read_json(self.batch_path))
+        folder = RunFolder.of_file(self.batch_path)
+        paths = folder.batch_group(self.batch_path, as_int("batch_count", self.batch_count, minimum=1))
         retry = int(context["ti"].try_number or 1) > 1
+        hook = MedusaHook(medusa_conn_id=self.medusa_conn_id)
+        totals: Counter[str] = Counter()
+        for path in paths:
+            result_path = folder.result_for(path)
+            if result_path.exists():  # an earlier attempt finished this file: its outcome stands
+                self.log.info("%s: finished by an earlier attempt, not sent again", path.name)
+                result = read_json(result_path)
+            else:
+                result = {
+                    "batch": str(path),
+                    "batch_label": self.batch_label,
+                    **self._send_file(hook, path, retry),
+                }
+                write_json(result_path, result)
+            totals.update({k: v if isinstance(v, int) else len(v) for k, v in result.items() if k in SUMMED})
+        return {"batch_label": self.batch_label, "files": len(paths), **{k: totals[k] for k in SUMMED}}
+
+    def _send_file(self, hook: MedusaHook, path: Any, retry: bool) -> dict[str, Any]:
+        batch = Batch.from_file(read_json(path))
         self.log.info(
-            "%s: %d to create, %d to update, %d to delete (try %s)",
-            self.batch_label or self.batch_path,
+            "%s (%s): %d to create, %d to update, %d to delete%s",
+            self.batch_label,
+            path.name,
             len(batch.create),
             len(batch.update),
             len(batch.delete),
-            context["ti"].try_number,
+            " (retry: looking for what an earlier attempt wrote)" if retry else "",
         )
         outcome = BatchOutcome()
         batch = self._settle(hook, batch, outcome, lookup_creates=retry, retry=retry)
         if len(batch):
             self._send(hook, batch, outcome, retry=retry)
-        result = {"batch": self.batch_path, "batch_label": self.batch_label, **outcome.to_json()}
-        write_json(result_path, result)
-        self._log_outcome(outcome)
-        return {k: v if isinstance(v, int | str) else len(v) for k, v in result.items()}
+        self._log_outcome(path.name, outcome)
+        return outcome.to_json()
 
     # -- steps -------------------------------------------------------------------------------------
 
@@ -169,12 +192,13 @@ class UpsertBatchOperator(BaseOperator):
         for half in batch.halves():
             self._send(hook, half, outcome, retry=retry, settled=True)
 
-    def _log_outcome(self, outcome: BatchOutcome) -> None:
+    def _log_outcome(self, name: str, outcome: BatchOutcome) -> None:
         c = outcome.counts
         self.log.info(
-            "%s done: created %d, updated %d, unchanged %d, drafted %d, deleted %d (resumed %d), "
+            "%s (%s) done: created %d, updated %d, unchanged %d, drafted %d, deleted %d (resumed %d), "
             "rejected %d, superseded %d, not found %d (%d requests)",
             self.batch_label,
+            name,
             c["created"],
             c["updated"],
             c["unchanged"],
