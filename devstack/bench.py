@@ -339,7 +339,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.products < 1:
         parser.error("--products must be at least 1")
-    print(json.dumps(benchmark(args.products)), flush=True)
+    with contextlib.redirect_stdout(sys.stderr):  # progress of the helpers it calls goes to stderr
+        result = benchmark(args.products)
+    print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":

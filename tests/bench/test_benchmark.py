@@ -25,7 +25,7 @@ def result() -> dict:
         timeout=1500,
     )
     assert done.returncode == 0, done.stderr[-5000:]
-    line = done.stdout.strip().splitlines()[-1]
+    [line] = done.stdout.strip().splitlines()  # one JSON line, nothing else, on stdout
     print(f"\n[bench] {line}")
     return json.loads(line)
 
