@@ -37,10 +37,11 @@ class SyncReportOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         states = self._task_states(context)
+        # In the DAG's order, so the first failed stage (the cause) comes before what it held up.
         stages = {
-            task: state
-            for task, state in states.items()
-            if task != self.task_id and not task.startswith(self.batch_task_id)
+            task: states.get(task)
+            for task in context["dag"].task_ids
+            if task in states and task != self.task_id and task != self.batch_task_id
         }
         if is_empty(self.run_folder):
             raise SyncReportFailed(
