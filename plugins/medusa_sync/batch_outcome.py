@@ -101,7 +101,5 @@ class BatchOutcome:
     def to_json(self) -> dict[str, Any]:
         return {
             **{k: self.counts[k] for k in COUNTED},
-            "rejected": self.rejected,
-            "superseded": self.superseded,
-            "not_found": self.not_found,
+            **{k: getattr(self, k) for k in LISTED},
         }

@@ -10,8 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-COUNTED = ("created", "updated", "unchanged", "drafted", "deleted", "resumed")
-LISTED = ("rejected", "superseded", "not_found")
+from medusa_sync.batch_outcome import COUNTED as BATCH_COUNTED
+from medusa_sync.batch_outcome import LISTED
+
+# What a batch result counts, less its request count (a cost, not a product outcome).
+COUNTED = tuple(key for key in BATCH_COUNTED if key != "requests")
 MAX_LINES_PER_LIST = 20
 
 
