@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -168,6 +169,11 @@ class _Days(dict[int, str]):
 
 def generate_catalog(n: int, seed: int = 0) -> list[dict[str, Any]]:
     """Same ``n`` and ``seed`` give the same products, and a longer catalog extends a shorter one."""
+    return list(iter_catalog(n, seed))
+
+
+def iter_catalog(n: int, seed: int = 0) -> Iterator[dict[str, Any]]:
+    """``generate_catalog`` one product at a time, for catalogs too large to hold as a list."""
     if n < 0:
         raise ValueError(f"n must be non-negative, got {n}")
     rng = random.Random(seed)
@@ -175,7 +181,6 @@ def generate_catalog(n: int, seed: int = 0) -> list[dict[str, Any]]:
     barcode_offset = random.Random(f"barcode-{seed}").randrange(_BARCODE_SPAN)
     earlier: list[tuple[str, str, str]] = []  # (title, category slug, noun) of every product so far
     days = _Days()
-    products: list[dict[str, Any]] = []
     for pid in range(1, n + 1):
         slug = SLUGS[int(rand() * len(SLUGS))]
         nouns, _ = CATEGORIES[slug]
@@ -255,5 +260,4 @@ def generate_catalog(n: int, seed: int = 0) -> list[dict[str, Any]]:
                 "thumbnail": f"{IMAGE_HOST}/{slug}/{path_slug}/thumbnail.webp",
             }
         )
-        products.append(product)
-    return products
+        yield product

@@ -53,6 +53,7 @@ class RequestRecord(NamedTuple):
     method: str
     path: str
     query: dict[str, str]  # last value wins for a repeated parameter, as the routes read them
+    at: float = 0.0  # time.monotonic() when it arrived
 
 
 def _require_rate(name: str, value: object) -> None:
@@ -80,6 +81,8 @@ class Faults:
     page from that skip on with no products (``total`` unchanged); ``short_page_at_skip`` serves
     only ``short_page_keep`` records of the page at that skip; ``shift_page_at_skip`` serves the
     page at that skip as if it started one record earlier, so one id comes twice.
+    ``throttle_at_skip`` answers the first request for the ``/products`` page at that skip with
+    429 and ``Retry-After`` (a rate limit that hits one page among several in flight).
     """
 
     error_rate: float = 0.0
@@ -94,9 +97,10 @@ class Faults:
     short_page_at_skip: int | None = None
     short_page_keep: int = 0
     shift_page_at_skip: int | None = None
+    throttle_at_skip: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("empty_from_skip", "short_page_at_skip", "shift_page_at_skip"):
+        for name in ("empty_from_skip", "short_page_at_skip", "shift_page_at_skip", "throttle_at_skip"):
             if getattr(self, name) is not None:
                 _require_count(name, getattr(self, name))
         _require_count("short_page_keep", self.short_page_keep)
@@ -321,8 +325,17 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         path = unquote(parts.path).rstrip("/") or "/"
         params = {key: values[-1] for key, values in parse_qs(parts.query, keep_blank_values=True).items()}
-        if not path.startswith(FAULTS_PATH):
-            owner._record(RequestRecord(self.command, parts.path, params))
+        if path.startswith(FAULTS_PATH):
+            self._answer(owner, path, params)
+            return
+        owner._record(RequestRecord(self.command, parts.path, params, time.monotonic()))
+        owner._arrive()
+        try:
+            self._answer(owner, path, params)
+        finally:
+            owner._leave()
+
+    def _answer(self, owner: CatalogServer, path: str, params: dict[str, str]) -> None:
         try:
             body = self._read_body()
             if path == FAULTS_PATH:
@@ -332,7 +345,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._require_get()
                 self._send(200, {"status": "ok"})
                 return
-            plan = owner._plan_faults(path)
+            plan = owner._plan_faults(path, params)
             if plan.delay:
                 time.sleep(plan.delay)
             if plan.retry_after is not None:
@@ -373,9 +386,11 @@ class CatalogServer:
         self._lock = threading.Lock()
         self._catalog = _Catalog(list(products))
         self._requests: list[RequestRecord] = []
+        self._in_flight = self._max_in_flight = 0
         self._faults = Faults()
         self._rng = random.Random()
         self._burst_remaining = 0
+        self._throttled = False
         self._fault_counts = dict.fromkeys(FAULT_KINDS, 0)
         self._httpd = _HTTPServer((host, port), self)
         self._thread: threading.Thread | None = None
@@ -453,13 +468,29 @@ class CatalogServer:
         with self._lock:
             return len(self._requests)
 
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests that were being answered at once since the last ``reset_log``."""
+        with self._lock:
+            return self._max_in_flight
+
     def reset_log(self) -> None:
         with self._lock:
             self._requests.clear()
+            self._max_in_flight = self._in_flight
 
     def _record(self, record: RequestRecord) -> None:
         with self._lock:
             self._requests.append(record)
+
+    def _arrive(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
 
     # faults
 
@@ -476,6 +507,7 @@ class CatalogServer:
             self._faults = faults
             self._rng = random.Random(faults.seed)
             self._burst_remaining = faults.burst_429
+            self._throttled = False
             self._fault_counts = dict.fromkeys(FAULT_KINDS, 0)
         return faults
 
@@ -507,7 +539,7 @@ class CatalogServer:
             raise ApiError(405, f"Method {method} not allowed")
         return self.fault_state()
 
-    def _plan_faults(self, path: str) -> _Plan:
+    def _plan_faults(self, path: str, params: dict[str, str]) -> _Plan:
         with self._lock:
             faults = self._faults
             if not faults.applies_to(path):
@@ -515,6 +547,12 @@ class CatalogServer:
             delay = faults.latency_ms / 1000
             if delay:
                 self._fault_counts["latency"] += 1
+            throttle = faults.throttle_at_skip
+            at_skip = throttle is not None and _non_negative_int(params, "skip", 0) == throttle
+            if at_skip and not self._throttled and path == "/products":
+                self._throttled = True
+                self._fault_counts["burst_429"] += 1
+                return _Plan(delay, 429, faults.retry_after)
             if self._burst_remaining > 0:
                 self._burst_remaining -= 1
                 self._fault_counts["burst_429"] += 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Protocol
 
 MAX_HANDLE_LENGTH = 120
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
@@ -22,15 +23,21 @@ def slugify(text: str, *, max_length: int = MAX_HANDLE_LENGTH) -> str:
     return slug
 
 
+class TakenHandles(Protocol):
+    def __contains__(self, handle: object) -> bool: ...
+    def add(self, handle: str) -> None: ...
+
+
 class HandleAllocator:
     """Hands out handles that are free in the store and among the products allocated so far.
 
     ``taken`` holds every handle already in the store (ours and everyone else's), so a handle a
-    hand-made product holds is never taken from it.
+    hand-made product holds is never taken from it. Allocated handles are added to it: for a large
+    store it is the store index's on-disk ``HandleSet``, not a copy in memory.
     """
 
-    def __init__(self, taken: set[str] | None = None) -> None:
-        self._taken: set[str] = set(taken or ())
+    def __init__(self, taken: TakenHandles | None = None) -> None:
+        self._taken: TakenHandles = taken if taken is not None else set()
 
     def reserve(self, handle: str) -> None:
         self._taken.add(handle)

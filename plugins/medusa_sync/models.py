@@ -7,9 +7,9 @@ quarantine entry naming the field, instead of a run that dies on one bad product
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -36,10 +36,14 @@ def _none_to_empty_list(value: Any) -> Any:
     return [] if value is None else value
 
 
+# http(s), then a non-empty host part (what urlparse calls the netloc); a regex is ~10x faster,
+# which matters at a million products with several images each.
+_WEB_URL = re.compile(r"(?i:https?)://[^/?#]")
+
+
 def _web_url(url: str, what: str) -> str:
     # A storefront can only show images it can fetch: anything but http(s) is a bad record.
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+    if not _WEB_URL.match(url):
         raise ValueError(f"{what} URL {url[:80]!r} is not an http(s) URL")
     return url
 

@@ -7,12 +7,12 @@ the rest of the catalog syncs.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
 from medusa_sync.models import QuarantinedRecord, SourceProduct
+from medusa_sync.scratch import FirstOwner, ScratchDb
 
 # Medusa keeps these unique across variants.
 UNIQUE_VARIANT_FIELDS = ("sku", "barcode")
@@ -32,33 +32,40 @@ def _raw_id(record: Any) -> str | None:
     return None
 
 
-@dataclass
 class Validator:
     """Validates records page by page, remembering ids so a repeated id is caught across pages.
 
-    ``currency``/``decimals`` say how precise a price may be (12.5 is no yen price).
+    ``currency``/``decimals`` say how precise a price may be (12.5 is no yen price). Ids, skus
+    and barcodes seen so far are kept in ``scratch`` (on disk for a real fetch, so a million
+    products cost no memory); without one, in memory.
     """
 
-    currency: str = "usd"
-    decimals: int = 2
-    seen_ids: set[int] = field(default_factory=set)
-    # Ids that came twice: the fetch cannot then prove it saw the whole catalog.
-    repeated_ids: list[int] = field(default_factory=list)
-    seen_values: dict[str, dict[str, int]] = field(
-        default_factory=lambda: {name: {} for name in UNIQUE_VARIANT_FIELDS}
-    )
+    def __init__(self, currency: str = "usd", decimals: int = 2, scratch: ScratchDb | None = None) -> None:
+        self.currency = currency
+        self.decimals = decimals
+        scratch = scratch or ScratchDb(in_memory=True)
+        self._owners = {name: FirstOwner(scratch, f"seen_{name}") for name in ("id", *UNIQUE_VARIANT_FIELDS)}
+        # Ids that came twice: the fetch cannot then prove it saw the whole catalog.
+        self.repeated_ids: list[int] = []
 
     def _repeated(self, product: SourceProduct) -> str | None:
         """The first record with an id, sku or barcode wins; Medusa would refuse a second one."""
-        if product.id in self.seen_ids:
+        if self._owners["id"].owner(str(product.id)) is not None:
             self.repeated_ids.append(product.id)
             return f"id: {product.id} appears more than once in this fetch"
         for name in UNIQUE_VARIANT_FIELDS:
             value = getattr(product, name)
-            owner = self.seen_values[name].get(value) if value else None
+            owner = self._owners[name].owner(value) if value else None
             if owner is not None:
                 return f"{name}: {value!r} is already used by source id {owner}"
         return None
+
+    def _claim(self, product: SourceProduct) -> None:
+        source_id = str(product.id)
+        self._owners["id"].claim(source_id, source_id)
+        for name in UNIQUE_VARIANT_FIELDS:
+            if value := getattr(product, name):
+                self._owners[name].claim(value, source_id)
 
     def validate(self, records: Iterable[Any]) -> tuple[list[SourceProduct], list[QuarantinedRecord]]:
         valid: list[SourceProduct] = []
@@ -76,9 +83,6 @@ class Validator:
             if reason:
                 quarantined.append(QuarantinedRecord(source_id=str(product.id), reason=reason))
                 continue
-            self.seen_ids.add(product.id)
-            for name in UNIQUE_VARIANT_FIELDS:
-                if value := getattr(product, name):
-                    self.seen_values[name].setdefault(value, product.id)
+            self._claim(product)
             valid.append(product)
         return valid, quarantined

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowNotFoundException
@@ -15,7 +17,7 @@ from requests import Response, Session
 
 from medusa_sync.errors import SourceApiError
 from medusa_sync.hooks.medusa import no_response_reason
-from medusa_sync.retry import RETRYABLE_EXCEPTIONS, RetryPolicy, call_with_retry
+from medusa_sync.retry import RETRYABLE_EXCEPTIONS, RetryPolicy, call_with_retry, retry_after
 
 _LOG = logging.getLogger(__name__)
 
@@ -23,6 +25,8 @@ DEFAULT_HOST = "https://dummyjson.com"
 # Paging stops after this many empty pages in a row, and, without a total, after this many pages.
 MAX_EMPTY_IN_A_ROW = 3
 MAX_PAGES_WITHOUT_TOTAL = 1000
+# Pages read at once once the total is known; a 429 pauses them all (see ``_Backoff``).
+DEFAULT_PAGE_CONCURRENCY = 4
 
 
 def _json_problem(response: Response) -> str | None:
@@ -34,6 +38,70 @@ def _json_problem(response: Response) -> str | None:
     except ValueError:  # undecodable bytes
         return f"the body is not valid JSON ({len(response.content)} bytes)"
     return None
+
+
+class _Backoff:
+    """One pause shared by the threads of a hook: a 429 to one request holds back the others too.
+
+    The request that got the 429 waits in its own retry (``call_with_retry`` honours
+    ``Retry-After``); this keeps the other pages in flight from hammering a server that just
+    asked for a pause.
+    """
+
+    def __init__(self, sleep: Callable[[float], Any]) -> None:
+        self._lock = threading.Lock()
+        self._until = 0.0
+        self._holder: int | None = None
+        self.sleep = sleep
+
+    def wait(self) -> None:
+        with self._lock:
+            pause = self._until - time.monotonic()
+            mine = self._holder == threading.get_ident()
+        if pause > 0 and not mine:
+            self.sleep(pause)
+
+    def hold(self, seconds: float) -> None:
+        with self._lock:
+            self._until = max(self._until, time.monotonic() + seconds)
+            self._holder = threading.get_ident()
+
+
+class _PageAhead:
+    """Keeps the next pages in flight on a few threads, handing them out in order."""
+
+    def __init__(self, fetch: Callable[[int, int], dict[str, Any]], concurrency: int) -> None:
+        self._fetch = fetch
+        self.depth = max(1, concurrency)
+        self._pool = ThreadPoolExecutor(self.depth, thread_name_prefix="page") if self.depth > 1 else None
+        self._ahead: dict[tuple[int, int], Future[dict[str, Any]]] = {}
+
+    def get(self, skip: int, limit: int, upcoming: list[tuple[int, int]]) -> dict[str, Any]:
+        """The page at ``skip``; first sends the ``upcoming`` ones (in order) that fit in the window."""
+        future = self._ahead.pop((skip, limit), None)
+        for key in upcoming:
+            if self._pool is None or len(self._ahead) >= self.depth - (future is None):
+                break
+            if key not in self._ahead:
+                self._ahead[key] = self._pool.submit(self._fetch, *key)
+        return future.result() if future is not None else self._fetch(skip, limit)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _upcoming(
+    skip: int, stride: int, total: int | None, max_products: int | None, count: int
+) -> list[tuple[int, int]]:
+    """``(skip, limit)`` of the next ``count`` pages as ``_paged`` will ask for them (total known)."""
+    if total is None:
+        return []
+    end = total if max_products is None else min(total, max_products)
+    return [
+        (s, stride if max_products is None else min(stride, max_products - s))
+        for s in range(skip + stride, end, stride)[:count]
+    ]
 
 
 def _display_name(slug: str) -> str:
@@ -67,6 +135,7 @@ class CatalogSourceHook(HttpHook):
         self.timeout = timeout
         self._session: Session | None = None
         self._sleep: Callable[[float], Any] = time.sleep  # tests swap it for a recorder
+        self._backoff = _Backoff(lambda seconds: self._sleep(seconds))
 
     @property
     def log(self) -> logging.Logger:  # type: ignore[override]
@@ -110,7 +179,17 @@ class CatalogSourceHook(HttpHook):
         started = time.monotonic()
 
         def send() -> Response:
-            return session.get(url, params=params, timeout=self.timeout)
+            self._backoff.wait()
+            response = session.get(url, params=params, timeout=self.timeout)
+            if response.status_code == 429:
+                hinted = retry_after(response)
+                self._backoff.hold(
+                    min(
+                        hinted if hinted is not None else self.retry_policy.delay(1),
+                        self.retry_policy.max_delay,
+                    )
+                )
+            return response
 
         try:
             response = call_with_retry(
@@ -136,7 +215,11 @@ class CatalogSourceHook(HttpHook):
             raise SourceApiError(response.status_code, problem, "GET", path, transient=True) from None
 
     def iter_pages(
-        self, *, page_size: int = 100, max_products: int | None = None
+        self,
+        *,
+        page_size: int = 100,
+        max_products: int | None = None,
+        concurrency: int = DEFAULT_PAGE_CONCURRENCY,
     ) -> Iterator[dict[str, Any]]:
         """Yield ``{"skip", "limit", "products", "total"[, "error"]}`` for each page up to ``total``.
 
@@ -144,18 +227,27 @@ class CatalogSourceHook(HttpHook):
         empty or short leaves a visible gap instead of silently shifting the rest; paging goes on
         past it (up to ``MAX_EMPTY_IN_A_ROW`` empty pages), so what can be read is read. A source
         that serves fewer records per page than asked (its own cap) is detected on the first page
-        and paged at its size. A page answered with 200 but unusable (not JSON after retries, no
-        ``products`` list) is yielded with ``error``. Outages (no answer, 5xx, 429 after retries)
-        raise. Judging whether the pages add up to the whole catalog is ``FetchAudit``'s job.
+        and paged at its size. Once the first page gave the total, up to ``concurrency`` pages
+        are in flight at once; they are still yielded in order. A page answered with 200 but
+        unusable (not JSON after retries, no ``products`` list) is yielded with ``error``. Outages
+        (no answer, 5xx, 429 after retries) raise. Judging whether the pages add up to the whole
+        catalog is ``FetchAudit``'s job.
         """
         if page_size < 1:
             raise ValueError("page_size must be positive")
         if max_products is not None and max_products <= 0:
             return
+        ahead = _PageAhead(self._page, concurrency)
+        try:
+            yield from self._paged(ahead, page_size, max_products)
+        finally:
+            ahead.close()
+
+    def _paged(self, ahead: _PageAhead, page_size: int, max_products: int | None) -> Iterator[dict[str, Any]]:
         skip, stride, total, empty_in_a_row = 0, page_size, None, 0
         while True:
             limit = stride if max_products is None else min(stride, max_products - skip)
-            page = self._page(skip, limit)
+            page = ahead.get(skip, limit, _upcoming(skip, stride, total, max_products, ahead.depth))
             products = page["products"]
             if page.get("error") is None:
                 if (

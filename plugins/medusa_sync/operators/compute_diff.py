@@ -12,7 +12,7 @@ from medusa_sync.batch_groups import group_label, group_sizes
 from medusa_sync.batching import DEFAULT_MAX_BYTES, Batch, BatchBuilder, Kind
 from medusa_sync.currency import currency_decimals
 from medusa_sync.deletion_guard import DEFAULT_MAX_MISSING_PERCENT, GuardDecision, judge
-from medusa_sync.diff import STORE_PRODUCT_FIELDS, StoreIndex, StoreProduct, classify
+from medusa_sync.diff import STORE_PRODUCT_FIELDS, StoreProduct, classify
 from medusa_sync.handles import HandleAllocator
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.mapping import (
@@ -26,6 +26,7 @@ from medusa_sync.mapping import (
 from medusa_sync.models import BatchDescriptor, SourceProduct
 from medusa_sync.param_values import as_bool, as_choice, as_int, as_number, as_optional_str
 from medusa_sync.storage import RunFolder, read_json, write_json
+from medusa_sync.store_index import StoreIndex
 from medusa_sync.store_state import planned_state
 
 ON_MISSING = ("ignore", "draft", "delete")
@@ -152,14 +153,22 @@ class ComputeDiffOperator(BaseOperator):
             stale.unlink()
         hook = MedusaHook(medusa_conn_id=self.medusa_conn_id)
         ctx = self._mapping_context(hook, folder, settings)
-        index = self._read_store(hook, ctx.external_id_prefix)
+        with self._read_store(hook, ctx.external_id_prefix) as index:
+            plan, descriptors = self.plan(folder, ctx, index, settings)
+        write_json(folder.plan, plan)
+        self._log_plan(plan)
+        return [] if settings.dry_run else descriptors
+
+    def plan(
+        self, folder: RunFolder, ctx: MappingContext, index: StoreIndex, settings: PlanSettings
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Everything after the store read; writes the batch files, returns the plan and descriptors."""
         writer = _BatchWriter(
             folder, BatchBuilder(max_items=settings.batch_size, max_bytes=self.max_batch_bytes)
         )
-        counts, seen = self._plan_catalog(folder, ctx, index, writer, settings)
-        fetch = read_json(folder.fetch)
-        missing = index.missing_upstream(seen)
-        missing_plan = self._plan_missing(missing, fetch, index, writer, settings)
+        counts = self._plan_catalog(folder, ctx, index, writer, settings)
+        missing = index.missing_upstream()
+        missing_plan = self._plan_missing(missing, read_json(folder.fetch), index, writer, settings)
         descriptors = writer.close()
         plan = {
             **{kind: counts[kind] for kind in ("create", "update", "unchanged")},
@@ -172,9 +181,7 @@ class ComputeDiffOperator(BaseOperator):
             "instances_planned": len(descriptors),
             "duplicated_external_ids": index.duplicated,
         }
-        write_json(folder.plan, plan)
-        self._log_plan(plan)
-        return [] if settings.dry_run else descriptors
+        return plan, descriptors
 
     # -- steps -------------------------------------------------------------------------------------
 
@@ -192,7 +199,7 @@ class ComputeDiffOperator(BaseOperator):
     def _read_store(self, hook: MedusaHook, prefix: str) -> StoreIndex:
         index = StoreIndex.build(hook.list_products(fields=STORE_PRODUCT_FIELDS), prefix=prefix)
         self.log.info(
-            "store holds %d products of this sync and %d handles in all", len(index.ours), len(index.handles)
+            "store holds %d products of this sync and %d handles in all", index.owned, len(index.handles)
         )
         for external_id, ids in index.duplicated.items():
             self.log.error(
@@ -211,19 +218,20 @@ class ComputeDiffOperator(BaseOperator):
         index: StoreIndex,
         writer: _BatchWriter,
         settings: PlanSettings,
-    ) -> tuple[Counter[str], set[str]]:
-        """Map every valid record and queue its create or update; returns counts and ids seen."""
+    ) -> Counter[str]:
+        """Map every valid record and queue its create or update; returns the count of each action."""
         allocator = HandleAllocator(index.handles)
         decimals = currency_decimals(settings.currency_code)
         counts: Counter[str] = Counter()
         # A quarantined record still exists upstream: it must never count as missing.
-        seen = {ctx.external_id(q["source_id"]) for q in read_json(folder.quarantine) if q["source_id"]}
+        for quarantined in read_json(folder.quarantine):
+            if quarantined["source_id"]:
+                index.seen_upstream(ctx.external_id(quarantined["source_id"]))
         for page in folder.pages():
             for record in read_json(page):
                 product = SourceProduct.parse(record, currency=settings.currency_code, decimals=decimals)
                 desired = desired_product(product, ctx)
-                existing = index.ours.get(desired["external_id"])
-                seen.add(desired["external_id"])
+                existing = index.seen_upstream(desired["external_id"])
                 action = classify(desired, existing, full_refresh=settings.full_refresh)
                 counts[action] += 1
                 if action == "create":
@@ -232,7 +240,7 @@ class ComputeDiffOperator(BaseOperator):
                 elif action == "update":
                     update = as_update(desired, existing.id, existing.variant_id)
                     writer.add("update", update, planned_state(existing))
-        return counts, seen
+        return counts
 
     def _plan_missing(
         self,
@@ -256,7 +264,7 @@ class ComputeDiffOperator(BaseOperator):
         else:
             guard = judge(
                 acting=len(acting),
-                owned=len(index.ours),
+                owned=index.owned,
                 max_missing_percent=settings.max_missing_percent,
                 action=settings.on_missing,
             )

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
 from medusa_sync.completeness import FetchAudit
 from medusa_sync.currency import currency_decimals
-from medusa_sync.hooks.source import CatalogSourceHook
+from medusa_sync.hooks.source import DEFAULT_PAGE_CONCURRENCY, CatalogSourceHook
 from medusa_sync.param_values import as_int, as_optional_int, as_optional_str
+from medusa_sync.scratch import ScratchDb
 from medusa_sync.storage import RunFolder, default_storage_url, write_json
 from medusa_sync.validation import Validator
 
@@ -23,10 +25,11 @@ class FetchPagesOperator(BaseOperator):
 
     Returns only the run folder and counts; the records stay in storage. ``partial`` in the result
     (and in ``fetch.json``) is true unless the fetch provably saw the whole catalog; then nothing
-    is treated as missing upstream.
+    is treated as missing upstream. ``page_concurrency`` pages are read at once after the first
+    (which tells the total); a 429 pauses them all for its ``Retry-After``.
     """
 
-    template_fields = ("storage_url", "page_size", "max_products", "currency_code")
+    template_fields = ("storage_url", "page_size", "max_products", "currency_code", "page_concurrency")
     ui_color = "#e8f4ff"
 
     def __init__(
@@ -37,9 +40,11 @@ class FetchPagesOperator(BaseOperator):
         page_size: int | str = 100,
         max_products: int | str | None = None,
         currency_code: str = "usd",
+        page_concurrency: int | str = DEFAULT_PAGE_CONCURRENCY,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.page_concurrency = page_concurrency
         self.source_conn_id = source_conn_id
         self.storage_url = storage_url
         self.page_size = page_size
@@ -49,16 +54,25 @@ class FetchPagesOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         page_size = as_int("page_size", self.page_size, minimum=1)
         max_products = as_optional_int("max_products", self.max_products, minimum=1)
+        concurrency = as_int("page_concurrency", self.page_concurrency, minimum=1)
         currency = str(self.currency_code).strip().lower()
-        validator = Validator(currency=currency, decimals=currency_decimals(currency))
         folder = self._fresh_folder(context)
-        audit = FetchAudit(max_products=max_products)
         hook = CatalogSourceHook(source_conn_id=self.source_conn_id)
+        audit = FetchAudit(max_products=max_products)
+        pages = hook.iter_pages(page_size=page_size, max_products=max_products, concurrency=concurrency)
+        with ScratchDb() as scratch:
+            validator = Validator(currency=currency, decimals=currency_decimals(currency), scratch=scratch)
+            count, valid, quarantine = self._write_pages(folder, pages, validator, audit)
+        incomplete = audit.finish(validator.repeated_ids)
+        return self._finish(folder, hook, count, audit.read, valid, quarantine, incomplete)
+
+    def _write_pages(
+        self, folder: RunFolder, pages: Iterable[dict[str, Any]], validator: Validator, audit: FetchAudit
+    ) -> tuple[int, int, list[dict[str, Any]]]:
+        """One file of valid records per page; returns pages written, valid records, quarantine."""
         quarantine: list[dict[str, Any]] = []
-        pages = valid = 0
-        for pages, page in enumerate(
-            hook.iter_pages(page_size=page_size, max_products=max_products), start=1
-        ):
+        count = valid = 0
+        for count, page in enumerate(pages, start=1):
             good, bad = validator.validate(page["products"])
             audit.page(
                 skip=page["skip"],
@@ -69,20 +83,19 @@ class FetchPagesOperator(BaseOperator):
             )
             if page.get("error"):
                 quarantine.append({"source_id": None, "reason": audit.reasons[-1]})
-            write_json(folder.page(pages), [p.model_dump(mode="json") for p in good])
+            write_json(folder.page(count), [p.model_dump(mode="json") for p in good])
             valid += len(good)
             quarantine.extend(q.model_dump() for q in bad)
             self.log.info(
                 "page %d at skip=%d: %d records (%d of %s read), %d quarantined",
-                pages,
+                count,
                 page["skip"],
                 len(page["products"]),
                 audit.read,
                 page["total"],
                 len(bad),
             )
-        incomplete = audit.finish(validator.repeated_ids)
-        return self._finish(folder, hook, pages, audit.read, valid, quarantine, incomplete)
+        return count, valid, quarantine
 
     def _fresh_folder(self, context: Context) -> RunFolder:
         """The run's folder, emptied: nothing an earlier attempt left may pass for this one's data."""

@@ -3,10 +3,14 @@ from __future__ import annotations
 import json
 import logging
 import pickle
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 
+from devstack.catalog_generator import generate_catalog
+from devstack.catalog_server import CatalogServer
 from medusa_sync.errors import SourceApiError
 from medusa_sync.hooks.source import CatalogSourceHook
 from medusa_sync.retry import RetryPolicy
@@ -48,7 +52,7 @@ def test_iter_pages_stops_at_total(server: FakeServer, monkeypatch: pytest.Monke
     server.json(page(range(2, 4), 5))
     server.json(page(range(4, 5), 5))
     hook, _ = make_hook()
-    pages = list(hook.iter_pages(page_size=2))
+    pages = list(hook.iter_pages(concurrency=1, page_size=2))
     assert [[p["id"] for p in pg["products"]] for pg in pages] == [[0, 1], [2, 3], [4]]
     assert pages[0]["total"] == 5
     assert [(r.path, r.param("limit"), r.param("skip")) for r in server.requests] == [
@@ -63,7 +67,7 @@ def test_iter_pages_honours_max_products(server: FakeServer, monkeypatch: pytest
     server.json(page(range(0, 4), 100))
     server.json(page(range(4, 8), 100))  # a server ignoring the smaller limit still gets truncated
     hook, _ = make_hook()
-    pages = list(hook.iter_pages(page_size=4, max_products=6))
+    pages = list(hook.iter_pages(concurrency=1, page_size=4, max_products=6))
     assert [len(p["products"]) for p in pages] == [4, 2]
     assert server.requests[1].param("limit") == ["2"]
     assert len(server.requests) == 2
@@ -77,7 +81,7 @@ def test_an_empty_page_before_the_total_is_yielded_and_paging_goes_on(
     server.json({"products": [], "total": 6, "skip": 2, "limit": 0})
     server.json(page(range(4, 6), 6))
     hook, _ = make_hook()
-    pages = list(hook.iter_pages(page_size=2))
+    pages = list(hook.iter_pages(concurrency=1, page_size=2))
     assert [(p["skip"], [r["id"] for r in p["products"]]) for p in pages] == [
         (0, [0, 1]),
         (2, []),
@@ -93,7 +97,7 @@ def test_three_empty_pages_in_a_row_stop_the_paging(
     for skip in (2, 4, 6):
         server.json({"products": [], "total": 100, "skip": skip, "limit": 0})
     hook, _ = make_hook()
-    assert len(list(hook.iter_pages(page_size=2))) == 4
+    assert len(list(hook.iter_pages(concurrency=1, page_size=2))) == 4
     assert len(server.requests) == 4
 
 
@@ -105,7 +109,7 @@ def test_a_short_page_leaves_a_gap_at_the_next_stride(
     server.json(page(range(4, 6), 10))  # 2 of the 4 asked for
     server.json(page(range(8, 10), 10))
     hook, _ = make_hook()
-    pages = list(hook.iter_pages(page_size=4))
+    pages = list(hook.iter_pages(concurrency=1, page_size=4))
     assert [p["skip"] for p in pages] == [0, 4, 8]
     assert [dict(r.query)["skip"] for r in server.requests] == ["0", "4", "8"]
 
@@ -118,7 +122,7 @@ def test_a_source_that_caps_its_page_size_is_paged_at_its_size(
     server.json(page(range(3, 6), 7))
     server.json(page(range(6, 7), 7))
     hook, _ = make_hook()
-    pages = list(hook.iter_pages(page_size=5))
+    pages = list(hook.iter_pages(concurrency=1, page_size=5))
     assert [(p["skip"], p["limit"], len(p["products"])) for p in pages] == [(0, 3, 3), (3, 3, 3), (6, 3, 1)]
 
 
@@ -130,7 +134,7 @@ def test_a_page_without_products_is_reported_and_paging_goes_on(
     server.json({"items": [], "total": 6})
     server.json(page(range(4, 6), 6))
     hook, _ = make_hook()
-    pages = list(hook.iter_pages(page_size=2))
+    pages = list(hook.iter_pages(concurrency=1, page_size=2))
     assert [[p["id"] for p in pg["products"]] for pg in pages] == [[0, 1], [], [4, 5]]
     assert "skip=2" in pages[1]["error"] and "'products'" in pages[1]["error"]
 
@@ -143,7 +147,7 @@ def test_a_page_that_stays_invalid_json_is_reported_and_paging_goes_on(
     for _ in range(3):
         server.queue(Reply(raw=b'{"products": [{"id"'))
     hook, _ = make_hook(attempts=3)
-    pages = list(hook.iter_pages(page_size=2))
+    pages = list(hook.iter_pages(concurrency=1, page_size=2))
     assert len(pages) == 2
     assert pages[1]["skip"] == 2 and "not valid JSON" in pages[1]["error"]
 
@@ -156,7 +160,7 @@ def test_each_page_carries_the_total_it_was_served_with(
     server.json(page(range(2, 4), 5))
     server.json(page(range(4, 5), 5))
     hook, _ = make_hook()
-    pages = list(hook.iter_pages(page_size=2))
+    pages = list(hook.iter_pages(concurrency=1, page_size=2))
     assert [(len(p["products"]), p["total"]) for p in pages] == [(2, 4), (2, 5), (1, 5)]
 
 
@@ -166,7 +170,7 @@ def test_an_outage_still_raises(server: FakeServer, monkeypatch: pytest.MonkeyPa
         server.json({"message": "down"}, status=503)
     hook, _ = make_hook(attempts=2)
     with pytest.raises(SourceApiError) as info:
-        list(hook.iter_pages(page_size=2))
+        list(hook.iter_pages(concurrency=1, page_size=2))
     assert info.value.status == 503 and info.value.transient
 
 
@@ -177,7 +181,7 @@ def test_truncated_json_body_is_retried(server: FakeServer, monkeypatch: pytest.
     server.queue(Reply(raw=good, truncate_to=30))  # connection closed mid-body
     server.queue(Reply(raw=good))
     hook, waits = make_hook(attempts=3)
-    pages = list(hook.iter_pages(page_size=2))
+    pages = list(hook.iter_pages(concurrency=1, page_size=2))
     assert len(pages) == 1
     assert len(server.requests) == 3
     assert len(waits) == 2
@@ -270,3 +274,59 @@ def test_bad_json_error_says_where(server: FakeServer, monkeypatch: pytest.Monke
     assert info.value.message.startswith("the body is not valid JSON (18 bytes; ")
     assert "at byte 18" in info.value.message
     assert str(info.value).startswith("Catalog GET /products failed: 200: the body is not valid JSON")
+
+
+@pytest.fixture
+def catalog(monkeypatch: pytest.MonkeyPatch) -> Iterator[CatalogServer]:
+    with CatalogServer(generate_catalog(1000)) as server:
+        connect(monkeypatch, server.url)
+        yield server
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_pages_after_the_first_are_read_a_few_at_a_time_and_yielded_in_order(
+    catalog: CatalogServer, concurrency: int
+) -> None:
+    catalog.set_faults(latency_ms=30)
+    hook, _ = make_hook()
+    pages = list(hook.iter_pages(page_size=50, concurrency=concurrency))
+    assert [p["skip"] for p in pages] == list(range(0, 1000, 50))
+    assert [r["id"] for p in pages for r in p["products"]] == list(range(1, 1001))
+    assert catalog.request_count == 20
+    assert catalog.max_in_flight == concurrency
+
+
+def test_a_page_told_to_wait_among_pages_in_flight_is_retried_and_yielded_in_place(
+    catalog: CatalogServer,
+) -> None:
+    catalog.set_faults(throttle_at_skip=30, retry_after=1)  # the 4th page, sent along with others
+    hook, _ = make_hook()
+    hook._sleep = time.sleep
+    pages = list(hook.iter_pages(page_size=10, max_products=300, concurrency=4))
+    assert [r["id"] for p in pages for r in p["products"]] == list(range(1, 301))
+    assert catalog.fault_counts["burst_429"] == 1
+    assert catalog.request_count == 30 + 1
+
+
+def test_after_a_429_no_thread_of_the_hook_sends_until_retry_after_has_passed(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connect(monkeypatch, server.url)
+    server.queue(Reply(status=429, body={"message": "slow down"}, headers={"Retry-After": "1"}))
+    server.json({"ok": 1})
+    server.json({"ok": 2})
+    hook, _ = make_hook()
+    hook._sleep = time.sleep
+    told = threading.Thread(target=hook.get_json, args=("/products",))
+    told.start()
+    while not server.requests:
+        time.sleep(0.005)
+    time.sleep(0.05)  # the 429 has been answered; this thread's request comes after it
+    hook.get_json("/products/categories")
+    told.join()
+    first_429, other = (
+        server.requests[0],
+        next(r for r in server.requests if r.path == "/products/categories"),
+    )
+    assert first_429.path == "/products"
+    assert other.at - first_429.at >= 0.9

@@ -1,0 +1,150 @@
+"""Plan a synthetic catalog of any size against a synthetic store, without Medusa or Airflow running.
+
+Two steps in two processes, so the second one's peak memory is compute_diff's alone:
+
+    python -m devstack.plan_scale write DIR --products N   # run folder as fetch_pages and
+                                                            # sync_categories leave it, plus the store
+    python -m devstack.plan_scale plan DIR [--batch-size B] # compute_diff's planning; one JSON line
+
+The store (what ``MedusaHook.list_products`` would yield, one JSON object a line) is shifted 5 %
+against the source: the first 5 % of source ids are new (creates), the last 5 % of the store is
+gone upstream (drafted: within the deletion guard's 10 %), and every 10th product that both hold
+has a stale hash (an update). The rest is unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from devstack.catalog_generator import CATEGORIES, iter_catalog
+from medusa_sync.fingerprint import HASH_KEY
+from medusa_sync.handles import slugify
+from medusa_sync.mapping import MappingContext, desired_product
+from medusa_sync.models import SourceProduct
+from medusa_sync.storage import RunFolder, write_json
+from medusa_sync.store_index import StoreIndex
+
+PAGE_SIZE = 100
+SALES_CHANNEL = "sc_scale"
+UPDATED_AT = "2026-11-01T00:00:00.000Z"
+
+
+def taxonomy() -> dict[str, dict[str, str]]:
+    tags = {tag for _, words in CATEGORIES.values() for tag in words}
+    return {
+        "categories": {slug: f"pcat_{slug}" for slug in CATEGORIES},
+        "tags": {tag: f"ptag_{tag}" for tag in sorted(tags)},
+    }
+
+
+def context() -> MappingContext:
+    tax = taxonomy()
+    return MappingContext(sales_channel_id=SALES_CHANNEL, category_ids=tax["categories"], tag_ids=tax["tags"])
+
+
+def store_product(source_id: int, handle: str, sync_hash: str) -> dict[str, Any]:
+    return {
+        "id": f"prod_{source_id:09d}",
+        "external_id": f"dummyjson:{source_id}",
+        "handle": handle,
+        "status": "published",
+        "updated_at": UPDATED_AT,
+        "metadata": {HASH_KEY: sync_hash},
+        "variants": [{"id": f"variant_{source_id:09d}"}],
+    }
+
+
+def expected(n: int) -> dict[str, int]:
+    """The plan the store written by ``write`` must give."""
+    shift = n // 20
+    shared = range(shift + 1, n + 1)
+    stale = sum(1 for source_id in shared if source_id % 10 == 0)
+    return {"create": shift, "update": stale, "unchanged": len(shared) - stale, "missing_upstream": shift}
+
+
+def write(folder_dir: Path, n: int) -> None:
+    folder = RunFolder(f"file://{folder_dir.resolve()}/run")
+    ctx, shift = context(), n // 20
+    write_json(folder.taxonomy, taxonomy())
+    write_json(folder.quarantine, [])
+    page: list[dict[str, Any]] = []
+    pages = 0
+    with open(folder_dir / "store.jsonl", "w") as store:
+        for record in iter_catalog(n):
+            product = SourceProduct.parse(record)
+            page.append(product.model_dump(mode="json"))
+            if product.id > shift:
+                fresh = desired_product(product, ctx)["metadata"][HASH_KEY]
+                sync_hash = "stale" if product.id % 10 == 0 else fresh
+                store.write(json.dumps(store_product(product.id, slugify(product.title), sync_hash)) + "\n")
+            if len(page) == PAGE_SIZE:
+                pages += 1
+                write_json(folder.page(pages), page)
+                page = []
+        if page:
+            pages += 1
+            write_json(folder.page(pages), page)
+        for gone in range(n + 1, n + shift + 1):
+            store.write(json.dumps(store_product(gone, f"gone-{gone}", "old")) + "\n")
+    write_json(folder.fetch, {"fetched": n, "valid": n, "pages": pages, "partial": False})
+
+
+def _store_listing(path: Path):
+    with open(path) as lines:
+        for line in lines:
+            yield json.loads(line)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def plan(folder_dir: Path, batch_size: int) -> dict[str, Any]:
+    from medusa_sync.operators.compute_diff import ComputeDiffOperator
+
+    folder = RunFolder(f"file://{folder_dir.resolve()}/run")
+    operator = ComputeDiffOperator(
+        task_id="compute_diff", run_folder=folder.url, batch_size=batch_size, on_missing="draft"
+    )
+    settings = operator.settings()
+    started = time.monotonic()
+    with StoreIndex.build(_store_listing(folder_dir / "store.jsonl"), prefix="dummyjson:") as index:
+        indexed = time.monotonic()
+        result, descriptors = operator.plan(folder, context(), index, settings)
+    return {
+        "create": result["create"],
+        "update": result["update"],
+        "unchanged": result["unchanged"],
+        "missing_upstream": result["missing_upstream"],
+        "missing_acted_on": result["missing_acted_on"],
+        "batches_planned": result["batches_planned"],
+        "instances_planned": result["instances_planned"],
+        "descriptors": len(descriptors),
+        "store_index_s": round(indexed - started, 1),
+        "plan_s": round(time.monotonic() - indexed, 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m devstack.plan_scale")
+    parser.add_argument("step", choices=("write", "plan"))
+    parser.add_argument("dir", type=Path)
+    parser.add_argument("--products", type=int, default=1_000_000)
+    parser.add_argument("--batch-size", type=int, default=20)
+    args = parser.parse_args(argv)
+    if args.step == "write":
+        args.dir.mkdir(parents=True, exist_ok=True)
+        write(args.dir, args.products)
+    else:
+        print(json.dumps(plan(args.dir, args.batch_size)), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
