@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import resource
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -68,30 +70,48 @@ def expected(n: int) -> dict[str, int]:
     return {"create": shift, "update": stale, "unchanged": len(shared) - stale, "missing_upstream": shift}
 
 
-def write(folder_dir: Path, n: int) -> None:
+def _pages(n: int) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    page: list[dict[str, Any]] = []
+    for record in iter_catalog(n):
+        page.append(record)
+        if len(page) == PAGE_SIZE:
+            yield record["id"] // PAGE_SIZE, page
+            page = []
+    if page:
+        yield n // PAGE_SIZE + 1, page
+
+
+def _write_page(job: tuple[str, int, int, list[dict[str, Any]]]) -> str:
+    """Write one page as fetch_pages would; return its products' store lines (a worker's share)."""
+    url, shift, number, records = job
+    ctx, lines, page = context(), [], []
+    for record in records:
+        product = SourceProduct.parse(record)
+        page.append(product.model_dump(mode="json"))
+        if product.id > shift:
+            fresh = desired_product(product, ctx)["metadata"][HASH_KEY]
+            sync_hash = "stale" if product.id % 10 == 0 else fresh
+            lines.append(json.dumps(store_product(product.id, slugify(product.title), sync_hash)) + "\n")
+    write_json(RunFolder(url).page(number), page)
+    return "".join(lines)
+
+
+def write(folder_dir: Path, n: int, workers: int = 2) -> None:
+    """The run folder and the store listing; pages are mapped and hashed on ``workers`` processes."""
     folder = RunFolder(f"file://{folder_dir.resolve()}/run")
-    ctx, shift = context(), n // 20
+    shift = n // 20
     write_json(folder.taxonomy, taxonomy())
     write_json(folder.quarantine, [])
-    page: list[dict[str, Any]] = []
-    pages = 0
-    with open(folder_dir / "store.jsonl", "w") as store:
-        for record in iter_catalog(n):
-            product = SourceProduct.parse(record)
-            page.append(product.model_dump(mode="json"))
-            if product.id > shift:
-                fresh = desired_product(product, ctx)["metadata"][HASH_KEY]
-                sync_hash = "stale" if product.id % 10 == 0 else fresh
-                store.write(json.dumps(store_product(product.id, slugify(product.title), sync_hash)) + "\n")
-            if len(page) == PAGE_SIZE:
-                pages += 1
-                write_json(folder.page(pages), page)
-                page = []
-        if page:
-            pages += 1
-            write_json(folder.page(pages), page)
+    jobs = ((folder.url, shift, number, page) for number, page in _pages(n))
+    with (
+        open(folder_dir / "store.jsonl", "w") as store,
+        multiprocessing.get_context("fork").Pool(workers) as pool,
+    ):
+        for lines in pool.imap(_write_page, jobs, chunksize=4):
+            store.write(lines)
         for gone in range(n + 1, n + shift + 1):
             store.write(json.dumps(store_product(gone, f"gone-{gone}", "old")) + "\n")
+    pages = -(-n // PAGE_SIZE)
     write_json(folder.fetch, {"fetched": n, "valid": n, "pages": pages, "partial": False})
 
 

@@ -105,7 +105,10 @@ class RunFolder:
         path = self.root / folder
         if not path.exists():
             return []
-        return sorted((p for p in path.iterdir() if p.name.endswith(".json")), key=lambda p: p.name)
+        # By number: page-100000.json comes after page-99999.json (five digits are only a minimum).
+        return sorted(
+            (p for p in path.iterdir() if p.name.endswith(".json")), key=lambda p: (len(p.name), p.name)
+        )
 
 
 def write_json(path: ObjectStoragePath, data: Any) -> None:
