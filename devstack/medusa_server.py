@@ -172,8 +172,16 @@ def migrate(database_url: str) -> None:
     _run(_medusa_cmd("db:migrate"), "medusa db:migrate", env=_node_env(database_url))
 
 
+def admin_password() -> str:
+    """A random admin password that never starts with ``-``: the medusa CLI would read it as a flag
+    (``token_urlsafe`` alone does that one time in 64, and the login then fails with 401)."""
+    return "pw" + secrets.token_urlsafe(18)
+
+
 def create_admin_user(database_url: str, email: str, password: str) -> None:
     """Create an admin user who can log in with email and password."""
+    if password.startswith("-"):
+        raise ValueError("an admin password must not start with '-' (the medusa CLI reads it as a flag)")
     _run(_medusa_cmd("user", "-e", email, "-p", password), "medusa user", env=_node_env(database_url))
 
 
@@ -436,7 +444,7 @@ def cmd_up(args: argparse.Namespace) -> None:
         drop_database(args.db)
         create_database(args.db)
         migrate(url_db)
-        state = {"database": args.db, "email": ADMIN_EMAIL, "password": secrets.token_urlsafe(18)}
+        state = {"database": args.db, "email": ADMIN_EMAIL, "password": admin_password()}
         _log(f"creating admin user {ADMIN_EMAIL}")
         create_admin_user(url_db, ADMIN_EMAIL, state["password"])
     else:
