@@ -29,6 +29,9 @@ RETRY_DELAY = timedelta(seconds=float(os.environ.get("MEDUSA_SYNC_RETRY_DELAY_SE
 UPSERT_CONCURRENCY = int(os.environ.get("MEDUSA_SYNC_UPSERT_CONCURRENCY", "2"))
 # Source pages read at once after the first; lower it for a source with a tight rate limit.
 SOURCE_CONCURRENCY = int(os.environ.get("MEDUSA_SYNC_SOURCE_CONCURRENCY", "4"))
+# Every task that talks to Medusa takes a slot of this pool, so adding workers never adds load on
+# the store: create it once per deployment (``airflow pools set medusa_api 2 "Medusa Admin API"``).
+MEDUSA_POOL = os.environ.get("MEDUSA_SYNC_POOL", "medusa_api")
 CATALOG_ASSET = Asset(name="medusa_product_catalog", uri="medusa://catalog/products")
 
 with DAG(
@@ -113,12 +116,14 @@ with DAG(
     )
     sync_categories = SyncCategoriesOperator(
         task_id="sync_categories",
+        pool=MEDUSA_POOL,
         medusa_conn_id=MEDUSA_CONN_ID,
         run_folder=RUN_FOLDER,
         dry_run="{{ params.dry_run }}",
     )
     compute_diff = ComputeDiffOperator(
         task_id="compute_diff",
+        pool=MEDUSA_POOL,
         medusa_conn_id=MEDUSA_CONN_ID,
         run_folder=RUN_FOLDER,
         dry_run="{{ params.dry_run }}",
@@ -132,6 +137,7 @@ with DAG(
     )
     upsert_batch = UpsertBatchOperator.partial(
         task_id="upsert_batch",
+        pool=MEDUSA_POOL,
         medusa_conn_id=MEDUSA_CONN_ID,
         map_index_template="{{ task.batch_label }}",
         max_active_tis_per_dagrun=UPSERT_CONCURRENCY,

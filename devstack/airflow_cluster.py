@@ -44,7 +44,15 @@ from typing import Any
 import requests
 
 from devstack import medusa_server as ms
-from devstack.airflow_local import DAG_ID, VENV_BIN, airflow, airflow_environment, fernet_key
+from devstack.airflow_local import (
+    DAG_ID,
+    MEDUSA_POOL,
+    POOL_DESCRIPTION,
+    VENV_BIN,
+    airflow,
+    airflow_environment,
+    fernet_key,
+)
 
 ADMIN_USER = "admin"
 ADMIN_PASSWORD = "admin"
@@ -199,6 +207,22 @@ class AirflowApi:
             )
         return response.json() if response.content else None
 
+    def set_pool(self, name: str, slots: int, description: str = "") -> dict[str, Any]:
+        """Create the pool, or set its slots if it exists (as ``airflow pools set`` does)."""
+        body = {"name": name, "slots": slots, "description": description}
+        created = self.request("POST", "/api/v2/pools", json=body, expect=(200, 201, 409))
+        if created and created.get("name") == name:
+            return created
+        update = {"slots": slots, "description": description}
+        return self.request("PATCH", f"/api/v2/pools/{name}", json=update)
+
+    def set_variable(self, key: str, value: str) -> None:
+        """Create or overwrite a Variable (as ``airflow variables set`` does)."""
+        body = {"key": key, "value": value}
+        created = self.request("POST", "/api/v2/variables", json=body, expect=(200, 201, 409))
+        if not (created and created.get("key") == key):
+            self.request("PATCH", f"/api/v2/variables/{key}", json=body)
+
     def health(self) -> dict[str, Any]:
         response = self._session.get(f"{self.base_url}/api/v2/monitor/health", timeout=10)
         response.raise_for_status()
@@ -303,8 +327,10 @@ class AirflowCluster:
         connections: dict[str, dict[str, Any]] | None = None,
         env: dict[str, str] | None = None,
         parallelism: int = 4,
+        pool_slots: int = 2,
     ) -> None:
         self.home = home
+        self.pool_slots = pool_slots
         self.template = template
         self.connections = dict(connections or {})
         self.extra_env = dict(env or {})
@@ -389,26 +415,34 @@ class AirflowCluster:
         self.port = ms.free_port()
         self._log_server_port = ms.free_port()
         self.api = AirflowApi(self.url)
-        env = self.environment()
         try:
-            for name, args in COMPONENTS.items():
-                extra = ["--port", str(self.port)] if name == "api-server" else []
+            for name, (args, env, cwd) in self.components().items():
+                cwd.mkdir(parents=True, exist_ok=True)
                 with self.log_path(name).open("ab") as log:
                     self.processes[name] = subprocess.Popen(
-                        [str(VENV_BIN / "airflow"), *args, *extra],
+                        [str(VENV_BIN / "airflow"), *args],
                         env=env,
-                        cwd=self.home,
+                        cwd=cwd,
                         stdin=subprocess.DEVNULL,
                         stdout=log,
                         stderr=subprocess.STDOUT,
                         start_new_session=True,
                     )
             self._wait_ready(started + timeout)
+            self.api.set_pool(MEDUSA_POOL, self.pool_slots, POOL_DESCRIPTION)
         except BaseException:
             self.stop(keep_database=True)
             raise
         self.start_seconds = _timed(f"cluster started on :{self.port}", started)
         return self
+
+    def components(self) -> dict[str, tuple[list[str], dict[str, str], Path]]:
+        """``name -> (airflow arguments, environment, working directory)`` of each process to start."""
+        env = self.environment()
+        return {
+            name: ([*args, *(["--port", str(self.port)] if name == "api-server" else [])], env, self.home)
+            for name, args in COMPONENTS.items()
+        }
 
     def _wait_ready(self, deadline: float) -> None:
         state = "api-server not answering"
@@ -479,7 +513,7 @@ class AirflowCluster:
         parents = {pid: parent_pid(pid) for pid in _pids()}
         found = {p.pid for p in self.processes.values() if p.poll() is None}
         home = str(self.home)
-        found |= {pid for pid in parents if _cwd(pid) == home}
+        found |= {pid for pid in parents if (cwd := _cwd(pid)) and (cwd + "/").startswith(home + "/")}
         grew = True
         while grew:
             children = {pid for pid, ppid in parents.items() if ppid in found} - found

@@ -17,6 +17,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 DAG_ID = "medusa_product_sync"
+# The pool every Medusa task of the DAG runs in (see dags/medusa_product_sync.py and the README).
+MEDUSA_POOL = "medusa_api"
+POOL_SLOTS = 2
+POOL_DESCRIPTION = "Concurrent tasks talking to the Medusa Admin API (medusa-sync)"
 
 
 def medusa_connection(
@@ -85,5 +89,7 @@ def airflow(
 
 
 def migrate(env: dict[str, str]) -> None:
+    """Migrate the metadata database and create the pool the DAG's Medusa tasks run in."""
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
     airflow(env, "db", "migrate")
+    airflow(env, "pools", "set", MEDUSA_POOL, str(POOL_SLOTS), POOL_DESCRIPTION)

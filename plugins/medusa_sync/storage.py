@@ -8,11 +8,34 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any
 
 from airflow.sdk import ObjectStoragePath
+from airflow.sdk.exceptions import AirflowFailException
 
 STORAGE_VARIABLE = "medusa_sync_storage_url"
+
+
+class RunStorageError(AirflowFailException):
+    """The run storage cannot be used (a missing bucket, wrong credentials): nothing can be synced.
+
+    A configuration error, so the task fails without burning its retries on it.
+    """
+
+
+def display_url(url: str) -> str:
+    """The URL as logs and errors may show it: a connection id stays, a ``user:password@`` goes."""
+    return re.sub(r"(?<=://)[^/@\s:]*:[^/@\s]*@", "***@", url)
+
+
+def unusable_storage(url: str, exc: BaseException) -> RunStorageError:
+    detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+    return RunStorageError(
+        f"run storage {display_url(url)} is not usable: {type(exc).__name__}: {detail}. "
+        "Check the bucket exists and the connection's credentials (Variable "
+        f"{STORAGE_VARIABLE} names the storage, and the connection id in it)"
+    )
 
 
 def default_storage_url() -> str:
@@ -90,6 +113,20 @@ class RunFolder:
     def report(self) -> ObjectStoragePath:
         return self.root / "report.json"
 
+    @property
+    def attempt(self) -> ObjectStoragePath:
+        return self.root / "attempt.json"
+
+    def start_attempt(self, marker: dict[str, Any]) -> int:
+        """Empty the folder and write ``attempt.json``: proves the storage is writable before any
+        work is done, failing at once with ``RunStorageError``. Returns the files removed."""
+        try:
+            removed = self.clear()
+            write_json(self.attempt, marker)
+        except Exception as exc:
+            raise unusable_storage(self.url, exc) from None
+        return removed
+
     def clear(self) -> int:
         """Delete every file in the folder (a fresh attempt of the run); returns how many."""
         if not self.root.exists():
@@ -112,8 +149,20 @@ class RunFolder:
 
 
 def write_json(path: ObjectStoragePath, data: Any) -> None:
+    """Write a whole file or nothing: a reader never sees half of one.
+
+    An object store's PUT is atomic; on a local disk the text goes to a temporary name first.
+    """
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+    if path.protocol not in ("file", "local", ""):
+        path.write_text(text)
+        return
+    local = path.path
+    partial = f"{local}.partial"
+    with open(partial, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(partial, local)
 
 
 def read_json(path: str | ObjectStoragePath) -> Any:

@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from devstack.airflow_local import MEDUSA_POOL
+
 REPO = Path(__file__).resolve().parents[2]
 AIRFLOW_SERVICES = {
     "airflow-apiserver",
@@ -73,3 +75,10 @@ def test_the_airflow_image_installs_the_package_for_its_connection_type():
     dockerfile = (REPO / "Dockerfile").read_text()
     assert "FROM apache/airflow:3.3.2" in dockerfile
     assert "plugins" in dockerfile and "constraints.txt" in dockerfile
+
+
+def test_init_creates_the_pool_the_medusa_tasks_run_in(compose):
+    script = compose["services"]["airflow-init"]["command"][-1]
+    assert f"airflow pools set {MEDUSA_POOL} " in script
+    dag = (REPO / "dags" / "medusa_product_sync.py").read_text()
+    assert f'os.environ.get("MEDUSA_SYNC_POOL", "{MEDUSA_POOL}")' in dag

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterable
 from typing import Any
 
@@ -12,7 +13,7 @@ from medusa_sync.currency import currency_decimals
 from medusa_sync.hooks.source import DEFAULT_PAGE_CONCURRENCY, CatalogSourceHook
 from medusa_sync.param_values import as_int, as_optional_int, as_optional_str
 from medusa_sync.scratch import ScratchDb
-from medusa_sync.storage import RunFolder, default_storage_url, write_json
+from medusa_sync.storage import RunFolder, default_storage_url, display_url, write_json
 from medusa_sync.validation import Validator
 
 
@@ -103,9 +104,13 @@ class FetchPagesOperator(BaseOperator):
         folder = RunFolder.for_run(storage, context["dag"].dag_id, context["run_id"])
         # Published first, so the report can find the folder even if fetching fails.
         context["ti"].xcom_push(key="run_folder", value=folder.url)
-        removed = folder.clear()
+        ti = context["ti"]
+        marker = {"task": ti.task_id, "try_number": ti.try_number, "hostname": socket.gethostname()}
+        removed = folder.start_attempt(marker)  # fails at once, naming the storage, if it is unusable
         if removed:
-            self.log.info("removed %d files an earlier attempt of this run left in %s", removed, folder.url)
+            self.log.info(
+                "removed %d files an earlier attempt of this run left in %s", removed, display_url(folder.url)
+            )
         return folder
 
     def _finish(
