@@ -15,6 +15,7 @@ has a stale hash (an update). The rest is unchanged.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import resource
@@ -163,7 +164,9 @@ def main(argv: list[str] | None = None) -> None:
         args.dir.mkdir(parents=True, exist_ok=True)
         write(args.dir, args.products)
     else:
-        print(json.dumps(plan(args.dir, args.batch_size)), flush=True)
+        with contextlib.redirect_stdout(sys.stderr):  # the operator's log lines
+            result = plan(args.dir, args.batch_size)
+        print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":

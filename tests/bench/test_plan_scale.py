@@ -39,7 +39,8 @@ def _run(*args: str) -> str:
 def planned(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
     folder = tmp_path_factory.mktemp("million")
     _run("write", str(folder), "--products", str(PRODUCTS))
-    [line] = _run("plan", str(folder), "--batch-size", str(BATCH_SIZE)).strip().splitlines()
+    # The result is the last line; Airflow's task logger may print the operator's log lines first.
+    line = _run("plan", str(folder), "--batch-size", str(BATCH_SIZE)).strip().splitlines()[-1]
     print(f"\n[plan 1M] {line}")
     return json.loads(line), folder / "run"
 
