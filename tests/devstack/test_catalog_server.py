@@ -215,11 +215,15 @@ def test_replace_products_swaps_the_catalog_between_runs(server: CatalogServer) 
     assert body["products"][0]["price"] == 1.23
 
 
-def test_requests_are_logged_with_their_query(server: CatalogServer) -> None:
+def test_requests_are_logged_with_their_query_and_arrival_time(server: CatalogServer) -> None:
+    before = time.monotonic()
     get(server, "/products", limit=5, skip=10)
     get(server, "/products/3")
     assert server.request_count == 2
-    assert server.requests[0] == ("GET", "/products", {"limit": "5", "skip": "10"})
+    first = server.requests[0]
+    assert (first.method, first.path, first.query) == ("GET", "/products", {"limit": "5", "skip": "10"})
+    assert before <= first.at <= server.requests[1].at <= time.monotonic()
+    assert server.max_in_flight == 1  # one client, one request at a time
     server.reset_log()
     assert server.requests == []
 
