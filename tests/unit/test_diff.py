@@ -1,16 +1,7 @@
 from medusa_sync.diff import StoreProduct, classify
 from medusa_sync.fingerprint import HASH_KEY
 
-
-def store_product(pid, external_id, handle, sync_hash=None, status="published"):
-    return {
-        "id": pid,
-        "external_id": external_id,
-        "handle": handle,
-        "status": status,
-        "metadata": {HASH_KEY: sync_hash} if sync_hash else None,
-        "variants": [{"id": f"variant_{pid}"}],
-    }
+from .store_records import store_product
 
 
 def desired(h):

@@ -1,20 +1,9 @@
 import pytest
 
-from medusa_sync.fingerprint import HASH_KEY
 from medusa_sync.handles import HandleAllocator
 from medusa_sync.store_index import StoreIndex
 
-
-def store_product(pid, external_id, handle, sync_hash=None, status="published"):
-    return {
-        "id": pid,
-        "external_id": external_id,
-        "handle": handle,
-        "status": status,
-        "updated_at": "2026-11-28T10:00:00.000Z",
-        "metadata": {HASH_KEY: sync_hash} if sync_hash else None,
-        "variants": [{"id": f"variant_{pid}"}],
-    }
+from .store_records import store_product
 
 
 def test_only_products_with_our_prefix_are_ours_but_every_handle_counts():
