@@ -266,6 +266,7 @@ def dag_run(cluster: AirflowCluster, store: Store, memory: TaskMemory, what: str
             1 for t in instances if t["task_id"] == "upsert_batch" and t["map_index"] >= 0
         ),
         "task_seconds": _task_seconds(instances),
+        "timeline": _timeline(run, instances),
         "peak_rss_mb": memory.by_task(instances),
         **{k: products.get(k, 0) for k in ("created", "updated", "unchanged", "rejected")},
     }
@@ -284,6 +285,20 @@ def _task_seconds(instances: list[dict[str, Any]]) -> dict[str, float]:
     for ti in instances:
         total[ti["task_id"]] = round(total.get(ti["task_id"], 0.0) + (ti.get("duration") or 0.0), 1)
     return total
+
+
+def _timeline(run: dict[str, Any], instances: list[dict[str, Any]]) -> dict[str, list[float]]:
+    """Each task's first start and last end, in seconds after the run was queued: the gaps
+    between one task's end and the next one's start are the scheduling overhead."""
+    origin = _seconds(run.get("queued_at") or run["start_date"])
+    spans: dict[str, list[float]] = {}
+    for ti in instances:
+        if not ti.get("start_date") or not ti.get("end_date"):
+            continue
+        start, end = _seconds(ti["start_date"]) - origin, _seconds(ti["end_date"]) - origin
+        span = spans.setdefault(ti["task_id"], [start, end])
+        span[0], span[1] = min(span[0], start), max(span[1], end)
+    return {task: [round(a, 1), round(b, 1)] for task, (a, b) in sorted(spans.items(), key=lambda kv: kv[1][0])}
 
 
 def store_exact(store: Store, catalog: list[dict[str, Any]]) -> dict[str, Any]:
