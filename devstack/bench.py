@@ -267,6 +267,7 @@ def dag_run(cluster: AirflowCluster, store: Store, memory: TaskMemory, what: str
         ),
         "task_seconds": _task_seconds(instances),
         "timeline": _timeline(run, instances),
+        "compute_diff_says": _compute_diff_says(cluster, run_id, instances),
         "peak_rss_mb": memory.by_task(instances),
         **{k: products.get(k, 0) for k in ("created", "updated", "unchanged", "rejected")},
     }
@@ -287,6 +288,17 @@ def _task_seconds(instances: list[dict[str, Any]]) -> dict[str, float]:
     return total
 
 
+def _compute_diff_says(cluster: AirflowCluster, run_id: str, instances: list[dict[str, Any]]) -> list[str]:
+    """compute_diff's own account of its time: the store read and the planning."""
+    ti = next(t for t in instances if t["task_id"] == "compute_diff")
+    log = cluster.api.task_log(DAG_ID, run_id, "compute_diff", ti["try_number"])
+    return [
+        line.split("] ", 1)[-1].split(" logger=")[0].strip()
+        for line in log.splitlines()
+        if "store read in" in line or "plan (" in line
+    ]
+
+
 def _timeline(run: dict[str, Any], instances: list[dict[str, Any]]) -> dict[str, list[float]]:
     """Each task's first start and last end, in seconds after the run was queued: the gaps
     between one task's end and the next one's start are the scheduling overhead."""
@@ -298,7 +310,8 @@ def _timeline(run: dict[str, Any], instances: list[dict[str, Any]]) -> dict[str,
         start, end = _seconds(ti["start_date"]) - origin, _seconds(ti["end_date"]) - origin
         span = spans.setdefault(ti["task_id"], [start, end])
         span[0], span[1] = min(span[0], start), max(span[1], end)
-    return {task: [round(a, 1), round(b, 1)] for task, (a, b) in sorted(spans.items(), key=lambda kv: kv[1][0])}
+    ordered = sorted(spans.items(), key=lambda kv: kv[1][0])
+    return {task: [round(start, 1), round(end, 1)] for task, (start, end) in ordered}
 
 
 def store_exact(store: Store, catalog: list[dict[str, Any]]) -> dict[str, Any]:

@@ -48,41 +48,70 @@ class Validator:
         # Ids that came twice: the fetch cannot then prove it saw the whole catalog.
         self.repeated_ids: list[int] = []
 
-    def _repeated(self, product: SourceProduct) -> str | None:
-        """The first record with an id, sku or barcode wins; Medusa would refuse a second one."""
-        if self._owners["id"].owner(str(product.id)) is not None:
-            self.repeated_ids.append(product.id)
-            return f"id: {product.id} appears more than once in this fetch"
-        for name in UNIQUE_VARIANT_FIELDS:
-            value = getattr(product, name)
-            owner = self._owners[name].owner(value) if value else None
-            if owner is not None:
-                return f"{name}: {value!r} is already used by source id {owner}"
-        return None
-
-    def _claim(self, product: SourceProduct) -> None:
-        source_id = str(product.id)
-        self._owners["id"].claim(source_id, source_id)
-        for name in UNIQUE_VARIANT_FIELDS:
-            if value := getattr(product, name):
-                self._owners[name].claim(value, source_id)
-
     def validate(self, records: Iterable[Any]) -> tuple[list[SourceProduct], list[QuarantinedRecord]]:
+        """Valid products and quarantine entries of one page, each list in the page's order."""
+        parsed = [self._parse(record) for record in records]
+        page = _PageClaims(self._owners, [p for p in parsed if isinstance(p, SourceProduct)])
         valid: list[SourceProduct] = []
         quarantined: list[QuarantinedRecord] = []
-        for record in records:
-            if not isinstance(record, dict):
-                quarantined.append(QuarantinedRecord(source_id=None, reason="record: not a JSON object"))
-                continue
-            try:
-                product = SourceProduct.parse(record, currency=self.currency, decimals=self.decimals)
-            except ValidationError as exc:
-                quarantined.append(QuarantinedRecord(source_id=_raw_id(record), reason=_describe(exc)))
-                continue
-            reason = self._repeated(product)
-            if reason:
+        for product in parsed:
+            if isinstance(product, QuarantinedRecord):
+                quarantined.append(product)
+            elif repeat := page.repeated(product):
+                field, reason = repeat
+                if field == "id":
+                    self.repeated_ids.append(product.id)
                 quarantined.append(QuarantinedRecord(source_id=str(product.id), reason=reason))
-                continue
-            self._claim(product)
-            valid.append(product)
+            else:
+                page.claim(product)
+                valid.append(product)
+        page.save()
         return valid, quarantined
+
+    def _parse(self, record: Any) -> SourceProduct | QuarantinedRecord:
+        if not isinstance(record, dict):
+            return QuarantinedRecord(source_id=None, reason="record: not a JSON object")
+        try:
+            return SourceProduct.parse(record, currency=self.currency, decimals=self.decimals)
+        except ValidationError as exc:
+            return QuarantinedRecord(source_id=_raw_id(record), reason=_describe(exc))
+
+
+class _PageClaims:
+    """The owners of one page's ids, skus and barcodes: earlier pages' read in one query per
+    field, this page's added as its records are accepted, all written back in one go."""
+
+    def __init__(self, owners: dict[str, FirstOwner], products: list[SourceProduct]) -> None:
+        self._tables = owners
+        self._known = {
+            name: table.owners(v for p in products if (v := _key(p, name))) for name, table in owners.items()
+        }
+        self._new: dict[str, list[tuple[str, str]]] = {name: [] for name in owners}
+
+    def repeated(self, product: SourceProduct) -> tuple[str, str] | None:
+        """``(field, reason)`` when a key of ``product`` is taken: the first record with an id,
+        sku or barcode wins (Medusa would refuse a second one)."""
+        if str(product.id) in self._known["id"]:
+            return "id", f"id: {product.id} appears more than once in this fetch"
+        for name in UNIQUE_VARIANT_FIELDS:
+            value = _key(product, name)
+            if value and value in self._known[name]:
+                return name, f"{name}: {value!r} is already used by source id {self._known[name][value]}"
+        return None
+
+    def claim(self, product: SourceProduct) -> None:
+        owner = str(product.id)
+        for name in self._tables:
+            if value := _key(product, name):
+                self._known[name][value] = owner
+                self._new[name].append((value, owner))
+
+    def save(self) -> None:
+        for name, table in self._tables.items():
+            table.claim_all(self._new[name])
+
+
+def _key(product: SourceProduct, name: str) -> str | None:
+    if name == "id":
+        return str(product.id)
+    return getattr(product, name) or None

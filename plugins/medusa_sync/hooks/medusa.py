@@ -14,6 +14,7 @@ from requests import PreparedRequest, Response, Session
 from requests.auth import AuthBase
 
 from medusa_sync.errors import MedusaApiError
+from medusa_sync.page_ahead import PageAhead
 from medusa_sync.retry import RETRYABLE_EXCEPTIONS, RetryPolicy, call_with_retry
 
 _LOG = logging.getLogger(__name__)
@@ -274,27 +275,40 @@ class MedusaHook(HttpHook):
         *,
         params: dict[str, Any] | Sequence[tuple[str, Any]] | None = None,
         page_size: int = 500,
+        concurrency: int = 1,
     ) -> Iterator[dict[str, Any]]:
-        """Yield every item of a list endpoint, walking ``offset``/``limit`` until ``count``."""
+        """Yield every item of a list endpoint, walking ``offset``/``limit`` until ``count``.
+
+        Once the first page has told ``count``, up to ``concurrency`` pages are on the wire at
+        once. Medusa lists by id unless asked otherwise, so the offsets stay stable while the list
+        is read (a product created meanwhile sorts last); items come out in order either way.
+        """
         if page_size < 1:
             raise ValueError("page_size must be positive")
         base = list(params.items()) if isinstance(params, dict) else list(params or ())
         base = [(k, v) for k, v in base if k not in ("offset", "limit")]
-        offset = 0
-        while True:
+
+        def page_at(offset: int) -> dict[str, Any]:
             page = self.request("GET", path, params=[*base, ("limit", page_size), ("offset", offset)])
-            items = page.get(key)
-            if not isinstance(items, list):
+            if not isinstance(page.get(key), list):
                 raise MedusaApiError(200, None, f"response has no {key!r} list", "GET", path)
-            yield from items
-            offset += len(items)
-            count = page.get("count")
-            if (
-                not items
-                or (isinstance(count, int) and offset >= count)
-                or (count is None and len(items) < page_size)
-            ):
-                return
+            return page
+
+        with PageAhead[int](page_at, concurrency, name="medusa-page") as ahead:
+            offset, stride, count = 0, page_size, None
+            while True:
+                upcoming = range(offset + stride, count, stride) if count is not None else ()
+                page = ahead.get(offset, upcoming)
+                items = page[key]
+                yield from items
+                count = page["count"] if isinstance(page.get("count"), int) else None
+                if offset == 0 and 0 < len(items) < page_size and count is not None and len(items) < count:
+                    stride = len(items)  # the server caps the page size: page by what it serves
+                if not items or (count is None and len(items) < page_size):
+                    return
+                offset += stride if count is not None else len(items)
+                if count is not None and offset >= count:
+                    return
 
     # -- products --------------------------------------------------------------------------------
 
@@ -305,6 +319,7 @@ class MedusaHook(HttpHook):
         external_ids: Sequence[str] | None = None,
         ids: Sequence[str] | None = None,
         page_size: int = 500,
+        concurrency: int = 1,
     ) -> Iterator[dict[str, Any]]:
         """Yield products with the given fields; with ``ids`` or ``external_ids``, only those.
 
@@ -314,7 +329,9 @@ class MedusaHook(HttpHook):
         """
         base: list[tuple[str, Any]] = [("fields", ",".join(fields))]
         if external_ids is None and ids is None:
-            yield from self.paginate("/admin/products", "products", params=base, page_size=page_size)
+            yield from self.paginate(
+                "/admin/products", "products", params=base, page_size=page_size, concurrency=concurrency
+            )
             return
         key, values, chunk_size = (
             ("id", ids, PRODUCT_ID_CHUNK)

@@ -7,7 +7,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowNotFoundException
@@ -17,6 +16,7 @@ from requests import Response, Session
 
 from medusa_sync.errors import SourceApiError
 from medusa_sync.hooks.medusa import no_response_reason
+from medusa_sync.page_ahead import PageAhead
 from medusa_sync.retry import RETRYABLE_EXCEPTIONS, RetryPolicy, call_with_retry, retry_after
 
 _LOG = logging.getLogger(__name__)
@@ -65,30 +65,6 @@ class _Backoff:
         with self._lock:
             self._until = max(self._until, time.monotonic() + seconds)
             self._holder = threading.get_ident()
-
-
-class _PageAhead:
-    """Keeps the next pages in flight on a few threads, handing them out in order."""
-
-    def __init__(self, fetch: Callable[[int, int], dict[str, Any]], concurrency: int) -> None:
-        self._fetch = fetch
-        self.depth = max(1, concurrency)
-        self._pool = ThreadPoolExecutor(self.depth, thread_name_prefix="page") if self.depth > 1 else None
-        self._ahead: dict[tuple[int, int], Future[dict[str, Any]]] = {}
-
-    def get(self, skip: int, limit: int, upcoming: list[tuple[int, int]]) -> dict[str, Any]:
-        """The page at ``skip``; first sends the ``upcoming`` ones (in order) that fit in the window."""
-        future = self._ahead.pop((skip, limit), None)
-        for key in upcoming:
-            if self._pool is None or len(self._ahead) >= self.depth - (future is None):
-                break
-            if key not in self._ahead:
-                self._ahead[key] = self._pool.submit(self._fetch, *key)
-        return future.result() if future is not None else self._fetch(skip, limit)
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _upcoming(
@@ -237,17 +213,19 @@ class CatalogSourceHook(HttpHook):
             raise ValueError("page_size must be positive")
         if max_products is not None and max_products <= 0:
             return
-        ahead = _PageAhead(self._page, concurrency)
+        ahead: PageAhead[tuple[int, int]] = PageAhead(self._page, concurrency)
         try:
             yield from self._paged(ahead, page_size, max_products)
         finally:
             ahead.close()
 
-    def _paged(self, ahead: _PageAhead, page_size: int, max_products: int | None) -> Iterator[dict[str, Any]]:
+    def _paged(
+        self, ahead: PageAhead[tuple[int, int]], page_size: int, max_products: int | None
+    ) -> Iterator[dict[str, Any]]:
         skip, stride, total, empty_in_a_row = 0, page_size, None, 0
         while True:
             limit = stride if max_products is None else min(stride, max_products - skip)
-            page = ahead.get(skip, limit, _upcoming(skip, stride, total, max_products, ahead.depth))
+            page = ahead.get((skip, limit), _upcoming(skip, stride, total, max_products, ahead.depth))
             products = page["products"]
             if page.get("error") is None:
                 if (

@@ -6,7 +6,7 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -47,11 +47,17 @@ class Recorded:
 
 
 class FakeServer:
-    """Answers requests in queue order; an empty queue answers 599 so a test notices extra calls."""
+    """Answers requests in queue order; an empty queue answers 599 so a test notices extra calls.
+
+    Set ``answer`` to compute each reply from its request instead (for requests sent at once,
+    whose order of arrival is not fixed); ``peak_in_flight`` is the most answered at a time.
+    """
 
     def __init__(self) -> None:
         self.replies: deque[Reply] = deque()
         self.requests: list[Recorded] = []
+        self.answer: Callable[[Recorded], Reply] | None = None
+        self.in_flight = self.peak_in_flight = 0
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -71,7 +77,14 @@ class FakeServer:
     def _next(self, recorded: Recorded) -> Reply:
         with self._lock:
             self.requests.append(recorded)
+            if self.answer is not None:
+                return self.answer(recorded)
             return self.replies.popleft() if self.replies else Reply(599, {"message": "nothing queued"})
+
+    def _arrived(self, change: int) -> None:
+        with self._lock:
+            self.in_flight += change
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -93,9 +106,13 @@ class FakeServer:
                     headers=dict(self.headers.items()),
                     body=body,
                 )
-                reply = server._next(recorded)
-                if reply.delay:
-                    time.sleep(reply.delay)
+                server._arrived(+1)
+                try:
+                    reply = server._next(recorded)
+                    if reply.delay:
+                        time.sleep(reply.delay)
+                finally:
+                    server._arrived(-1)
                 payload = reply.payload()
                 try:
                     self.send_response(reply.status)

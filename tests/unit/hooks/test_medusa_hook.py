@@ -276,6 +276,62 @@ def test_paginate_walks_offsets_until_count(server: FakeServer, monkeypatch: pyt
     ]
 
 
+def listing(items: list[dict[str, Any]], key: str, *, delay: float = 0.0, cap: int | None = None):
+    """An ``answer`` for FakeServer: the page of ``items`` at the request's offset and limit."""
+
+    def answer(request: Any) -> Reply:
+        offset, limit = int(request.param("offset")[0]), int(request.param("limit")[0])
+        limit = min(limit, cap) if cap else limit
+        page = items[offset : offset + limit]
+        return Reply(body={key: page, "count": len(items), "offset": offset, "limit": limit}, delay=delay)
+
+    return answer
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_the_store_is_read_a_few_pages_at_a_time_and_yielded_in_order(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch, concurrency: int
+) -> None:
+    connect(monkeypatch, server.url)
+    products = [{"id": f"prod_{n:03d}"} for n in range(95)]
+    server.answer = listing(products, "products", delay=0.03)
+    hook, _ = make_hook()
+    read = list(hook.list_products(fields=["id"], page_size=10, concurrency=concurrency))
+    assert read == products
+    assert sorted(int(r.param("offset")[0]) for r in server.requests) == list(range(0, 95, 10))
+    assert server.peak_in_flight == concurrency
+
+
+def test_a_server_that_caps_the_page_size_is_paged_by_what_it_serves(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connect(monkeypatch, server.url)
+    products = [{"id": f"prod_{n:03d}"} for n in range(25)]
+    server.answer = listing(products, "products", cap=10)
+    hook, _ = make_hook()
+    assert list(hook.list_products(fields=["id"], page_size=50, concurrency=4)) == products
+    assert sorted(int(r.param("offset")[0]) for r in server.requests) == [0, 10, 20]
+
+
+def test_a_failed_page_among_pages_in_flight_fails_the_read(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connect(monkeypatch, server.url)
+    products = [{"id": f"prod_{n:03d}"} for n in range(50)]
+    pages = listing(products, "products")
+    server.answer = lambda r: (
+        Reply(400, {"type": "invalid_data", "message": "bad offset"})
+        if r.param("offset") == ["30"]
+        else pages(r)
+    )
+    hook, _ = make_hook()
+    read: list[dict[str, Any]] = []
+    with pytest.raises(MedusaApiError) as info:
+        read.extend(hook.list_products(fields=["id"], page_size=10, concurrency=4))
+    assert read == products[:30]  # what came before the failed page, in order, and nothing after
+    assert info.value.status == 400 and "bad offset" in str(info.value)
+
+
 def test_list_products_chunks_external_ids(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
     connect(monkeypatch, server.url)
     ids = [f"dummyjson:{n}" for n in range(250)]
