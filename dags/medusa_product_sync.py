@@ -14,6 +14,7 @@ from airflow.sdk import DAG, Asset, Param
 from medusa_sync.deletion_guard import DEFAULT_MAX_MISSING_PERCENT
 from medusa_sync.operators.compute_diff import ComputeDiffOperator
 from medusa_sync.operators.fetch_pages import FetchPagesOperator
+from medusa_sync.operators.read_store import ReadStoreOperator
 from medusa_sync.operators.report import SyncReportOperator
 from medusa_sync.operators.sync_categories import SyncCategoriesOperator
 from medusa_sync.operators.upsert_batch import UpsertBatchOperator
@@ -114,6 +115,13 @@ with DAG(
         currency_code="{{ params.currency_code }}",
         page_concurrency=SOURCE_CONCURRENCY,
     )
+    # Reads the store while the source is fetched: it needs nothing from the source.
+    read_store = ReadStoreOperator(
+        task_id="read_store",
+        pool=MEDUSA_POOL,
+        medusa_conn_id=MEDUSA_CONN_ID,
+        storage_url="{{ var.value.get('" + STORAGE_VARIABLE + "', '') }}",
+    )
     sync_categories = SyncCategoriesOperator(
         task_id="sync_categories",
         pool=MEDUSA_POOL,
@@ -146,3 +154,4 @@ with DAG(
     report = SyncReportOperator(task_id="report", run_folder=RUN_FOLDER, outlets=[CATALOG_ASSET], retries=0)
 
     fetch_pages >> sync_categories >> compute_diff >> upsert_batch >> report
+    read_store >> compute_diff

@@ -119,21 +119,25 @@ class RunFolder:
 
     def start_attempt(self, marker: dict[str, Any]) -> int:
         """Empty the folder and write ``attempt.json``: proves the storage is writable before any
-        work is done, failing at once with ``RunStorageError``. Returns the files removed."""
+        work is done, failing at once with ``RunStorageError``. Returns the files removed.
+
+        ``store/`` stays: ``read_store`` writes it while the source is fetched, and replaces it
+        whole on each of its own attempts."""
         try:
-            removed = self.clear()
+            removed = self.clear(keep=("store",))
             write_json(self.attempt, marker)
         except Exception as exc:
             raise unusable_storage(self.url, exc) from None
         return removed
 
-    def clear(self) -> int:
-        """Delete every file in the folder (a fresh attempt of the run); returns how many."""
+    def clear(self, keep: tuple[str, ...] = ()) -> int:
+        """Delete every file in the folder but those in the ``keep`` subfolders; returns how many."""
         if not self.root.exists():
             return 0
+        kept = [self.root / name for name in keep]
         removed = 0
         for path in list(self.root.rglob("*")):
-            if path.is_file():
+            if path.is_file() and not any(path.is_relative_to(k) for k in kept):
                 path.unlink()
                 removed += 1
         return removed

@@ -59,11 +59,12 @@ class StoreIndex:
         self.handles = HandleSet(self._db)
 
     @classmethod
-    def build(cls, products: Iterable[Mapping[str, Any]], *, prefix: str) -> StoreIndex:
+    def build(cls, products: Iterable[StoreProduct | Mapping[str, Any]], *, prefix: str) -> StoreIndex:
+        """From store products, or the Admin API's product objects (``STORE_PRODUCT_FIELDS``)."""
         index = cls(prefix=prefix)
         try:
-            for raw in products:
-                index.add(StoreProduct.from_api(raw))
+            for product in products:
+                index.add(product if isinstance(product, StoreProduct) else StoreProduct.from_api(product))
             index._db.commit()
         except BaseException:
             index.close()

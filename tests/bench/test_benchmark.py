@@ -53,6 +53,7 @@ def test_it_reports_the_ratio_and_every_task_memory(result):
     )
     assert set(result["dag_first"]["peak_rss_mb"]) == {
         "fetch_pages",
+        "read_store",
         "sync_categories",
         "compute_diff",
         "upsert_batch",

@@ -33,6 +33,18 @@ def test_the_stages_are_chained_in_order(dag):
         assert downstream in dag.get_task(upstream).downstream_task_ids
 
 
+def test_the_store_is_read_alongside_the_fetch_and_feeds_the_diff(dag):
+    read_store = dag.get_task("read_store")
+    assert read_store.upstream_task_ids == set()
+    assert read_store.downstream_task_ids == {"compute_diff"}
+    assert dag.get_task("fetch_pages").upstream_task_ids == set()
+
+
+def test_every_task_that_talks_to_medusa_is_in_the_medusa_pool(dag):
+    talks_to_medusa = {"read_store", "sync_categories", "compute_diff", "upsert_batch"}
+    assert {t.task_id for t in dag.tasks if t.pool == "medusa_api"} == talks_to_medusa
+
+
 def test_batches_are_dynamically_mapped_and_labelled(dag):
     upsert = dag.get_task("upsert_batch")
     assert upsert.is_mapped

@@ -53,6 +53,7 @@ def test_a_triggered_run_syncs_the_real_catalog(cluster: AirflowCluster, medusa_
     assert state == "success", f"{summary}\n{cluster.logs_tail()}"
     assert {t["task_id"] for t in instances} == {
         "fetch_pages",
+        "read_store",
         "sync_categories",
         "compute_diff",
         "upsert_batch",

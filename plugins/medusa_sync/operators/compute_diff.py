@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,17 +26,15 @@ from medusa_sync.mapping import (
     draft_update,
 )
 from medusa_sync.models import BatchDescriptor, SourceProduct
+from medusa_sync.operators.read_store import STORE_PAGE_SIZE, STORE_READ_CONCURRENCY
 from medusa_sync.param_values import as_bool, as_choice, as_int, as_number, as_optional_str
 from medusa_sync.storage import RunFolder, read_json, write_json
 from medusa_sync.store_index import StoreIndex
+from medusa_sync.store_snapshot import StoreSnapshot
 from medusa_sync.store_state import planned_state
 
 ON_MISSING = ("ignore", "draft", "delete")
-# Reading the store is most of an unchanged run. Medusa pays a fixed cost per list request, so
-# fewer, larger pages are what make the read fast (10,000 products: 4.1 s in pages of 500,
-# 2.4 s in pages of 1,000); a second page in flight hides the round trip.
-STORE_PAGE_SIZE = 1000
-STORE_READ_CONCURRENCY = 2
+
 PRODUCT_STATUSES = ("published", "draft")
 
 
@@ -85,7 +84,8 @@ class _BatchWriter:
 
 
 class ComputeDiffOperator(BaseOperator):
-    """Lists the store once, then streams the pages: map, hash, classify, batch.
+    """Takes the store as ``read_store`` saw it (or lists it once itself on a later try), then
+    streams the pages: map, hash, classify, batch.
 
     Products missing upstream are acted on only after a complete fetch and within the deletion
     guard. Every update, draft and delete carries the store state it was planned against.
@@ -163,7 +163,8 @@ class ComputeDiffOperator(BaseOperator):
             stale.unlink()
         hook = MedusaHook(medusa_conn_id=self.medusa_conn_id)
         ctx = self._mapping_context(hook, folder, settings)
-        with self._read_store(hook, ctx.external_id_prefix) as index:
+        try_number = int(context["ti"].try_number or 1)
+        with self._store_index(hook, folder, ctx.external_id_prefix, try_number) as index:
             started = time.monotonic()
             plan, descriptors = self.plan(folder, ctx, index, settings)
         write_json(folder.plan, plan)
@@ -207,17 +208,35 @@ class ComputeDiffOperator(BaseOperator):
             external_id_prefix=self.external_id_prefix,
         )
 
-    def _read_store(self, hook: MedusaHook, prefix: str) -> StoreIndex:
+    def _store_index(self, hook: MedusaHook, folder: RunFolder, prefix: str, try_number: int) -> StoreIndex:
+        """The store as ``read_store`` saw it, on the first try; on any later one (a retry, a
+        clear), the store as it is now: upserts of this run may have written since the snapshot."""
         started = time.monotonic()
-        listing = hook.list_products(
+        snapshot = StoreSnapshot(folder)
+        summary = snapshot.summary() if try_number == 1 else None
+        if summary is not None:
+            index = StoreIndex.build(snapshot.products(summary), prefix=prefix)
+            source = f"store as read_store saw it (its try {summary.get('try_number')})"
+        else:
+            why = "no store snapshot in the run folder" if try_number == 1 else f"try {try_number}"
+            self.log.info("%s: reading the store now", why)
+            index = StoreIndex.build(self._list_store(hook), prefix=prefix)
+            source = "store read"
+        self._log_index(index, source, time.monotonic() - started)
+        return index
+
+    def _list_store(self, hook: MedusaHook) -> Iterator[dict[str, Any]]:
+        return hook.list_products(
             fields=STORE_PRODUCT_FIELDS,
             page_size=self.store_page_size,
             concurrency=self.store_read_concurrency,
         )
-        index = StoreIndex.build(listing, prefix=prefix)
+
+    def _log_index(self, index: StoreIndex, source: str, seconds: float) -> None:
         self.log.info(
-            "store read in %.1f s: %d products of this sync, %d handles in all",
-            time.monotonic() - started,
+            "%s, %.1f s: %d products of this sync, %d handles in all",
+            source,
+            seconds,
             index.owned,
             len(index.handles),
         )
@@ -229,7 +248,6 @@ class ComputeDiffOperator(BaseOperator):
                 ", ".join(ids),
                 ids[0],
             )
-        return index
 
     def _plan_catalog(
         self,
