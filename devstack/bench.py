@@ -289,13 +289,14 @@ def _task_seconds(instances: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def _compute_diff_says(cluster: AirflowCluster, run_id: str, instances: list[dict[str, Any]]) -> list[str]:
-    """compute_diff's own account of its time: the store read and the planning."""
+    """compute_diff's own account of its time: the store index (from read_store's snapshot or
+    read there) and the planning."""
     ti = next(t for t in instances if t["task_id"] == "compute_diff")
     log = cluster.api.task_log(DAG_ID, run_id, "compute_diff", ti["try_number"])
     return [
         line.split("] ", 1)[-1].split(" logger=")[0].strip()
         for line in log.splitlines()
-        if "store read in" in line or "plan (" in line
+        if "products of this sync" in line or "plan (" in line
     ]
 
 

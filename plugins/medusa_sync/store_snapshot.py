@@ -16,7 +16,7 @@ from dataclasses import astuple
 from typing import Any
 
 from medusa_sync.diff import StoreProduct
-from medusa_sync.storage import RunFolder, read_json, write_json
+from medusa_sync.storage import RunFolder, read_json, unusable_storage, write_json
 
 FORMAT = 1
 
@@ -46,10 +46,16 @@ class StoreSnapshot:
     def page(self, number: int) -> Any:
         return self.root / f"page-{number:05d}.json"
 
-    def clear(self) -> None:
-        if self.root.exists():
-            for path in list(self.root.iterdir()):
-                path.unlink()
+    def start(self, marker: dict[str, Any]) -> None:
+        """Remove an earlier attempt's pages and write ``attempt.json``: a storage that cannot be
+        written fails here, before the store is read, with ``RunStorageError``."""
+        try:
+            if self.root.exists():
+                for path in list(self.root.iterdir()):
+                    path.unlink()
+            write_json(self.root / "attempt.json", marker)
+        except Exception as exc:
+            raise unusable_storage(self.folder.url, exc) from None
 
     def write(
         self, products: Iterable[StoreProduct], page_size: int, marker: dict[str, Any]

@@ -9,7 +9,7 @@ import pytest
 
 from medusa_sync.diff import StoreProduct
 from medusa_sync.operators.compute_diff import ComputeDiffOperator
-from medusa_sync.storage import RunFolder, write_json
+from medusa_sync.storage import RunFolder, RunStorageError, write_json
 from medusa_sync.store_snapshot import StoreSnapshot
 
 from .store_records import store_product
@@ -33,6 +33,21 @@ def test_what_is_written_is_read_back_in_order(folder, count):
     assert summary["products"] == count
     assert summary["pages"] == max(1, -(-count // 2))
     assert list(snapshot.products(snapshot.summary())) == products(count)
+
+
+def test_a_new_attempt_starts_from_an_empty_snapshot(folder):
+    snapshot = StoreSnapshot(folder)
+    snapshot.write(products(3), page_size=2, marker={})
+    snapshot.start({"try_number": 2})
+    assert snapshot.summary() is None
+    assert sorted(p.name for p in snapshot.root.iterdir()) == ["attempt.json"]
+
+
+def test_storage_that_cannot_be_written_fails_before_the_store_is_read(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the storage root should be")
+    with pytest.raises(RunStorageError, match="not-a-folder"):
+        StoreSnapshot(RunFolder(f"file://{blocker}/run")).start({})
 
 
 def test_pages_without_their_summary_are_no_snapshot(folder):

@@ -11,7 +11,7 @@ from airflow.sdk import BaseOperator, Context
 from medusa_sync.diff import STORE_PRODUCT_FIELDS, StoreProduct
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.param_values import as_optional_str
-from medusa_sync.storage import RunFolder, default_storage_url, unusable_storage
+from medusa_sync.storage import RunFolder, default_storage_url
 from medusa_sync.store_snapshot import StoreSnapshot
 
 # Medusa pays a fixed cost per list request, so fewer, larger pages are what make the read fast
@@ -50,17 +50,14 @@ class ReadStoreOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         storage = as_optional_str("storage_url", self.storage_url) or default_storage_url()
         snapshot = StoreSnapshot(RunFolder.for_run(storage, context["dag"].dag_id, context["run_id"]))
-        try:
-            snapshot.clear()  # an earlier attempt's pages never mix with this one's
-        except Exception as exc:
-            raise unusable_storage(snapshot.folder.url, exc) from None
+        ti = context["ti"]
+        marker = {"task": ti.task_id, "try_number": ti.try_number, "hostname": socket.gethostname()}
+        snapshot.start(marker)  # an earlier attempt's pages never mix with this one's
         hook = MedusaHook(medusa_conn_id=self.medusa_conn_id)
         started = time.monotonic()
         listing = hook.list_products(
             fields=STORE_PRODUCT_FIELDS, page_size=self.page_size, concurrency=self.concurrency
         )
-        ti = context["ti"]
-        marker = {"task": ti.task_id, "try_number": ti.try_number, "hostname": socket.gethostname()}
         summary = snapshot.write(map(StoreProduct.from_api, listing), self.page_size, marker)
         self.log.info(
             "store read in %.1f s: %d products in %d pages",
