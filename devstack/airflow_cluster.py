@@ -213,7 +213,8 @@ class AirflowApi:
         created = self.request("POST", "/api/v2/pools", json=body, expect=(200, 201, 409))
         if created and created.get("name") == name:
             return created
-        update = {"slots": slots, "description": description}
+        # The PATCH body is the whole pool, named ``pool`` there (``name`` in the POST body).
+        update = {"pool": name, "slots": slots, "description": description, "include_deferred": False}
         return self.request("PATCH", f"/api/v2/pools/{name}", json=update)
 
     def set_variable(self, key: str, value: str) -> None:

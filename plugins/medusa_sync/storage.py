@@ -156,12 +156,14 @@ def write_json(path: ObjectStoragePath, data: Any) -> None:
     """Write a whole file or nothing: a reader never sees half of one.
 
     An object store's PUT is atomic; on a local disk the text goes to a temporary name first.
+    Object stores have no folders to make, and s3fs's ``mkdir`` would *create* a missing bucket
+    (so a misnamed bucket would pass for a good one): only local paths get their parents made.
     """
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    path.parent.mkdir(parents=True, exist_ok=True)
     if path.protocol not in ("file", "local", ""):
         path.write_text(text)
         return
+    path.parent.mkdir(parents=True, exist_ok=True)
     local = path.path
     partial = f"{local}.partial"
     with open(partial, "w", encoding="utf-8") as out:

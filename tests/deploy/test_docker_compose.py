@@ -1,5 +1,7 @@
 """Docker cannot run here, so the compose file's wiring is checked by reading it."""
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -8,6 +10,7 @@ import yaml
 from devstack.airflow_local import MEDUSA_POOL
 
 REPO = Path(__file__).resolve().parents[2]
+STORAGE_DEFAULT = "${MEDUSA_SYNC_STORAGE_URL:-s3://aws_runs@medusa-sync-runs/medusa-sync}"
 AIRFLOW_SERVICES = {
     "airflow-apiserver",
     "airflow-scheduler",
@@ -24,9 +27,15 @@ def compose() -> dict:
 
 
 def test_it_has_the_official_airflow_services_plus_medusa_and_its_database(compose):
-    assert AIRFLOW_SERVICES | {"postgres", "redis", "medusa", "medusa-db", "catalog"} <= set(
-        compose["services"]
-    )
+    assert AIRFLOW_SERVICES | {
+        "postgres",
+        "redis",
+        "medusa",
+        "medusa-db",
+        "catalog",
+        "minio",
+        "minio-init",
+    } <= set(compose["services"])
 
 
 @pytest.mark.parametrize("name", sorted(AIRFLOW_SERVICES))
@@ -39,7 +48,8 @@ def test_every_airflow_service_shares_the_image_env_and_mounts(compose, name):
     assert "AIRFLOW__API_AUTH__JWT_SECRET" in env
     assert '"conn_type": "medusa"' in env["AIRFLOW_CONN_MEDUSA_DEFAULT"]
     assert '"conn_type": "http"' in env["AIRFLOW_CONN_DUMMYJSON_DEFAULT"]
-    assert env["AIRFLOW_VAR_MEDUSA_SYNC_STORAGE_URL"].endswith("medusa_sync_runs}")
+    assert env["AIRFLOW_VAR_MEDUSA_SYNC_STORAGE_URL"] == STORAGE_DEFAULT
+    assert '"conn_type": "aws"' in env["AIRFLOW_CONN_AWS_RUNS"]
     mounts = {v.split(":")[1] for v in service["volumes"]}
     assert "/opt/airflow/dags" in mounts
     assert "./dags" in {v.split(":")[0] for v in service["volumes"]}
@@ -82,3 +92,59 @@ def test_init_creates_the_pool_the_medusa_tasks_run_in(compose):
     assert f"airflow pools set {MEDUSA_POOL} " in script
     dag = (REPO / "dags" / "medusa_product_sync.py").read_text()
     assert f'os.environ.get("MEDUSA_SYNC_POOL", "{MEDUSA_POOL}")' in dag
+
+
+def _with_defaults(value: str) -> str:
+    """The value compose gives with an empty .env: ``${NAME:-default}`` becomes ``default``."""
+    while (expanded := re.sub(r"\$\{[A-Z0-9_]+:-([^${}]*)\}", r"\1", value)) != value:
+        value = expanded
+    return value
+
+
+def test_run_data_goes_to_the_s3_service_and_no_airflow_service_keeps_it_on_a_volume(compose):
+    env = compose["services"]["airflow-worker"]["environment"]
+    connection = json.loads(_with_defaults(env["AIRFLOW_CONN_AWS_RUNS"]))
+    assert connection["conn_type"] == "aws"
+    assert connection["extra"]["endpoint_url"] == "http://minio:9000"
+    assert (
+        _with_defaults(env["AIRFLOW_VAR_MEDUSA_SYNC_STORAGE_URL"])
+        == "s3://aws_runs@medusa-sync-runs/medusa-sync"
+    )
+    # The connection id in the storage URL is the connection defined here.
+    assert "AIRFLOW_CONN_" + "aws_runs".upper() in env
+    minio = compose["services"]["minio"]
+    assert connection["login"] == _with_defaults(minio["environment"]["MINIO_ROOT_USER"])
+    assert connection["password"] == _with_defaults(minio["environment"]["MINIO_ROOT_PASSWORD"])
+    for name in AIRFLOW_SERVICES:
+        targets = {v.split(":")[1] for v in compose["services"][name]["volumes"]}
+        assert targets == {"/opt/airflow/dags", "/opt/airflow/logs", "/opt/airflow/config"}, name
+
+
+def test_the_bucket_is_created_before_any_airflow_service_starts(compose):
+    script = compose["services"]["minio-init"]["command"][-1]
+    assert "mc mb --ignore-existing runs/medusa-sync-runs" in script
+    assert "mc alias set runs http://minio:9000" in script
+    for name in AIRFLOW_SERVICES:
+        depends = compose["services"][name]["depends_on"]
+        assert depends["minio-init"]["condition"] == "service_completed_successfully", name
+
+
+def test_the_s3_images_are_pinned_to_a_release(compose):
+    for name in ("minio", "minio-init"):
+        image = compose["services"][name]["image"]
+        assert re.fullmatch(r"minio/(minio|mc):RELEASE\.\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z", image), image
+
+
+def test_there_are_two_celery_workers_by_default_and_more_with_one_setting(compose):
+    worker = compose["services"]["airflow-worker"]
+    assert worker["command"] == "celery worker"
+    assert worker["deploy"]["replicas"] == "${AIRFLOW_WORKERS:-2}"
+    assert "container_name" not in worker and "ports" not in worker  # replicas must not collide
+
+
+def test_the_image_installs_the_celery_and_s3_packages():
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert "-r /opt/medusa-sync/requirements.txt -c /opt/medusa-sync/constraints.txt" in dockerfile
+    pinned = (REPO / "requirements.txt").read_text()
+    for package in ("apache-airflow-providers-celery==", "apache-airflow-providers-amazon==", "s3fs=="):
+        assert package in pinned
