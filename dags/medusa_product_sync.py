@@ -9,7 +9,7 @@ import os
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG, Asset, Param
+from airflow.sdk import DAG, Asset, AssetAlias, Param
 
 from medusa_sync.deletion_guard import DEFAULT_MAX_MISSING_PERCENT
 from medusa_sync.operators.compute_diff import ComputeDiffOperator
@@ -18,6 +18,7 @@ from medusa_sync.operators.read_store import ReadStoreOperator
 from medusa_sync.operators.report import SyncReportOperator
 from medusa_sync.operators.sync_categories import SyncCategoriesOperator
 from medusa_sync.operators.upsert_batch import UpsertBatchOperator
+from medusa_sync.runbook import RUNBOOK
 from medusa_sync.storage import STORAGE_VARIABLE
 
 MEDUSA_CONN_ID = "medusa_default"
@@ -33,7 +34,19 @@ SOURCE_CONCURRENCY = int(os.environ.get("MEDUSA_SYNC_SOURCE_CONCURRENCY", "4"))
 # Every task that talks to Medusa takes a slot of this pool, so adding workers never adds load on
 # the store: create it once per deployment (``airflow pools set medusa_api 2 "Medusa Admin API"``).
 MEDUSA_POOL = os.environ.get("MEDUSA_SYNC_POOL", "medusa_api")
+# Nothing hangs forever: a run that has not ended after this long is failed, so it cannot block the
+# next day's run (max_active_runs=1). A first sync of 1,000,000 products takes about 4 h here.
+DAGRUN_TIMEOUT = timedelta(minutes=float(os.environ.get("MEDUSA_SYNC_DAGRUN_TIMEOUT_MINUTES", "720")))
+# Each attempt of a whole-catalog stage (fetch, store read, diff, report) is failed after this long.
+TASK_TIMEOUT = timedelta(minutes=float(os.environ.get("MEDUSA_SYNC_TASK_TIMEOUT_MINUTES", "120")))
+# Each attempt of one upsert_batch instance (about 5 batch files, a few minutes at most even
+# through the hook's own retries) is failed after this long.
+BATCH_TIMEOUT = timedelta(minutes=float(os.environ.get("MEDUSA_SYNC_BATCH_TIMEOUT_MINUTES", "30")))
+OWNER = os.environ.get("MEDUSA_SYNC_OWNER", "catalog-team")
 CATALOG_ASSET = Asset(name="medusa_product_catalog", uri="medusa://catalog/products")
+# The report emits CATALOG_ASSET through this alias only when a run changed the catalog: an Asset
+# declared in ``outlets`` would get an event on every successful report, dry runs included.
+CATALOG_CHANGES = AssetAlias("medusa_product_catalog_changes")
 
 with DAG(
     dag_id="medusa_product_sync",
@@ -42,14 +55,17 @@ with DAG(
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
+    dagrun_timeout=DAGRUN_TIMEOUT,
     default_args={
+        "owner": OWNER,
+        "execution_timeout": TASK_TIMEOUT,
         "retries": RETRIES,
         "retry_delay": RETRY_DELAY,
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": timedelta(minutes=10),
     },
     tags=["medusa", "catalog"],
-    doc_md=__doc__,
+    doc_md=RUNBOOK,
     params={
         "dry_run": Param(False, type="boolean", description="Plan and report, write nothing to Medusa."),
         "full_refresh": Param(
@@ -149,9 +165,16 @@ with DAG(
         medusa_conn_id=MEDUSA_CONN_ID,
         map_index_template="{{ task.batch_label }}",
         max_active_tis_per_dagrun=UPSERT_CONCURRENCY,
+        execution_timeout=BATCH_TIMEOUT,
     ).expand_kwargs(compute_diff.output)
     # No retries: a report that fails says the run did not land; trying again changes nothing.
-    report = SyncReportOperator(task_id="report", run_folder=RUN_FOLDER, outlets=[CATALOG_ASSET], retries=0)
+    report = SyncReportOperator(
+        task_id="report",
+        run_folder=RUN_FOLDER,
+        outlets=[CATALOG_CHANGES],
+        catalog_asset=CATALOG_ASSET,
+        retries=0,
+    )
 
     fetch_pages >> sync_categories >> compute_diff >> upsert_batch >> report
     read_store >> compute_diff

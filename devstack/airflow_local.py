@@ -62,6 +62,8 @@ def airflow_environment(
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+            # The connection form's Test button (and POST /api/v2/connections/test).
+            "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
             "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), str(REPO)]),

@@ -46,6 +46,7 @@ def test_every_airflow_service_shares_the_image_env_and_mounts(compose, name):
     assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
     assert "AIRFLOW__API_AUTH__JWT_SECRET" in env
+    assert env["AIRFLOW__CORE__TEST_CONNECTION"] == "Enabled"  # the connection form's Test button
     assert '"conn_type": "medusa"' in env["AIRFLOW_CONN_MEDUSA_DEFAULT"]
     assert '"conn_type": "http"' in env["AIRFLOW_CONN_DUMMYJSON_DEFAULT"]
     assert env["AIRFLOW_VAR_MEDUSA_SYNC_STORAGE_URL"] == STORAGE_DEFAULT

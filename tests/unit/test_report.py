@@ -154,3 +154,27 @@ def test_the_results_of_an_instance_s_files_are_merged():
     )
     assert (merged["created"], merged["resumed"]) == (350, 150)
     assert merged["superseded"] == [{"external_id": "dummyjson:9"}]
+
+
+def test_the_asset_event_carries_the_counts_only_when_the_store_changed():
+    from medusa_sync.operators.report import catalog_event_extra
+
+    changed = make({"batch-00001.json": {"created": 3, "updated": 2, "rejected": [{"message": "bad"}]}})
+    extra = catalog_event_extra(changed)
+    assert extra is not None
+    assert {
+        k: extra[k] for k in ("run_id", "created", "updated", "unchanged", "rejected", "quarantined")
+    } == {
+        "run_id": "manual__1",
+        "created": 3,
+        "updated": 2,
+        "unchanged": 2,
+        "rejected": 1,
+        "quarantined": 1,
+    }
+    assert (extra["drafted"], extra["deleted"], extra["fetch_complete"]) == (0, 0, True)
+
+    nothing = make({"batch-00001.json": {"created": 0, "updated": 0, "rejected": []}})
+    assert catalog_event_extra(nothing) is None
+    dry = make({}, plan={"create": 5, "update": 2, "dry_run": True}, params={"dry_run": True})
+    assert catalog_event_extra(dry) is None

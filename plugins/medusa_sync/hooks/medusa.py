@@ -25,6 +25,10 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # Medusa's query parser (qs, arrayLimit 1000) turns repeated keys into an array; stay well below it
 # and keep URLs short.
 EXTERNAL_ID_CHUNK = 100
+STORES_PATH = "/admin/stores"
+# The Test button's whole budget: the api-server answers within it whatever the host does.
+TEST_CONNECTION_SECONDS = 4.0
+NOT_MEDUSA = "not a Medusa v2 server (check the host URL)"
 # Product ids are short and indexed: one lookup covers a whole default batch (~7 KB of URL).
 PRODUCT_ID_CHUNK = 200
 
@@ -419,12 +423,62 @@ class MedusaHook(HttpHook):
         return str(channel)
 
     def test_connection(self) -> tuple[bool, str]:
-        """Back the UI's Test button: authenticate and read the store."""
+        """Back the UI's Test button: one attempt, answered within seconds, naming what is wrong.
+
+        The api-server runs this while the user waits, so there are no retries and every request
+        gets what is left of ``TEST_CONNECTION_SECONDS``.
+        """
         try:
-            stores = self.request("GET", "/admin/stores", params={"fields": "id,name"}).get("stores") or []
-        except MedusaApiError as exc:
-            return False, str(exc)
+            self._ensure_session()
+            where = redact_userinfo(self.base_url.rstrip("/")) or "(no host)"
         except Exception as exc:  # the UI shows the message; never let it crash the form
-            return False, redact_userinfo(f"{type(exc).__name__}: {exc}")[:300]
-        name = stores[0].get("name") if stores else None
-        return True, f"Connected to Medusa store {name!r}" if name else "Connected to Medusa"
+            return False, redact_userinfo(f"Connection settings unusable: {type(exc).__name__}: {exc}")[:300]
+        self.retry_policy = RetryPolicy(max_attempts=1)
+        self.timeout = TEST_CONNECTION_SECONDS
+        try:
+            response = self._send(
+                "GET", STORES_PATH, params={"fields": "id,name"}, auth=self._ensure_auth(), idempotent=True
+            )
+        except MedusaApiError as exc:
+            return False, _test_verdict(exc, where)
+        except ValueError as exc:  # no secret configured
+            return False, str(exc)
+        except Exception as exc:
+            return False, redact_userinfo(f"{where}: {type(exc).__name__}: {exc}")[:300]
+        if not response.ok:
+            kind, message = _error_details(response)
+            return False, _test_verdict(
+                MedusaApiError(response.status_code, kind, message, "GET", STORES_PATH), where
+            )
+        try:
+            stores = response.json().get("stores")
+        except (ValueError, AttributeError):
+            stores = None
+        if not isinstance(stores, list):
+            return False, f"{where} answered {STORES_PATH} without Medusa's JSON: {NOT_MEDUSA}"
+        name = stores[0].get("name") if stores and isinstance(stores[0], dict) else None
+        return (
+            True,
+            f"Connected to Medusa store {name!r} at {where}" if name else f"Connected to Medusa at {where}",
+        )
+
+
+def _test_verdict(exc: MedusaApiError, where: str) -> str:
+    """A plain sentence for the Test button: what is wrong and what to check (never a secret)."""
+    if exc.status is None:
+        reason = exc.message.lower()
+        if "refused" in reason:
+            return f"Cannot reach Medusa at {where}: connection refused (check the host and port)"
+        if "timed out" in reason or "timeout" in reason:
+            return f"Cannot reach Medusa at {where}: no answer within {TEST_CONNECTION_SECONDS:g} s"
+        if "resolve" in reason or "name or service" in reason or "errno -" in reason:
+            return f"Cannot reach Medusa at {where}: unknown host (DNS lookup failed)"
+        return f"Cannot reach Medusa at {where}: unreachable ({exc.message})"
+    if exc.status in (401, 403):
+        return (
+            f"Medusa at {where} refused the credentials ({exc.status}): check the secret API key, "
+            "or the admin email and password"
+        )
+    if exc.status == 404 or (exc.status == 200 and exc.path == LOGIN_PATH):
+        return f"{where} answered {exc.status} on {exc.path}: {NOT_MEDUSA}"
+    return f"Medusa at {where} answered {exc.status} on {exc.path}: {exc.message}"[:300]

@@ -6,11 +6,43 @@ import json
 from typing import Any
 
 import pendulum
-from airflow.sdk import BaseOperator, Context
+from airflow.sdk import Asset, AssetAlias, BaseOperator, Context
 
 from medusa_sync.param_values import is_empty
 from medusa_sync.report import build_report, merge_results, summary
 from medusa_sync.storage import RunFolder, read_json, write_json
+
+# What a consumer of the catalog asset learns from its event's ``extra``.
+EVENT_COUNTS = (
+    "created",
+    "updated",
+    "unchanged",
+    "drafted",
+    "deleted",
+    "resumed",
+    "rejected",
+    "superseded",
+    "not_found",
+    "missing_upstream",
+)
+CHANGES = ("created", "updated", "drafted", "deleted")
+
+
+def catalog_event_extra(report: dict[str, Any]) -> dict[str, Any] | None:
+    """The asset event's ``extra`` for a report, or None when the run changed nothing in the store.
+
+    A dry run writes nothing, so it never announces a change, whatever its plan says.
+    """
+    products = report["products"]
+    if report.get("dry_run") or not any(products.get(key) for key in CHANGES):
+        return None
+    return {
+        "run_id": report["run_id"],
+        **{key: products.get(key, 0) for key in EVENT_COUNTS},
+        "quarantined": report["source"].get("quarantined", 0),
+        "fetch_complete": bool(report["source"].get("complete")),
+        "duration_seconds": report.get("duration_seconds"),
+    }
 
 
 class SyncReportFailed(Exception):
@@ -29,11 +61,19 @@ class SyncReportOperator(BaseOperator):
     template_fields = ("run_folder",)
     ui_color = "#f0f0f0"
 
-    def __init__(self, *, run_folder: str | None, batch_task_id: str = "upsert_batch", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        run_folder: str | None,
+        batch_task_id: str = "upsert_batch",
+        catalog_asset: Asset | None = None,
+        **kwargs: Any,
+    ) -> None:
         kwargs.setdefault("trigger_rule", "all_done")
         super().__init__(**kwargs)
         self.run_folder = run_folder
         self.batch_task_id = batch_task_id
+        self.catalog_asset = catalog_asset
 
     def execute(self, context: Context) -> dict[str, Any]:
         states = self._task_states(context)
@@ -69,6 +109,7 @@ class SyncReportOperator(BaseOperator):
         )
         if report["status"] != "success":
             raise SyncReportFailed("the sync did not fully land: " + "; ".join(report["failed_because"]))
+        self._announce(context, report)
         return {
             "report": str(folder.report),
             **{
@@ -76,6 +117,18 @@ class SyncReportOperator(BaseOperator):
                 for k in ("created", "updated", "unchanged", "rejected", "superseded")
             },
         }
+
+    def _announce(self, context: Context, report: dict[str, Any]) -> None:
+        """Emit the catalog asset, with the counts, through the alias outlet when the store changed."""
+        alias = next((o for o in self.outlets if isinstance(o, AssetAlias)), None)
+        if self.catalog_asset is None or alias is None:
+            return
+        extra = catalog_event_extra(report)
+        if extra is None:
+            self.log.info("no asset event: %s", "dry run" if report.get("dry_run") else "nothing changed")
+            return
+        context["outlet_events"][alias].add(self.catalog_asset, extra=extra)
+        self.log.info("asset event %s: %s", self.catalog_asset.name, json.dumps(extra))
 
     def _task_states(self, context: Context) -> dict[str, str | None]:
         """``{task_id or "<task_id>_<map index>": state}`` for every task instance of this run."""

@@ -389,7 +389,7 @@ def test_test_connection(server: FakeServer, monkeypatch: pytest.MonkeyPatch) ->
     server.json({"stores": [{"id": "store_1", "name": "Medusa Store"}]})
     server.json({"type": "unauthorized", "message": "Unauthorized"}, status=401)
     hook, _ = make_hook()
-    assert hook.test_connection() == (True, "Connected to Medusa store 'Medusa Store'")
+    assert hook.test_connection() == (True, f"Connected to Medusa store 'Medusa Store' at {server.url}")
     ok, message = MedusaHook(retry=RetryPolicy(max_attempts=1)).test_connection()
     assert not ok
     assert "401" in message
