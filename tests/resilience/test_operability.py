@@ -128,6 +128,10 @@ def test_a_dry_run_and_a_run_that_changed_nothing_emit_no_event(cluster: Airflow
     assert cluster.report(unchanged)["products"]["unchanged"] == 194
     assert asset_events(cluster, dry) == []
     assert asset_events(cluster, unchanged) == []
+    # Nothing to send: the upserts show as skipped in the UI, and the run still succeeds.
+    for run_id in (dry, unchanged):
+        upserts = [t for t in cluster.api.task_instances(DAG_ID, run_id) if t["task_id"] == "upsert_batch"]
+        assert [(t["map_index"], t["state"]) for t in upserts] == [(-1, "skipped")]
 
 
 def test_a_hung_medusa_call_is_ended_by_the_task_time_limit_and_the_run_ends(
