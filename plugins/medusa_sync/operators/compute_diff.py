@@ -207,8 +207,9 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         report starts a scheduler loop sooner (an unchanged run is seconds long; that is one of
         them). Ends the task (``skip`` raises to tell the task runner), successfully.
         """
-        self.log.info("no batch to send: the upserts are skipped")
-        self.skip(ti=context["ti"], tasks=context["task"].downstream_list)
+        upserts = [task for task in context["task"].downstream_list if task.is_mapped]
+        self.log.info("no batch to send: %s skipped", ", ".join(t.task_id for t in upserts) or "nothing")
+        self.skip(ti=context["ti"], tasks=upserts)
 
     def _mapping_context(self, hook: MedusaHook, folder: RunFolder, settings: PlanSettings) -> MappingContext:
         taxonomy = read_json(folder.taxonomy)
