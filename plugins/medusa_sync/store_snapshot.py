@@ -15,8 +15,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import astuple
 from typing import Any
 
+from airflow.sdk import ObjectStoragePath
+
 from medusa_sync.diff import StoreProduct
-from medusa_sync.storage import RunFolder, read_json, unusable_storage, write_json
+from medusa_sync.storage import RunFolder, display_url, read_json, unusable_storage, write_json
 
 FORMAT = 1
 
@@ -36,14 +38,14 @@ class StoreSnapshot:
         self.folder = folder
 
     @property
-    def root(self) -> Any:
+    def root(self) -> ObjectStoragePath:
         return self.folder.root / "store"
 
     @property
-    def summary_path(self) -> Any:
+    def summary_path(self) -> ObjectStoragePath:
         return self.root / "snapshot.json"
 
-    def page(self, number: int) -> Any:
+    def page(self, number: int) -> ObjectStoragePath:
         return self.root / f"page-{number:05d}.json"
 
     def start(self, marker: dict[str, Any]) -> None:
@@ -93,5 +95,6 @@ class StoreSnapshot:
             yield from map(from_row, rows)
         if seen != summary["products"]:
             raise ValueError(
-                f"store snapshot in {self.root} holds {seen} products, its summary says {summary['products']}"
+                f"store snapshot in {display_url(str(self.root))} holds {seen} products, "
+                f"its summary says {summary['products']}"
             )
