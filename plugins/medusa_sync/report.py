@@ -85,11 +85,31 @@ def build_report(
         "planned": {key: plan.get(key, 0) for key in ("create", "update", "unchanged", "missing_upstream")},
         "products": products,
         "guard": guard,
-        "batches": {"total": len(results), "succeeded": len(results) - len(failed), "failed": failed},
+        "batches": {
+            "total": len(results),
+            "succeeded": len(results) - len(failed),
+            "failed": failed,
+            "results": batch_results(results),
+        },
         "quarantine": list(quarantine),
         **lists,
         "duplicated_external_ids": plan.get("duplicated_external_ids", {}),
     }
+
+
+def batch_results(results: Mapping[str, Mapping[str, Any] | None]) -> list[dict[str, Any]]:
+    """One line per batch instance, in plan order: its label, whether it landed, and its counts.
+
+    The report page shows these, so the batch a failure names can be found and cleared.
+    """
+    lines = []
+    for label, result in results.items():
+        line: dict[str, Any] = {"label": label, "landed": result is not None}
+        if result is not None:
+            line |= {key: result.get(key, 0) for key in COUNTED}
+            line |= {key: len(result.get(key, [])) for key in LISTED}
+        lines.append(line)
+    return lines
 
 
 def _merge_results(

@@ -46,12 +46,25 @@ def test_results_of_all_batches_are_added_up():
         "incomplete_because": [],
     }
     assert report["categories"] == {"created": 1, "existing": 2}
+    second = report["batches"]["results"][1]
+    assert (second["label"], second["created"], second["updated"], second["rejected"]) == (
+        "batch-00002.json",
+        1,
+        2,
+        1,
+    )
 
 
 def test_a_batch_without_result_fails_the_report_and_is_named():
     report = make({"batch-00001.json": {"created": 3}, "batch-00002.json": None})
     assert report["status"] == "failed"
-    assert report["batches"] == {"total": 2, "succeeded": 1, "failed": ["batch-00002.json"]}
+    batches = report["batches"]
+    assert (batches["total"], batches["succeeded"], batches["failed"]) == (2, 1, ["batch-00002.json"])
+    assert [(b["label"], b["landed"]) for b in batches["results"]] == [
+        ("batch-00001.json", True),
+        ("batch-00002.json", False),
+    ]
+    assert batches["results"][0]["created"] == 3 and "created" not in batches["results"][1]
     assert "failed: batch-00002.json" in summary(report)
 
 

@@ -11,6 +11,7 @@ from airflow.sdk import Asset, AssetAlias, BaseOperator, Context
 from medusa_sync.param_values import is_empty
 from medusa_sync.report import build_report, merge_results, summary
 from medusa_sync.storage import RunFolder, read_json, write_json
+from medusa_sync.ui.report_link import SyncReportLink
 
 # What a consumer of the catalog asset learns from its event's ``extra``.
 EVENT_COUNTS = (
@@ -60,6 +61,7 @@ class SyncReportOperator(BaseOperator):
 
     template_fields = ("run_folder",)
     ui_color = "#f0f0f0"
+    operator_extra_links = (SyncReportLink(),)
 
     def __init__(
         self,

@@ -1,0 +1,89 @@
+"""The report page's HTML: what an on-call engineer reads, and nothing a record could inject."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from medusa_sync.report import build_report
+from medusa_sync.ui.pages import MAX_ROWS, run_page, runs_page
+from medusa_sync.ui.run_reports import RunReport
+
+AIRFLOW = "https://airflow.example.test"
+RUN_ID = "manual__2026-11-29T05:00:00+00:00"
+
+
+def a_report(**results) -> dict:
+    plan = {
+        "create": 3,
+        "update": 0,
+        "unchanged": 0,
+        "batches": [{"batch_label": label} for label in results],
+    }
+    return build_report(
+        dag_id="medusa_product_sync",
+        run_id=RUN_ID,
+        params={},
+        fetch={"fetched": 5, "valid": 3},
+        quarantine=[
+            {"source_id": "7", "reason": "price: <script>alert(1)</script> is not a number"},
+            {"source_id": "8", "reason": "title: empty"},
+        ],
+        taxonomy={},
+        plan=plan,
+        results=results,
+        duration_seconds=4.2,
+        stage_states={"fetch_pages": "success", "compute_diff": "success"},
+    )
+
+
+def a_run(report: dict | None, because: str | None = None) -> RunReport:
+    return RunReport(
+        dag_id="medusa_product_sync",
+        run_id=RUN_ID,
+        state="failed" if report and report["status"] == "failed" else "success",
+        run_type="manual",
+        run_after=datetime(2026, 11, 29, 5, tzinfo=UTC),
+        start_date=datetime(2026, 11, 29, 5, tzinfo=UTC),
+        end_date=None,
+        report=report,
+        no_report_because=because,
+    )
+
+
+def test_a_run_page_names_counts_reasons_messages_and_each_batch():
+    report = a_report(
+        **{
+            "batch 1/2": {"created": 2, "rejected": [{"source_id": "9", "message": "sku HAND-1 exists"}]},
+            "batch 2/2": None,
+        }
+    )
+    html = run_page(a_run(report), AIRFLOW)
+
+    assert "price: &lt;script&gt;alert(1)&lt;/script&gt; is not a number" in html
+    assert "<script>" not in html
+    assert "sku HAND-1 exists" in html
+    assert "Why it failed" in html and "1 batch(es) did not land: batch 2/2" in html
+    assert "Batches: 1 of 2 landed" in html and "FAILED" in html
+    assert f'href="{AIRFLOW}/dags/medusa_product_sync/runs/manual__2026-11-29T05%3A00%3A00%2B00%3A00"' in html
+
+
+def test_long_lists_are_cut_on_the_page_and_say_where_the_rest_is():
+    report = a_report(**{"batch 1/1": {"created": 1}})
+    report["quarantine"] = [{"source_id": str(n), "reason": f"price: bad {n}"} for n in range(MAX_ROWS + 7)]
+    html = run_page(a_run(report), AIRFLOW)
+    assert f"Quarantined: {MAX_ROWS + 7}" in html
+    assert f"price: bad {MAX_ROWS - 1}<" in html and f"price: bad {MAX_ROWS}<" not in html
+    assert "7 more in report.json" in html
+
+
+def test_a_run_without_a_report_says_why():
+    html = run_page(a_run(None, "fetch_pages has not named a run folder for this run"), AIRFLOW)
+    assert "No report: fetch_pages has not named a run folder for this run" in html
+
+
+def test_the_runs_list_links_each_run_and_shows_its_counts():
+    report = a_report(**{"batch 1/1": {"created": 3}})
+    html = runs_page("medusa_product_sync", [a_run(report), a_run(None, "no report.json yet")], AIRFLOW)
+    assert 'href="manual__2026-11-29T05%3A00%3A00%2B00%3A00"' in html
+    assert "<td class='n'>3</td>" in html  # created
+    assert "no report.json yet" in html
