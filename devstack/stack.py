@@ -209,13 +209,15 @@ def demo(args: argparse.Namespace) -> None:
     up(args)
     state, reports = run_once({})
     from medusa_sync.report import summary
+    from medusa_sync.ui.report_link import report_path
 
     for report in reports:
         print(summary(report))
         where = (AIRFLOW_HOME / "medusa_sync_runs" / DAG_ID / report["run_id"] / "report.json").relative_to(
             REPO
         )
-        print(f"full report: {where}\n")
+        page = f"http://127.0.0.1:{AIRFLOW_PORT}" + report_path(DAG_ID, report["run_id"])
+        print(f"full report: {where}\nin the Airflow UI: {page}\n")
     print(f"run state: {state}")
     if state != "success":
         raise SystemExit(1)

@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -109,6 +110,9 @@ def test_the_catalog_in_10_batches_runs_on_both_workers_with_its_data_in_the_buc
     report = celery_cluster.report(run_id)
     assert report is not None
     assert (report["status"], report["products"]["created"]) == ("success", 194)
+    # The report page's data (the api-server's plugin app) is that same report, read from the bucket.
+    shown = celery_cluster.api.request("GET", f"/medusa-sync/api/{DAG_ID}/runs/{quote(run_id, safe='')}")
+    assert shown["report"] == report and shown["no_report_because"] is None
 
     files = celery_cluster.run_keys(run_id)
     assert {
