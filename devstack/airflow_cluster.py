@@ -418,17 +418,7 @@ class AirflowCluster:
         self.api = AirflowApi(self.url)
         try:
             for name, (args, env, cwd) in self.components().items():
-                cwd.mkdir(parents=True, exist_ok=True)
-                with self.log_path(name).open("ab") as log:
-                    self.processes[name] = subprocess.Popen(
-                        [str(VENV_BIN / "airflow"), *args],
-                        env=env,
-                        cwd=cwd,
-                        stdin=subprocess.DEVNULL,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,
-                    )
+                self._spawn(name, args, env, cwd)
             self._wait_ready(started + timeout)
             self.api.set_pool(MEDUSA_POOL, self.pool_slots, POOL_DESCRIPTION)
         except BaseException:
@@ -436,6 +426,20 @@ class AirflowCluster:
             raise
         self.start_seconds = _timed(f"cluster started on :{self.port}", started)
         return self
+
+    def _spawn(self, name: str, args: list[str], env: dict[str, str], cwd: Path) -> None:
+        """Start ``airflow <args>`` as component ``name``, in its own session, logging to its file."""
+        cwd.mkdir(parents=True, exist_ok=True)
+        with self.log_path(name).open("ab") as log:
+            self.processes[name] = subprocess.Popen(
+                [str(VENV_BIN / "airflow"), *args],
+                env=env,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def components(self) -> dict[str, tuple[list[str], dict[str, str], Path]]:
         """``name -> (airflow arguments, environment, working directory)`` of each process to start."""

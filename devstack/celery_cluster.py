@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -43,7 +42,7 @@ from devstack.airflow_cluster import (
     _pids,
     parent_pid,
 )
-from devstack.airflow_local import DAG_ID, VENV_BIN
+from devstack.airflow_local import DAG_ID
 from devstack.s3_server import RUN_PREFIX, S3Server
 from devstack.worker_identity import WORKER_NAME_VARIABLE
 
@@ -185,22 +184,11 @@ class CeleryCluster(AirflowCluster):
         """Start (again) the worker ``name``, e.g. a replacement for one that was killed."""
         if name in self.processes and self.processes[name].poll() is None:
             raise AirflowClusterError(f"worker {name} is already running")
-        args, env, cwd = self.worker_component(name)
-        cwd.mkdir(parents=True, exist_ok=True)
         log = self.log_path(name)
         # A fresh log, so "ready." is this start's and the killed worker's lines stay apart.
         if log.exists():
             log.rename(log.with_name(f"{name}.{int(time.time())}.log"))
-        with log.open("ab") as out:
-            self.processes[name] = subprocess.Popen(
-                [str(VENV_BIN / "airflow"), *args],
-                env=env,
-                cwd=cwd,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self._spawn(name, *self.worker_component(name))
         self.wait_worker_ready(name, timeout=timeout)
 
     def worker_pids(self, name: str) -> set[int]:

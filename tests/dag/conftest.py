@@ -1,9 +1,22 @@
+from pathlib import Path
+
 import pytest
+from airflow.dag_processing.dagbag import DagBag
 
 from devstack.airflow_local import medusa_connection, source_connection
 from devstack.catalog_server import CatalogServer
 from devstack.counting_proxy import CountingProxy
 from tests.fixtures.airflow_runs import LocalAirflow
+
+DAGS = Path(__file__).resolve().parents[2] / "dags"
+
+
+@pytest.fixture(scope="module")
+def dag():
+    """The DAG as the dag-processor parses it from ``dags/``, with no import error."""
+    bag = DagBag(str(DAGS))
+    assert bag.import_errors == {}
+    return bag.dags["medusa_product_sync"]
 
 
 @pytest.fixture(scope="session")

@@ -7,18 +7,10 @@ import itertools
 from pathlib import Path
 
 import pytest
-from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk.exceptions import ParamValidationError
 from airflow.serialization.serialized_objects import DagSerialization
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
-
-
-@pytest.fixture(scope="module")
-def dag():
-    bag = DagBag(str(DAGS))
-    assert bag.import_errors == {}
-    return bag.dags["medusa_product_sync"]
 
 
 def test_it_runs_daily_without_catchup_one_run_at_a_time(dag):

@@ -8,18 +8,9 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk import Asset, AssetAlias
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
-
-
-@pytest.fixture(scope="module")
-def dag():
-    bag = DagBag(str(DAGS))
-    assert bag.import_errors == {}
-    return bag.dags["medusa_product_sync"]
 
 
 def test_the_runbook_covers_stages_params_outcomes_and_clearing(dag):

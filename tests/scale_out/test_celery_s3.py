@@ -42,6 +42,23 @@ def run_to_end(cluster: CeleryCluster, conf: dict[str, Any], timeout: float = 42
     return run_id, state
 
 
+def watched_run(
+    cluster: CeleryCluster, proxy: CountingProxy, conf: dict[str, Any], slots: int = POOL_SLOTS
+) -> tuple[str, str, Watch]:
+    """A run with each batch request held ``BATCH_DELAY`` at the proxy (so requests Airflow lets
+    overlap, overlap) and the ``medusa_api`` pool at ``slots`` for its duration."""
+    proxy.reset()
+    batches = proxy.watch(Watch("POST", BATCH_PATH, delay=BATCH_DELAY))
+    if slots != POOL_SLOTS:
+        cluster.api.set_pool(MEDUSA_POOL, slots, POOL_DESCRIPTION)
+    try:
+        run_id, state = run_to_end(cluster, conf)
+    finally:
+        if slots != POOL_SLOTS:
+            cluster.api.set_pool(MEDUSA_POOL, POOL_SLOTS, POOL_DESCRIPTION)
+    return run_id, state, batches
+
+
 def instances(cluster: CeleryCluster, run_id: str, task_id: str) -> list[dict[str, Any]]:
     return [t for t in cluster.api.task_instances(DAG_ID, run_id) if t["task_id"] == task_id]
 
@@ -88,9 +105,7 @@ def test_the_catalog_in_10_batches_runs_on_both_workers_with_its_data_in_the_buc
     medusa_proxy: CountingProxy,
     real_catalog: list[dict[str, Any]],
 ) -> None:
-    medusa_proxy.reset()
-    batches = medusa_proxy.watch(Watch("POST", BATCH_PATH, delay=BATCH_DELAY))
-    run_id, state = run_to_end(celery_cluster, {"batch_size": 20})
+    run_id, state, batches = watched_run(celery_cluster, medusa_proxy, {"batch_size": 20})
     assert state == "success", f"{summary(celery_cluster, run_id)}\n{celery_cluster.logs_tail()}"
 
     upserts = instances(celery_cluster, run_id, "upsert_batch")
@@ -179,13 +194,9 @@ def test_a_1_slot_pool_keeps_medusa_to_one_batch_request_at_a_time_across_worker
     medusa_proxy: CountingProxy,
     real_catalog: list[dict[str, Any]],
 ) -> None:
-    medusa_proxy.reset()
-    batches = medusa_proxy.watch(Watch("POST", BATCH_PATH, delay=BATCH_DELAY))
-    celery_cluster.api.set_pool(MEDUSA_POOL, 1, POOL_DESCRIPTION)
-    try:
-        run_id, state = run_to_end(celery_cluster, {"batch_size": 20, "full_refresh": True})
-    finally:
-        celery_cluster.api.set_pool(MEDUSA_POOL, POOL_SLOTS, POOL_DESCRIPTION)
+    run_id, state, batches = watched_run(
+        celery_cluster, medusa_proxy, {"batch_size": 20, "full_refresh": True}, slots=1
+    )
     assert state == "success", summary(celery_cluster, run_id)
 
     upserts = instances(celery_cluster, run_id, "upsert_batch")
