@@ -12,37 +12,28 @@ import pendulum
 from airflow.sdk import DAG, Asset, AssetAlias, Param
 
 from medusa_sync.deletion_guard import DEFAULT_MAX_MISSING_PERCENT
+from medusa_sync.deployment import MEDUSA_CONN_ID, MEDUSA_POOL, SOURCE_CONN_ID, default_args
 from medusa_sync.operators.compute_diff import ComputeDiffOperator
 from medusa_sync.operators.fetch_pages import FetchPagesOperator
 from medusa_sync.operators.read_store import ReadStoreOperator
 from medusa_sync.operators.report import SyncReportOperator
 from medusa_sync.operators.sync_categories import SyncCategoriesOperator
+from medusa_sync.operators.sync_stock import SyncStockOperator
 from medusa_sync.operators.upsert_batch import UpsertBatchOperator
 from medusa_sync.runbook import RUNBOOK
 from medusa_sync.storage import STORAGE_VARIABLE
 
-MEDUSA_CONN_ID = "medusa_default"
-SOURCE_CONN_ID = "dummyjson_default"
 RUN_FOLDER = "{{ ti.xcom_pull(task_ids='fetch_pages', key='run_folder') }}"
-# Task retries (exponential backoff from this delay); the environment can tune them per deployment.
-RETRIES = int(os.environ.get("MEDUSA_SYNC_RETRIES", "3"))
-RETRY_DELAY = timedelta(seconds=float(os.environ.get("MEDUSA_SYNC_RETRY_DELAY_SECONDS", "30")))
 # Batches sent at once per run: 2 is Medusa's sweet spot on 2 cores (183 products/s vs 152 with 1).
 UPSERT_CONCURRENCY = int(os.environ.get("MEDUSA_SYNC_UPSERT_CONCURRENCY", "2"))
 # Source pages read at once after the first; lower it for a source with a tight rate limit.
 SOURCE_CONCURRENCY = int(os.environ.get("MEDUSA_SYNC_SOURCE_CONCURRENCY", "4"))
-# Every task that talks to Medusa takes a slot of this pool, so adding workers never adds load on
-# the store: create it once per deployment (``airflow pools set medusa_api 2 "Medusa Admin API"``).
-MEDUSA_POOL = os.environ.get("MEDUSA_SYNC_POOL", "medusa_api")
 # Nothing hangs forever: a run that has not ended after this long is failed, so it cannot block the
 # next day's run (max_active_runs=1). A first sync of 1,000,000 products takes about 4 h here.
 DAGRUN_TIMEOUT = timedelta(minutes=float(os.environ.get("MEDUSA_SYNC_DAGRUN_TIMEOUT_MINUTES", "720")))
-# Each attempt of a whole-catalog stage (fetch, store read, diff, report) is failed after this long.
-TASK_TIMEOUT = timedelta(minutes=float(os.environ.get("MEDUSA_SYNC_TASK_TIMEOUT_MINUTES", "120")))
 # Each attempt of one upsert_batch instance (about 5 batch files, a few minutes at most even
 # through the hook's own retries) is failed after this long.
 BATCH_TIMEOUT = timedelta(minutes=float(os.environ.get("MEDUSA_SYNC_BATCH_TIMEOUT_MINUTES", "30")))
-OWNER = os.environ.get("MEDUSA_SYNC_OWNER", "catalog-team")
 CATALOG_ASSET = Asset(name="medusa_product_catalog", uri="medusa://catalog/products")
 # The report emits CATALOG_ASSET through this alias only when a run changed the catalog: an Asset
 # declared in ``outlets`` would get an event on every successful report, dry runs included.
@@ -56,14 +47,7 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=DAGRUN_TIMEOUT,
-    default_args={
-        "owner": OWNER,
-        "execution_timeout": TASK_TIMEOUT,
-        "retries": RETRIES,
-        "retry_delay": RETRY_DELAY,
-        "retry_exponential_backoff": 2.0,
-        "max_retry_delay": timedelta(minutes=10),
-    },
+    default_args=default_args(),
     tags=["medusa", "catalog"],
     doc_md=RUNBOOK,
     params={
@@ -120,6 +104,18 @@ with DAG(
             type=["null", "string"],
             description="Sales channel for synced products; empty = the store's default.",
         ),
+        "sync_inventory": Param(
+            False,
+            type="boolean",
+            description="Manage variants by inventory and keep each one's stock level at the stock "
+            "location equal to the source's stock. Turning it off later leaves levels as they are.",
+        ),
+        "stock_location_id": Param(
+            "",
+            type=["null", "string"],
+            description="Stock location of the levels; empty = 'Catalog sync', created once and "
+            "linked to the sales channel in use.",
+        ),
     },
 ) as dag:
     fetch_pages = FetchPagesOperator(
@@ -130,6 +126,7 @@ with DAG(
         max_products="{{ params.max_products }}",
         currency_code="{{ params.currency_code }}",
         page_concurrency=SOURCE_CONCURRENCY,
+        sync_inventory="{{ params.sync_inventory }}",
     )
     # Reads the store while the source is fetched: it needs nothing from the source.
     read_store = ReadStoreOperator(
@@ -158,6 +155,7 @@ with DAG(
         product_status="{{ params.product_status }}",
         currency_code="{{ params.currency_code }}",
         sales_channel_id="{{ params.sales_channel_id }}",
+        sync_inventory="{{ params.sync_inventory }}",
     )
     upsert_batch = UpsertBatchOperator.partial(
         task_id="upsert_batch",
@@ -167,6 +165,19 @@ with DAG(
         max_active_tis_per_dagrun=UPSERT_CONCURRENCY,
         execution_timeout=BATCH_TIMEOUT,
     ).expand_kwargs(compute_diff.output)
+    # After the upserts (the variants it stocks must exist), also when there was none to send: a
+    # change of stock alone writes levels, never products.
+    sync_stock = SyncStockOperator(
+        task_id="sync_stock",
+        pool=MEDUSA_POOL,
+        medusa_conn_id=MEDUSA_CONN_ID,
+        run_folder=RUN_FOLDER,
+        enabled="{{ params.sync_inventory }}",
+        stock_location_id="{{ params.stock_location_id }}",
+        sales_channel_id="{{ params.sales_channel_id }}",
+        dry_run="{{ params.dry_run }}",
+        trigger_rule="none_failed",
+    )
     # No retries: a report that fails says the run did not land; trying again changes nothing.
     report = SyncReportOperator(
         task_id="report",
@@ -176,5 +187,5 @@ with DAG(
         retries=0,
     )
 
-    fetch_pages >> sync_categories >> compute_diff >> upsert_batch >> report
+    fetch_pages >> sync_categories >> compute_diff >> upsert_batch >> sync_stock >> report
     read_store >> compute_diff

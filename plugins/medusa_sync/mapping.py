@@ -46,6 +46,9 @@ class MappingContext:
     category_ids: Mapping[str, str] = field(default_factory=dict)
     tag_ids: Mapping[str, str] = field(default_factory=dict)
     external_id_prefix: str = DEFAULT_EXTERNAL_ID_PREFIX
+    # ``sync_inventory``: variants are managed by inventory, and the stock lives in a level at a
+    # stock location instead of metadata, so a change of stock alone never rewrites the product.
+    manage_inventory: bool = False
 
     def external_id(self, source_id: int | str) -> str:
         return f"{self.external_id_prefix}{source_id}"
@@ -73,13 +76,15 @@ def desired_product(product: SourceProduct, ctx: MappingContext) -> dict[str, An
         "title": VARIANT_TITLE,
         "sku": product.sku,
         "barcode": product.barcode,
-        "manage_inventory": False,
+        "manage_inventory": ctx.manage_inventory,
         "options": {OPTION_TITLE: OPTION_VALUE},
         "prices": [{"amount": product.price, "currency_code": ctx.currency_code}],
         **measurements,
     }
     metadata = {
-        name: getattr(product, name) for name in METADATA_FIELDS if getattr(product, name) is not None
+        name: value
+        for name in METADATA_FIELDS
+        if (value := getattr(product, name)) is not None and not (name == "stock" and ctx.manage_inventory)
     }
     payload: dict[str, Any] = {
         "title": product.title,
@@ -120,6 +125,10 @@ def as_update(desired: dict[str, Any], product_id: str, variant_id: str | None) 
     variants = []
     for variant in desired.get("variants", []):
         fields = {k: v for k, v in variant.items() if k != "options"}
+        # ``false`` on an update unlinks the variant's inventory item (Medusa keeps the item), and
+        # switching back would then clash with it: with inventory off, leave the field as it is.
+        if fields.get("manage_inventory") is False:
+            del fields["manage_inventory"]
         for name in CLEARABLE_VARIANT_FIELDS:
             fields.setdefault(name, None)
         if variant_id:

@@ -11,9 +11,10 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from medusa_sync.currency import excess_decimals
+from medusa_sync.stock import parse_stock
 
 _LENIENT = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
@@ -68,12 +69,23 @@ class SourceProduct(BaseModel):
     meta: SourceMeta | None = None
     rating: float | None = None
     discountPercentage: float | None = None
+    # A whole number of units, or None; a stock Medusa cannot hold does not fail the record: it
+    # is None here and ``stock_problem`` says why (quarantined when inventory is synced).
     stock: int | None = None
+    stock_problem: str | None = Field(default=None, exclude=True)
     availabilityStatus: str | None = None
     warrantyInformation: str | None = None
     shippingInformation: str | None = None
     returnPolicy: str | None = None
     minimumOrderQuantity: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stock_apart(cls, record: Any) -> Any:
+        if not isinstance(record, dict):
+            return record
+        quantity, problem = parse_stock(record.get("stock"))
+        return {**record, "stock": quantity, "stock_problem": problem}
 
     @field_validator("description", mode="before")
     @classmethod
@@ -125,6 +137,15 @@ class SourceProduct(BaseModel):
     @property
     def barcode(self) -> str | None:
         return self.meta.barcode if self.meta else None
+
+
+class StockRecord(BaseModel):
+    """One product's stock as the stock sync reads it (``select=id,stock``): a level to hold."""
+
+    model_config = _LENIENT
+
+    id: int = Field(gt=0)
+    stock: int = Field(ge=0)
 
 
 class QuarantinedRecord(BaseModel):

@@ -30,8 +30,14 @@ def merge_results(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def failed_stages(stage_states: Mapping[str, str | None]) -> list[str]:
-    """Stages (unmapped tasks) that did not succeed in this run, as ``"task: state"``."""
-    return [f"{task}: {state or 'not run'}" for task, state in stage_states.items() if state != "success"]
+    """Stages (unmapped tasks) that did not succeed in this run, as ``"task: state"``. A stage that
+    skipped itself (``sync_stock`` with ``sync_inventory`` off) was not needed; upstream failures
+    show as ``upstream_failed``, never as skipped."""
+    return [
+        f"{task}: {state or 'not run'}"
+        for task, state in stage_states.items()
+        if state not in ("success", "skipped")
+    ]
 
 
 def build_report(
@@ -46,6 +52,7 @@ def build_report(
     results: Mapping[str, Mapping[str, Any] | None],
     duration_seconds: float | None,
     stage_states: Mapping[str, str | None] | None = None,
+    stock: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``results`` maps each planned batch label to its result, or None when it did not succeed in
     this run; ``stage_states`` maps the other upstream tasks to their state in this run."""
@@ -91,6 +98,8 @@ def build_report(
             "failed": failed,
             "results": batch_results(results),
         },
+        # What sync_stock did (None when inventory is not synced, or it did not succeed).
+        "stock": dict(stock) if stock is not None else None,
         "quarantine": list(quarantine),
         **lists,
         "duplicated_external_ids": plan.get("duplicated_external_ids", {}),
@@ -165,6 +174,13 @@ def summary(report: Mapping[str, Any]) -> str:
         + (f"; failed: {', '.join(batches['failed'])}" if batches["failed"] else ""),
         f"  duration    {report['duration_seconds']} s",
     ]
+    if stock := report.get("stock"):
+        lines.insert(
+            -1,
+            f"  stock       levels created {stock['created']}, updated {stock['updated']}, "
+            f"unchanged {stock['unchanged']}, held back as older {stock['superseded']}, "
+            f"not in the store yet {stock['not_in_store']} (location {stock['location_id']})",
+        )
     if report.get("guard"):
         lines.append(f"  guard       {report['guard']['reason']}")
     for reason in src.get("incomplete_because", []):

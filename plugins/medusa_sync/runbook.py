@@ -20,7 +20,9 @@ log: start there.
    it also fails when the deletion guard holds.
 5. `upsert_batch` has one instance per ~5 batch files, labelled like `batch 3/12 · 200 create`,
    and sends them; a failed one is cleared and rerun (below).
-6. `report` merges the results into `report.json` and fails the run if any stage or batch failed:
+6. `sync_stock` (only with `sync_inventory` on; skipped otherwise) writes the stock levels that
+   differ from the source, in batches, at the stock location; never a product.
+7. `report` merges the results into `report.json` and fails the run if any stage or batch failed:
    read `failed_because` in its log.
 
 ## Params (Trigger DAG w/ config)
@@ -31,6 +33,8 @@ log: start there.
 - `on_missing` (`ignore` / `draft` / `delete`) for products gone upstream, acted on only after a
   complete fetch and within `max_missing_percent` (the deletion guard, default 10 %).
 - `product_status`, `currency_code`, `sales_channel_id`: what synced products look like.
+- `sync_inventory`: variants managed by inventory, their level at `stock_location_id` (empty =
+  "Catalog sync", created once) holding the source's stock. Off again later: levels stay as they are.
 
 ## What the report's words mean
 - **quarantined**: a source record failed validation (the reason names the field); it was not
@@ -64,4 +68,24 @@ hung call never blocks the next day's run. The Airflow components' environment o
 ## Asset
 A successful run that changed the catalog emits `medusa_product_catalog` with the run's counts as
 the event's `extra`; dry runs and runs that changed nothing emit none.
+"""
+
+STOCK_RUNBOOK = """\
+# Medusa stock sync: runbook
+
+Hourly, one run at a time: brings the stock levels of synced variants in step with the source's
+`stock`. It writes levels only, never products, and only levels that changed.
+
+## Stages
+1. `fetch_stock` reads `id` and `stock` of every source product (`select=id,stock`) into the run
+   folder; a stock that is negative, not a whole number or missing is quarantined with its reason.
+2. `sync_stock` reads the store's levels at the stock location, then writes the ones that differ in
+   batches. It takes every slot of the Medusa pool, so it never writes while `medusa_product_sync`
+   talks to Medusa. Products the catalog sync has not created yet, and variants not managed by
+   inventory (`sync_inventory` off in `medusa_product_sync`), are skipped and counted in its log.
+
+## Safe to clear
+A run cleared or retried later re-reads the levels first. Stock it read from the source before a
+newer run wrote levels only creates missing levels; it never overwrites newer stock.
+Reserved quantities are Medusa's: the sync never sends them.
 """

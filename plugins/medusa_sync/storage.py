@@ -110,6 +110,17 @@ class RunFolder:
         return self.root / "results" / ObjectStoragePath(str(batch_path)).name
 
     @property
+    def stock(self) -> ObjectStoragePath:
+        """What ``sync_stock`` did: the level writes and why others were not made."""
+        return self.root / "stock.json"
+
+    @property
+    def stock_watermark(self) -> ObjectStoragePath:
+        """Beside every DAG's runs: when the source was read for the newest stock levels written,
+        so a run replayed later never writes an older stock over a newer one."""
+        return self.root.parent.parent / "stock_watermark.json"
+
+    @property
     def report(self) -> ObjectStoragePath:
         return self.root / "report.json"
 

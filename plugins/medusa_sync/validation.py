@@ -11,8 +11,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from medusa_sync.models import QuarantinedRecord, SourceProduct
+from medusa_sync.models import QuarantinedRecord, SourceProduct, StockRecord
 from medusa_sync.scratch import FirstOwner, ScratchDb
+from medusa_sync.stock import parse_stock
 
 # Medusa keeps these unique across variants.
 UNIQUE_VARIANT_FIELDS = ("sku", "barcode")
@@ -40,9 +41,17 @@ class Validator:
     products cost no memory); without one, in memory.
     """
 
-    def __init__(self, currency: str = "usd", decimals: int = 2, scratch: ScratchDb | None = None) -> None:
+    def __init__(
+        self,
+        currency: str = "usd",
+        decimals: int = 2,
+        scratch: ScratchDb | None = None,
+        check_stock: bool = False,
+    ) -> None:
         self.currency = currency
         self.decimals = decimals
+        # With inventory synced, a stock Medusa cannot hold is quarantined (the product still syncs).
+        self.check_stock = check_stock
         scratch = scratch or ScratchDb(in_memory=True)
         self._owners = {name: FirstOwner(scratch, f"seen_{name}") for name in ("id", *UNIQUE_VARIANT_FIELDS)}
         # Ids that came twice: the fetch cannot then prove it saw the whole catalog.
@@ -65,6 +74,10 @@ class Validator:
             else:
                 page.claim(product)
                 valid.append(product)
+                if self.check_stock and product.stock_problem:
+                    quarantined.append(
+                        QuarantinedRecord(source_id=str(product.id), reason=product.stock_problem)
+                    )
         page.save()
         return valid, quarantined
 
@@ -73,6 +86,47 @@ class Validator:
             return QuarantinedRecord(source_id=None, reason="record: not a JSON object")
         try:
             return SourceProduct.parse(record, currency=self.currency, decimals=self.decimals)
+        except ValidationError as exc:
+            return QuarantinedRecord(source_id=_raw_id(record), reason=_describe(exc))
+
+
+class StockValidator:
+    """Validates ``{id, stock}`` records: a bad stock is quarantined with its reason, a repeated
+    id too (the first one wins, as for whole records)."""
+
+    def __init__(self, scratch: ScratchDb | None = None) -> None:
+        self._ids = FirstOwner(scratch or ScratchDb(in_memory=True), "seen_id")
+        self.repeated_ids: list[int] = []
+
+    def validate(self, records: Iterable[Any]) -> tuple[list[StockRecord], list[QuarantinedRecord]]:
+        valid: list[StockRecord] = []
+        quarantined: list[QuarantinedRecord] = []
+        parsed = [self._parse(record) for record in records]
+        known = self._ids.owners(str(r.id) for r in parsed if isinstance(r, StockRecord))
+        claimed: list[tuple[str, str]] = []
+        for record in parsed:
+            if isinstance(record, QuarantinedRecord):
+                quarantined.append(record)
+            elif str(record.id) in known:
+                self.repeated_ids.append(record.id)
+                reason = f"id: {record.id} appears more than once in this fetch"
+                quarantined.append(QuarantinedRecord(source_id=str(record.id), reason=reason))
+            else:
+                known[str(record.id)] = str(record.id)
+                claimed.append((str(record.id), str(record.id)))
+                valid.append(record)
+        self._ids.claim_all(claimed)
+        return valid, quarantined
+
+    @staticmethod
+    def _parse(record: Any) -> StockRecord | QuarantinedRecord:
+        if not isinstance(record, dict):
+            return QuarantinedRecord(source_id=None, reason="record: not a JSON object")
+        quantity, problem = parse_stock(record.get("stock"))
+        if problem:
+            return QuarantinedRecord(source_id=_raw_id(record), reason=problem)
+        try:
+            return StockRecord.model_validate({"id": record.get("id"), "stock": quantity})
         except ValidationError as exc:
             return QuarantinedRecord(source_id=_raw_id(record), reason=_describe(exc))
 

@@ -20,7 +20,7 @@ def test_it_runs_daily_without_catchup_one_run_at_a_time(dag):
 
 
 def test_the_stages_are_chained_in_order(dag):
-    order = ["fetch_pages", "sync_categories", "compute_diff", "upsert_batch", "report"]
+    order = ["fetch_pages", "sync_categories", "compute_diff", "upsert_batch", "sync_stock", "report"]
     for upstream, downstream in itertools.pairwise(order):
         assert downstream in dag.get_task(upstream).downstream_task_ids
 
@@ -33,7 +33,7 @@ def test_the_store_is_read_alongside_the_fetch_and_feeds_the_diff(dag):
 
 
 def test_every_task_that_talks_to_medusa_is_in_the_medusa_pool(dag):
-    talks_to_medusa = {"read_store", "sync_categories", "compute_diff", "upsert_batch"}
+    talks_to_medusa = {"read_store", "sync_categories", "compute_diff", "upsert_batch", "sync_stock"}
     assert {t.task_id for t in dag.tasks if t.pool == "medusa_api"} == talks_to_medusa
 
 
@@ -45,6 +45,13 @@ def test_batches_are_dynamically_mapped_and_labelled(dag):
 
 def test_the_report_runs_whatever_happened_upstream(dag):
     assert dag.get_task("report").trigger_rule == "all_done"
+
+
+def test_stock_is_synced_after_the_upserts_even_when_there_was_none_to_send(dag):
+    sync_stock = dag.get_task("sync_stock")
+    assert sync_stock.upstream_task_ids == {"upsert_batch"}
+    assert sync_stock.trigger_rule == "none_failed"  # upserts skipped: a stock-only change still lands
+    assert dag.params["sync_inventory"] is False
 
 
 def test_every_param_of_the_interface_is_in_the_trigger_form_with_a_description(dag):
@@ -59,6 +66,8 @@ def test_every_param_of_the_interface_is_in_the_trigger_form_with_a_description(
         "product_status",
         "currency_code",
         "sales_channel_id",
+        "sync_inventory",
+        "stock_location_id",
     }
     assert set(dag.params) == expected
     for name in expected:

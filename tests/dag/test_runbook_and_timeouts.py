@@ -41,6 +41,7 @@ def test_every_task_has_an_owner_and_a_time_limit_and_so_has_the_run(dag):
         "sync_categories": stage,
         "compute_diff": stage,
         "upsert_batch": ("catalog-team", timedelta(minutes=30)),
+        "sync_stock": stage,
         "report": stage,
     }
 

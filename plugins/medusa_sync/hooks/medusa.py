@@ -76,6 +76,9 @@ def no_response_reason(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+LOCATION_FIELDS = "id,name,sales_channels.id"
+
+
 class MedusaHook(HttpHook):
     """Talks to Medusa's Admin API with an API key or an admin login.
 
@@ -411,6 +414,48 @@ class MedusaHook(HttpHook):
     def delete_tag(self, tag_id: str) -> None:
         """Delete a product tag (used to roll back ones this run created)."""
         self.request("DELETE", f"/admin/product-tags/{tag_id}")
+
+    # -- inventory -------------------------------------------------------------------------------
+    # Stock locations come with their sales channels' ids (``sales_channels: [{"id"}]``).
+
+    def find_stock_location(self, name: str) -> dict[str, Any] | None:
+        """The oldest stock location named exactly ``name``: Medusa does not keep names unique."""
+        params = {"name": name, "fields": LOCATION_FIELDS, "order": "created_at", "limit": 1}
+        found = self.request("GET", "/admin/stock-locations", params=params).get("stock_locations") or []
+        return found[0] if found else None
+
+    def get_stock_location(self, location_id: str) -> dict[str, Any] | None:
+        """The stock location, or None when there is none with that id (Medusa writes levels at
+        any location id without checking, so the sync checks first)."""
+        try:
+            path = f"/admin/stock-locations/{location_id}"
+            return self.request("GET", path, params={"fields": LOCATION_FIELDS})["stock_location"]
+        except MedusaApiError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def create_stock_location(self, name: str) -> dict[str, Any]:
+        return self.request("POST", "/admin/stock-locations", json={"name": name})["stock_location"]
+
+    def link_stock_location(self, location_id: str, sales_channel_id: str) -> None:
+        """Link a location to a sales channel (a storefront sees stock only at linked locations);
+        linking twice is harmless."""
+        path = f"/admin/stock-locations/{location_id}/sales-channels"
+        self.request("POST", path, json={"add": [sales_channel_id]}, idempotent=True)
+
+    def batch_inventory_levels(
+        self, *, create: Sequence[dict[str, Any]] = (), update: Sequence[dict[str, Any]] = ()
+    ) -> dict[str, Any]:
+        """Create and update levels in one all-or-nothing workflow.
+
+        Medusa has no upsert: a create of an existing level and an update of a missing one both
+        fail the whole request. Updates alone are sent again after a timeout (same state twice);
+        a repeated create would fail, so that is left to the caller (a retry re-reads the levels).
+        """
+        body = {"create": list(create), "update": list(update)}
+        path = "/admin/inventory-items/location-levels/batch"
+        return self.request("POST", path, json=body, idempotent=not body["create"])
 
     # -- store -----------------------------------------------------------------------------------
 

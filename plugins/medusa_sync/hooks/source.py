@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -196,8 +197,11 @@ class CatalogSourceHook(HttpHook):
         page_size: int = 100,
         max_products: int | None = None,
         concurrency: int = DEFAULT_PAGE_CONCURRENCY,
+        select: str | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Yield ``{"skip", "limit", "products", "total"[, "error"]}`` for each page up to ``total``.
+
+        ``select`` (e.g. ``"id,stock"``) asks the source for only those fields of each record.
 
         Pages are read at a fixed stride (``skip`` = n * page size), so a page that comes back
         empty or short leaves a visible gap instead of silently shifting the rest; paging goes on
@@ -213,7 +217,9 @@ class CatalogSourceHook(HttpHook):
             raise ValueError("page_size must be positive")
         if max_products is not None and max_products <= 0:
             return
-        ahead: PageAhead[tuple[int, int]] = PageAhead(self._page, concurrency)
+        ahead: PageAhead[tuple[int, int]] = PageAhead(
+            functools.partial(self._page, select=select), concurrency
+        )
         try:
             yield from self._paged(ahead, page_size, max_products)
         finally:
@@ -256,10 +262,13 @@ class CatalogSourceHook(HttpHook):
                 )
                 return
 
-    def _page(self, skip: int, limit: int) -> dict[str, Any]:
+    def _page(self, skip: int, limit: int, select: str | None = None) -> dict[str, Any]:
         """One page as ``iter_pages`` yields it; a 200 that cannot be used carries ``error``."""
+        params: dict[str, Any] = {"limit": limit, "skip": skip}
+        if select:
+            params["select"] = select
         try:
-            body = self.get_json("/products", params={"limit": limit, "skip": skip})
+            body = self.get_json("/products", params=params)
             products = body.get("products") if isinstance(body, dict) else None
             if not isinstance(products, list):
                 raise SourceApiError(200, f"page at skip={skip} has no 'products' list", "GET", "/products")

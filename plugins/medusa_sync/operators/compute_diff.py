@@ -50,6 +50,7 @@ class PlanSettings:
     product_status: str
     currency_code: str
     sales_channel_id: str | None
+    sync_inventory: bool = False
 
 
 class _BatchWriter:
@@ -103,6 +104,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         "product_status",
         "currency_code",
         "sales_channel_id",
+        "sync_inventory",
     )
     ui_color = "#eef7e8"
 
@@ -120,6 +122,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         product_status: str = "published",
         currency_code: str = "usd",
         sales_channel_id: str | None = None,
+        sync_inventory: bool | str = False,
         external_id_prefix: str = DEFAULT_EXTERNAL_ID_PREFIX,
         store_page_size: int = STORE_PAGE_SIZE,
         store_read_concurrency: int = STORE_READ_CONCURRENCY,
@@ -137,6 +140,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         self.product_status = product_status
         self.currency_code = currency_code
         self.sales_channel_id = sales_channel_id
+        self.sync_inventory = sync_inventory
         self.external_id_prefix = external_id_prefix
         self.store_page_size = store_page_size
         self.store_read_concurrency = store_read_concurrency
@@ -155,6 +159,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
             product_status=as_choice("product_status", self.product_status, PRODUCT_STATUSES),
             currency_code=currency,
             sales_channel_id=as_optional_str("sales_channel_id", self.sales_channel_id),
+            sync_inventory=as_bool("sync_inventory", self.sync_inventory),
         )
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
@@ -220,6 +225,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
             category_ids=taxonomy["categories"],
             tag_ids=taxonomy["tags"],
             external_id_prefix=self.external_id_prefix,
+            manage_inventory=settings.sync_inventory,
         )
 
     def _store_index(self, hook: MedusaHook, folder: RunFolder, prefix: str, try_number: int) -> StoreIndex:

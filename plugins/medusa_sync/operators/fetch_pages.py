@@ -6,15 +6,16 @@ import socket
 from collections.abc import Iterable
 from typing import Any
 
+import pendulum
 from airflow.sdk import BaseOperator, Context
 
 from medusa_sync.completeness import FetchAudit
 from medusa_sync.currency import currency_decimals
 from medusa_sync.hooks.source import DEFAULT_PAGE_CONCURRENCY, CatalogSourceHook
-from medusa_sync.param_values import as_int, as_optional_int, as_optional_str
+from medusa_sync.param_values import as_bool, as_int, as_optional_int, as_optional_str
 from medusa_sync.scratch import ScratchDb
 from medusa_sync.storage import RunFolder, default_storage_url, display_url, write_json
-from medusa_sync.validation import Validator
+from medusa_sync.validation import StockValidator, Validator
 
 
 class SourceCatalogEmpty(Exception):
@@ -30,7 +31,16 @@ class FetchPagesOperator(BaseOperator):
     (which tells the total); a 429 pauses them all for its ``Retry-After``.
     """
 
-    template_fields = ("storage_url", "page_size", "max_products", "currency_code", "page_concurrency")
+    template_fields = (
+        "storage_url",
+        "page_size",
+        "max_products",
+        "currency_code",
+        "page_concurrency",
+        "sync_inventory",
+    )
+    # The source's ``select``: None for whole records.
+    select: str | None = None
     ui_color = "#e8f4ff"
 
     def __init__(
@@ -42,9 +52,11 @@ class FetchPagesOperator(BaseOperator):
         max_products: int | str | None = None,
         currency_code: str = "usd",
         page_concurrency: int | str = DEFAULT_PAGE_CONCURRENCY,
+        sync_inventory: bool | str = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.sync_inventory = sync_inventory
         self.page_concurrency = page_concurrency
         self.source_conn_id = source_conn_id
         self.storage_url = storage_url
@@ -56,16 +68,33 @@ class FetchPagesOperator(BaseOperator):
         page_size = as_int("page_size", self.page_size, minimum=1)
         max_products = as_optional_int("max_products", self.max_products, minimum=1)
         concurrency = as_int("page_concurrency", self.page_concurrency, minimum=1)
-        currency = str(self.currency_code).strip().lower()
         folder = self._fresh_folder(context)
+        # When the source was read: a stock level from an earlier read never overwrites a later one.
+        started_at = pendulum.now("UTC").isoformat()
         hook = CatalogSourceHook(source_conn_id=self.source_conn_id)
         audit = FetchAudit(max_products=max_products)
-        pages = hook.iter_pages(page_size=page_size, max_products=max_products, concurrency=concurrency)
+        pages = hook.iter_pages(
+            page_size=page_size, max_products=max_products, concurrency=concurrency, select=self.select
+        )
         with ScratchDb() as scratch:
-            validator = Validator(currency=currency, decimals=currency_decimals(currency), scratch=scratch)
+            validator = self._validator(scratch)
             count, valid, quarantine = self._write_pages(folder, pages, validator, audit)
         incomplete = audit.finish(validator.repeated_ids)
-        return self._finish(folder, hook, count, audit.read, valid, quarantine, incomplete)
+        summary = self._finish(folder, hook, count, audit.read, valid, quarantine, incomplete, started_at)
+        return summary
+
+    def _validator(self, scratch: ScratchDb) -> Validator:
+        currency = str(self.currency_code).strip().lower()
+        return Validator(
+            currency=currency,
+            decimals=currency_decimals(currency),
+            scratch=scratch,
+            check_stock=as_bool("sync_inventory", self.sync_inventory),
+        )
+
+    def _describe_source(self, folder: RunFolder, hook: CatalogSourceHook) -> None:
+        """What the later stages need besides the records: the categories' names."""
+        write_json(folder.source_categories, hook.categories())
 
     def _write_pages(
         self, folder: RunFolder, pages: Iterable[dict[str, Any]], validator: Validator, audit: FetchAudit
@@ -122,6 +151,7 @@ class FetchPagesOperator(BaseOperator):
         valid: int,
         quarantine: list[dict[str, Any]],
         incomplete: list[str],
+        started_at: str,
     ) -> dict[str, Any]:
         for item in quarantine:
             self.log.warning("quarantined source id %s: %s", item["source_id"], item["reason"])
@@ -133,9 +163,10 @@ class FetchPagesOperator(BaseOperator):
                 f"the source gave no valid product ({fetched} records, {len(quarantine)} quarantined); "
                 "refusing to sync an empty catalog, see quarantine.json in the run folder"
             )
-        write_json(folder.source_categories, hook.categories())
+        self._describe_source(folder, hook)
         summary = {
             "run_folder": folder.url,
+            "started_at": started_at,
             "pages": pages,
             "fetched": fetched,
             "valid": valid,
@@ -153,3 +184,16 @@ class FetchPagesOperator(BaseOperator):
             "partial" if incomplete else "complete",
         )
         return summary
+
+
+class FetchStockOperator(FetchPagesOperator):
+    """Reads only ``id`` and ``stock`` of every source product (the source's ``select``), for the
+    hourly stock sync: a fraction of the bytes of whole records, and the same run folder layout."""
+
+    select = "id,stock"
+
+    def _validator(self, scratch: ScratchDb) -> Validator:
+        return StockValidator(scratch=scratch)
+
+    def _describe_source(self, folder: RunFolder, hook: CatalogSourceHook) -> None:
+        return None

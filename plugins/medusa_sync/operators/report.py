@@ -103,6 +103,7 @@ class SyncReportOperator(BaseOperator):
             results=self._batch_results(folder, plan, states),
             duration_seconds=(pendulum.now("UTC") - start).total_seconds() if start else None,
             stage_states=stages,
+            stock=_read_optional(folder.stock) if stages.get("sync_stock") == "success" else None,
         )
         write_json(folder.report, report)
         self.log.info("report written to %s\n%s", folder.report, summary(report))

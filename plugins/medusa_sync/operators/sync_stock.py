@@ -1,0 +1,210 @@
+"""Stock levels: bring each synced variant's level at the sync's stock location in step with the
+source's ``stock``, writing only levels that differ, in batches.
+
+Used by both DAGs: after the upserts in ``medusa_product_sync`` (with ``sync_inventory`` on), and
+as the hourly ``medusa_stock_sync``. The store's levels are read right before they are planned,
+in the same attempt, so a retry or a clear plans from the store as it is then.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pendulum
+from airflow.sdk import BaseOperator, Context
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from medusa_sync.hooks.medusa import MedusaHook
+from medusa_sync.mapping import DEFAULT_EXTERNAL_ID_PREFIX
+from medusa_sync.param_values import as_bool, as_int, as_optional_str
+from medusa_sync.stock import STORE_LEVEL_FIELDS, LevelPlan, chunks, plan_levels, store_level
+from medusa_sync.storage import RunFolder, read_json, write_json
+
+STOCK_LOCATION_NAME = "Catalog sync"
+# Levels per request: about 135 bytes each, far below the 2 MB body limit; 1,000 took 1.2 s.
+LEVEL_BATCH_SIZE = 1000
+STORE_PAGE_SIZE = 1000
+
+
+class StockLocationNotFound(AirflowFailException):
+    """The ``stock_location_id`` param names no stock location (Medusa would write levels there
+    anyway, where no storefront looks)."""
+
+
+class SyncStockOperator(BaseOperator):
+    """Writes ``stocked_quantity`` of the levels that differ from the source; never reservations.
+
+    A product the store does not hold yet (the catalog sync creates it) is skipped. A stock the
+    source gave in a form Medusa cannot hold was quarantined by the fetch and its level is left
+    as it is. Stock read from the source before the newest levels already written (a run cleared
+    or retried later) creates missing levels but updates none: it never overwrites newer stock.
+    """
+
+    template_fields = ("run_folder", "enabled", "stock_location_id", "sales_channel_id", "dry_run")
+    ui_color = "#eaf7ea"
+
+    def __init__(
+        self,
+        *,
+        run_folder: str | None,
+        medusa_conn_id: str = MedusaHook.default_conn_name,
+        enabled: bool | str = True,
+        stock_location_id: str | None = None,
+        sales_channel_id: str | None = None,
+        dry_run: bool | str = False,
+        external_id_prefix: str = DEFAULT_EXTERNAL_ID_PREFIX,
+        level_batch_size: int | str = LEVEL_BATCH_SIZE,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.run_folder = run_folder
+        self.medusa_conn_id = medusa_conn_id
+        self.enabled = enabled
+        self.stock_location_id = stock_location_id
+        self.sales_channel_id = sales_channel_id
+        self.dry_run = dry_run
+        self.external_id_prefix = external_id_prefix
+        self.level_batch_size = level_batch_size
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        if not as_bool("sync_inventory", self.enabled):
+            raise AirflowSkipException("sync_inventory is off: stock levels are left as they are")
+        folder = RunFolder(str(self.run_folder))
+        hook = MedusaHook(medusa_conn_id=self.medusa_conn_id)
+        location_id = self._location(hook)
+        source = self._source_stock(folder)
+        plan = self._plan(hook, source, location_id)
+        fetched_at = read_json(folder.fetch).get("started_at")
+        superseded = self._hold_back_older_stock(folder, plan, fetched_at)
+        requests = 0 if as_bool("dry_run", self.dry_run) else self._write(hook, plan)
+        if requests and fetched_at:
+            self._raise_watermark(folder, context, fetched_at)
+        return self._finish(folder, location_id, plan, superseded, requests)
+
+    # -- steps -------------------------------------------------------------------------------------
+
+    def _location(self, hook: MedusaHook) -> str:
+        """The given location (checked), or "Catalog sync", created the first time; linked to the
+        sales channel in use either way, so storefronts on that channel see the stock."""
+        given = as_optional_str("stock_location_id", self.stock_location_id)
+        if given:
+            location = hook.get_stock_location(given)
+            if location is None:
+                raise StockLocationNotFound(f"stock_location_id {given!r}: Medusa has no such stock location")
+        else:
+            location = hook.find_stock_location(STOCK_LOCATION_NAME)
+            if location is None:
+                location = hook.create_stock_location(STOCK_LOCATION_NAME)
+                self.log.info("created stock location %r (%s)", STOCK_LOCATION_NAME, location["id"])
+        channel = (
+            as_optional_str("sales_channel_id", self.sales_channel_id) or hook.default_sales_channel_id()
+        )
+        if channel not in {c["id"] for c in location.get("sales_channels") or []}:
+            hook.link_stock_location(location["id"], channel)
+            self.log.info("linked stock location %s to sales channel %s", location["id"], channel)
+        self.log.info(
+            "stock location %s (%s), sales channel %s", location["id"], location.get("name"), channel
+        )
+        return location["id"]
+
+    def _source_stock(self, folder: RunFolder) -> dict[str, int]:
+        """``external id -> stock`` of every record the fetch kept with a stock Medusa can hold."""
+        stock: dict[str, int] = {}
+        for page in folder.pages():
+            for record in read_json(page):
+                if record.get("stock") is not None:
+                    stock[f"{self.external_id_prefix}{record['id']}"] = int(record["stock"])
+        return stock
+
+    def _plan(self, hook: MedusaHook, source: dict[str, int], location_id: str) -> LevelPlan:
+        started = time.monotonic()
+        store = {}
+        for product in hook.list_products(fields=STORE_LEVEL_FIELDS, page_size=STORE_PAGE_SIZE):
+            if str(product.get("external_id") or "").startswith(self.external_id_prefix):
+                store[product["external_id"]] = store_level(product, location_id)
+        plan = plan_levels(source, store, location_id)
+        self.log.info(
+            "levels: %d to create, %d to update, %d unchanged, %d products not in the store yet, "
+            "%d variants not managed by inventory (store read in %.1f s)",
+            len(plan.create),
+            len(plan.update),
+            plan.unchanged,
+            len(plan.not_in_store),
+            len(plan.unmanaged),
+            time.monotonic() - started,
+        )
+        return plan
+
+    def _hold_back_older_stock(self, folder: RunFolder, plan: LevelPlan, fetched_at: str | None) -> int:
+        """Drop the updates when newer stock has been written since this run read the source."""
+        mark = read_json(folder.stock_watermark) if folder.stock_watermark.exists() else None
+        if (
+            not plan.update
+            or mark is None
+            or fetched_at is None
+            or not _before(fetched_at, mark["fetched_at"])
+        ):
+            return 0
+        held = len(plan.update)
+        self.log.warning(
+            "the source was read at %s, before the stock %s/%s wrote (read at %s): %d level updates "
+            "held back so older stock never overwrites newer; missing levels are still created",
+            fetched_at,
+            mark.get("dag_id"),
+            mark.get("run_id"),
+            mark["fetched_at"],
+            held,
+        )
+        plan.update = []
+        return held
+
+    def _write(self, hook: MedusaHook, plan: LevelPlan) -> int:
+        size = as_int("level_batch_size", self.level_batch_size, minimum=1)
+        requests = 0
+        for kind in ("create", "update"):
+            items = getattr(plan, kind)
+            for number, chunk in enumerate(chunks(items, size), start=1):
+                started = time.monotonic()
+                hook.batch_inventory_levels(**{kind: chunk})
+                requests += 1
+                self.log.info(
+                    "%s levels: request %d of %d, %d levels, %.2f s",
+                    kind,
+                    number,
+                    -(-len(items) // size),
+                    len(chunk),
+                    time.monotonic() - started,
+                )
+        return requests
+
+    def _raise_watermark(self, folder: RunFolder, context: Context, fetched_at: str) -> None:
+        mark = read_json(folder.stock_watermark) if folder.stock_watermark.exists() else None
+        if mark is None or _before(mark["fetched_at"], fetched_at):
+            run = {"dag_id": context["dag"].dag_id, "run_id": context["run_id"]}
+            write_json(folder.stock_watermark, {"fetched_at": fetched_at, **run})
+
+    def _finish(
+        self, folder: RunFolder, location_id: str, plan: LevelPlan, superseded: int, requests: int
+    ) -> dict[str, Any]:
+        dry_run = as_bool("dry_run", self.dry_run)
+        result = {
+            "location_id": location_id,
+            "dry_run": dry_run,
+            "created": 0 if dry_run else len(plan.create),
+            "updated": 0 if dry_run else len(plan.update),
+            "planned_create": len(plan.create),
+            "planned_update": len(plan.update),
+            "unchanged": plan.unchanged,
+            "superseded": superseded,
+            "not_in_store": len(plan.not_in_store),
+            "unmanaged": len(plan.unmanaged),
+            "requests": requests,
+        }
+        write_json(folder.stock, result)
+        self.log.info("stock: %s", result)
+        return result
+
+
+def _before(earlier: str, later: str) -> bool:
+    return pendulum.parse(earlier) < pendulum.parse(later)

@@ -1,0 +1,189 @@
+"""Stock levels in a real Medusa: the catalog sync with ``sync_inventory`` on, then the hourly
+``medusa_stock_sync``, both run by Airflow against the local catalog server.
+
+In order, on one store: the first sync stocks every variant; five stock changes are written by the
+stock sync as five level updates and nothing else; a second stock run writes nothing; the catalog
+sync with only stock changed writes levels, never products; a bad stock is quarantined while its
+product still syncs. Every write is counted at the proxy in front of Medusa.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from devstack.airflow_local import medusa_connection, source_connection
+from medusa_sync.operators.sync_stock import STOCK_LOCATION_NAME
+from medusa_sync.stock import STORE_LEVEL_FIELDS
+from tests.fixtures.store_view import ours, store_products
+
+pytestmark = [pytest.mark.medusa, pytest.mark.airflow]
+
+STOCK_DAG = "medusa_stock_sync"
+LEVELS = "/admin/inventory-items/location-levels/batch"
+PRODUCTS = "/admin/products/batch"
+
+
+@pytest.fixture(scope="module")
+def stock_sync(local_airflow, catalog, medusa_store_module, medusa_proxy):
+    """One run of ``medusa_stock_sync`` through the counting proxy; returns its ``stock.json``."""
+
+    def run(**conf: Any) -> dict[str, Any]:
+        medusa_proxy.reset()
+        outcome = local_airflow.run_dag(
+            connections={
+                "medusa_default": medusa_connection(medusa_proxy.url, api_key=medusa_store_module.api_key),
+                "dummyjson_default": source_connection(catalog.url),
+            },
+            conf=conf,
+            dag_id=STOCK_DAG,
+            result="stock.json",
+        )
+        assert outcome.returncode == 0 and outcome.report is not None, outcome.output[-5000:]
+        return outcome.report
+
+    return run
+
+
+def location_id(store) -> str:
+    found = store.admin.get("/admin/stock-locations", params={"name": STOCK_LOCATION_NAME}).json()
+    [location] = found["stock_locations"]
+    return location["id"]
+
+
+def levels(store) -> dict[int, list[dict[str, Any]]]:
+    """Every synced product's levels (at any location), by source id."""
+    products = ours(
+        store_products(store, fields=",".join([*STORE_LEVEL_FIELDS, "variants.manage_inventory"]))
+    )
+    found = {}
+    for source_id, product in products.items():
+        [variant] = product["variants"]
+        assert variant["manage_inventory"] is True, source_id
+        [item] = variant["inventory_items"]
+        found[source_id] = item["inventory"]["location_levels"]
+    return found
+
+
+def stocked(store) -> dict[int, int]:
+    where = location_id(store)
+    return {
+        source_id: next(level["stocked_quantity"] for level in here if level["location_id"] == where)
+        for source_id, here in levels(store).items()
+        if here
+    }
+
+
+def change_stock(catalog, changes: dict[int, Any]) -> list[dict[str, Any]]:
+    records = copy.deepcopy(catalog.products)
+    for record in records:
+        if record["id"] in changes:
+            record["stock"] = changes[record["id"]]
+    catalog.replace_products(records)
+    return records
+
+
+def level_writes(proxy) -> tuple[int, int]:
+    """(levels created, levels updated) as the batch requests that reached Medusa asked."""
+    bodies = proxy.bodies("POST", LEVELS)
+    return sum(len(b.get("create", [])) for b in bodies), sum(len(b.get("update", [])) for b in bodies)
+
+
+def storefront_quantities(store, source_ids: list[int]) -> dict[int, int]:
+    """``inventory_quantity`` as a storefront sees it, through a publishable key on the channel."""
+    key = store.admin.post("/admin/api-keys", json={"title": "storefront", "type": "publishable"}).json()
+    channel = store.admin.get("/admin/stores").json()["stores"][0]["default_sales_channel_id"]
+    store.admin.post(f"/admin/api-keys/{key['api_key']['id']}/sales-channels", json={"add": [channel]})
+    params = [("fields", "external_id,variants.inventory_quantity"), ("limit", 100)]
+    params += [("external_id", f"dummyjson:{source_id}") for source_id in source_ids]
+    response = store.admin.get(
+        "/store/products", params=params, headers={"x-publishable-api-key": key["api_key"]["token"]}
+    )
+    response.raise_for_status()
+    return {
+        int(p["external_id"].split(":")[1]): p["variants"][0]["inventory_quantity"]
+        for p in response.json()["products"]
+    }
+
+
+def test_a_catalog_sync_with_inventory_gives_every_variant_one_level_holding_its_stock(
+    sync, medusa_store_module, medusa_proxy, real_catalog
+):
+    outcome = sync(sync_inventory=True)
+    assert outcome.returncode == 0, outcome.output[-5000:]
+    report = outcome.report
+    assert report["products"]["created"] == 194
+    assert (report["stock"]["created"], report["stock"]["updated"]) == (194, 0)
+
+    expected = {r["id"]: r["stock"] for r in real_catalog}
+    everywhere = levels(medusa_store_module)
+    assert sorted(everywhere) == sorted(expected)
+    assert all(len(here) == 1 for here in everywhere.values())  # one level each, at one location
+    assert stocked(medusa_store_module) == expected  # 194 of 194
+    assert level_writes(medusa_proxy) == (194, 0)
+    # The stock is the level's, not the product's: it is not in metadata, so it is not in the hash.
+    assert not any("stock" in (p["metadata"] or {}) for p in store_products(medusa_store_module))
+
+    sample = [1, 2, 30, 100, 194]
+    assert storefront_quantities(medusa_store_module, sample) == {i: expected[i] for i in sample}
+
+
+def test_five_stock_changes_are_five_level_updates_and_no_product_write(
+    stock_sync, catalog, medusa_store_module, medusa_proxy
+):
+    changes = {3: 0, 17: 999, 42: 1, 77: 5000, 150: 12}
+    records = change_stock(catalog, changes)
+
+    result = stock_sync()
+
+    assert (result["updated"], result["created"], result["unchanged"]) == (5, 0, 189)
+    assert level_writes(medusa_proxy) == (0, 5)
+    assert [path for _, path in medusa_proxy.writes()] == [LEVELS]  # one request, no product write
+    assert stocked(medusa_store_module) == {r["id"]: r["stock"] for r in records}
+
+
+def test_a_second_stock_run_writes_nothing(stock_sync, medusa_proxy):
+    result = stock_sync()
+    assert (result["updated"], result["created"], result["unchanged"]) == (0, 0, 194)
+    assert medusa_proxy.writes() == []
+
+
+def test_the_catalog_sync_with_only_stock_changed_writes_levels_never_products(
+    sync, catalog, medusa_store_module, medusa_proxy
+):
+    records = change_stock(catalog, {5: 7, 6: 8, 7: 9, 8: 10, 9: 11})
+
+    outcome = sync(sync_inventory=True)
+
+    assert outcome.returncode == 0, outcome.output[-5000:]
+    assert outcome.report["products"]["unchanged"] == 194
+    assert outcome.report["products"]["updated"] == outcome.report["products"]["created"] == 0
+    assert (outcome.report["stock"]["updated"], outcome.report["stock"]["created"]) == (5, 0)
+    assert level_writes(medusa_proxy) == (0, 5)
+    assert PRODUCTS not in [path for _, path in medusa_proxy.writes()]
+    assert stocked(medusa_store_module) == {r["id"]: r["stock"] for r in records}
+
+
+def test_a_bad_stock_is_quarantined_with_its_reason_and_its_product_still_syncs(
+    sync, catalog, medusa_store_module
+):
+    before = stocked(medusa_store_module)
+    records = change_stock(catalog, {11: -3, 12: "many"})
+    for record in records:
+        if record["id"] == 12:
+            record["title"] += " (new edition)"
+    catalog.replace_products(records)
+
+    outcome = sync(sync_inventory=True)
+
+    assert outcome.returncode == 0, outcome.output[-5000:]
+    reasons = {q["source_id"]: q["reason"] for q in outcome.report["quarantine"]}
+    assert reasons == {"11": "stock: -3 is negative", "12": "stock: 'many' is not an integer"}
+    assert outcome.report["products"]["updated"] == 1  # the new title: the product still syncs
+    products = ours(store_products(medusa_store_module))
+    assert products[12]["title"].endswith("(new edition)") and 11 in products
+    after = stocked(medusa_store_module)
+    assert (after[11], after[12]) == (before[11], before[12])  # their levels are left as they were
+    assert outcome.report["stock"]["unchanged"] == 192
