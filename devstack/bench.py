@@ -11,6 +11,9 @@ What it does, on this machine, against real servers it starts itself:
    dag-processor, PostgreSQL metadata database), tasks running in parallel where the DAG allows;
    (c) a rerun with nothing changed; (d) a rerun with 1 % of the prices changed.
 
+``--stock`` measures the stock sync instead: the catalog synced with ``sync_inventory`` on, then
+``medusa_stock_sync`` with nothing changed and with 1 % of the stocks changed at the source.
+
 Both contenders reach Medusa through the same counting proxy, so requests and writes are counted
 where Medusa sees them. Peak RSS of each task is its process's high-water mark (``VmHWM``), sampled
 while it runs. The result is one JSON line on stdout (progress goes to stderr). It measures; it
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import platform
@@ -72,6 +76,8 @@ DEPLOYMENT_TIMINGS = {
     "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "300",
     "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "30",
 }
+STOCK_DAG_ID = "medusa_stock_sync"
+LEVELS_PATH = "/admin/inventory-items/location-levels/batch"
 RAW_BATCH = 200
 RAW_CLIENTS = 2
 PAGE = 100
@@ -247,14 +253,24 @@ class TaskMemory:
         return peaks
 
 
-def dag_run(cluster: AirflowCluster, store: Store, memory: TaskMemory, what: str) -> dict[str, Any]:
+def dag_run(
+    cluster: AirflowCluster,
+    store: Store,
+    memory: TaskMemory,
+    what: str,
+    *,
+    dag_id: str = DAG_ID,
+    conf: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     store.proxy.reset()
     started = time.monotonic()
-    run_id = cluster.api.trigger(DAG_ID)
-    state = cluster.wait_for_run(DAG_ID, run_id, timeout=7200)
+    run_id = cluster.api.trigger(dag_id, conf=conf)
+    state = cluster.wait_for_run(dag_id, run_id, timeout=7200)
     wall = time.monotonic() - started
-    run = cluster.api.dag_run(DAG_ID, run_id)
-    instances = cluster.api.task_instances(DAG_ID, run_id)
+    run = cluster.api.dag_run(dag_id, run_id)
+    instances = cluster.api.task_instances(dag_id, run_id)
+    if dag_id == STOCK_DAG_ID:
+        return _stock_result(cluster, store, run_id, run, instances, wall, state, what)
     report = cluster.report(run_id) or {}
     products = report.get("products", {})
     result = {
@@ -272,6 +288,77 @@ def dag_run(cluster: AirflowCluster, store: Store, memory: TaskMemory, what: str
         **{k: products.get(k, 0) for k in ("created", "updated", "unchanged", "rejected")},
     }
     _log(f"{what}: {json.dumps(result)}")
+    return result
+
+
+def _stock_result(
+    cluster: AirflowCluster,
+    store: Store,
+    run_id: str,
+    run: dict[str, Any],
+    instances: list[dict[str, Any]],
+    wall: float,
+    state: str,
+    what: str,
+) -> dict[str, Any]:
+    """A stock run: wall, requests and writes at the proxy, and the level writes they carried."""
+    stock_file = cluster.storage_dir / STOCK_DAG_ID / run_id / "stock.json"
+    stock = json.loads(stock_file.read_text()) if stock_file.exists() else {}
+    bodies = store.proxy.bodies("POST", LEVELS_PATH)
+    result = {
+        "state": state,
+        "wall_seconds": round(wall, 1),
+        "run_seconds": round(_seconds(run["end_date"]) - _seconds(run["start_date"]), 1),
+        **store.counts(),
+        "level_creates_sent": sum(len(b.get("create", [])) for b in bodies),
+        "level_updates_sent": sum(len(b.get("update", [])) for b in bodies),
+        "product_writes": sum(1 for m, path in store.proxy.requests if m != "GET" and "/products" in path),
+        "task_seconds": _task_seconds(instances),
+        "stock": stock,
+    }
+    _log(f"{what}: {json.dumps(result)}")
+    return result
+
+
+def stock_benchmark(products: int) -> dict[str, Any]:
+    """The catalog synced with inventory, then the hourly stock sync: unchanged, and with 1 % of
+    the stocks changed at the source."""
+    catalog = generate_catalog(products, seed=1)
+    work = Path(tempfile.mkdtemp(prefix="medusa-bench-"))
+    result: dict[str, Any] = {"products": products, "machine": machine()}
+    with CatalogServer(catalog) as source, medusa_template() as (template, email, password):
+        store = Store(template, email, password, work)
+        airflow_template = migrate_template(work / "airflow-template")
+        cluster = AirflowCluster(
+            work / "airflow",
+            airflow_template,
+            connections={
+                "medusa_default": medusa_connection(store.url, api_key=store.api_key),
+                "dummyjson_default": source_connection(source.url),
+            },
+            env=DEPLOYMENT_TIMINGS,
+        )
+        try:
+            cluster.start()
+            for dag_id in (DAG_ID, STOCK_DAG_ID):
+                cluster.api.unpause(dag_id)
+            with TaskMemory() as memory:
+                inventory = {"sync_inventory": True}
+                result["catalog_first"] = dag_run(
+                    cluster, store, memory, "catalog, inventory on", conf=inventory
+                )
+                run = functools.partial(dag_run, cluster, store, memory, dag_id=STOCK_DAG_ID)
+                result["stock_unchanged"] = run("stock sync, nothing changed")
+                changed = [dict(r) for r in catalog]
+                for record in changed[::100]:
+                    record["stock"] = record["stock"] + 7
+                source.replace_products(changed)
+                result["stock_one_percent"] = run("stock sync, 1 % of stocks changed")
+                result["stock_one_percent"]["changed_at_source"] = len(changed[::100])
+        finally:
+            cluster.stop()
+            ms.drop_database(airflow_template.database)
+            store.close()
     return result
 
 
@@ -405,11 +492,20 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="only the DAG's runs (the raw loop is the slow half at 100,000)",
     )
+    parser.add_argument(
+        "--stock",
+        action="store_true",
+        help="the stock sync instead: the catalog with inventory, then medusa_stock_sync with nothing "
+        "and with 1 %% of the stocks changed",
+    )
     args = parser.parse_args(argv)
     if args.products < 1:
         parser.error("--products must be at least 1")
     with contextlib.redirect_stdout(sys.stderr):  # progress of the helpers it calls goes to stderr
-        result = benchmark(args.products, raw=not args.skip_raw)
+        if args.stock:
+            result = stock_benchmark(args.products)
+        else:
+            result = benchmark(args.products, raw=not args.skip_raw)
     print(json.dumps(result), flush=True)
 
 

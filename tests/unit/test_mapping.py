@@ -102,3 +102,24 @@ def test_drafting_a_vanished_product_forgets_its_hash_so_a_return_rewrites_it(re
         id="prod_1", external_id="dummyjson:1", handle="h", variant_id="v", sync_hash=None, status="draft"
     )
     assert classify(desired(record), drafted, full_refresh=False) == "update"
+
+
+def test_with_inventory_the_stock_is_kept_out_of_the_product_so_a_stock_change_leaves_its_hash(record):
+    inventory = MappingContext(**{**CTX.__dict__, "manage_inventory": True})
+    payload = desired(record, inventory)
+    assert payload["variants"][0]["manage_inventory"] is True
+    assert "stock" not in payload["metadata"]
+    restocked = desired({**record, "stock": record["stock"] + 50}, inventory)
+    assert restocked["metadata"][HASH_KEY] == payload["metadata"][HASH_KEY]
+    # Without inventory the stock is a product fact, as before.
+    assert desired({**record, "stock": 1})["metadata"][HASH_KEY] != desired(record)["metadata"][HASH_KEY]
+
+
+def test_an_update_never_turns_inventory_management_off(record):
+    off = as_update(desired(record), "prod_1", "variant_1")
+    assert "manage_inventory" not in off["variants"][0]  # false would unlink the inventory item
+    assert off["metadata"]["stock"] == record["stock"]
+    inventory = MappingContext(**{**CTX.__dict__, "manage_inventory": True})
+    on = as_update(desired(record, inventory), "prod_1", "variant_1")
+    assert on["variants"][0]["manage_inventory"] is True
+    assert on["metadata"]["stock"] == ""  # a stock left in metadata by an earlier run is removed
