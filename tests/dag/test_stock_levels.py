@@ -1,10 +1,10 @@
 """Stock levels in a real Medusa: the catalog sync with ``sync_inventory`` on, then the hourly
 ``medusa_stock_sync``, both run by Airflow against the local catalog server.
 
-In order, on one store: the first sync stocks every variant; five stock changes are written by the
-stock sync as five level updates and nothing else; a second stock run writes nothing; the catalog
-sync with only stock changed writes levels, never products; a bad stock is quarantined while its
-product still syncs. Every write is counted at the proxy in front of Medusa.
+In order, on one store: a dry run writes nothing; the first sync stocks every variant; five stock
+changes are written by the stock sync as five level updates and nothing else; a second stock run
+writes nothing; the catalog sync with only stock changed writes levels, never products; a bad
+stock is quarantined while its product still syncs. Every write is counted at the proxy in front of Medusa.
 """
 
 from __future__ import annotations
@@ -15,9 +15,7 @@ from typing import Any
 import pytest
 
 from devstack.airflow_local import medusa_connection, source_connection
-from medusa_sync.operators.sync_stock import STOCK_LOCATION_NAME
-from medusa_sync.stock import STORE_LEVEL_FIELDS
-from tests.fixtures.store_view import ours, store_products
+from tests.fixtures.store_view import levels, ours, stocked, store_products
 
 pytestmark = [pytest.mark.medusa, pytest.mark.airflow]
 
@@ -45,35 +43,6 @@ def stock_sync(local_airflow, catalog, medusa_store_module, medusa_proxy):
         return outcome.report
 
     return run
-
-
-def location_id(store) -> str:
-    found = store.admin.get("/admin/stock-locations", params={"name": STOCK_LOCATION_NAME}).json()
-    [location] = found["stock_locations"]
-    return location["id"]
-
-
-def levels(store) -> dict[int, list[dict[str, Any]]]:
-    """Every synced product's levels (at any location), by source id."""
-    products = ours(
-        store_products(store, fields=",".join([*STORE_LEVEL_FIELDS, "variants.manage_inventory"]))
-    )
-    found = {}
-    for source_id, product in products.items():
-        [variant] = product["variants"]
-        assert variant["manage_inventory"] is True, source_id
-        [item] = variant["inventory_items"]
-        found[source_id] = item["inventory"]["location_levels"]
-    return found
-
-
-def stocked(store) -> dict[int, int]:
-    where = location_id(store)
-    return {
-        source_id: next(level["stocked_quantity"] for level in here if level["location_id"] == where)
-        for source_id, here in levels(store).items()
-        if here
-    }
 
 
 def change_stock(catalog, changes: dict[int, Any]) -> list[dict[str, Any]]:
@@ -106,6 +75,14 @@ def storefront_quantities(store, source_ids: list[int]) -> dict[int, int]:
         int(p["external_id"].split(":")[1]): p["variants"][0]["inventory_quantity"]
         for p in response.json()["products"]
     }
+
+
+def test_a_dry_run_with_inventory_writes_nothing_not_even_the_stock_location(sync, medusa_proxy):
+    outcome = sync(sync_inventory=True, dry_run=True)
+    assert outcome.returncode == 0, outcome.output[-5000:]
+    assert outcome.report["stock"]["planned_create"] == 0  # nothing in the store to stock yet
+    assert outcome.report["stock"]["not_in_store"] == 194
+    assert medusa_proxy.writes() == []
 
 
 def test_a_catalog_sync_with_inventory_gives_every_variant_one_level_holding_its_stock(

@@ -25,6 +25,8 @@ STOCK_LOCATION_NAME = "Catalog sync"
 # Levels per request: about 135 bytes each, far below the 2 MB body limit; 1,000 took 1.2 s.
 LEVEL_BATCH_SIZE = 1000
 STORE_PAGE_SIZE = 1000
+# A dry run's location when "Catalog sync" does not exist yet: no level is there, all are creates.
+UNCREATED_LOCATION = "(not created yet)"
 
 
 class StockLocationNotFound(AirflowFailException):
@@ -86,7 +88,9 @@ class SyncStockOperator(BaseOperator):
 
     def _location(self, hook: MedusaHook) -> str:
         """The given location (checked), or "Catalog sync", created the first time; linked to the
-        sales channel in use either way, so storefronts on that channel see the stock."""
+        sales channel in use either way, so storefronts on that channel see the stock. A dry run
+        creates and links nothing: it plans against the location as it is (or would be)."""
+        dry_run = as_bool("dry_run", self.dry_run)
         given = as_optional_str("stock_location_id", self.stock_location_id)
         if given:
             location = hook.get_stock_location(given)
@@ -94,13 +98,15 @@ class SyncStockOperator(BaseOperator):
                 raise StockLocationNotFound(f"stock_location_id {given!r}: Medusa has no such stock location")
         else:
             location = hook.find_stock_location(STOCK_LOCATION_NAME)
+            if location is None and dry_run:
+                self.log.info("dry run: stock location %r would be created", STOCK_LOCATION_NAME)
+                return UNCREATED_LOCATION
             if location is None:
                 location = hook.create_stock_location(STOCK_LOCATION_NAME)
                 self.log.info("created stock location %r (%s)", STOCK_LOCATION_NAME, location["id"])
-        channel = (
-            as_optional_str("sales_channel_id", self.sales_channel_id) or hook.default_sales_channel_id()
-        )
-        if channel not in {c["id"] for c in location.get("sales_channels") or []}:
+        channel = as_optional_str("sales_channel_id", self.sales_channel_id)
+        channel = channel or hook.default_sales_channel_id()
+        if channel not in {c["id"] for c in location.get("sales_channels") or []} and not dry_run:
             hook.link_stock_location(location["id"], channel)
             self.log.info("linked stock location %s to sales channel %s", location["id"], channel)
         self.log.info(
