@@ -88,9 +88,8 @@ def build_alert(
         why = list(report.get("failed_because") or []) or ["the report found nothing wrong"]
         failed_batches = list((report.get("batches") or {}).get("failed") or [])
     else:
-        why = [
-            f"no run report was written; tasks that did not succeed: {', '.join(not_succeeded(task_states))}"
-        ]
+        tasks = ", ".join(not_succeeded(task_states)) or "unknown (see the run in Airflow)"
+        why = [f"no run report was written; tasks that did not succeed: {tasks}"]
         failed_batches = []
     parts = [
         f"<p>Run <b>{_e(run_id)}</b> of DAG <b>{_e(dag_id)}</b> failed"
