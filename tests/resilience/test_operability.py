@@ -263,3 +263,38 @@ def test_a_successful_run_mails_nothing_and_each_failed_run_mailed_once(
     assert for_successes == []
     assert counts == dict.fromkeys(RUNS["failed"], 1)
     assert len(mail_server.mails()) == len(RUNS["failed"]) == 2
+
+
+def test_a_run_past_its_time_limit_mails_one_alert_naming_the_unfinished_tasks(
+    cluster: AirflowCluster, proxy: CountingProxy, mail_server: MailServer
+) -> None:
+    """``dagrun_timeout`` fails the run while a batch hangs: ``report`` never runs, so the alert
+    names the tasks that did not finish. The cluster restarts with a 24 s run limit for it."""
+    limit = {**ENV, **ALERT_ENV, "MEDUSA_SYNC_DAGRUN_TIMEOUT_MINUTES": "0.4"}
+    cluster.restart_with(env=limit)
+    deadline = time.monotonic() + 60  # until the dag-processor has parsed the DAG with the new limit
+    while cluster.api.request("GET", f"/api/v2/dags/{DAG_ID}/details")["dag_run_timeout"] != "PT24S":
+        assert time.monotonic() < deadline, "the DAG was not reparsed with the new dagrun_timeout"
+        time.sleep(0.5)
+    url = cluster.url  # the alert's links; the restart below moves the api-server to another port
+    hung = proxy.inject(Fault("POST", "/admin/products/batch", status=504, hold=3600))
+    try:
+        run_id = cluster.api.trigger(DAG_ID, conf={"full_refresh": True})
+        assert cluster.wait_for_run(DAG_ID, run_id, timeout=180) == "failed", cluster.logs_tail()
+        RUNS["failed"].append(run_id)
+        [mail] = mail_server.wait_for(naming(run_id), timeout=ALERT_TIMEOUT_SECONDS)
+    finally:
+        proxy.remove(hung)
+        cluster.restart_with(env={**ENV, **ALERT_ENV})
+    body = body_text(mail)
+    states = {(t["task_id"], t["map_index"]): t["state"] for t in cluster.api.task_instances(DAG_ID, run_id)}
+    print(f"\n[operability] run past its limit: task states {states}; alert says: {body.splitlines()[1]}")
+    assert hung.fired == 1 and cluster.report(run_id) is None
+    assert states[("report", -1)] == "skipped"
+    assert "(Airflow's reason: timed_out)" in body
+    assert "no run report was written" in body and "report: skipped" in body
+    assert "upsert_batch_0: skipped" in body
+    assert f'href="{url}/dags/{DAG_ID}/runs/{quote(run_id)}"' in body
+    # Still one: the restart above took longer than the alert did to arrive.
+    assert len(mail_server.mails(naming(run_id))) == 1
+    assert len(mail_server.mails()) == len(RUNS["failed"]) == 3
