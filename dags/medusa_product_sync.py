@@ -13,6 +13,7 @@ from airflow.sdk import DAG, Asset, AssetAlias, Param
 
 from medusa_sync.deletion_guard import DEFAULT_MAX_MISSING_PERCENT
 from medusa_sync.deployment import MEDUSA_CONN_ID, MEDUSA_POOL, SOURCE_CONN_ID, default_args
+from medusa_sync.failure_alert import FailureAlertNotifier
 from medusa_sync.operators.compute_diff import ComputeDiffOperator
 from medusa_sync.operators.fetch_pages import FetchPagesOperator
 from medusa_sync.operators.read_store import ReadStoreOperator
@@ -47,6 +48,8 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=DAGRUN_TIMEOUT,
+    # One mail per failed run, whatever failed it; off until the Variable medusa_sync_alert_email is set.
+    on_failure_callback=FailureAlertNotifier(),
     default_args=default_args(),
     tags=["medusa", "catalog"],
     doc_md=RUNBOOK,

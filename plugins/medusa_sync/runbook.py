@@ -65,6 +65,11 @@ hung call never blocks the next day's run. The Airflow components' environment o
 `MEDUSA_SYNC_BATCH_TIMEOUT_MINUTES`, `MEDUSA_SYNC_TASK_TIMEOUT_MINUTES`,
 `MEDUSA_SYNC_DAGRUN_TIMEOUT_MINUTES`.
 
+## Failure alerts
+A failed run mails one alert (DAG, run, why, failed batches, counts, links) to the addresses in the
+Variable `medusa_sync_alert_email` (off when unset) through the SMTP connection `smtp_default`;
+sent by the dag-processor, whose log says why when none came.
+
 ## Asset
 A successful run that changed the catalog emits `medusa_product_catalog` with the run's counts as
 the event's `extra`; dry runs and runs that changed nothing emit none.

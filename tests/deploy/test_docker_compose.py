@@ -124,6 +124,16 @@ def test_run_data_goes_to_the_s3_service_and_no_airflow_service_keeps_it_on_a_vo
         assert targets == {"/opt/airflow/dags", "/opt/airflow/logs", "/opt/airflow/config"}, name
 
 
+def test_failure_alerts_are_off_by_default_and_set_from_the_env_file(compose):
+    env = compose["services"]["airflow-dag-processor"]["environment"]  # where DAG callbacks run
+    assert env["AIRFLOW_VAR_MEDUSA_SYNC_ALERT_EMAIL"] == "${ALERT_EMAIL:-}"
+    assert _with_defaults(env["AIRFLOW_VAR_MEDUSA_SYNC_ALERT_EMAIL"]) == ""
+    smtp = json.loads(_with_defaults(env["AIRFLOW_CONN_SMTP_DEFAULT"]))
+    assert smtp["conn_type"] == "smtp" and smtp["port"] == 587
+    assert smtp["extra"]["from_email"] == "airflow@example.com"
+    assert "${SMTP_PASSWORD:-}" in env["AIRFLOW_CONN_SMTP_DEFAULT"]
+
+
 def test_the_bucket_is_created_before_any_airflow_service_starts(compose):
     script = compose["services"]["minio-init"]["command"][-1]
     assert "mc mb --ignore-existing runs/medusa-sync-runs" in script
