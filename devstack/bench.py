@@ -320,6 +320,37 @@ def _stock_result(
     return result
 
 
+@contextlib.contextmanager
+def airflow_for(
+    store: Store, source: CatalogServer, work: Path, dag_ids: tuple[str, ...]
+) -> Iterator[AirflowCluster]:
+    """A started Airflow (deployment timings) whose connections lead to ``store`` and ``source``,
+    with ``dag_ids`` unpaused; stopped, and the store closed, on the way out."""
+    try:
+        airflow_template = migrate_template(work / "airflow-template")
+    except BaseException:
+        store.close()
+        raise
+    cluster = AirflowCluster(
+        work / "airflow",
+        airflow_template,
+        connections={
+            "medusa_default": medusa_connection(store.url, api_key=store.api_key),
+            "dummyjson_default": source_connection(source.url),
+        },
+        env=DEPLOYMENT_TIMINGS,
+    )
+    try:
+        cluster.start()
+        for dag_id in dag_ids:
+            cluster.api.unpause(dag_id)
+        yield cluster
+    finally:
+        cluster.stop()
+        ms.drop_database(airflow_template.database)
+        store.close()
+
+
 def stock_benchmark(products: int) -> dict[str, Any]:
     """The catalog synced with inventory, then the hourly stock sync: unchanged, and with 1 % of
     the stocks changed at the source."""
@@ -328,37 +359,17 @@ def stock_benchmark(products: int) -> dict[str, Any]:
     result: dict[str, Any] = {"products": products, "machine": machine()}
     with CatalogServer(catalog) as source, medusa_template() as (template, email, password):
         store = Store(template, email, password, work)
-        airflow_template = migrate_template(work / "airflow-template")
-        cluster = AirflowCluster(
-            work / "airflow",
-            airflow_template,
-            connections={
-                "medusa_default": medusa_connection(store.url, api_key=store.api_key),
-                "dummyjson_default": source_connection(source.url),
-            },
-            env=DEPLOYMENT_TIMINGS,
-        )
-        try:
-            cluster.start()
-            for dag_id in (DAG_ID, STOCK_DAG_ID):
-                cluster.api.unpause(dag_id)
-            with TaskMemory() as memory:
-                inventory = {"sync_inventory": True}
-                result["catalog_first"] = dag_run(
-                    cluster, store, memory, "catalog, inventory on", conf=inventory
-                )
-                run = functools.partial(dag_run, cluster, store, memory, dag_id=STOCK_DAG_ID)
-                result["stock_unchanged"] = run("stock sync, nothing changed")
-                changed = [dict(r) for r in catalog]
-                for record in changed[::100]:
-                    record["stock"] = record["stock"] + 7
-                source.replace_products(changed)
-                result["stock_one_percent"] = run("stock sync, 1 % of stocks changed")
-                result["stock_one_percent"]["changed_at_source"] = len(changed[::100])
-        finally:
-            cluster.stop()
-            ms.drop_database(airflow_template.database)
-            store.close()
+        with airflow_for(store, source, work, (DAG_ID, STOCK_DAG_ID)) as cluster, TaskMemory() as memory:
+            first = dag_run(cluster, store, memory, "catalog, inventory on", conf={"sync_inventory": True})
+            result["catalog_first"] = first
+            run = functools.partial(dag_run, cluster, store, memory, dag_id=STOCK_DAG_ID)
+            result["stock_unchanged"] = run("stock sync, nothing changed")
+            changed = [dict(r) for r in catalog]
+            for record in changed[::100]:
+                record["stock"] = record["stock"] + 7
+            source.replace_products(changed)
+            result["stock_one_percent"] = run("stock sync, 1 % of stocks changed")
+            result["stock_one_percent"]["changed_at_source"] = len(changed[::100])
     return result
 
 
@@ -447,34 +458,17 @@ def benchmark(products: int, *, raw: bool = True) -> dict[str, Any]:
             _log(f"raw: {json.dumps(result['raw'])}")
 
         store = Store(template, email, password, work)
-        airflow_template = migrate_template(work / "airflow-template")
-        cluster = AirflowCluster(
-            work / "airflow",
-            airflow_template,
-            connections={
-                "medusa_default": medusa_connection(store.url, api_key=store.api_key),
-                "dummyjson_default": source_connection(source.url),
-            },
-            env=DEPLOYMENT_TIMINGS,
-        )
-        try:
-            cluster.start()
-            cluster.api.unpause(DAG_ID)
-            with TaskMemory() as memory:
-                result["dag_first"] = dag_run(cluster, store, memory, "DAG first sync")
-                result["dag_first"]["store"] = store_exact(store, catalog)
-                result["dag_unchanged"] = dag_run(cluster, store, memory, "DAG rerun, nothing changed")
-                changed = [dict(r) for r in catalog]
-                for record in changed[::100]:
-                    record["price"] = round(record["price"] + 1, 2)
-                source.replace_products(changed)
-                result["dag_one_percent"] = dag_run(cluster, store, memory, "DAG rerun, 1 % changed")
-                result["dag_one_percent"]["changed_at_source"] = len(changed[::100])
-                result["dag_one_percent"]["store"] = store_exact(store, changed)
-        finally:
-            cluster.stop()
-            ms.drop_database(airflow_template.database)
-            store.close()
+        with airflow_for(store, source, work, (DAG_ID,)) as cluster, TaskMemory() as memory:
+            result["dag_first"] = dag_run(cluster, store, memory, "DAG first sync")
+            result["dag_first"]["store"] = store_exact(store, catalog)
+            result["dag_unchanged"] = dag_run(cluster, store, memory, "DAG rerun, nothing changed")
+            changed = [dict(r) for r in catalog]
+            for record in changed[::100]:
+                record["price"] = round(record["price"] + 1, 2)
+            source.replace_products(changed)
+            result["dag_one_percent"] = dag_run(cluster, store, memory, "DAG rerun, 1 % changed")
+            result["dag_one_percent"]["changed_at_source"] = len(changed[::100])
+            result["dag_one_percent"]["store"] = store_exact(store, changed)
     for key in ("raw", "dag_first"):
         if key in result:
             result[key]["ms_per_product"] = round(result[key]["wall_seconds"] * 1000 / products, 2)
