@@ -86,6 +86,7 @@ def run_page(run: RunReport, airflow_url: str) -> str:
         _why(report),
         _fetch(report),
         _counts(report),
+        _stock(report),
         _batches(report),
         _items(
             "Quarantined",
@@ -145,6 +146,25 @@ def _counts(report: Mapping[str, Any]) -> str:
         f'<p class="note">Duration {_e(report.get("duration_seconds"))} s; missing upstream: '
         f"{_e(products.get('missing_upstream', 0))} (on_missing={_e(products.get('on_missing'))})</p>"
     )
+
+
+def _stock(report: Mapping[str, Any]) -> str:
+    """What ``sync_stock`` did, when the run synced inventory."""
+    stock = report.get("stock")
+    if not stock:
+        return ""
+    rows = "".join(
+        f"<tr><th>{_e(name)}</th><td class='n'>{_e(stock.get(key, 0))}</td></tr>"
+        for name, key in (
+            ("Levels created", "created"),
+            ("Levels updated", "updated"),
+            ("Unchanged", "unchanged"),
+            ("Held back (older stock)", "superseded"),
+            ("Not in the store yet", "not_in_store"),
+            ("Not managed by inventory", "unmanaged"),
+        )
+    )
+    return f'<h2>Stock levels at {_e(stock.get("location_id"))}</h2><table id="stock">{rows}</table>'
 
 
 def _batches(report: Mapping[str, Any]) -> str:

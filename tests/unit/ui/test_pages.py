@@ -87,3 +87,11 @@ def test_the_runs_list_links_each_run_and_shows_its_counts():
     assert 'href="manual__2026-11-29T05%3A00%3A00%2B00%3A00"' in html
     assert "<td class='n'>3</td>" in html  # created
     assert "no report.json yet" in html
+
+
+def test_a_run_that_synced_inventory_shows_its_level_writes():
+    report = a_report(**{"batch 1/1": {"created": 1}})
+    report["stock"] = {"location_id": "sloc_1", "created": 2, "updated": 5, "unchanged": 187, "superseded": 0}
+    html = run_page(a_run(report), AIRFLOW)
+    assert "Stock levels at sloc_1" in html and "Levels updated</th><td class='n'>5<" in html
+    assert "Stock levels" not in run_page(a_run(a_report(**{"batch 1/1": {"created": 1}})), AIRFLOW)
