@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from devstack.airflow_local import medusa_connection, source_connection
-from tests.fixtures.store_view import levels, ours, stocked, store_products
+from medusa_sync.stock import STORE_LEVEL_FIELDS
+from tests.fixtures.store_view import levels, location_id, ours, stocked, store_products
 
 pytestmark = [pytest.mark.medusa, pytest.mark.airflow]
 
@@ -58,6 +59,27 @@ def level_writes(proxy) -> tuple[int, int]:
     """(levels created, levels updated) as the batch requests that reached Medusa asked."""
     bodies = proxy.bodies("POST", LEVELS)
     return sum(len(b.get("create", [])) for b in bodies), sum(len(b.get("update", [])) for b in bodies)
+
+
+def reserve(store, *, source_id: int, quantity: int) -> str:
+    """A reservation (an order's hold) on the product's inventory item at the sync's location;
+    returns the inventory item's id."""
+    product = ours(store_products(store, fields=",".join(STORE_LEVEL_FIELDS)))[source_id]
+    [item] = product["variants"][0]["inventory_items"]
+    body = {"inventory_item_id": item["inventory_item_id"], "location_id": location_id(store)}
+    response = store.admin.post("/admin/reservations", json={**body, "quantity": quantity})
+    response.raise_for_status()
+    return item["inventory_item_id"]
+
+
+def reserved_quantity(store, inventory_item_id: str) -> int:
+    response = store.admin.get(
+        f"/admin/inventory-items/{inventory_item_id}/location-levels",
+        params={"fields": "id,location_id,reserved_quantity"},
+    )
+    response.raise_for_status()
+    [level] = response.json()["inventory_levels"]
+    return level["reserved_quantity"]
 
 
 def storefront_quantities(store, source_ids: list[int]) -> dict[int, int]:
@@ -110,6 +132,7 @@ def test_a_catalog_sync_with_inventory_gives_every_variant_one_level_holding_its
 def test_five_stock_changes_are_five_level_updates_and_no_product_write(
     stock_sync, catalog, medusa_store_module, medusa_proxy
 ):
+    reserved = reserve(medusa_store_module, source_id=17, quantity=2)  # an order holds 2 of them
     changes = {3: 0, 17: 999, 42: 1, 77: 5000, 150: 12}
     records = change_stock(catalog, changes)
 
@@ -119,11 +142,21 @@ def test_five_stock_changes_are_five_level_updates_and_no_product_write(
     assert level_writes(medusa_proxy) == (0, 5)
     assert [path for _, path in medusa_proxy.writes()] == [LEVELS]  # one request, no product write
     assert stocked(medusa_store_module) == {r["id"]: r["stock"] for r in records}
+    assert reserved_quantity(medusa_store_module, reserved) == 2  # reservations are Medusa's
 
 
-def test_a_second_stock_run_writes_nothing(stock_sync, medusa_proxy):
-    result = stock_sync()
+def test_a_second_stock_run_writes_nothing_and_skips_a_product_not_created_yet(
+    stock_sync, catalog, medusa_proxy
+):
+    before = catalog.products
+    newcomer = {**copy.deepcopy(before[0]), "id": 9001, "sku": "NEW-9001", "stock": 4}
+    catalog.replace_products([*before, newcomer])
+    try:
+        result = stock_sync()
+    finally:
+        catalog.replace_products(before)
     assert (result["updated"], result["created"], result["unchanged"]) == (0, 0, 194)
+    assert result["not_in_store"] == 1  # the catalog sync has not created it yet
     assert medusa_proxy.writes() == []
 
 
