@@ -126,6 +126,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         external_id_prefix: str = DEFAULT_EXTERNAL_ID_PREFIX,
         store_page_size: int = STORE_PAGE_SIZE,
         store_read_concurrency: int = STORE_READ_CONCURRENCY,
+        inventory_task_ids: tuple[str, ...] = ("sync_stock",),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -144,6 +145,8 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         self.external_id_prefix = external_id_prefix
         self.store_page_size = store_page_size
         self.store_read_concurrency = store_read_concurrency
+        # Downstream tasks that only matter with ``sync_inventory`` on.
+        self.inventory_task_ids = inventory_task_ids
 
     def settings(self) -> PlanSettings:
         currency = str(self.currency_code).strip().lower()
@@ -175,8 +178,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
             plan, descriptors = self.plan(folder, ctx, index, settings)
         write_json(folder.plan, plan)
         self._log_plan(plan, time.monotonic() - started)
-        if settings.dry_run or not descriptors:
-            self._skip_upserts(context)
+        self._skip_what_is_not_needed(context, settings, upserts_needed=bool(descriptors))
         return descriptors
 
     def plan(
@@ -205,16 +207,25 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
 
     # -- steps -------------------------------------------------------------------------------------
 
-    def _skip_upserts(self, context: Context) -> None:
-        """Nothing to send: skip the mapped upserts now rather than have them expand to nothing.
+    def _skip_what_is_not_needed(
+        self, context: Context, settings: PlanSettings, upserts_needed: bool
+    ) -> None:
+        """With nothing to send (or on a dry run), skip the mapped upserts now, and with them the
+        inventory tasks when ``sync_inventory`` is off, rather than have them skip themselves.
 
-        Same outcome, but the scheduler sees it in the same pass as this task's success, so the
-        report starts a scheduler loop sooner (an unchanged run is seconds long; that is one of
-        them). Ends the task (``skip`` raises to tell the task runner), successfully.
+        Same outcome, but the scheduler sees it in the same pass as this task's success and no task
+        process starts for nothing, so the report starts sooner (an unchanged run is seconds long;
+        that is one of them). ``skip`` ends the task, successfully, by raising, so its return value
+        is lost: with batches to send nothing is skipped here (``sync_stock`` skips itself).
         """
-        upserts = [task for task in context["task"].downstream_list if task.is_mapped]
-        self.log.info("no batch to send: %s skipped", ", ".join(t.task_id for t in upserts) or "nothing")
-        self.skip(ti=context["ti"], tasks=upserts)
+        if upserts_needed and not settings.dry_run:
+            return
+        downstream = context["task"].get_flat_relatives(upstream=False)
+        skipped = [task for task in downstream if task.is_mapped]
+        if not settings.sync_inventory:
+            skipped += [task for task in downstream if task.task_id in self.inventory_task_ids]
+        self.log.info("nothing to send: skipped %s", ", ".join(t.task_id for t in skipped) or "nothing")
+        self.skip(ti=context["ti"], tasks=skipped)
 
     def _mapping_context(self, hook: MedusaHook, folder: RunFolder, settings: PlanSettings) -> MappingContext:
         taxonomy = read_json(folder.taxonomy)
