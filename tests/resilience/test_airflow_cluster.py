@@ -57,8 +57,11 @@ def test_a_triggered_run_syncs_the_real_catalog(cluster: AirflowCluster, medusa_
         "sync_categories",
         "compute_diff",
         "upsert_batch",
+        "sync_stock",
         "report",
     }
+    # With sync_inventory off the stock stage skips itself; the run still succeeds.
+    assert {t["task_id"]: t["state"] for t in instances}["sync_stock"] == "skipped"
     batches = [t for t in instances if t["task_id"] == "upsert_batch"]
     assert [(t["map_index"], t["rendered_map_index"], t["state"]) for t in batches] == [
         (0, "batch 1/1 · 194 create", "success")
