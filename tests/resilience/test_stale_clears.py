@@ -14,8 +14,7 @@ from collections import Counter
 import pytest
 
 from devstack.airflow_local import DAG_ID, medusa_connection, source_connection
-from devstack.catalog_server import CatalogServer
-from devstack.counting_proxy import CountingProxy, Fault
+from devstack.counting_proxy import Fault
 from tests.fixtures.store_view import ours, store_products
 
 pytestmark = [pytest.mark.airflow, pytest.mark.medusa]
@@ -25,23 +24,10 @@ PRODUCT = 42  # the source id whose price the runs fight over
 
 
 @pytest.fixture(scope="module")
-def source(real_catalog):
-    with CatalogServer(real_catalog) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def proxy(medusa_store_module):
-    proxy = CountingProxy(medusa_store_module.url).start()
-    yield proxy
-    proxy.stop()
-
-
-@pytest.fixture(scope="module")
-def cluster(airflow_cluster_factory, medusa_store_module, proxy, source):
+def cluster(airflow_cluster_factory, medusa_store_module, store_proxy, catalog_server):
     connections = {
-        "medusa_default": medusa_connection(proxy.url, api_key=medusa_store_module.api_key),
-        "dummyjson_default": source_connection(source.url),
+        "medusa_default": medusa_connection(store_proxy.url, api_key=medusa_store_module.api_key),
+        "dummyjson_default": source_connection(catalog_server.url),
     }
     with airflow_cluster_factory(connections, env=FAST_RETRIES) as cluster:
         cluster.api.unpause(DAG_ID)
@@ -73,24 +59,24 @@ def rerun(cluster, run_id: str, task_id: str, *, only_failed: bool) -> str:
 
 
 def test_clearing_an_old_failed_batch_after_a_newer_run_keeps_the_newer_price(
-    cluster, source, proxy, medusa_store_module, real_catalog
+    cluster, catalog_server, store_proxy, medusa_store_module, real_catalog
 ):
-    source.replace_products(with_price(real_catalog, 111.11))
-    proxy.inject(
+    catalog_server.replace_products(with_price(real_catalog, 111.11))
+    store_proxy.inject(
         Fault("POST", "/admin/products/batch", status=502, times=-1, body={"message": "bad gateway"})
     )
     run_a = cluster.api.trigger(DAG_ID)
     assert cluster.wait_for_run(DAG_ID, run_a, timeout=600) == "failed"
     assert cluster.report(run_a)["batches"]["failed"] == ["batch 1/1 · 1 update"]
 
-    proxy.reset()  # Medusa reachable again
-    source.replace_products(with_price(real_catalog, 222.22))
+    store_proxy.reset()  # Medusa reachable again
+    catalog_server.replace_products(with_price(real_catalog, 222.22))
     run_b = cluster.api.trigger(DAG_ID)
     assert cluster.wait_for_run(DAG_ID, run_b, timeout=600) == "success", cluster.logs_tail()
     assert cluster.report(run_b)["products"]["updated"] == 1
     assert price_in_store(medusa_store_module) == 222.22
 
-    proxy.reset()  # from here on, count only what A's cleared batch sends
+    store_proxy.reset()  # from here on, count only what A's cleared batch sends
     assert rerun(cluster, run_a, "upsert_batch", only_failed=True) == "success", cluster.logs_tail()
     report = cluster.report(run_a)
     print(f"\n[stale] run A after clear: products {report['products']}; superseded {report['superseded']}")
@@ -99,22 +85,23 @@ def test_clearing_an_old_failed_batch_after_a_newer_run_keeps_the_newer_price(
         (f"dummyjson:{PRODUCT}", "update")
     ]
     assert (report["products"]["updated"], report["products"]["superseded"]) == (0, 1)
-    assert [w for w in proxy.writes() if w[1] == "/admin/products/batch"] == []  # A's clear wrote nothing
+    batch_writes = [w for w in store_proxy.writes() if w[1] == "/admin/products/batch"]
+    assert batch_writes == []  # A's clear wrote nothing
     external_ids = Counter(p["external_id"] for p in store_products(medusa_store_module))
     assert {e: n for e, n in external_ids.items() if n > 1} == {}
     assert len(ours(store_products(medusa_store_module))) == 194
 
 
-def test_a_run_cleared_from_fetch_pages_whose_fetch_then_fails_ends_failed(cluster, source):
+def test_a_run_cleared_from_fetch_pages_whose_fetch_then_fails_ends_failed(cluster, catalog_server):
     run_id = cluster.api.trigger(DAG_ID)
     assert cluster.wait_for_run(DAG_ID, run_id, timeout=600) == "success", cluster.logs_tail()
     assert cluster.report(run_id)["status"] == "success"
 
-    source.set_faults(error_rate=1.0, error_status=404)  # not retried by the hook: fails fast
+    catalog_server.set_faults(error_rate=1.0, error_status=404)  # not retried by the hook: fails fast
     try:
         state = rerun(cluster, run_id, "fetch_pages", only_failed=False)
     finally:
-        source.reset_faults()
+        catalog_server.reset_faults()
     states = {(t["task_id"], t["map_index"]): t["state"] for t in cluster.api.task_instances(DAG_ID, run_id)}
     report = cluster.report(run_id)
     print(f"\n[stale] cleared from fetch_pages, source failing: run {state}; tasks {states}; report {report}")

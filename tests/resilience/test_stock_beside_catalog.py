@@ -28,25 +28,15 @@ STOCK_DAG = "medusa_stock_sync"
 
 
 @pytest.fixture(scope="module")
-def source(real_catalog: list[dict[str, Any]]) -> Iterator[CatalogServer]:
-    with CatalogServer(real_catalog) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def proxy(medusa_store_module: MedusaStore) -> Iterator[CountingProxy]:
-    proxy = CountingProxy(medusa_store_module.url).start()
-    yield proxy
-    proxy.stop()
-
-
-@pytest.fixture(scope="module")
 def cluster(
-    airflow_cluster_factory, medusa_store_module: MedusaStore, proxy: CountingProxy, source: CatalogServer
+    airflow_cluster_factory,
+    medusa_store_module: MedusaStore,
+    store_proxy: CountingProxy,
+    catalog_server: CatalogServer,
 ) -> Iterator[AirflowCluster]:
     connections = {
-        "medusa_default": medusa_connection(proxy.url, api_key=medusa_store_module.api_key),
-        "dummyjson_default": source_connection(source.url),
+        "medusa_default": medusa_connection(store_proxy.url, api_key=medusa_store_module.api_key),
+        "dummyjson_default": source_connection(catalog_server.url),
     }
     with airflow_cluster_factory(connections, env={"MEDUSA_SYNC_RETRIES": "0"}) as cluster:
         for dag_id in (DAG_ID, STOCK_DAG):
@@ -59,18 +49,21 @@ def interval(ti: dict[str, Any]) -> tuple[datetime, datetime]:
 
 
 def test_the_stock_sync_waits_for_the_catalog_sync_s_medusa_tasks_and_both_land(
-    cluster: AirflowCluster, proxy: CountingProxy, source: CatalogServer, medusa_store_module: MedusaStore
+    cluster: AirflowCluster,
+    store_proxy: CountingProxy,
+    catalog_server: CatalogServer,
+    medusa_store_module: MedusaStore,
 ) -> None:
     first = cluster.api.trigger(DAG_ID, conf={"sync_inventory": True})
     assert cluster.wait_for_run(DAG_ID, first, timeout=600) == "success", cluster.logs_tail()
 
-    records = copy.deepcopy(source.products)
+    records = copy.deepcopy(catalog_server.products)
     for record in records[:60]:
         record["title"] += " (2027)"
     for record in records[100:110]:
         record["stock"] += 3
-    source.replace_products(records)
-    proxy.watch(Watch("POST", "/admin/products/batch", delay=1.5))
+    catalog_server.replace_products(records)
+    store_proxy.watch(Watch("POST", "/admin/products/batch", delay=1.5))
     catalog_run = cluster.api.trigger(DAG_ID, conf={"sync_inventory": True, "batch_size": 10})
     cluster.wait_for_task_state(DAG_ID, catalog_run, "upsert_batch", ("running",), map_index=0)
     stock_run = cluster.api.trigger(STOCK_DAG)
