@@ -41,6 +41,9 @@ class Validator:
     products cost no memory); without one, in memory.
     """
 
+    # The keys a record must not share with an earlier one (Medusa keeps skus and barcodes unique).
+    KEYS: tuple[str, ...] = ("id", *UNIQUE_VARIANT_FIELDS)
+
     def __init__(
         self,
         currency: str = "usd",
@@ -53,14 +56,14 @@ class Validator:
         # With inventory synced, a stock Medusa cannot hold is quarantined (the product still syncs).
         self.check_stock = check_stock
         scratch = scratch or ScratchDb(in_memory=True)
-        self._owners = {name: FirstOwner(scratch, f"seen_{name}") for name in ("id", *UNIQUE_VARIANT_FIELDS)}
+        self._owners = {name: FirstOwner(scratch, f"seen_{name}") for name in self.KEYS}
         # Ids that came twice: the fetch cannot then prove it saw the whole catalog.
         self.repeated_ids: list[int] = []
 
     def validate(self, records: Iterable[Any]) -> tuple[list[SourceProduct], list[QuarantinedRecord]]:
         """Valid products and quarantine entries of one page, each list in the page's order."""
         parsed = [self._parse(record) for record in records]
-        page = _PageClaims(self._owners, [p for p in parsed if isinstance(p, SourceProduct)])
+        page = _PageClaims(self._owners, [p for p in parsed if not isinstance(p, QuarantinedRecord)])
         valid: list[SourceProduct] = []
         quarantined: list[QuarantinedRecord] = []
         for product in parsed:
@@ -74,7 +77,7 @@ class Validator:
             else:
                 page.claim(product)
                 valid.append(product)
-                if self.check_stock and product.stock_problem:
+                if self.check_stock and getattr(product, "stock_problem", None):
                     quarantined.append(
                         QuarantinedRecord(source_id=str(product.id), reason=product.stock_problem)
                     )
@@ -90,36 +93,16 @@ class Validator:
             return QuarantinedRecord(source_id=_raw_id(record), reason=_describe(exc))
 
 
-class StockValidator:
+class StockValidator(Validator):
     """Validates ``{id, stock}`` records: a bad stock is quarantined with its reason, a repeated
     id too (the first one wins, as for whole records)."""
 
+    KEYS = ("id",)
+
     def __init__(self, scratch: ScratchDb | None = None) -> None:
-        self._ids = FirstOwner(scratch or ScratchDb(in_memory=True), "seen_id")
-        self.repeated_ids: list[int] = []
+        super().__init__(scratch=scratch)
 
-    def validate(self, records: Iterable[Any]) -> tuple[list[StockRecord], list[QuarantinedRecord]]:
-        valid: list[StockRecord] = []
-        quarantined: list[QuarantinedRecord] = []
-        parsed = [self._parse(record) for record in records]
-        known = self._ids.owners(str(r.id) for r in parsed if isinstance(r, StockRecord))
-        claimed: list[tuple[str, str]] = []
-        for record in parsed:
-            if isinstance(record, QuarantinedRecord):
-                quarantined.append(record)
-            elif str(record.id) in known:
-                self.repeated_ids.append(record.id)
-                reason = f"id: {record.id} appears more than once in this fetch"
-                quarantined.append(QuarantinedRecord(source_id=str(record.id), reason=reason))
-            else:
-                known[str(record.id)] = str(record.id)
-                claimed.append((str(record.id), str(record.id)))
-                valid.append(record)
-        self._ids.claim_all(claimed)
-        return valid, quarantined
-
-    @staticmethod
-    def _parse(record: Any) -> StockRecord | QuarantinedRecord:
+    def _parse(self, record: Any) -> StockRecord | QuarantinedRecord:  # type: ignore[override]
         if not isinstance(record, dict):
             return QuarantinedRecord(source_id=None, reason="record: not a JSON object")
         quantity, problem = parse_stock(record.get("stock"))
@@ -147,7 +130,7 @@ class _PageClaims:
         sku or barcode wins (Medusa would refuse a second one)."""
         if str(product.id) in self._known["id"]:
             return "id", f"id: {product.id} appears more than once in this fetch"
-        for name in UNIQUE_VARIANT_FIELDS:
+        for name in (name for name in self._tables if name != "id"):
             value = _key(product, name)
             if value and value in self._known[name]:
                 return name, f"{name}: {value!r} is already used by source id {self._known[name][value]}"

@@ -6,7 +6,7 @@ import pytest
 
 from medusa_sync.models import SourceProduct
 from medusa_sync.stock import StoreLevel, parse_stock, plan_levels
-from medusa_sync.validation import Validator
+from medusa_sync.validation import StockValidator, Validator
 
 LOCATION = "sloc_1"
 
@@ -75,3 +75,16 @@ def test_only_levels_that_differ_are_written_and_only_their_stocked_quantity():
 def test_a_product_whose_stock_is_quarantined_keeps_its_level():
     store = {"d:1": StoreLevel("d:1", "iitem_1", stocked_quantity=5, level_id="ilev_1")}
     assert plan_levels({}, store, LOCATION).writes == 0
+
+
+def test_the_stock_fetch_keeps_whole_stocks_and_quarantines_bad_ones_and_repeated_ids():
+    validator = StockValidator()
+    first, bad = validator.validate([{"id": 1, "stock": 5}, {"id": 2, "stock": "many"}, {"id": 3}])
+    again, repeated = validator.validate([{"id": 1, "stock": 6}, {"id": 4, "stock": 0}])
+    assert [(r.id, r.stock) for r in [*first, *again]] == [(1, 5), (4, 0)]
+    assert [(q.source_id, q.reason) for q in [*bad, *repeated]] == [
+        ("2", "stock: 'many' is not an integer"),
+        ("3", "stock: missing"),
+        ("1", "id: 1 appears more than once in this fetch"),
+    ]
+    assert validator.repeated_ids == [1]
