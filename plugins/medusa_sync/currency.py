@@ -23,6 +23,22 @@ def currency_decimals(code: str) -> int:
     return get_currency_precision(upper)
 
 
+# The largest count of minor units a JavaScript number holds exactly (2**53 - 1). Medusa computes
+# cart and order totals with JavaScript numbers, so a larger price would lose its last cents.
+MAX_MINOR_UNITS = 2**53 - 1
+
+
+def max_amount(decimals: int) -> Decimal:
+    """The largest price, in major units, that Medusa can total exactly for a currency."""
+    return Decimal(MAX_MINOR_UNITS).scaleb(-decimals)
+
+
 def excess_decimals(amount: Decimal, decimals: int) -> bool:
     """True when ``amount`` has more significant decimals than the currency allows (12.50 is fine)."""
-    return amount != amount.quantize(Decimal(1).scaleb(-decimals))
+    # Read off the digits, never by ``quantize`` or ``normalize``: both use the decimal context,
+    # which raises or rounds for a number with more than its 28 digits (1e26 at two decimals).
+    _sign, digits, exponent = amount.as_tuple()
+    if not isinstance(exponent, int) or exponent >= 0 or not any(digits):
+        return False
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return -exponent - min(trailing_zeros, -exponent) > decimals

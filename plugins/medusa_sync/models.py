@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from medusa_sync.currency import excess_decimals
+from medusa_sync.currency import excess_decimals, max_amount
 from medusa_sync.stock import parse_stock
 
 _LENIENT = ConfigDict(extra="ignore", str_strip_whitespace=True)
@@ -109,10 +109,15 @@ class SourceProduct(BaseModel):
         except InvalidOperation:
             raise ValueError(f"price {value!r} is not a number") from None
         if not amount.is_finite() or (isinstance(value, float) and math.isnan(value)):
-            raise ValueError("price must be a finite number")
+            raise ValueError(f"price {value!r} is not a finite number")
         if amount < 0:
             raise ValueError(f"price {value} is negative")
         currency, decimals = (info.context or {}).get("currency", ("USD", 2))
+        if amount > max_amount(decimals):
+            raise ValueError(
+                f"price {value} is too large: Medusa totals {currency} exactly only up to "
+                f"{max_amount(decimals)}"
+            )
         if excess_decimals(amount, decimals):
             raise ValueError(f"price {value} has more decimals than {currency} allows ({decimals})")
         return float(amount)

@@ -91,3 +91,42 @@ def test_a_price_change_at_the_source_updates_exactly_that_product(
     assert after[target]["variants"][0]["prices"][0]["amount"] == 123.45
     moved = Counter(ext for ext, p in after.items() if p["updated_at"] != before[ext])
     assert set(moved) == {target}
+
+
+@pytest.mark.parametrize(
+    ("price", "reason"),
+    [
+        (1e26, "price: Value error, price 1e+26 is too large"),
+        ("1e30", "price: Value error, price 1e30 is too large"),
+        (float("nan"), "price: Value error, price nan is not a finite number"),
+        ("Infinity", "price: Value error, price 'Infinity' is not a finite number"),
+        (-4.5, "price: Value error, price -4.5 is negative"),
+        (9.999, "price: Value error, price 9.999 has more decimals than USD allows (2)"),
+    ],
+    ids=["1e26", "str-1e30", "NaN", "str-Infinity", "negative", "three-decimals"],
+)
+def test_a_number_that_cannot_be_a_price_is_quarantined_and_the_other_193_sync(
+    sync, catalog, medusa_store_module, real_catalog, price, reason
+):
+    bad = copy.deepcopy(real_catalog)
+    bad[6]["price"] = price  # source id 7
+    catalog.replace_products(bad)
+    try:
+        outcome = sync()
+    finally:
+        catalog.replace_products(real_catalog)
+    assert outcome.returncode == 0, outcome.output[-5000:]
+    report = outcome.report
+    assert [(q["source_id"], q["reason"][: len(reason)]) for q in report["quarantine"]] == [("7", reason)]
+    assert report["source"]["valid"] == 193
+    assert report["products"]["missing_upstream"] == 0  # quarantined is not gone
+
+    prices = {
+        int(p["external_id"].split(":")[1]): p["variants"][0]["prices"][0]["amount"]
+        for p in store_products(medusa_store_module)
+    }
+    assert len(prices) == 194
+    assert prices[7] == real_catalog[6]["price"]  # never written with the bad number
+    assert {i: prices[i] for i in prices if i != 7} == {
+        r["id"]: r["price"] for r in real_catalog if r["id"] != 7
+    }

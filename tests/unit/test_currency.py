@@ -6,6 +6,7 @@ import pytest
 
 from medusa_sync.currency import UnknownCurrency, currency_decimals, excess_decimals
 from medusa_sync.models import SourceProduct
+from medusa_sync.validation import Validator
 
 
 @pytest.mark.parametrize(("code", "decimals"), [("jpy", 0), ("JPY", 0), ("usd", 2), ("eur", 2), ("kwd", 3)])
@@ -47,3 +48,36 @@ def test_a_source_price_must_fit_the_currency(record, currency, decimals, price,
             ValueError, match=f"has more decimals than {currency.upper()} allows \\({decimals}\\)"
         ):
             SourceProduct.parse(record, currency=currency, decimals=decimals)
+
+
+# Numbers that cannot be prices, each as a JSON source could send it; every one must be a
+# quarantine entry with its reason, never an exception that fails the fetch on every retry.
+CANNOT_BE_PRICES = [
+    (1e26, "price 1e+26 is too large: Medusa totals USD exactly only up to 90071992547409.91"),
+    ("1e30", "price 1e30 is too large: Medusa totals USD exactly only up to 90071992547409.91"),
+    (float("nan"), "price nan is not a finite number"),
+    ("NaN", "price 'NaN' is not a finite number"),
+    (float("inf"), "price inf is not a finite number"),
+    ("Infinity", "price 'Infinity' is not a finite number"),
+    (-5, "price -5 is negative"),
+    (9.999, "price 9.999 has more decimals than USD allows (2)"),
+    ("1e-30", "price 1e-30 has more decimals than USD allows (2)"),
+]
+
+
+@pytest.mark.parametrize(("price", "reason"), CANNOT_BE_PRICES, ids=[repr(p) for p, _ in CANNOT_BE_PRICES])
+def test_a_number_that_cannot_be_a_price_is_quarantined_with_its_reason(record, price, reason):
+    valid, quarantined = Validator().validate([{**record, "price": price}, {**record, "id": 2, "sku": "B"}])
+    assert [p.id for p in valid] == [2]
+    assert [(q.source_id, q.reason) for q in quarantined] == [("1", f"price: Value error, {reason}")]
+
+
+def test_the_largest_exact_price_is_accepted_and_kept_to_the_cent(record):
+    assert SourceProduct.parse({**record, "price": "90071992547409.91"}).price == 90071992547409.91
+    assert SourceProduct.parse({**record, "price": 0}).price == 0
+
+
+def test_excess_decimals_never_needs_the_decimal_context():
+    assert not excess_decimals(Decimal("1E+26"), 2)
+    assert excess_decimals(Decimal("123456789012345678901234567890.123"), 2)
+    assert not excess_decimals(Decimal("0.00"), 0)
