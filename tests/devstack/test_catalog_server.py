@@ -17,9 +17,7 @@ import requests
 
 from devstack.catalog_generator import generate_catalog
 from devstack.catalog_server import CatalogFileError, CatalogServer, Faults, load_catalog, main
-
-REPO = Path(__file__).resolve().parents[2]
-REAL_CATALOG_FILE = REPO.parent / "shared" / "data" / "dummyjson-products.json"
+from tests.conftest import REAL_CATALOG_FILE, REPO
 
 
 @pytest.fixture(scope="module")
