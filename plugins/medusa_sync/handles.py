@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import OrderedDict
 from typing import Protocol
 
 MAX_HANDLE_LENGTH = 120
+# How many colliding bases remember their next free suffix. Forgetting one costs only speed (its
+# next allocation probes from -1 again), never a wrong handle, so memory stays bounded.
+MAX_REMEMBERED_BASES = 100_000
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
@@ -38,15 +42,28 @@ class HandleAllocator:
 
     def __init__(self, taken: TakenHandles | None = None) -> None:
         self._taken: TakenHandles = taken if taken is not None else set()
+        self._next_suffix: OrderedDict[str, int] = OrderedDict()
 
     def reserve(self, handle: str) -> None:
         self._taken.add(handle)
 
     def allocate(self, title: str, *, fallback: str) -> str:
+        """The title's slug, or the first free ``<slug>-<n>``.
+
+        Each colliding base remembers where its search stopped, so a title shared by many products
+        (a marketplace's thousands of "Phone Case") costs a probe or two per product instead of one
+        per earlier namesake, which made a first sync quadratic in the number of namesakes.
+        """
         base = slugify(title) or slugify(fallback)
-        candidate, n = base, 0
-        while candidate in self._taken:
-            n += 1
+        candidate = base
+        if candidate in self._taken:
+            n = self._next_suffix.pop(base, 1)
             candidate = f"{base}-{n}"
+            while candidate in self._taken:  # held by the store or by another base's product
+                n += 1
+                candidate = f"{base}-{n}"
+            self._next_suffix[base] = n + 1
+            if len(self._next_suffix) > MAX_REMEMBERED_BASES:
+                self._next_suffix.popitem(last=False)  # the least recently colliding base
         self._taken.add(candidate)
         return candidate
