@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -258,17 +257,15 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         else:
             why = "no store snapshot in the run folder" if try_number == 1 else f"try {try_number}"
             self.log.info("%s: reading the store now", why)
-            index = StoreIndex.build(self._list_store(hook), prefix=prefix)
+            index = hook.read_all_products(
+                lambda listing: StoreIndex.build(listing, prefix=prefix),
+                fields=STORE_PRODUCT_FIELDS,
+                page_size=self.store_page_size,
+                concurrency=self.store_read_concurrency,
+            )
             source = "store read"
         self._log_index(index, source, time.monotonic() - started)
         return index
-
-    def _list_store(self, hook: MedusaHook) -> Iterator[dict[str, Any]]:
-        return hook.list_products(
-            fields=STORE_PRODUCT_FIELDS,
-            page_size=self.store_page_size,
-            concurrency=self.store_read_concurrency,
-        )
 
     def _log_index(self, index: StoreIndex, source: str, seconds: float) -> None:
         self.log.info(
