@@ -250,9 +250,10 @@ def test_a_retried_group_skips_the_files_an_earlier_attempt_finished(
 def test_a_product_deleted_by_hand_while_the_store_is_read_hides_no_synced_product(
     api_key_connection, medusa_store_module, real_catalog, caplog
 ):
-    """Item 7 of issue 17: pages of 5, and right after the first page a synced product is deleted
-    in the admin. Offsets shift by one, so the product on the next page boundary would never be
-    read and would then be planned as a create; the read sees the shift and starts over."""
+    """Item 7 of issue 17: pages of 5, and once the page holding it was read, a synced product is
+    deleted in the admin. Later offsets shift by one, so the product on the next page boundary
+    would never be read and would then be planned as a create; the read sees the shift and starts
+    over."""
     run = uuid.uuid4().hex[:8]
     prefix = f"moved-{run}:"
     ctx = MappingContext(external_id_prefix=prefix)
@@ -264,17 +265,18 @@ def test_a_product_deleted_by_hand_while_the_store_is_read_hides_no_synced_produ
     deleted: list[int] = []
     reads: list[int] = []
 
-    def deleting_after_the_first_page(listing):
-        for number, product in enumerate(listing, 1):
+    def deleting_once_read(listing):
+        # Deleted once its page was read: every later page starts one product late.
+        for product in listing:
             yield product
-            if number == 5 and not deleted:
+            if product["id"] == victim["id"] and not deleted:
                 deleted.append(
                     medusa_store_module.admin.delete(f"/admin/products/{victim['id']}").status_code
                 )
 
     def build(listing):
         reads.append(1)
-        return StoreIndex.build(deleting_after_the_first_page(listing), prefix=prefix)
+        return StoreIndex.build(deleting_once_read(listing), prefix=prefix)
 
     try:
         with hook.read_all_products(build, fields=STORE_PRODUCT_FIELDS, page_size=5) as index:
