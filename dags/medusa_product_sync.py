@@ -149,6 +149,7 @@ with DAG(
         task_id="compute_diff",
         pool=MEDUSA_POOL,
         medusa_conn_id=MEDUSA_CONN_ID,
+        source_conn_id=SOURCE_CONN_ID,
         run_folder=RUN_FOLDER,
         dry_run="{{ params.dry_run }}",
         full_refresh="{{ params.full_refresh }}",

@@ -357,6 +357,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._require_get()
             payload = owner._route(path, params, self._base_url())
+            owner._apply_edit_after(path, params)
             if plan.truncate:
                 owner._count_fault("truncate")
             self._send(200, payload, truncate=plan.truncate)
@@ -391,6 +392,7 @@ class CatalogServer:
         self._rng = random.Random()
         self._burst_remaining = 0
         self._throttled = False
+        self._edit_after_first_page: tuple[int, dict[str, Any]] | None = None
         self._fault_counts = dict.fromkeys(FAULT_KINDS, 0)
         self._httpd = _HTTPServer((host, port), self)
         self._thread: threading.Thread | None = None
@@ -451,6 +453,30 @@ class CatalogServer:
         catalog = _Catalog(list(products))
         with self._lock:
             self._catalog = catalog
+
+    def edit_after_first_page(self, remove_id: int, append: dict[str, Any]) -> None:
+        """Once, right after the next ``/products`` page at skip 0 is answered, remove the product
+        ``remove_id`` and append ``append``: a catalog edited while a run pages through it.
+
+        With the removed product before a later page boundary, every later offset shifts by one,
+        so the product on that boundary is never served though the total stays the same.
+        """
+        with self._lock:
+            self._edit_after_first_page = (remove_id, append)
+
+    def _apply_edit_after(self, path: str, params: dict[str, str]) -> None:
+        if path != "/products" or _non_negative_int(params, "skip", 0) != 0:
+            return
+        with self._lock:
+            edit, self._edit_after_first_page = self._edit_after_first_page, None
+            if edit is not None:
+                remove_id, append = edit
+                kept = [
+                    p
+                    for p in self._catalog.products
+                    if not (isinstance(p, dict) and p.get("id") == remove_id)
+                ]
+                self._catalog = _Catalog([*kept, append])
 
     @property
     def products(self) -> list[dict[str, Any]]:

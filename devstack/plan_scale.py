@@ -127,8 +127,12 @@ def peak_rss_mb() -> float:
 
 
 def plan(folder_dir: Path, batch_size: int) -> dict[str, Any]:
+    from medusa_sync.hooks.source import CatalogSourceHook
     from medusa_sync.operators.compute_diff import ComputeDiffOperator
 
+    # Each product to draft is confirmed by id with the source; that is network time, not what this
+    # measures, so every id answers 404 here and the answers go through the real sorting.
+    CatalogSourceHook.lookup_products = lambda self, ids, **kwargs: ((i, (404, None, "")) for i in ids)  # type: ignore[method-assign]
     folder = RunFolder(f"file://{folder_dir.resolve()}/run")
     operator = ComputeDiffOperator(
         task_id="compute_diff", run_folder=folder.url, batch_size=batch_size, on_missing="draft"

@@ -52,6 +52,18 @@ class MedusaApiError(Exception):
         return f"Medusa {self.method} {self.path} failed: {status}{kind}: {self.message}"
 
 
+class StoreMovedError(MedusaApiError):
+    """A whole-store read saw the list shift under it (a product deleted meanwhile): some product
+    may have been skipped, so the read is worthless and is repeated; transient, so a task that ran
+    out of repeats is retried by Airflow."""
+
+    def __init__(self, message: str, path: str) -> None:
+        super().__init__(None, "store_moved", message, "GET", path)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.path))
+
+
 class SourceApiError(Exception):
     """A catalog (source) API call that failed after retries, or returned an unusable body.
 

@@ -80,7 +80,7 @@ def build_report(
         "dry_run": dry_run,
         "full_refresh": bool(params.get("full_refresh")),
         "duration_seconds": None if duration_seconds is None else round(duration_seconds, 1),
-        "source": _source(fetch, quarantine),
+        "source": _source(fetch, quarantine, plan),
         "categories": {
             "created": len((taxonomy or {}).get("categories_created", [])),
             "existing": (taxonomy or {}).get("categories_existing", 0),
@@ -103,6 +103,8 @@ def build_report(
         "quarantine": list(quarantine),
         **lists,
         "duplicated_external_ids": plan.get("duplicated_external_ids", {}),
+        # Missing from the fetch yet answered by the source by id: the paging missed them.
+        "found_upstream": list(plan.get("found_upstream", [])),
     }
 
 
@@ -139,15 +141,20 @@ def _merge_results(
     return products, lists, failed
 
 
-def _source(fetch: Mapping[str, Any] | None, quarantine: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def _source(
+    fetch: Mapping[str, Any] | None, quarantine: Sequence[Mapping[str, Any]], plan: Mapping[str, Any]
+) -> dict[str, Any]:
     fetch = fetch or {}
+    # A product the fetch did not see but the source answers by id proves the paging missed it.
+    unconfirmed = list(plan.get("missing_unconfirmed_because", []))
     return {
         "fetched": fetch.get("fetched", 0),
         "valid": fetch.get("valid", 0),
         "quarantined": len(quarantine),
-        "complete": bool(fetch) and not fetch.get("partial"),
+        "complete": bool(fetch) and not fetch.get("partial") and not unconfirmed,
         # Non-empty when the fetch saw only part of the catalog: missing upstream not acted on.
-        "incomplete_because": list(fetch.get("incomplete_because", [])),
+        "incomplete_because": list(fetch.get("incomplete_because", [])) + unconfirmed,
+        "missing_unconfirmed": unconfirmed,
     }
 
 
@@ -183,8 +190,12 @@ def summary(report: Mapping[str, Any]) -> str:
         )
     if report.get("guard"):
         lines.append(f"  guard       {report['guard']['reason']}")
+    unconfirmed = src.get("missing_unconfirmed", [])
     for reason in src.get("incomplete_because", []):
-        lines.append(f"  incomplete fetch (missing upstream not acted on): {reason}")
+        if reason not in unconfirmed:
+            lines.append(f"  incomplete fetch (missing upstream not acted on): {reason}")
+    for reason in unconfirmed:
+        lines.append(f"  incomplete fetch (confirmed by id): {reason}")
     for item in report["quarantine"][:MAX_LINES_PER_LIST]:
         lines.append(f"  quarantined source id {item.get('source_id')}: {item.get('reason')}")
     for key in LISTED:

@@ -102,6 +102,25 @@ def test_single_product_and_missing_id(real_server: CatalogServer, real_products
     assert missing.json() == {"message": "Product with id '9999' not found"}
 
 
+def test_an_edit_after_the_first_page_hides_the_product_on_the_next_boundary(server: CatalogServer) -> None:
+    ids = [p["id"] for p in server.products]
+    appended = {**server.products[0], "id": ids[-1] + 1, "title": "Appended mid-read"}
+    server.edit_after_first_page(ids[3], appended)
+
+    first = get(server, "/products", limit=50, skip=0).json()
+    later = [get(server, "/products", limit=50, skip=skip).json() for skip in (50, 100)]
+    seen = [p["id"] for page in (first, *later) for p in page["products"]]
+
+    assert [page["total"] for page in (first, *later)] == [120, 120, 120]
+    assert len(seen) == 120 and len(set(seen)) == 120  # every count adds up, no id twice...
+    assert ids[50] not in seen  # ...yet the product on the boundary was never served
+    assert appended["id"] in seen and ids[3] in seen  # the removed one came on the first page
+    assert get(server, f"/products/{ids[3]}").status_code == 404  # gone, as DummyJSON answers
+    assert get(server, f"/products/{ids[50]}").json()["id"] == ids[50]  # still there by id
+    again = [p["id"] for p in get(server, "/products", limit=50, skip=0).json()["products"]]
+    assert ids[3] not in again and len(server.products) == 120  # the edit happened once
+
+
 def test_unknown_route_is_a_json_404(real_server: CatalogServer) -> None:
     response = get(real_server, "/carts")
     assert response.status_code == 404

@@ -16,6 +16,7 @@ from medusa_sync.mapping import MappingContext, as_create, as_update, desired_pr
 from medusa_sync.models import SourceProduct
 from medusa_sync.operators.upsert_batch import UpsertBatchOperator
 from medusa_sync.storage import RunFolder, write_json
+from medusa_sync.store_index import StoreIndex
 from medusa_sync.store_state import planned_state
 
 pytestmark = pytest.mark.medusa
@@ -244,3 +245,47 @@ def test_a_retried_group_skips_the_files_an_earlier_attempt_finished(
         "/admin/products", params={"external_id": [p["external_id"] for p in creates], "fields": "id"}
     ).json()
     assert listed["count"] == 4
+
+
+def test_a_product_deleted_by_hand_while_the_store_is_read_hides_no_synced_product(
+    api_key_connection, medusa_store_module, real_catalog, caplog
+):
+    """Item 7 of issue 17: pages of 5, and once the page holding it was read, a synced product is
+    deleted in the admin. Later offsets shift by one, so the product on the next page boundary
+    would never be read and would then be planned as a create; the read sees the shift and starts
+    over."""
+    run = uuid.uuid4().hex[:8]
+    prefix = f"moved-{run}:"
+    ctx = MappingContext(external_id_prefix=prefix)
+    records = set(range(60, 72))
+    payloads = [{**p, "handle": f"{p['handle']}-{run}"} for p in create_payloads(real_catalog, records, ctx)]
+    hook = MedusaHook()
+    created = sorted(hook.batch_products(create=payloads)["created"], key=lambda p: p["id"])
+    victim, kept = created[0], created[1:]
+    deleted: list[int] = []
+    reads: list[int] = []
+
+    def deleting_once_read(listing):
+        # Deleted once its page was read: every later page starts one product late.
+        for product in listing:
+            yield product
+            if product["id"] == victim["id"] and not deleted:
+                deleted.append(
+                    medusa_store_module.admin.delete(f"/admin/products/{victim['id']}").status_code
+                )
+
+    def build(listing):
+        reads.append(1)
+        return StoreIndex.build(deleting_once_read(listing), prefix=prefix)
+
+    try:
+        with hook.read_all_products(build, fields=STORE_PRODUCT_FIELDS, page_size=5) as index:
+            assert deleted == [200]
+            assert {p["external_id"] for p in kept if index.get(p["external_id"]) is None} == set()
+            assert {index.get(p["external_id"]).id for p in kept} == {p["id"] for p in kept}
+            assert len(reads) == 2  # the moved read was thrown away and done again
+            assert index.get(victim["external_id"]) is None
+            assert index.owned == len(kept) and index.duplicated == {}
+        assert "the list moved while it was read" in caplog.text
+    finally:
+        hook.batch_products(delete=[p["id"] for p in kept])

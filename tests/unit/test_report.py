@@ -44,6 +44,7 @@ def test_results_of_all_batches_are_added_up():
         "quarantined": 1,
         "complete": True,
         "incomplete_because": [],
+        "missing_unconfirmed": [],
     }
     assert report["categories"] == {"created": 1, "existing": 2}
     second = report["batches"]["results"][1]
@@ -191,3 +192,27 @@ def test_the_asset_event_carries_the_counts_only_when_the_store_changed():
     assert catalog_event_extra(nothing) is None
     dry = make({}, plan={"create": 5, "update": 2, "dry_run": True}, params={"dry_run": True})
     assert catalog_event_extra(dry) is None
+
+
+def test_a_product_the_paging_missed_but_the_source_still_has_makes_the_fetch_partial():
+    reason = "1 product(s) the paging missed are still upstream (source id(s) 51): not drafted or deleted"
+    plan = {
+        "create": 0,
+        "update": 0,
+        "unchanged": 8,
+        "missing_upstream": 2,
+        "on_missing": "delete",
+        "missing_action": "delete",
+        "found_upstream": [
+            {"external_id": "dummyjson:51", "id": "prod_51", "source_id": "51", "detail": "200"}
+        ],
+        "missing_unconfirmed_because": [reason],
+    }
+    report = make({"batch-00001.json": {"created": 0, "updated": 0, "deleted": 1}}, plan=plan)
+    assert report["source"]["complete"] is False
+    assert report["source"]["incomplete_because"] == [reason]
+    assert [item["source_id"] for item in report["found_upstream"]] == ["51"]
+    assert report["status"] == "success"  # the proven-absent one was deleted; nothing failed
+    text = summary(report)
+    assert f"incomplete fetch (confirmed by id): {reason}" in text
+    assert "missing upstream not acted on" not in text

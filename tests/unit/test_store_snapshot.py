@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from medusa_sync.diff import StoreProduct
+from medusa_sync.errors import StoreMovedError
+from medusa_sync.hooks.medusa import STORE_READ_TRIES, MedusaHook
 from medusa_sync.operators.compute_diff import ComputeDiffOperator
 from medusa_sync.storage import RunFolder, RunStorageError, write_json
 from medusa_sync.store_snapshot import StoreSnapshot
@@ -73,15 +76,25 @@ def test_a_new_attempt_of_the_fetch_leaves_the_snapshot_alone(folder):
 
 
 class ListingHook:
-    """Stands in for MedusaHook: records whether the store was listed."""
+    """Stands in for MedusaHook's HTTP: records whether the store was listed. The first
+    ``moved_reads`` listings stop after two products with ``StoreMovedError``, as a read does when a
+    product is deleted under it; MedusaHook's own ``read_all_products`` runs the repeats."""
 
-    def __init__(self, listing: list[dict[str, Any]]) -> None:
+    log = logging.getLogger(__name__)
+    read_all_products = MedusaHook.read_all_products
+
+    def __init__(self, listing: list[dict[str, Any]], moved_reads: int = 0) -> None:
         self.listing = listing
         self.calls = 0
+        self.moved_reads = moved_reads
 
-    def list_products(self, **kwargs: Any):
+    def paginate(self, path: str, key: str, **kwargs: Any):
         self.calls += 1
-        return iter(self.listing)
+        assert kwargs["overlap"] is True and ("order", "id") in kwargs["params"]
+        if self.calls <= self.moved_reads:
+            yield from self.listing[:2]
+            raise StoreMovedError("the list moved while it was read", path)
+        yield from self.listing
 
 
 def index_for(folder: RunFolder, hook: ListingHook, try_number: int):
@@ -129,3 +142,30 @@ def test_the_read_store_operator_writes_what_the_hook_lists(folder, monkeypatch)
     assert operator.execute(context) == {"products": 5, "pages": 3}
     snapshot = StoreSnapshot(RunFolder(folder.url.rsplit("/run", 1)[0] + "/dag/run"))
     assert [p.id for p in snapshot.products(snapshot.summary())] == [f"prod_{i}" for i in range(5)]
+
+
+def test_a_store_read_that_moved_is_repeated_and_the_snapshot_holds_each_product_once(folder, monkeypatch):
+    from medusa_sync.operators import read_store
+
+    listing = [store_product(f"prod_{i}", f"dummyjson:{i}", f"h-{i}") for i in range(5)]
+    hook = ListingHook(listing, moved_reads=2)
+    monkeypatch.setattr(read_store, "MedusaHook", lambda **kwargs: hook)
+    operator = read_store.ReadStoreOperator(
+        task_id="read_store", storage_url=folder.url.rsplit("/run", 1)[0], page_size=2
+    )
+    context = {
+        "dag": SimpleNamespace(dag_id="dag"),
+        "run_id": "run",
+        "ti": SimpleNamespace(task_id="read_store", try_number=1),
+    }
+    assert operator.execute(context) == {"products": 5, "pages": 3}
+    assert hook.calls == 3
+    snapshot = StoreSnapshot(RunFolder(folder.url.rsplit("/run", 1)[0] + "/dag/run"))
+    assert [p.id for p in snapshot.products(snapshot.summary())] == [f"prod_{i}" for i in range(5)]
+
+
+def test_a_store_that_keeps_moving_fails_the_try_with_a_transient_error(folder):
+    hook = ListingHook([store_product("prod_9", "dummyjson:9", "other")] * 3, moved_reads=STORE_READ_TRIES)
+    with pytest.raises(StoreMovedError) as raised:
+        index_for(folder, hook, try_number=2)
+    assert raised.value.transient and hook.calls == STORE_READ_TRIES

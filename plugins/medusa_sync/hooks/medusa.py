@@ -7,13 +7,13 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from airflow.providers.http.hooks.http import HttpHook
 from requests import PreparedRequest, Response, Session
 from requests.auth import AuthBase
 
-from medusa_sync.errors import MedusaApiError
+from medusa_sync.errors import MedusaApiError, StoreMovedError
 from medusa_sync.page_ahead import PageAhead
 from medusa_sync.retry import RETRYABLE_EXCEPTIONS, RetryPolicy, call_with_retry
 
@@ -31,6 +31,10 @@ TEST_CONNECTION_SECONDS = 4.0
 NOT_MEDUSA = "not a Medusa v2 server (check the host URL)"
 # Product ids are short and indexed: one lookup covers a whole default batch (~7 KB of URL).
 PRODUCT_ID_CHUNK = 200
+# Whole-store reads repeated from scratch when the store moved under them, before giving up.
+STORE_READ_TRIES = 3
+
+T = TypeVar("T")
 
 
 class _HeaderAuth(AuthBase):
@@ -283,39 +287,96 @@ class MedusaHook(HttpHook):
         params: dict[str, Any] | Sequence[tuple[str, Any]] | None = None,
         page_size: int = 500,
         concurrency: int = 1,
+        overlap: bool = False,
     ) -> Iterator[dict[str, Any]]:
         """Yield every item of a list endpoint, walking ``offset``/``limit`` until ``count``.
 
         Once the first page has told ``count``, up to ``concurrency`` pages are on the wire at
-        once. Medusa lists by id unless asked otherwise, so the offsets stay stable while the list
-        is read (a product created meanwhile sorts last); items come out in order either way.
+        once; items come out in order either way. Offsets shift when an item is deleted during
+        the read, hiding the item on the next page boundary with every count still right. With
+        ``overlap`` (for a list in a stable order where new items sort last, e.g. ``order=id``)
+        each page asks for one item more than the stride, so every page must begin with the
+        previous page's last item; if it does not, the list moved and ``StoreMovedError`` is
+        raised (no extra request: the same pages, one row longer). The caller restarts the read.
         """
         if page_size < 1:
             raise ValueError("page_size must be positive")
         base = list(params.items()) if isinstance(params, dict) else list(params or ())
         base = [(k, v) for k, v in base if k not in ("offset", "limit")]
+        extra = 1 if overlap else 0
 
         def page_at(offset: int) -> dict[str, Any]:
-            page = self.request("GET", path, params=[*base, ("limit", page_size), ("offset", offset)])
+            page = self.request("GET", path, params=[*base, ("limit", page_size + extra), ("offset", offset)])
             if not isinstance(page.get(key), list):
                 raise MedusaApiError(200, None, f"response has no {key!r} list", "GET", path)
             return page
 
         with PageAhead[int](page_at, concurrency, name="medusa-page") as ahead:
-            offset, stride, count = 0, page_size, None
+            offset, stride, count, last = 0, page_size, None, None
             while True:
-                upcoming = range(offset + stride, count, stride) if count is not None else ()
+                upcoming = range(offset + stride, count - extra, stride) if count is not None else ()
                 page = ahead.get(offset, upcoming)
                 items = page[key]
+                if overlap and offset > 0:
+                    if not items or items[0].get("id") != last:
+                        raise StoreMovedError(
+                            f"the list moved while it was read (the page at offset {offset} does not "
+                            "begin where the previous one ended): read again",
+                            path,
+                        )
+                    items = items[1:]
                 yield from items
+                last = items[-1].get("id") if items else last
                 count = page["count"] if isinstance(page.get("count"), int) else None
-                if offset == 0 and 0 < len(items) < page_size and count is not None and len(items) < count:
-                    stride = len(items)  # the server caps the page size: page by what it serves
-                if not items or (count is None and len(items) < page_size):
+                served = len(page[key])
+                if (
+                    offset == 0
+                    and extra < served < page_size + extra
+                    and count is not None
+                    and served < count
+                ):
+                    stride = served - extra  # the server caps the page size: page by what it serves
+                if not items or (count is None and served < page_size + extra):
                     return
-                offset += stride if count is not None else len(items)
-                if count is not None and offset >= count:
+                offset += stride if count is not None else served - extra
+                if count is not None and offset + extra >= count:
                     return
+
+    def read_all_products(
+        self,
+        consume: Callable[[Iterator[dict[str, Any]]], T],
+        *,
+        fields: Sequence[str],
+        page_size: int = 500,
+        concurrency: int = 1,
+        tries: int = STORE_READ_TRIES,
+    ) -> T:
+        """``consume`` every product of the store, in id order, none skipped and none twice.
+
+        A read during which a product is deleted is detected (see ``paginate``'s ``overlap``)
+        and ``consume`` is called again from scratch with a new listing, so it must start clean
+        each time (a new index, a snapshot started over). A product created meanwhile sorts last
+        and moves nothing. After ``tries`` moved reads, ``StoreMovedError`` (transient) is raised.
+        """
+        params = [("fields", ",".join(fields)), ("order", "id")]
+        for attempt in range(1, tries + 1):
+            listing = self.paginate(
+                "/admin/products",
+                "products",
+                params=params,
+                page_size=page_size,
+                concurrency=concurrency,
+                overlap=True,
+            )
+            try:
+                return consume(listing)
+            except StoreMovedError as moved:
+                if attempt == tries:
+                    raise
+                self.log.warning("store read %d of %d: %s", attempt, tries, moved.message)
+            finally:
+                listing.close()
+        raise AssertionError("unreachable")
 
     # -- products --------------------------------------------------------------------------------
 

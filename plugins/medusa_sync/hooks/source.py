@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import quote
 
 from airflow.providers.common.compat.sdk import AirflowNotFoundException
 from airflow.providers.http.hooks.http import HttpHook
@@ -279,6 +280,27 @@ class CatalogSourceHook(HttpHook):
         if len(products) > limit:
             products = products[:limit]  # a source that ignores limit must not overlap the next page
         return {"skip": skip, "limit": limit, "products": products, "total": body.get("total")}
+
+    def lookup_product(self, source_id: str) -> tuple[int | None, Any, str]:
+        """``GET /products/{id}`` as ``(status, body, error)``; never raises for an HTTP answer.
+
+        A read by id cannot shift the way offset pages can, so its 404 proves a product gone (see
+        ``missing_proof``). Outages are retried like any call; what is left after the retries is
+        returned with ``status`` None or the last status, for the caller to treat as unproven.
+        """
+        path = f"/products/{quote(source_id, safe='')}"
+        try:
+            return 200, self.get_json(path, params={"select": "id"}), ""
+        except SourceApiError as error:
+            return error.status, None, f"GET {path}: {error.message[:120]}"
+
+    def lookup_products(
+        self, source_ids: list[str], *, concurrency: int = DEFAULT_PAGE_CONCURRENCY
+    ) -> Iterator[tuple[str, tuple[int | None, Any, str]]]:
+        """``lookup_product`` for each id, up to ``concurrency`` on the wire, in the given order."""
+        with PageAhead[str](self.lookup_product, concurrency, name="source-lookup") as ahead:
+            for index, source_id in enumerate(source_ids):
+                yield source_id, ahead.get(source_id, source_ids[index + 1 : index + ahead.depth])
 
     def categories(self) -> list[dict[str, str]]:
         """The catalog's categories as ``{"slug", "name"}``; older APIs return bare slugs."""

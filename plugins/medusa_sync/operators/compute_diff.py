@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +16,7 @@ from medusa_sync.deletion_guard import DEFAULT_MAX_MISSING_PERCENT, GuardDecisio
 from medusa_sync.diff import STORE_PRODUCT_FIELDS, StoreProduct, classify
 from medusa_sync.handles import HandleAllocator
 from medusa_sync.hooks.medusa import MedusaHook
+from medusa_sync.hooks.source import CatalogSourceHook
 from medusa_sync.mapping import (
     DEFAULT_EXTERNAL_ID_PREFIX,
     MappingContext,
@@ -25,6 +25,7 @@ from medusa_sync.mapping import (
     desired_product,
     draft_update,
 )
+from medusa_sync.missing_proof import Answer, Confirmation, outcome_of, source_id_of
 from medusa_sync.models import BatchDescriptor, SourceProduct
 from medusa_sync.operators.read_store import STORE_PAGE_SIZE, STORE_READ_CONCURRENCY
 from medusa_sync.param_values import as_bool, as_choice, as_int, as_number, as_optional_str
@@ -36,6 +37,9 @@ from medusa_sync.store_state import planned_state
 ON_MISSING = ("ignore", "draft", "delete")
 
 PRODUCT_STATUSES = ("published", "draft")
+
+# Source lookups in flight at once while confirming products missing upstream.
+LOOKUP_CONCURRENCY = 4
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         *,
         run_folder: str,
         medusa_conn_id: str = MedusaHook.default_conn_name,
+        source_conn_id: str = CatalogSourceHook.default_conn_name,
         dry_run: bool | str = False,
         full_refresh: bool | str = False,
         batch_size: int | str = 200,
@@ -132,6 +137,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         super().__init__(**kwargs)
         self.run_folder = run_folder
         self.medusa_conn_id = medusa_conn_id
+        self.source_conn_id = source_conn_id
         self.dry_run = dry_run
         self.full_refresh = full_refresh
         self.batch_size = batch_size
@@ -251,17 +257,15 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         else:
             why = "no store snapshot in the run folder" if try_number == 1 else f"try {try_number}"
             self.log.info("%s: reading the store now", why)
-            index = StoreIndex.build(self._list_store(hook), prefix=prefix)
+            index = hook.read_all_products(
+                lambda listing: StoreIndex.build(listing, prefix=prefix),
+                fields=STORE_PRODUCT_FIELDS,
+                page_size=self.store_page_size,
+                concurrency=self.store_read_concurrency,
+            )
             source = "store read"
         self._log_index(index, source, time.monotonic() - started)
         return index
-
-    def _list_store(self, hook: MedusaHook) -> Iterator[dict[str, Any]]:
-        return hook.list_products(
-            fields=STORE_PRODUCT_FIELDS,
-            page_size=self.store_page_size,
-            concurrency=self.store_read_concurrency,
-        )
 
     def _log_index(self, index: StoreIndex, source: str, seconds: float) -> None:
         self.log.info(
@@ -319,9 +323,11 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         writer: _BatchWriter,
         settings: PlanSettings,
     ) -> dict[str, Any]:
-        """Draft or delete what vanished upstream, only when the fetch is complete and the guard allows."""
+        """Draft or delete what vanished upstream, only when the fetch is complete, the guard allows
+        and the source answers 404 for that product (see ``missing_proof``)."""
         acting = [p for p in missing if settings.on_missing == "delete" or p.status != "draft"]
         guard: GuardDecision | None = None
+        confirmation = Confirmation()
         if settings.on_missing == "ignore" or not missing:
             action = "none" if not missing else "ignored (on_missing=ignore)"
         elif fetch.get("partial"):
@@ -340,7 +346,15 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
             action = settings.on_missing if guard.allowed else "blocked by the deletion guard"
             (self.log.info if guard.allowed else self.log.error)("deletion guard: %s", guard.reason)
         will_act = guard is not None and guard.allowed
+        if will_act and acting:
+            # After the guard, so the lookups are capped by what it allows.
+            confirmation = self._confirm_absent(acting)
+            for reason in confirmation.reasons():
+                self.log.warning("missing upstream: %s", reason)
+        proven = {answer.product_id for answer in confirmation.absent}
         for product in acting if will_act else []:
+            if product.id not in proven:
+                continue
             if settings.on_missing == "draft":
                 writer.add("update", draft_update(product.id), planned_state(product))
             else:
@@ -348,10 +362,40 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         return {
             "missing": [{"external_id": p.external_id, "id": p.id} for p in missing],
             "missing_action": action,
-            "missing_acted_on": len(acting) if will_act else 0,
+            "missing_acted_on": len(proven),
             "fetch_partial": bool(fetch.get("partial")),
+            "found_upstream": [a.to_json() for a in confirmation.found],
+            "unproven_missing": [a.to_json() for a in confirmation.unproven],
+            "missing_unconfirmed_because": confirmation.reasons(),
             "guard": guard.to_json() if guard else None,
         }
+
+    def _confirm_absent(self, products: list[StoreProduct]) -> Confirmation:
+        """Ask the source for each product by id (a few at once); only a 404 proves it gone."""
+        started = time.monotonic()
+        prefix = self.external_id_prefix
+        wanted = {p.id: source_id_of(p.external_id, prefix) for p in products}
+        source = CatalogSourceHook(source_conn_id=self.source_conn_id)
+        ids = list(dict.fromkeys(sid for sid in wanted.values() if sid is not None))
+        answers = dict(source.lookup_products(ids, concurrency=LOOKUP_CONCURRENCY))
+        confirmation = Confirmation.sort(
+            Answer(p.external_id, p.id, wanted[p.id], *self._outcome(wanted[p.id], answers)) for p in products
+        )
+        self.log.info(
+            "missing upstream confirmed by id in %.1f s: %d absent (404), %d found upstream, %d unproven",
+            time.monotonic() - started,
+            len(confirmation.absent),
+            len(confirmation.found),
+            len(confirmation.unproven),
+        )
+        return confirmation
+
+    @staticmethod
+    def _outcome(source_id: str | None, answers: dict[str, tuple[int | None, Any, str]]) -> tuple[Any, str]:
+        if source_id is None:
+            return outcome_of(None, None, None)
+        status, body, error = answers[source_id]
+        return outcome_of(source_id, status, body, error)
 
     def _log_plan(self, plan: dict[str, Any], seconds: float) -> None:
         self.log.info(

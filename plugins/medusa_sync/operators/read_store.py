@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
@@ -54,13 +55,17 @@ class ReadStoreOperator(BaseOperator):
         snapshot = StoreSnapshot(RunFolder.for_run(storage, context["dag"].dag_id, context["run_id"]))
         ti = context["ti"]
         marker = {"task": ti.task_id, "try_number": ti.try_number, "hostname": socket.gethostname()}
-        snapshot.start(marker)  # an earlier attempt's pages never mix with this one's
         hook = MedusaHook(medusa_conn_id=self.medusa_conn_id)
         started = time.monotonic()
-        listing = hook.list_products(
-            fields=STORE_PRODUCT_FIELDS, page_size=self.page_size, concurrency=self.concurrency
+
+        def write(listing: Iterator[dict[str, Any]]) -> dict[str, Any]:
+            # Started over on each read, so an earlier attempt's or a moved read's pages never mix in.
+            snapshot.start(marker)
+            return snapshot.write(map(StoreProduct.from_api, listing), self.page_size, marker)
+
+        summary = hook.read_all_products(
+            write, fields=STORE_PRODUCT_FIELDS, page_size=self.page_size, concurrency=self.concurrency
         )
-        summary = snapshot.write(map(StoreProduct.from_api, listing), self.page_size, marker)
         self.log.info(
             "store read in %.1f s: %d products in %d pages",
             time.monotonic() - started,

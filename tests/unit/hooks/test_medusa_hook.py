@@ -553,3 +553,49 @@ def test_error_path_never_carries_host_or_query() -> None:
     error = MedusaApiError(None, None, "refused", "GET", "https://user:pw@shop.test/admin/stores?x=1#f")
     assert error.path == "/admin/stores"
     assert "pw" not in str(error) + repr(error)
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_a_whole_store_read_asks_one_row_more_per_page_and_no_extra_page(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch, concurrency: int
+) -> None:
+    connect(monkeypatch, server.url)
+    products = [{"id": f"prod_{n:03d}"} for n in range(95)]
+    server.answer = listing(products, "products")
+    hook, _ = make_hook()
+    read = hook.read_all_products(list, fields=["id"], page_size=10, concurrency=concurrency)
+    assert read == products
+    assert sorted(int(r.param("offset")[0]) for r in server.requests) == list(range(0, 95, 10))
+    assert {r.param("limit")[0] for r in server.requests} == {"11"}
+    assert {r.param("order")[0] for r in server.requests} == {"id"}
+
+
+def test_a_deletion_during_a_whole_store_read_is_seen_and_the_read_starts_over(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connect(monkeypatch, server.url)
+    products = [{"id": f"prod_{n:03d}"} for n in range(25)]
+    answer = listing(products, "products")
+
+    def delete_one_after_the_first_page(request: Any) -> Reply:
+        reply = answer(request)
+        if len(server.requests) == 1:
+            del products[3]  # every later offset shifts by one: prod_010 would never be read
+        return reply
+
+    server.answer = delete_one_after_the_first_page
+    hook, _ = make_hook()
+    read = hook.read_all_products(list, fields=["id"], page_size=10)
+    assert read == products and len(read) == 24 and {"id": "prod_010"} in read
+    assert [int(r.param("offset")[0]) for r in server.requests] == [0, 10, 0, 10, 20]
+
+
+def test_a_server_that_caps_the_page_size_is_paged_by_what_it_serves_with_the_overlap(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connect(monkeypatch, server.url)
+    products = [{"id": f"prod_{n:03d}"} for n in range(25)]
+    server.answer = listing(products, "products", cap=10)
+    hook, _ = make_hook()
+    assert hook.read_all_products(list, fields=["id"], page_size=50, concurrency=4) == products
+    assert sorted(int(r.param("offset")[0]) for r in server.requests) == [0, 9, 18]

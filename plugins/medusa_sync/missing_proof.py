@@ -1,0 +1,104 @@
+"""Proof that a product missing from the fetch is really gone upstream, before it is drafted or deleted.
+
+A complete-looking fetch can still miss a product: offset pages shift when the catalog is edited
+while they are read (one removal before a page boundary plus one addition keeps every count right
+and hides the product on the boundary). So each product the plan would draft or delete is asked
+for by id, a read that cannot shift: only a 404 proves it absent. One that answers is *found*
+(the paging missed it); one that cannot be asked (outage after retries, an answer that is not
+that product) stays *unproven*. Neither is acted on. This module sorts the answers and words the
+reason; the HTTP call lives in the source hook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Outcome = Literal["absent", "found", "unproven"]
+
+# Ids named in a reason; the plan lists them all.
+MAX_IDS_IN_REASON = 10
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the source said about one product the store holds and the fetch did not see."""
+
+    external_id: str
+    product_id: str
+    source_id: str | None
+    outcome: Outcome
+    detail: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "external_id": self.external_id,
+            "id": self.product_id,
+            "source_id": self.source_id,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """The answers sorted: only ``absent`` may be drafted or deleted."""
+
+    absent: list[Answer] = field(default_factory=list)
+    found: list[Answer] = field(default_factory=list)
+    unproven: list[Answer] = field(default_factory=list)
+
+    @classmethod
+    def sort(cls, answers: Iterable[Answer]) -> Confirmation:
+        result = cls()
+        for answer in sorted(answers, key=lambda a: a.external_id):
+            getattr(result, answer.outcome).append(answer)
+        return result
+
+    def reasons(self) -> list[str]:
+        """Why the fetch counts as partial for this run (empty when every product was proven absent)."""
+        reasons = []
+        if self.found:
+            reasons.append(
+                f"{len(self.found)} product(s) the paging missed are still upstream "
+                f"({_ids(self.found)}): not drafted or deleted"
+            )
+        if self.unproven:
+            reasons.append(
+                f"{len(self.unproven)} product(s) could not be confirmed absent upstream "
+                f"({_ids(self.unproven)}; {self.unproven[0].detail}): not drafted or deleted"
+            )
+        if reasons and self.absent:
+            reasons.append(f"{len(self.absent)} product(s) answered 404 upstream were acted on")
+        return reasons
+
+
+def _ids(answers: list[Answer]) -> str:
+    shown = ", ".join(a.source_id or a.external_id for a in answers[:MAX_IDS_IN_REASON])
+    more = len(answers) - MAX_IDS_IN_REASON
+    return f"source id(s) {shown}" + (f" and {more} more" if more > 0 else "")
+
+
+def source_id_of(external_id: str, prefix: str) -> str | None:
+    """The source's id in an external id of this sync, or None when it is not one of ours."""
+    if not external_id.startswith(prefix):
+        return None
+    rest = external_id[len(prefix) :]
+    return rest if rest and "/" not in rest and rest.strip() == rest else None
+
+
+def outcome_of(source_id: str | None, status: int | None, body: Any, error: str = "") -> tuple[Outcome, str]:
+    """One lookup's outcome: ``status`` is the final HTTP status after retries (None: no answer).
+
+    A 404 is the only proof of absence. A 200 counts as found only when it is that product (a
+    source that ignores the path and serves something else proves nothing either way).
+    """
+    if source_id is None:
+        return "unproven", "the external id does not name a source id"
+    if status == 404:
+        return "absent", "404"
+    if status == 200 and isinstance(body, Mapping) and str(body.get("id")) == source_id:
+        return "found", "200"
+    if status == 200:
+        return "unproven", f"GET /products/{source_id} answered 200 with another record"
+    return "unproven", error or f"GET /products/{source_id} answered {status}"
