@@ -123,3 +123,13 @@ def test_an_update_never_turns_inventory_management_off(record):
     on = as_update(desired(record, inventory), "prod_1", "variant_1")
     assert on["variants"][0]["manage_inventory"] is True
     assert on["metadata"]["stock"] == ""  # a stock left in metadata by an earlier run is removed
+
+
+def test_the_shipping_profile_goes_with_creates_and_updates_but_not_into_the_hash(record):
+    payload = desired(record)
+    create = as_create(payload, "h", shipping_profile_id="sp_1")
+    update = as_update(payload, "prod_1", "variant_1", shipping_profile_id="sp_1")
+    assert create["shipping_profile_id"] == update["shipping_profile_id"] == "sp_1"
+    other = desired(record, MappingContext(**{**CTX.__dict__, "shipping_profile_id": "sp_2"}))
+    assert other["metadata"][HASH_KEY] == payload["metadata"][HASH_KEY]
+    assert "shipping_profile_id" not in as_create(payload, "h")

@@ -51,6 +51,7 @@ class PlanSettings:
     currency_code: str
     sales_channel_id: str | None
     sync_inventory: bool = False
+    shipping_profile_id: str | None = None
 
 
 class _BatchWriter:
@@ -105,6 +106,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         "currency_code",
         "sales_channel_id",
         "sync_inventory",
+        "shipping_profile_id",
     )
     ui_color = "#eef7e8"
 
@@ -123,6 +125,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         currency_code: str = "usd",
         sales_channel_id: str | None = None,
         sync_inventory: bool | str = False,
+        shipping_profile_id: str | None = None,
         external_id_prefix: str = DEFAULT_EXTERNAL_ID_PREFIX,
         store_page_size: int = STORE_PAGE_SIZE,
         store_read_concurrency: int = STORE_READ_CONCURRENCY,
@@ -142,6 +145,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         self.currency_code = currency_code
         self.sales_channel_id = sales_channel_id
         self.sync_inventory = sync_inventory
+        self.shipping_profile_id = shipping_profile_id
         self.external_id_prefix = external_id_prefix
         self.store_page_size = store_page_size
         self.store_read_concurrency = store_read_concurrency
@@ -163,6 +167,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
             currency_code=currency,
             sales_channel_id=as_optional_str("sales_channel_id", self.sales_channel_id),
             sync_inventory=as_bool("sync_inventory", self.sync_inventory),
+            shipping_profile_id=as_optional_str("shipping_profile_id", self.shipping_profile_id),
         )
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
@@ -237,6 +242,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
             tag_ids=taxonomy["tags"],
             external_id_prefix=self.external_id_prefix,
             manage_inventory=settings.sync_inventory,
+            shipping_profile_id=hook.shipping_profile_id(settings.shipping_profile_id),
         )
 
     def _store_index(self, hook: MedusaHook, folder: RunFolder, prefix: str, try_number: int) -> StoreIndex:
@@ -305,9 +311,9 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
                 counts[action] += 1
                 if action == "create":
                     handle = allocator.allocate(product.title, fallback=f"product-{product.id}")
-                    writer.add("create", as_create(desired, handle))
+                    writer.add("create", as_create(desired, handle, ctx.shipping_profile_id))
                 elif action == "update":
-                    update = as_update(desired, existing.id, existing.variant_id)
+                    update = as_update(desired, existing.id, existing.variant_id, ctx.shipping_profile_id)
                     writer.add("update", update, planned_state(existing))
         return counts
 
