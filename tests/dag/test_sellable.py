@@ -187,6 +187,14 @@ def test_after_an_inventory_sync_the_products_sell_and_their_stock_is_reserved(
     assert reserved(store, bought) == dict.fromkeys(bought, 1)
 
 
+def test_a_shipping_profile_medusa_does_not_know_fails_the_run_naming_the_param(sync, medusa_proxy):
+    outcome = sync(shipping_profile_id="sp_01NOSUCHPROFILE0000000000")
+    assert outcome.returncode != 0
+    assert any("compute_diff" in why for why in outcome.report["failed_because"]), outcome.report
+    assert "shipping_profile_id 'sp_01NOSUCHPROFILE0000000000': Medusa has no such" in outcome.output
+    assert medusa_proxy.writes() == []
+
+
 def reserved(store, source_ids: list[int]) -> dict[int, int]:
     """Each product's reserved quantity at the sync's stock location."""
     where = location_id(store)

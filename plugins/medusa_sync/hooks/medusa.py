@@ -467,26 +467,9 @@ class MedusaHook(HttpHook):
             raise MedusaApiError(200, None, "the store has no default sales channel", "GET", "/admin/stores")
         return str(channel)
 
-    def shipping_profile_id(self, wanted: str | None = None) -> str:
-        """``wanted`` if Medusa knows it, else the store's default profile (type ``default``).
-
-        A product without a shipping profile cannot be shipped (and, managed by inventory, not
-        even ordered). An unknown id fails here, naming the param, rather than on every product.
-        """
-        if wanted:
-            try:
-                path = f"/admin/shipping-profiles/{wanted}"
-                return str(self.request("GET", path, params={"fields": "id"})["shipping_profile"]["id"])
-            except MedusaApiError as error:
-                if error.status == 404:
-                    raise MedusaApiError(
-                        404,
-                        "not_found",
-                        f"shipping_profile_id: Medusa has no shipping profile {wanted!r}",
-                        "GET",
-                        "/admin/shipping-profiles",
-                    ) from None
-                raise
+    def default_shipping_profile_id(self) -> str:
+        """The store's default shipping profile (type ``default``): without a profile a product
+        cannot be shipped, and, managed by inventory, not even ordered."""
         params = {"type": "default", "fields": "id", "limit": 1}
         found = self.request("GET", "/admin/shipping-profiles", params=params).get("shipping_profiles") or []
         if not found:
@@ -498,6 +481,17 @@ class MedusaHook(HttpHook):
                 "/admin/shipping-profiles",
             )
         return str(found[0]["id"])
+
+    def get_shipping_profile(self, profile_id: str) -> dict[str, Any] | None:
+        """The shipping profile, or None when Medusa has none with that id."""
+        try:
+            path = f"/admin/shipping-profiles/{profile_id}"
+            found = self.request("GET", path, params={"fields": "id,name,type"}).get("shipping_profile")
+        except MedusaApiError as error:
+            if error.status == 404:
+                return None
+            raise
+        return found or None
 
     def test_connection(self) -> tuple[bool, str]:
         """Back the UI's Test button: one attempt, answered within seconds, naming what is wrong.

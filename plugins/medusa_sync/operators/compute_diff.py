@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context, SkipMixin
+from airflow.sdk.exceptions import AirflowFailException
 
 from medusa_sync.batch_groups import group_label, group_sizes
 from medusa_sync.batching import DEFAULT_MAX_BYTES, Batch, BatchBuilder, Kind
@@ -36,6 +37,11 @@ from medusa_sync.store_state import planned_state
 ON_MISSING = ("ignore", "draft", "delete")
 
 PRODUCT_STATUSES = ("published", "draft")
+
+
+class ShippingProfileNotFound(AirflowFailException):
+    """The ``shipping_profile_id`` param names no shipping profile: every create would be refused,
+    and no retry changes that."""
 
 
 @dataclass(frozen=True)
@@ -242,8 +248,19 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
             tag_ids=taxonomy["tags"],
             external_id_prefix=self.external_id_prefix,
             manage_inventory=settings.sync_inventory,
-            shipping_profile_id=hook.shipping_profile_id(settings.shipping_profile_id),
+            shipping_profile_id=self._shipping_profile(hook, settings.shipping_profile_id),
         )
+
+    @staticmethod
+    def _shipping_profile(hook: MedusaHook, given: str | None) -> str:
+        """The param's profile, checked once per run, or the store's default one."""
+        if not given:
+            return hook.default_shipping_profile_id()
+        if hook.get_shipping_profile(given) is None:
+            raise ShippingProfileNotFound(
+                f"shipping_profile_id {given!r}: Medusa has no such shipping profile"
+            )
+        return given
 
     def _store_index(self, hook: MedusaHook, folder: RunFolder, prefix: str, try_number: int) -> StoreIndex:
         """The store as ``read_store`` saw it, on the first try; on any later one (a retry, a
