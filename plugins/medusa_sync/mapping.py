@@ -12,6 +12,7 @@ from typing import Any
 
 from medusa_sync.fingerprint import HASH_KEY, content_hash
 from medusa_sync.models import SourceProduct
+from medusa_sync.ownership import OWNED_CATEGORIES_KEY, OWNED_TAGS_KEY, owned_members
 
 DEFAULT_EXTERNAL_ID_PREFIX = "dummyjson:"
 OPTION_TITLE = "Default option"
@@ -108,6 +109,9 @@ def desired_product(product: SourceProduct, ctx: MappingContext) -> dict[str, An
     }
     payload = {k: v for k, v in payload.items() if v is not None}
     payload["metadata"][HASH_KEY] = content_hash(payload)
+    # Which categories and tags are the sync's, for the merge of a later update (``ownership``).
+    payload["metadata"][OWNED_CATEGORIES_KEY] = owned_members(payload["categories"])
+    payload["metadata"][OWNED_TAGS_KEY] = owned_members(payload["tags"])
     return payload
 
 

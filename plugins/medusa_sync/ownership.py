@@ -5,9 +5,11 @@ variant's prices), so an update that carried only the sync's members would erase
 merchant added by hand. The plan (and its hash) knows only the sync's own members; this module
 turns a planned update plus the product as the store holds it now into the body to send:
 
-* categories and tags: the store's, minus every one the sync owns (the source's categories and
-  tags of this run, so a source category change still moves the product out of the old one),
-  plus the desired ones;
+* categories and tags: the store's, minus every one the sync owns, plus the desired ones. The
+  sync owns the source's categories and tags of this run, and those it last wrote to the product
+  (their ids are kept in its metadata, ``OWNED_CATEGORIES_KEY`` and ``OWNED_TAGS_KEY``): so a
+  source category or tag change still takes the old one off, even when no source product uses it
+  any more;
 * sales channels: the store's plus the sync's;
 * a variant's prices: the sync's price in its currency (on the existing price's id) plus every
   other price the variant holds (other currencies, and prices with rules such as region prices);
@@ -39,6 +41,20 @@ MERGE_FIELDS = (
     "shipping_profile.id",
 )
 SHIPPING_PROFILE_KEY = "shipping_profile_id"
+# Metadata keys holding the ids of the categories and tags the sync wrote (comma-separated). They
+# restate the payload's lists, so they stay out of the content hash, like the hash itself.
+OWNED_CATEGORIES_KEY = "sync_category_ids"
+OWNED_TAGS_KEY = "sync_tag_ids"
+
+
+def owned_members(members: Sequence[Mapping[str, Any]]) -> str:
+    """The metadata value recording the sync's members ("" when none: Medusa then drops the key)."""
+    return ",".join(_ids(members))
+
+
+def _recorded(current: Mapping[str, Any], key: str) -> set[str]:
+    value = (current.get("metadata") or {}).get(key)
+    return {member for member in value.split(",") if member} if isinstance(value, str) else set()
 
 
 def _ids(items: Sequence[Mapping[str, Any]] | None) -> list[str]:
@@ -109,11 +125,11 @@ def merge_update(
     (read with ``MERGE_FIELDS``). Keys the update does not carry are left out, as planned."""
     merged = dict(update)
     if "categories" in update:
-        merged["categories"] = _merge_members(
-            update["categories"], current.get("categories"), set(owned_categories)
-        )
+        owned = set(owned_categories) | _recorded(current, OWNED_CATEGORIES_KEY)
+        merged["categories"] = _merge_members(update["categories"], current.get("categories"), owned)
     if "tags" in update:
-        merged["tags"] = _merge_members(update["tags"], current.get("tags"), set(owned_tags))
+        owned = set(owned_tags) | _recorded(current, OWNED_TAGS_KEY)
+        merged["tags"] = _merge_members(update["tags"], current.get("tags"), owned)
     if "sales_channels" in update:
         merged["sales_channels"] = _merge_members(update["sales_channels"], current.get("sales_channels"), ())
     if "variants" in update:

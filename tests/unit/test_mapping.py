@@ -133,3 +133,11 @@ def test_the_shipping_profile_goes_with_creates_and_updates_but_not_into_the_has
     other = desired(record, MappingContext(**{**CTX.__dict__, "shipping_profile_id": "sp_2"}))
     assert other["metadata"][HASH_KEY] == payload["metadata"][HASH_KEY]
     assert "shipping_profile_id" not in as_create(payload, "h")
+
+
+def test_the_syncs_categories_and_tags_are_recorded_in_metadata_outside_the_hash(record):
+    metadata = desired(record)["metadata"]
+    assert metadata["sync_category_ids"] == "pcat_beauty"
+    assert metadata["sync_tag_ids"] == "ptag_beauty,ptag_mascara"
+    untagged = desired(record, MappingContext(**{**CTX.__dict__, "tag_ids": {}}))["metadata"]
+    assert untagged["sync_tag_ids"] == ""  # an update sends "", which removes the key

@@ -105,3 +105,14 @@ def test_the_merge_does_not_change_the_planned_item():
     before = repr(update)
     merge(update, held(shipping_profile={"id": "sp_merchant"}))
     assert repr(update) == before
+
+
+def test_a_category_or_tag_the_sync_last_wrote_is_taken_off_even_when_no_source_product_uses_it():
+    current = held(
+        categories=[{"id": "pcat_gone"}, {"id": "pcat_summer_sale"}],
+        tags=[{"id": "ptag_gone"}, {"id": "ptag_staff_pick"}],
+        metadata={"sync_category_ids": "pcat_gone", "sync_tag_ids": "ptag_gone", "note": "x"},
+    )
+    merged = merge(planned(), current)
+    assert merged["categories"] == [{"id": "pcat_fragrances"}, {"id": "pcat_summer_sale"}]
+    assert merged["tags"] == [{"id": "ptag_beauty"}, {"id": "ptag_staff_pick"}]
