@@ -139,9 +139,15 @@ class UpsertBatchOperator(BaseOperator):
                 )
         return batch.subset(keep)
 
-    @staticmethod
-    def _owned_taxonomy(folder: RunFolder) -> tuple[frozenset[str], frozenset[str]]:
-        """The ids of the categories and tags the sync owns: those of the source, this run."""
+    def _owned_taxonomy(self, folder: RunFolder) -> tuple[frozenset[str], frozenset[str]]:
+        """The ids of the categories and tags the sync owns: those of the source, this run.
+
+        Without ``taxonomy.json`` (a batch written by something other than this DAG), only the ids
+        each product records in its metadata count as the sync's.
+        """
+        if not folder.taxonomy.exists():
+            self.log.warning("no taxonomy.json: only the categories and tags products record are owned")
+            return frozenset(), frozenset()
         taxonomy = read_json(folder.taxonomy)
         return frozenset(taxonomy["categories"].values()), frozenset(taxonomy["tags"].values())
 
