@@ -119,6 +119,14 @@ with DAG(
             description="Stock location of the levels; empty = 'Catalog sync', created once and "
             "linked to the sales channel in use.",
         ),
+        "shipping_profile_id": Param(
+            "",
+            type=["null", "string"],
+            description="Shipping profile given to new products, and to synced products that have "
+            "none on their next write (one a merchant set is kept); empty = the store's default "
+            "profile. Without one, Medusa cannot ship a product (with sync_inventory on, it cannot "
+            "even be ordered).",
+        ),
     },
 ) as dag:
     fetch_pages = FetchPagesOperator(
@@ -160,6 +168,7 @@ with DAG(
         currency_code="{{ params.currency_code }}",
         sales_channel_id="{{ params.sales_channel_id }}",
         sync_inventory="{{ params.sync_inventory }}",
+        shipping_profile_id="{{ params.shipping_profile_id }}",
     )
     upsert_batch = UpsertBatchOperator.partial(
         task_id="upsert_batch",

@@ -12,6 +12,7 @@ from typing import Any
 
 from medusa_sync.fingerprint import HASH_KEY, content_hash
 from medusa_sync.models import SourceProduct
+from medusa_sync.ownership import OWNED_CATEGORIES_KEY, OWNED_TAGS_KEY, owned_members
 
 DEFAULT_EXTERNAL_ID_PREFIX = "dummyjson:"
 OPTION_TITLE = "Default option"
@@ -49,6 +50,9 @@ class MappingContext:
     # ``sync_inventory``: variants are managed by inventory, and the stock lives in a level at a
     # stock location instead of metadata, so a change of stock alone never rewrites the product.
     manage_inventory: bool = False
+    # Given to new products, and to existing ones that have none (see ``ownership``). Kept out of
+    # the hash: changing the param must not rewrite the catalog.
+    shipping_profile_id: str | None = None
 
     def external_id(self, source_id: int | str) -> str:
         return f"{self.external_id_prefix}{source_id}"
@@ -105,18 +109,28 @@ def desired_product(product: SourceProduct, ctx: MappingContext) -> dict[str, An
     }
     payload = {k: v for k, v in payload.items() if v is not None}
     payload["metadata"][HASH_KEY] = content_hash(payload)
+    # Which categories and tags are the sync's, for the merge of a later update (``ownership``).
+    payload["metadata"][OWNED_CATEGORIES_KEY] = owned_members(payload["categories"])
+    payload["metadata"][OWNED_TAGS_KEY] = owned_members(payload["tags"])
     return payload
 
 
-def as_create(desired: dict[str, Any], handle: str) -> dict[str, Any]:
-    return {**desired, "handle": handle}
+def as_create(desired: dict[str, Any], handle: str, shipping_profile_id: str | None = None) -> dict[str, Any]:
+    create = {**desired, "handle": handle}
+    if shipping_profile_id:
+        create["shipping_profile_id"] = shipping_profile_id
+    return create
 
 
-def as_update(desired: dict[str, Any], product_id: str, variant_id: str | None) -> dict[str, Any]:
-    """An update that makes the product equal the desired state.
+def as_update(
+    desired: dict[str, Any], product_id: str, variant_id: str | None, shipping_profile_id: str | None = None
+) -> dict[str, Any]:
+    """An update that makes the product equal the desired state, as far as the sync owns it.
 
-    Lists are replaced by Medusa, so the whole desired list is sent; ``options`` is refused on
-    update and the handle is kept as first allocated.
+    The lists hold the sync's own members only: ``upsert_batch`` merges them with what the store
+    holds just before sending (``ownership.merge_update``), which also drops the shipping profile
+    when the product already has one. ``options`` is refused on update and the handle is kept as
+    first allocated.
     """
     update = {k: v for k, v in desired.items() if k not in ("options", "handle")}
     for name in CLEARABLE_PRODUCT_FIELDS:
@@ -138,6 +152,8 @@ def as_update(desired: dict[str, Any], product_id: str, variant_id: str | None) 
         variants.append(fields)
     update["variants"] = variants
     update["id"] = product_id
+    if shipping_profile_id:
+        update["shipping_profile_id"] = shipping_profile_id
     return update
 
 

@@ -33,6 +33,8 @@ log: start there.
 - `on_missing` (`ignore` / `draft` / `delete`) for products gone upstream, acted on only after a
   complete fetch and within `max_missing_percent` (the deletion guard, default 10 %).
 - `product_status`, `currency_code`, `sales_channel_id`: what synced products look like.
+- `shipping_profile_id`: given to new products and to synced ones without a profile (empty = the
+  store's default profile); a profile set by hand is kept.
 - `sync_inventory`: variants managed by inventory, their level at `stock_location_id` (empty =
   "Catalog sync", created once) holding the source's stock. Off again later: levels stay as they are.
 

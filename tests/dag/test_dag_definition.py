@@ -68,6 +68,7 @@ def test_every_param_of_the_interface_is_in_the_trigger_form_with_a_description(
         "sales_channel_id",
         "sync_inventory",
         "stock_location_id",
+        "shipping_profile_id",
     }
     assert set(dag.params) == expected
     for name in expected:

@@ -56,6 +56,14 @@ def test_both_auth_modes_reach_the_admin_api(hook):
     assert ok, message
 
 
+def test_the_shipping_profile_is_the_stores_default_or_a_known_one(hook, medusa_store_module):
+    listed = medusa_store_module.admin.get("/admin/shipping-profiles", params={"fields": "id,type"}).json()
+    [default] = [p["id"] for p in listed["shipping_profiles"] if p["type"] == "default"]
+    assert hook.default_shipping_profile_id() == default
+    assert hook.get_shipping_profile(default)["type"] == "default"
+    assert hook.get_shipping_profile("sp_01NOSUCHPROFILE0000000000") is None
+
+
 def test_categories_and_tags_are_created_found_and_deleted(hook):
     category = hook.create_category(name="Kitchen Accessories", handle="kitchen-accessories-it")
     assert [c["id"] for c in hook.list_categories(handles=["kitchen-accessories-it"])] == [category["id"]]

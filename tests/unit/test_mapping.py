@@ -123,3 +123,21 @@ def test_an_update_never_turns_inventory_management_off(record):
     on = as_update(desired(record, inventory), "prod_1", "variant_1")
     assert on["variants"][0]["manage_inventory"] is True
     assert on["metadata"]["stock"] == ""  # a stock left in metadata by an earlier run is removed
+
+
+def test_the_shipping_profile_goes_with_creates_and_updates_but_not_into_the_hash(record):
+    payload = desired(record)
+    create = as_create(payload, "h", shipping_profile_id="sp_1")
+    update = as_update(payload, "prod_1", "variant_1", shipping_profile_id="sp_1")
+    assert create["shipping_profile_id"] == update["shipping_profile_id"] == "sp_1"
+    other = desired(record, MappingContext(**{**CTX.__dict__, "shipping_profile_id": "sp_2"}))
+    assert other["metadata"][HASH_KEY] == payload["metadata"][HASH_KEY]
+    assert "shipping_profile_id" not in as_create(payload, "h")
+
+
+def test_the_syncs_categories_and_tags_are_recorded_in_metadata_outside_the_hash(record):
+    metadata = desired(record)["metadata"]
+    assert metadata["sync_category_ids"] == "pcat_beauty"
+    assert metadata["sync_tag_ids"] == "ptag_beauty,ptag_mascara"
+    untagged = desired(record, MappingContext(**{**CTX.__dict__, "tag_ids": {}}))["metadata"]
+    assert untagged["sync_tag_ids"] == ""  # an update sends "", which removes the key

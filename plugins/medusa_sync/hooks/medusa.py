@@ -528,6 +528,32 @@ class MedusaHook(HttpHook):
             raise MedusaApiError(200, None, "the store has no default sales channel", "GET", "/admin/stores")
         return str(channel)
 
+    def default_shipping_profile_id(self) -> str:
+        """The store's default shipping profile (type ``default``): without a profile a product
+        cannot be shipped, and, managed by inventory, not even ordered."""
+        params = {"type": "default", "fields": "id", "limit": 1}
+        found = self.request("GET", "/admin/shipping-profiles", params=params).get("shipping_profiles") or []
+        if not found:
+            raise MedusaApiError(
+                200,
+                None,
+                "the store has no default shipping profile: set shipping_profile_id",
+                "GET",
+                "/admin/shipping-profiles",
+            )
+        return str(found[0]["id"])
+
+    def get_shipping_profile(self, profile_id: str) -> dict[str, Any] | None:
+        """The shipping profile, or None when Medusa has none with that id."""
+        try:
+            path = f"/admin/shipping-profiles/{profile_id}"
+            found = self.request("GET", path, params={"fields": "id,name,type"}).get("shipping_profile")
+        except MedusaApiError as error:
+            if error.status == 404:
+                return None
+            raise
+        return found or None
+
     def test_connection(self) -> tuple[bool, str]:
         """Back the UI's Test button: one attempt, answered within seconds, naming what is wrong.
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context, SkipMixin
+from airflow.sdk.exceptions import AirflowFailException
 
 from medusa_sync.batch_groups import group_label, group_sizes
 from medusa_sync.batching import DEFAULT_MAX_BYTES, Batch, BatchBuilder, Kind
@@ -42,6 +43,11 @@ PRODUCT_STATUSES = ("published", "draft")
 LOOKUP_CONCURRENCY = 4
 
 
+class ShippingProfileNotFound(AirflowFailException):
+    """The ``shipping_profile_id`` param names no shipping profile: every create would be refused,
+    and no retry changes that."""
+
+
 @dataclass(frozen=True)
 class PlanSettings:
     """The operator's templated arguments, parsed by type (see ``param_values``)."""
@@ -55,6 +61,7 @@ class PlanSettings:
     currency_code: str
     sales_channel_id: str | None
     sync_inventory: bool = False
+    shipping_profile_id: str | None = None
 
 
 class _BatchWriter:
@@ -109,6 +116,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         "currency_code",
         "sales_channel_id",
         "sync_inventory",
+        "shipping_profile_id",
     )
     ui_color = "#eef7e8"
 
@@ -128,6 +136,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         currency_code: str = "usd",
         sales_channel_id: str | None = None,
         sync_inventory: bool | str = False,
+        shipping_profile_id: str | None = None,
         external_id_prefix: str = DEFAULT_EXTERNAL_ID_PREFIX,
         store_page_size: int = STORE_PAGE_SIZE,
         store_read_concurrency: int = STORE_READ_CONCURRENCY,
@@ -148,6 +157,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         self.currency_code = currency_code
         self.sales_channel_id = sales_channel_id
         self.sync_inventory = sync_inventory
+        self.shipping_profile_id = shipping_profile_id
         self.external_id_prefix = external_id_prefix
         self.store_page_size = store_page_size
         self.store_read_concurrency = store_read_concurrency
@@ -169,6 +179,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
             currency_code=currency,
             sales_channel_id=as_optional_str("sales_channel_id", self.sales_channel_id),
             sync_inventory=as_bool("sync_inventory", self.sync_inventory),
+            shipping_profile_id=as_optional_str("shipping_profile_id", self.shipping_profile_id),
         )
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
@@ -243,7 +254,19 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
             tag_ids=taxonomy["tags"],
             external_id_prefix=self.external_id_prefix,
             manage_inventory=settings.sync_inventory,
+            shipping_profile_id=self._shipping_profile(hook, settings.shipping_profile_id),
         )
+
+    @staticmethod
+    def _shipping_profile(hook: MedusaHook, given: str | None) -> str:
+        """The param's profile, checked once per run, or the store's default one."""
+        if not given:
+            return hook.default_shipping_profile_id()
+        if hook.get_shipping_profile(given) is None:
+            raise ShippingProfileNotFound(
+                f"shipping_profile_id {given!r}: Medusa has no such shipping profile"
+            )
+        return given
 
     def _store_index(self, hook: MedusaHook, folder: RunFolder, prefix: str, try_number: int) -> StoreIndex:
         """The store as ``read_store`` saw it, on the first try; on any later one (a retry, a
@@ -309,9 +332,9 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
                 counts[action] += 1
                 if action == "create":
                     handle = allocator.allocate(product.title, fallback=f"product-{product.id}")
-                    writer.add("create", as_create(desired, handle))
+                    writer.add("create", as_create(desired, handle, ctx.shipping_profile_id))
                 elif action == "update":
-                    update = as_update(desired, existing.id, existing.variant_id)
+                    update = as_update(desired, existing.id, existing.variant_id, ctx.shipping_profile_id)
                     writer.add("update", update, planned_state(existing))
         return counts
 

@@ -12,6 +12,7 @@ from medusa_sync.batching import Batch, Kind, item_id
 from medusa_sync.diff import STORE_PRODUCT_FIELDS, StoreProduct
 from medusa_sync.errors import MedusaApiError
 from medusa_sync.hooks.medusa import MedusaHook
+from medusa_sync.ownership import MERGE_FIELDS, merge_update
 from medusa_sync.param_values import as_int
 from medusa_sync.storage import RunFolder, read_json, write_json
 from medusa_sync.store_state import create_verdict, verdict
@@ -43,6 +44,10 @@ class UpsertBatchOperator(BaseOperator):
     skips the files an earlier attempt finished (their result file is there). Items Medusa refuses
     are isolated by splitting the batch and reported; transient errors fail the instance so it is
     retried or cleared.
+
+    Updates carry only the sync's own list members; the same read also fetches each product's
+    lists (``ownership.MERGE_FIELDS``), and every send merges them in (``ownership.merge_update``),
+    so what a merchant added by hand survives.
     """
 
     template_fields = ("batch_path", "batch_count", "batch_label")
@@ -62,9 +67,13 @@ class UpsertBatchOperator(BaseOperator):
         self.batch_count = batch_count
         self.batch_label = batch_label
         self.medusa_conn_id = medusa_conn_id
+        # The store's current products (with the merge fields) by id, from the latest read.
+        self._held: dict[str, dict[str, Any]] = {}
+        self._owned: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
 
     def execute(self, context: Context) -> dict[str, Any]:
         folder = RunFolder.of_file(self.batch_path)
+        self._owned = self._owned_taxonomy(folder)
         paths = folder.batch_group(self.batch_path, as_int("batch_count", self.batch_count, minimum=1))
         retry = int(context["ti"].try_number or 1) > 1
         hook = MedusaHook(medusa_conn_id=self.medusa_conn_id)
@@ -130,14 +139,40 @@ class UpsertBatchOperator(BaseOperator):
                 )
         return batch.subset(keep)
 
+    def _owned_taxonomy(self, folder: RunFolder) -> tuple[frozenset[str], frozenset[str]]:
+        """The ids of the categories and tags the sync owns: those of the source, this run.
+
+        Without ``taxonomy.json`` (a batch written by something other than this DAG), only the ids
+        each product records in its metadata count as the sync's.
+        """
+        if not folder.taxonomy.exists():
+            self.log.warning("no taxonomy.json: only the categories and tags products record are owned")
+            return frozenset(), frozenset()
+        taxonomy = read_json(folder.taxonomy)
+        return frozenset(taxonomy["categories"].values()), frozenset(taxonomy["tags"].values())
+
     def _store_by_id(self, hook: MedusaHook, batch: Batch) -> dict[str, StoreProduct]:
         ids = [i for kind, item in batch.items() if (i := item_id(kind, item))]
         if not ids:
             return {}
-        return {
-            p["id"]: StoreProduct.from_api(p)
-            for p in hook.list_products(fields=STORE_PRODUCT_FIELDS, ids=ids)
-        }
+        # Only a batch with content updates pays for the lists; drafts and deletes need none.
+        merging = any("variants" in item for item in batch.update)
+        fields = (*STORE_PRODUCT_FIELDS, *MERGE_FIELDS) if merging else STORE_PRODUCT_FIELDS
+        found = {p["id"]: p for p in hook.list_products(fields=fields, ids=ids)}
+        self._held.update(found)
+        return {product_id: StoreProduct.from_api(p) for product_id, p in found.items()}
+
+    def _body(self, batch: Batch) -> dict[str, list[Any]]:
+        """The request: each update merged with the product as the store held it at the last read."""
+        categories, tags = self._owned
+        body = batch.body()
+        body["update"] = [
+            merge_update(item, held, owned_categories=categories, owned_tags=tags)
+            if (held := self._held.get(item["id"])) is not None and "variants" in item
+            else item
+            for item in body["update"]
+        ]
+        return body
 
     def _store_by_external_id(self, hook: MedusaHook, batch: Batch) -> dict[str, StoreProduct]:
         if not batch.create:
@@ -154,7 +189,7 @@ class UpsertBatchOperator(BaseOperator):
         """Send; when Medusa refuses the batch for what is in it, look at the store again, then split."""
         outcome.counts["requests"] += 1
         try:
-            response = hook.batch_products(**batch.body())
+            response = hook.batch_products(**self._body(batch))
         except MedusaApiError as error:
             if not _is_item_error(error):
                 raise
