@@ -77,7 +77,17 @@ class BatchOutcome:
         elif why == "superseded":
             self.superseded.append(
                 {**describe(kind, item, planned),
-                 "store_updated_at": current.updated_at if current else None}
+                 "store_updated_at": current.updated_at if current else None,
+                 "superseded_by": None}  # the store moved: a person, another tool
+            )  # fmt: skip
+
+    def supersede_all(self, batch: Batch, run_id: str) -> None:
+        """Every item of a batch a newer run's plan supersedes (``newest_plan``): none is sent."""
+        for kind, item in batch.items():
+            self.superseded.append(
+                {**describe(kind, item, batch.planned_for(kind, item)),
+                 "store_updated_at": None,
+                 "superseded_by": run_id}
             )  # fmt: skip
 
     def count_sent(self, batch: Batch, response: dict[str, Any]) -> None:

@@ -202,5 +202,7 @@ def summary(report: Mapping[str, Any]) -> str:
         for item in report.get(key, [])[:MAX_LINES_PER_LIST]:
             what = item.get("external_id") or item.get("product_id")
             detail = item.get("message") or item.get("action")
+            if item.get("superseded_by"):
+                detail += f", superseded by run {item['superseded_by']}"
             lines.append(f"  {key.replace('_', ' ')} {what} ({item.get('batch_label')}): {detail}")
     return "\n".join(lines)

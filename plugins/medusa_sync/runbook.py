@@ -43,8 +43,10 @@ log: start there.
   synced. Fix it at the source; the next run picks it up.
 - **rejected**: Medusa refused that item (its `status`, `type` and `message` are in the report);
   the rest of its batch landed. Usually bad data: fix the source or the store.
-- **superseded**: the product changed in the store after this run planned it (a newer run, or a
-  person in the admin), so the item was not written. Nothing to do: the newer state stands.
+- **superseded**: a newer run has planned since (`superseded_by` names it; every item of this
+  run's batch, creates and deletes too), or the product changed in the store after this run
+  planned it (a person in the admin), so the item was not written. Nothing to do: the newer
+  decision stands.
 - **not found**: the product was deleted in the store after planning; nothing was written.
 - **resumed**: an earlier attempt of the same batch had already written it; counted once.
 - **deletion guard**: the run would draft or delete more than `max_missing_percent` of the synced
@@ -93,6 +95,7 @@ Hourly, one run at a time: brings the stock levels of synced variants in step wi
 
 ## Safe to clear
 A run cleared or retried later re-reads the levels first. Stock it read from the source before a
-newer run wrote levels only creates missing levels; it never overwrites newer stock.
+newer run planned its levels (even one that failed halfway) only creates missing levels; it never
+overwrites newer stock.
 Reserved quantities are Medusa's: the sync never sends them.
 """

@@ -14,6 +14,8 @@ from typing import Any
 from airflow.sdk import ObjectStoragePath
 from airflow.sdk.exceptions import AirflowFailException
 
+from medusa_sync.newest_plan import PlanClaim, may_claim
+
 STORAGE_VARIABLE = "medusa_sync_storage_url"
 
 
@@ -116,9 +118,34 @@ class RunFolder:
 
     @property
     def stock_watermark(self) -> ObjectStoragePath:
-        """Beside every DAG's runs: when the source was read for the newest stock levels written,
-        so a run replayed later never writes an older stock over a newer one."""
+        """Beside every DAG's runs: when the source was read for the newest stock planned for real
+        (set before its first level write), so a run replayed later never writes an older stock
+        over a newer one."""
         return self.root.parent.parent / "stock_watermark.json"
+
+    @property
+    def newest_plan(self) -> ObjectStoragePath:
+        """Beside this DAG's run folders: the run that planned against the store last, and when it
+        read the source (see ``newest_plan``); its batches are the only ones still sent."""
+        return self.root.parent / "newest_plan.json"
+
+    def read_newest_plan(self) -> PlanClaim | None:
+        """The DAG's marker, or None on a storage where no run has planned yet."""
+        path = self.newest_plan
+        return PlanClaim.from_json(read_json(path)) if path.exists() else None
+
+    def claim_newest_plan(self, claim: PlanClaim) -> PlanClaim | None:
+        """Write ``claim`` as the DAG's newest plan unless a run that read the source later holds
+        it; returns the holder that kept it (None when ``claim`` took it).
+
+        Read, then write, without a lock: the DAG runs one at a time (``max_active_runs=1``), so no
+        two plans of it race for the marker. A whole-file write (``write_json``) on S3 too.
+        """
+        held = self.read_newest_plan()
+        if not may_claim(held, claim):
+            return held
+        write_json(self.newest_plan, claim.to_json())
+        return None
 
     @property
     def report(self) -> ObjectStoragePath:

@@ -4,17 +4,20 @@
 In order, on one store: a dry run writes nothing; the first sync stocks every variant; five stock
 changes are written by the stock sync as five level updates and nothing else; a second stock run
 writes nothing; the catalog sync with only stock changed writes levels, never products; a bad
-stock is quarantined while its product still syncs. Every write is counted at the proxy in front of Medusa.
+stock is quarantined while its product still syncs; a newer stock run that failed halfway is not
+overwritten by an older run replayed after it. Every write is counted at the proxy in front of Medusa.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
 
 from devstack.airflow_local import medusa_connection, source_connection
+from devstack.counting_proxy import Fault
 from medusa_sync.stock import STORE_LEVEL_FIELDS
 from tests.fixtures.store_view import levels, location_id, ours, stocked, store_products
 
@@ -197,3 +200,53 @@ def test_a_bad_stock_is_quarantined_with_its_reason_and_its_product_still_syncs(
     after = stocked(medusa_store_module)
     assert (after[11], after[12]) == (before[11], before[12])  # their levels are left as they were
     assert outcome.report["stock"]["unchanged"] == 192
+
+
+def test_a_newer_stock_run_that_failed_halfway_is_not_overwritten_by_an_older_runs_stock(
+    local_airflow, catalog, medusa_store_module, medusa_proxy
+):
+    """An older run reads the source and fails before any level lands; a newer run reads newer
+    stock, writes its first request of levels and fails. The older run's ``sync_stock`` run again
+    afterwards (as a clear would) must leave every level the newer run wrote as it is."""
+    connections = {
+        "medusa_default": medusa_connection(medusa_proxy.url, api_key=medusa_store_module.api_key),
+        "dummyjson_default": source_connection(catalog.url),
+    }
+
+    def failing_stock_run(fault: Fault) -> str:
+        medusa_proxy.reset()
+        medusa_proxy.inject(fault)
+        before = local_airflow.run_ids(STOCK_DAG)
+        outcome = local_airflow.run_dag(
+            connections=connections,
+            dag_id=STOCK_DAG,
+            result="stock.json",
+            extra_env={"MEDUSA_SYNC_LEVEL_BATCH_SIZE": "50"},  # 194 levels: 4 requests
+        )
+        assert outcome.report is None, "the stock run was meant to fail"
+        [run_id] = local_airflow.run_ids(STOCK_DAG) - before
+        return run_id
+
+    # A status the hook does not retry keeps each failing attempt short.
+    refused = {"status": 400, "body": {"type": "unexpected_state", "message": "injected"}}
+    held = stocked(medusa_store_module)
+    change_stock(catalog, {source_id: quantity + 100 for source_id, quantity in held.items()})
+    older = failing_stock_run(Fault("POST", LEVELS, times=-1, **refused))
+    assert stocked(medusa_store_module) == held  # nothing landed
+
+    change_stock(catalog, {source_id: quantity + 200 for source_id, quantity in held.items()})
+    failing_stock_run(Fault("POST", LEVELS, skip=1, times=-1, **refused))  # the first request lands
+    newer = stocked(medusa_store_module)
+    written = {source_id for source_id, quantity in newer.items() if quantity != held[source_id]}
+    assert len(written) == 50 and all(newer[i] == held[i] + 200 for i in written)
+
+    medusa_proxy.reset()
+    replay = local_airflow.rerun_task(
+        connections=connections, dag_id=STOCK_DAG, task_id="sync_stock", run_id=older
+    )
+    assert replay.returncode == 0, (replay.stdout + replay.stderr)[-5000:]
+    result = json.loads((local_airflow.storage / STOCK_DAG / older / "stock.json").read_text())
+    print(f"\n[stock] older run replayed after the newer one failed halfway: {result}")
+    assert (result["updated"], result["created"], result["superseded"]) == (0, 0, 194)
+    assert level_writes(medusa_proxy) == (0, 0)
+    assert stocked(medusa_store_module) == newer  # the newer run's 50 levels stand

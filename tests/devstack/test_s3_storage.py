@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from devstack.s3_server import S3Server
+from medusa_sync.newest_plan import PlanClaim
 from medusa_sync.storage import RunFolder, RunStorageError, read_json, write_json
 
 CONN_ID = "aws_runs_unit"
@@ -54,3 +55,17 @@ def test_a_missing_bucket_fails_the_attempt_naming_it_and_is_not_created(s3, aws
     assert "bucket does not exist" in message
     assert s3.secret_key not in message
     assert "no-such-bucket" not in s3.buckets()
+
+
+def test_the_newest_plan_marker_is_one_object_per_dag_on_s3(s3, aws_connection):
+    url = s3.storage_url(CONN_ID, "runs")
+    monday = RunFolder.for_run(url, "dag", "monday")
+    tuesday = RunFolder.for_run(url, "dag", "tuesday")
+    assert monday.read_newest_plan() is None  # a fresh storage: no run has planned yet
+
+    assert monday.claim_newest_plan(PlanClaim("monday", "2026-11-23T00:00:01+00:00")) is None
+    newer = PlanClaim("tuesday", "2026-11-24T00:00:01+00:00")
+    assert tuesday.claim_newest_plan(newer) is None
+    assert monday.claim_newest_plan(PlanClaim("monday", "2026-11-23T00:00:01+00:00")) == newer
+    assert s3.read_json("runs", "medusa-sync/dag/newest_plan.json") == newer.to_json()
+    assert monday.read_newest_plan() == newer

@@ -81,8 +81,8 @@ def test_clearing_an_old_failed_batch_after_a_newer_run_keeps_the_newer_price(
     report = cluster.report(run_a)
     print(f"\n[stale] run A after clear: products {report['products']}; superseded {report['superseded']}")
     assert price_in_store(medusa_store_module) == 222.22
-    assert [(s["external_id"], s["action"]) for s in report["superseded"]] == [
-        (f"dummyjson:{PRODUCT}", "update")
+    assert [(s["external_id"], s["action"], s["superseded_by"]) for s in report["superseded"]] == [
+        (f"dummyjson:{PRODUCT}", "update", run_b)  # B planned since: A's batch is not even looked at
     ]
     assert (report["products"]["updated"], report["products"]["superseded"]) == (0, 1)
     batch_writes = [w for w in store_proxy.writes() if w[1] == "/admin/products/batch"]
@@ -113,3 +113,53 @@ def test_a_run_cleared_from_fetch_pages_whose_fetch_then_fails_ends_failed(clust
     assert report["planned"]["unchanged"] == 0  # nothing from the earlier attempt's plan passes as this one's
     tries = cluster.api.task_instance(DAG_ID, run_id, "report")["try_number"]
     assert "fetch_pages: failed" in cluster.api.task_log(DAG_ID, run_id, "report", try_number=tries)
+
+
+GONE, NEW = 150, 9001  # a product removed upstream then restored; one added upstream then removed
+
+
+def test_clearing_an_old_failed_batch_after_a_newer_run_that_wrote_nothing_rolls_nothing_back(
+    cluster, catalog_server, store_proxy, medusa_store_module, real_catalog
+):
+    """R1 plans a delete, a price cut and a create; its batch fails. Upstream reverts all three, so
+    R2 finds the store right and writes nothing. Clearing R1's batch days later finds the store
+    exactly as R1 planned against, yet must not act: R2 has decided since."""
+    price = price_in_store(medusa_store_module)  # 222.22 after the first scenario
+    current = with_price(real_catalog, price)
+    assert price != 99.99
+    catalog_server.replace_products(current)
+    newcomer = copy.deepcopy(current[0]) | {"id": NEW, "sku": f"NEW-{NEW}", "title": "Newest Decision Lamp"}
+    newcomer["meta"]["barcode"] = f"{NEW}000000000"  # skus and barcodes are unique in a catalog
+    changed = [r for r in with_price(current, 99.99) if r["id"] != GONE] + [newcomer]
+    catalog_server.replace_products(changed)
+    store_proxy.inject(
+        Fault("POST", "/admin/products/batch", status=502, times=-1, body={"message": "bad gateway"})
+    )
+    run_1 = cluster.api.trigger(DAG_ID, conf={"on_missing": "delete"})
+    assert cluster.wait_for_run(DAG_ID, run_1, timeout=600) == "failed", cluster.logs_tail()
+    planned = cluster.report(run_1)["planned"]
+    assert (planned["create"], planned["update"], planned["missing_upstream"]) == (1, 1, 1)
+
+    store_proxy.reset()
+    catalog_server.replace_products(current)  # upstream: the product is back, the price restored
+    run_2 = cluster.api.trigger(DAG_ID, conf={"on_missing": "delete"})
+    assert cluster.wait_for_run(DAG_ID, run_2, timeout=600) == "success", cluster.logs_tail()
+    nothing_to_do = {"create": 0, "update": 0, "unchanged": 194, "missing_upstream": 0}
+    assert cluster.report(run_2)["planned"] == nothing_to_do
+    assert [w for w in store_proxy.writes() if w[1] == "/admin/products/batch"] == []
+
+    store_proxy.reset()  # from here on, count only what R1's cleared batch sends
+    assert rerun(cluster, run_1, "upsert_batch", only_failed=True) == "success", cluster.logs_tail()
+    report = cluster.report(run_1)
+    print(f"\n[stale] R1 after clear: products {report['products']}; superseded {report['superseded']}")
+    assert sorted((s["external_id"], s["action"], s["superseded_by"]) for s in report["superseded"]) == [
+        (f"dummyjson:{GONE}", "delete", run_2),
+        (f"dummyjson:{PRODUCT}", "update", run_2),
+        (f"dummyjson:{NEW}", "create", run_2),
+    ]
+    counts = report["products"]
+    assert (counts["created"], counts["updated"], counts["deleted"], counts["superseded"]) == (0, 0, 0, 3)
+    assert [w for w in store_proxy.writes() if w[1] == "/admin/products/batch"] == []
+    store = ours(store_products(medusa_store_module))
+    assert GONE in store and NEW not in store and len(store) == 194
+    assert price_in_store(medusa_store_module) == price

@@ -34,7 +34,7 @@ def test_superseded_and_not_found_items_name_the_product_from_the_plan():
     result = outcome.to_json()
     assert result["superseded"] == [
         {"action": "draft", "external_id": "dummyjson:7", "source_id": "7", "product_id": "prod_7",
-         "store_updated_at": "t9"}
+         "store_updated_at": "t9", "superseded_by": None}
     ]  # fmt: skip
     assert result["not_found"] == [
         {"action": "delete", "external_id": "dummyjson:8", "source_id": "8", "product_id": "prod_8"}

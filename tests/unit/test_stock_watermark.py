@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
+
 from medusa_sync.operators.sync_stock import SyncStockOperator
 from medusa_sync.stock import LevelPlan
 from medusa_sync.storage import RunFolder, write_json
@@ -54,3 +56,36 @@ def test_without_any_stock_written_yet_nothing_is_held_back(tmp_path):
     planned = plan()
     assert operator()._hold_back_older_stock(folder(tmp_path, "first"), planned, EARLY) == 0
     assert len(planned.update) == 1
+
+
+def test_the_watermark_moves_before_the_first_level_write_so_a_run_failing_halfway_still_holds(
+    tmp_path, monkeypatch
+):
+    """A newer run whose second level request fails has raised the watermark already: an older
+    read replayed later holds back its updates; the newer run, retried (same read), still writes."""
+    newer = folder(tmp_path, "newer")
+    write_json(newer.fetch, {"started_at": LATE})
+    sent: list[dict] = []
+
+    class Hook:
+        def __init__(self, **_):
+            pass
+
+        def batch_inventory_levels(self, **body):
+            if sent:
+                raise RuntimeError("502 on the second request")
+            sent.append(body)
+
+    op = SyncStockOperator(task_id="sync_stock", run_folder=newer.url, level_batch_size=1)
+    monkeypatch.setattr("medusa_sync.operators.sync_stock.MedusaHook", Hook)
+    monkeypatch.setattr(SyncStockOperator, "_location", lambda self, hook: "sloc_1")
+    monkeypatch.setattr(SyncStockOperator, "_source_stock", lambda self, folder: {})
+    monkeypatch.setattr(SyncStockOperator, "_plan", lambda self, hook, source, location: plan())
+    with pytest.raises(RuntimeError):
+        op.execute(context("newer"))
+    assert len(sent) == 1  # half of its writes landed, then it failed
+
+    older, replayed = folder(tmp_path, "older"), plan()
+    assert operator()._hold_back_older_stock(older, replayed, EARLY) == 1 and replayed.update == []
+    retried = plan()
+    assert operator()._hold_back_older_stock(newer, retried, LATE) == 0 and len(retried.update) == 1

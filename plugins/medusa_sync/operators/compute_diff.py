@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+import pendulum
 from airflow.sdk import BaseOperator, Context, SkipMixin
 from airflow.sdk.exceptions import AirflowFailException
 
@@ -28,6 +29,7 @@ from medusa_sync.mapping import (
 )
 from medusa_sync.missing_proof import Answer, Confirmation, outcome_of, source_id_of
 from medusa_sync.models import BatchDescriptor, SourceProduct
+from medusa_sync.newest_plan import PlanClaim
 from medusa_sync.operators.read_store import STORE_PAGE_SIZE, STORE_READ_CONCURRENCY
 from medusa_sync.param_values import as_bool, as_choice, as_int, as_number, as_optional_str
 from medusa_sync.storage import RunFolder, read_json, write_json
@@ -100,8 +102,9 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
     streams the pages: map, hash, classify, batch.
 
     Products missing upstream are acted on only after a complete fetch and within the deletion
-    guard. Every update, draft and delete carries the store state it was planned against.
-    Returns the batch descriptors that ``upsert_batch`` is mapped over; with none to send, or on
+    guard. Every update, draft and delete carries the store state it was planned against, and a
+    real plan claims the DAG's newest-plan marker (``newest_plan``): no older run's batch is sent
+    after it. Returns the batch descriptors that ``upsert_batch`` is mapped over; with none to send, or on
     a dry run, it skips ``upsert_batch`` instead.
     """
 
@@ -195,6 +198,8 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
             plan, descriptors = self.plan(folder, ctx, index, settings)
         write_json(folder.plan, plan)
         self._log_plan(plan, time.monotonic() - started)
+        if not settings.dry_run:  # before a skip: a plan with nothing to send has decided too
+            self._claim_newest_plan(folder, context["run_id"])
         self._skip_what_is_not_needed(context, settings, upserts_needed=bool(descriptors))
         return descriptors
 
@@ -223,6 +228,21 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         return plan, descriptors
 
     # -- steps -------------------------------------------------------------------------------------
+
+    def _claim_newest_plan(self, folder: RunFolder, run_id: str) -> None:
+        """Make this run's plan the DAG's newest, so no older run's batch is sent from now on."""
+        fetched_at = read_json(folder.fetch).get("started_at") or pendulum.now("UTC").isoformat()
+        holder = folder.claim_newest_plan(PlanClaim(run_id=run_id, fetched_at=fetched_at))
+        if holder is None:
+            self.log.info("newest plan of the DAG: this run (source read at %s)", fetched_at)
+        else:
+            self.log.warning(
+                "run %s read the source later (%s) than this run (%s) and planned since: this run's "
+                "batches will be reported superseded, none sent",
+                holder.run_id,
+                holder.fetched_at,
+                fetched_at,
+            )
 
     def _skip_what_is_not_needed(
         self, context: Context, settings: PlanSettings, upserts_needed: bool

@@ -8,6 +8,7 @@ in the same attempt, so a retry or a clear plans from the store as it is then.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -23,7 +24,7 @@ from medusa_sync.storage import RunFolder, read_json, write_json
 
 STOCK_LOCATION_NAME = "Catalog sync"
 # Levels per request: about 135 bytes each, far below the 2 MB body limit; 1,000 took 1.2 s.
-LEVEL_BATCH_SIZE = 1000
+LEVEL_BATCH_SIZE = int(os.environ.get("MEDUSA_SYNC_LEVEL_BATCH_SIZE", "1000"))
 STORE_PAGE_SIZE = 1000
 # A dry run's location when "Catalog sync" does not exist yet: no level is there, all are creates.
 UNCREATED_LOCATION = "(not created yet)"
@@ -39,8 +40,10 @@ class SyncStockOperator(BaseOperator):
 
     A product the store does not hold yet (the catalog sync creates it) is skipped. A stock the
     source gave in a form Medusa cannot hold was quarantined by the fetch and its level is left
-    as it is. Stock read from the source before the newest levels already written (a run cleared
+    as it is. Stock read from the source before the newest stock planned for real (a run cleared
     or retried later) creates missing levels but updates none: it never overwrites newer stock.
+    The watermark moves before the first level write, so this holds even when that newer run
+    failed halfway; the newer run itself, retried, reads the same time and still writes.
     """
 
     template_fields = ("run_folder", "enabled", "stock_location_id", "sales_channel_id", "dry_run")
@@ -79,9 +82,12 @@ class SyncStockOperator(BaseOperator):
         plan = self._plan(hook, source, location_id)
         fetched_at = read_json(folder.fetch).get("started_at")
         superseded = self._hold_back_older_stock(folder, plan, fetched_at)
-        requests = 0 if as_bool("dry_run", self.dry_run) else self._write(hook, plan)
-        if requests and fetched_at:
+        dry_run = as_bool("dry_run", self.dry_run)
+        if fetched_at and not dry_run:
+            # Before the first write: a run that fails halfway (or writes nothing, the store being
+            # right) has still decided, and an older read replayed later must not undo that.
             self._raise_watermark(folder, context, fetched_at)
+        requests = 0 if dry_run else self._write(hook, plan)
         return self._finish(folder, location_id, plan, superseded, requests)
 
     # -- steps -------------------------------------------------------------------------------------
@@ -185,6 +191,8 @@ class SyncStockOperator(BaseOperator):
         return requests
 
     def _raise_watermark(self, folder: RunFolder, context: Context, fetched_at: str) -> None:
+        """Move the watermark forward to this run's read (never back). Read, then write, without a
+        lock: the two DAGs' stock writers never run at once (``sync_stock`` takes the whole pool)."""
         mark = read_json(folder.stock_watermark) if folder.stock_watermark.exists() else None
         if mark is None or _before(mark["fetched_at"], fetched_at):
             run = {"dag_id": context["dag"].dag_id, "run_id": context["run_id"]}

@@ -12,6 +12,7 @@ from medusa_sync.batching import Batch, Kind, item_id
 from medusa_sync.diff import STORE_PRODUCT_FIELDS, StoreProduct
 from medusa_sync.errors import MedusaApiError
 from medusa_sync.hooks.medusa import MedusaHook
+from medusa_sync.newest_plan import superseded_by
 from medusa_sync.ownership import MERGE_FIELDS, merge_update
 from medusa_sync.param_values import as_int
 from medusa_sync.storage import RunFolder, read_json, write_json
@@ -37,7 +38,9 @@ class UpsertBatchOperator(BaseOperator):
     """Creates, updates, drafts and deletes the products of its batch files, in order; writes a
     result file per batch file.
 
-    Before sending a file, it reads the store state of its items in one request: an item whose
+    Before sending a file, it reads the DAG's newest-plan marker: once a newer run has planned,
+    every item of the file is *superseded* by it and nothing is sent (``newest_plan``). Otherwise
+    it reads the store state of its items in one request: an item whose
     product moved since the plan is *superseded* (not written), one whose product is gone is *not
     found*, one already written by an earlier attempt is *resumed*. On a retry it also looks up its
     creates by external id, so a commit followed by a crash never creates a product twice, and it
@@ -77,6 +80,7 @@ class UpsertBatchOperator(BaseOperator):
         paths = folder.batch_group(self.batch_path, as_int("batch_count", self.batch_count, minimum=1))
         retry = int(context["ti"].try_number or 1) > 1
         hook = MedusaHook(medusa_conn_id=self.medusa_conn_id)
+        fetched_at = read_json(folder.fetch).get("started_at")
         totals: Counter[str] = Counter()
         for path in paths:
             result_path = folder.result_for(path)
@@ -87,14 +91,30 @@ class UpsertBatchOperator(BaseOperator):
                 result = {
                     "batch": str(path),
                     "batch_label": self.batch_label,
-                    **self._send_file(hook, path, retry),
+                    **self._send_file(hook, path, retry, self._newer_run(folder, context, fetched_at)),
                 }
                 write_json(result_path, result)
             totals.update({k: v if isinstance(v, int) else len(v) for k, v in result.items() if k in SUMMED})
         return {"batch_label": self.batch_label, "files": len(paths), **{k: totals[k] for k in SUMMED}}
 
-    def _send_file(self, hook: MedusaHook, path: Any, retry: bool) -> dict[str, Any]:
+    def _newer_run(self, folder: RunFolder, context: Context, fetched_at: str | None) -> str | None:
+        """The run whose newer plan supersedes this run's batches (read before each file)."""
+        return superseded_by(folder.read_newest_plan(), context["run_id"], fetched_at)
+
+    def _send_file(self, hook: MedusaHook, path: Any, retry: bool, newer_run: str | None) -> dict[str, Any]:
         batch = Batch.from_file(read_json(path))
+        if newer_run is not None:
+            outcome = BatchOutcome()
+            outcome.supersede_all(batch, newer_run)
+            self.log.warning(
+                "%s (%s): run %s has planned against the store since this run: its %d items are "
+                "superseded, none is sent",
+                self.batch_label,
+                path.name,
+                newer_run,
+                len(batch),
+            )
+            return outcome.to_json()
         self.log.info(
             "%s (%s): %d to create, %d to update, %d to delete%s",
             self.batch_label,

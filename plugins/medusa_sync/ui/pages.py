@@ -94,12 +94,23 @@ def run_page(run: RunReport, airflow_url: str) -> str:
             report.get("quarantine", []),
             (("Source id", "source_id"), ("Reason", "reason")),
         ),
-        *(_items(title, key, report.get(key, []), ITEM_COLUMNS) for title, key in LISTS),
+        *(_items(title, key, _shown(key, report.get(key, [])), _columns(key)) for title, key in LISTS),
     ]
     return _document(run.run_id, head + "".join(sections))
 
 
 # --- sections -------------------------------------------------------------------------------
+
+
+def _columns(key: str) -> tuple[tuple[str, str], ...]:
+    return (*ITEM_COLUMNS, ("Superseded by", "superseded_by")) if key == "superseded" else ITEM_COLUMNS
+
+
+def _shown(key: str, items: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Superseded items name the newer run whose plan won, or the store change (a person, a tool)."""
+    if key != "superseded":
+        return list(items)
+    return [{**item, "superseded_by": item.get("superseded_by") or "a change in the store"} for item in items]
 
 
 def _why(report: Mapping[str, Any]) -> str:

@@ -95,3 +95,14 @@ def test_a_run_that_synced_inventory_shows_its_level_writes():
     html = run_page(a_run(report), AIRFLOW)
     assert "Stock levels at sloc_1" in html and "Levels updated</th><td class='n'>5<" in html
     assert "Stock levels" not in run_page(a_run(a_report(**{"batch 1/1": {"created": 1}})), AIRFLOW)
+
+
+def test_superseded_items_name_the_newer_run_or_the_store_change():
+    report = a_report(**{"batch 1/1": {"created": 1}})
+    report["superseded"] = [
+        {"external_id": "dummyjson:42", "action": "update", "superseded_by": "scheduled__tuesday"},
+        {"external_id": "dummyjson:43", "action": "update", "superseded_by": None},
+    ]
+    html = run_page(a_run(report), AIRFLOW)
+    assert "<th>Superseded by</th>" in html
+    assert "<td>scheduled__tuesday</td>" in html and "<td>a change in the store</td>" in html
