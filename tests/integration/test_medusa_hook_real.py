@@ -106,11 +106,18 @@ def test_a_refused_item_raises_with_medusa_type_and_message(hook, real_catalog):
     assert not caught.value.transient
 
 
+def run_context(folder: RunFolder, try_number: int) -> dict:
+    """What upsert_batch reads of its run: the fetch's read time (fetch.json) and the run id."""
+    if not folder.fetch.exists():
+        write_json(folder.fetch, {"started_at": "2026-11-30T00:00:00+00:00", "partial": False})
+    return {"ti": SimpleNamespace(try_number=try_number), "run_id": "manual__integration"}
+
+
 def run_batch(tmp_path, body, label="batch 1/1", try_number=1):
     folder = RunFolder(f"file://{tmp_path}")
     write_json(folder.batch(1), body)
     operator = UpsertBatchOperator(task_id="upsert_batch", batch_path=str(folder.batch(1)), batch_label=label)
-    result = operator.execute({"ti": SimpleNamespace(try_number=try_number)})
+    result = operator.execute(run_context(folder, try_number))
     return result, json.loads((tmp_path / "results" / "batch-00001.json").read_text())
 
 
@@ -238,11 +245,11 @@ def test_a_retried_group_skips_the_files_an_earlier_attempt_finished(
     group = UpsertBatchOperator(
         task_id="upsert_batch", batch_path=str(folder.batch(1)), batch_count=2, batch_label="batches 1-2/2"
     )
-    first = group.execute({"ti": SimpleNamespace(try_number=1)})
+    first = group.execute(run_context(folder, 1))
     (
         tmp_path / "results" / "batch-00002.json"
     ).unlink()  # the attempt died after file 1, before file 2's result
-    again = group.execute({"ti": SimpleNamespace(try_number=2)})
+    again = group.execute(run_context(folder, 2))
 
     assert (first["files"], first["created"], first["requests"]) == (2, 4, 2)
     # File 1 is not sent again; file 2's creates are found in the store, not created twice.
