@@ -30,7 +30,7 @@ from medusa_sync.fingerprint import HASH_KEY
 from medusa_sync.handles import slugify
 from medusa_sync.mapping import MappingContext, desired_product
 from medusa_sync.models import SourceProduct
-from medusa_sync.storage import RunFolder, write_json
+from medusa_sync.storage import RunFolder, read_json, write_json
 from medusa_sync.store_index import StoreIndex
 
 PAGE_SIZE = 100
@@ -131,9 +131,15 @@ def plan(folder_dir: Path, batch_size: int) -> dict[str, Any]:
     from medusa_sync.operators.compute_diff import ComputeDiffOperator
 
     # Each product to draft is confirmed by id with the source; that is network time, not what this
-    # measures, so every id answers 404 here and the answers go through the real sorting.
-    CatalogSourceHook.lookup_products = lambda self, ids, **kwargs: ((i, (404, None, "")) for i in ids)  # type: ignore[method-assign]
+    # measures, so the source is answered here (200 for a product it serves, 404 for one gone past
+    # its last id) and the answers go through the real sorting.
     folder = RunFolder(f"file://{folder_dir.resolve()}/run")
+    served = read_json(folder.fetch)["fetched"]
+
+    def answer(source_id: str) -> tuple[int, Any, str]:
+        return (200, {"id": int(source_id)}, "") if int(source_id) <= served else (404, None, "")
+
+    CatalogSourceHook.lookup_products = lambda self, ids, **kwargs: ((i, answer(i)) for i in ids)  # type: ignore[method-assign]
     operator = ComputeDiffOperator(
         task_id="compute_diff", run_folder=folder.url, batch_size=batch_size, on_missing="draft"
     )

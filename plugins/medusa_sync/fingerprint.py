@@ -8,7 +8,9 @@ from typing import Any
 
 HASH_KEY = "sync_hash"
 # Bump when the mapping changes meaning, so every product is rewritten once with the new mapping.
-MAPPING_VERSION = "1"
+# 2: products carry a shipping profile and record the categories and tags the sync wrote; the one
+# rewrite after an upgrade gives every product synced by version 1 both, so it can be shipped.
+MAPPING_VERSION = "2"
 
 
 def content_hash(payload: dict[str, Any]) -> str:

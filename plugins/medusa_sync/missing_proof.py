@@ -12,7 +12,7 @@ reason; the HTTP call lives in the source hook.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 Outcome = Literal["absent", "found", "unproven"]
@@ -49,9 +49,12 @@ class Confirmation:
     unproven: list[Answer] = field(default_factory=list)
 
     @classmethod
-    def sort(cls, answers: Iterable[Answer]) -> Confirmation:
+    def sort(cls, answers: Iterable[Answer], *, distrust: str | None = None) -> Confirmation:
+        """Sort the answers; with ``distrust`` (see ``control_problem``) no 404 counts as proof."""
         result = cls()
         for answer in sorted(answers, key=lambda a: a.external_id):
+            if distrust and answer.outcome == "absent":
+                answer = replace(answer, outcome="unproven", detail=distrust)
             getattr(result, answer.outcome).append(answer)
         return result
 
@@ -102,3 +105,19 @@ def outcome_of(source_id: str | None, status: int | None, body: Any, error: str 
     if status == 200:
         return "unproven", f"GET /products/{source_id} answered 200 with another record"
     return "unproven", error or f"GET /products/{source_id} answered {status}"
+
+
+def control_problem(source_id: str, status: int | None, body: Any, error: str = "") -> str | None:
+    """Why the source's 404s prove nothing, or None when they do.
+
+    Before a 404 is taken as proof, one product the fetch *did* read is asked for the same way: a
+    source without a ``/products/{id}`` route, a wrong base path or a gateway answers 404 for
+    everything, and would otherwise "prove" every missing product gone.
+    """
+    outcome, detail = outcome_of(source_id, status, body, error)
+    if outcome == "found":
+        return None
+    return (
+        f"the source did not answer GET /products/{source_id} with that product although its pages "
+        f"list it ({detail}): its 404s prove nothing"
+    )

@@ -102,14 +102,17 @@ def merge_prices(
     among a variant's ``prices`` and are never touched.
     """
     current = [p for p in current or () if p and p.get("id")]
-    plain = {p["currency_code"]: p for p in current if _is_plain(p)}
-    ours = {p["currency_code"] for p in desired}
+    plain: dict[str, Mapping[str, Any]] = {}
+    for price in current:
+        if _is_plain(price):
+            plain.setdefault(price["currency_code"], price)  # the first one is the sync's
+    reused = {plain[p["currency_code"]]["id"] for p in desired if p["currency_code"] in plain}
     merged: list[dict[str, Any]] = []
     for price in desired:
         existing = plain.get(price["currency_code"])
         merged.append({**price, "id": existing["id"]} if existing else dict(price))
     for price in current:
-        if not _is_plain(price) or price["currency_code"] not in ours:
+        if price["id"] not in reused:
             merged.append(_kept_price(price))
     return merged
 

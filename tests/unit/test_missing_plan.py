@@ -17,6 +17,7 @@ ANSWERS = {
     "1": (404, None, ""),
     "2": (200, {"id": 2}, ""),
     "3": (None, None, "GET /products/3: no response (connection refused)"),
+    "99": (200, {"id": 99}, ""),  # a product the fetch read: the source answers for it
 }
 
 
@@ -32,7 +33,7 @@ def asked(monkeypatch) -> list[str]:
     return asked
 
 
-def plan_missing(tmp_path, owned: int, missing: int, **params):
+def plan_missing(tmp_path, owned: int, missing: int, listed: str = "99", **params):
     folder = RunFolder(f"file://{tmp_path}/run")
     operator = ComputeDiffOperator(task_id="compute_diff", run_folder=folder.url, **params)
     products = [store_product(f"prod_{n}", f"dummyjson:{n}", f"h-{n}", "abc") for n in range(1, owned + 1)]
@@ -41,7 +42,12 @@ def plan_missing(tmp_path, owned: int, missing: int, **params):
             index.seen_upstream(product["external_id"])
         writer = _BatchWriter(folder, BatchBuilder(max_items=100, max_bytes=1_000_000))
         plan = operator._plan_missing(
-            index.missing_upstream(), {"partial": False}, index, writer, operator.settings()
+            index.missing_upstream(),
+            {"partial": False},
+            index,
+            writer,
+            operator.settings(),
+            listed_source_id=listed,
         )
     descriptors = writer.close()
     written = read_json(descriptors[0]["batch_path"]) if descriptors else {"delete": [], "update": []}
@@ -50,7 +56,7 @@ def plan_missing(tmp_path, owned: int, missing: int, **params):
 
 def test_only_the_product_answered_404_is_deleted(tmp_path, asked):
     plan, written = plan_missing(tmp_path, owned=40, missing=3, on_missing="delete")
-    assert sorted(asked) == ["1", "2", "3"]
+    assert asked == ["99", "1", "2", "3"]  # a product it listed first, then the missing ones
     assert written["delete"] == ["prod_1"]
     assert plan["missing_acted_on"] == 1
     assert [a["id"] for a in plan["found_upstream"]] == ["prod_2"]
@@ -66,6 +72,17 @@ def test_nothing_is_asked_when_the_guard_holds(tmp_path, asked):
 
 def test_all_proven_absent_are_drafted_and_the_fetch_stays_complete(tmp_path, asked):
     plan, written = plan_missing(tmp_path, owned=100, missing=1, on_missing="draft")
-    assert asked == ["1"]
+    assert asked == ["99", "1"]
     assert [item["id"] for item in written["update"]] == ["prod_1"]
     assert plan["missing_unconfirmed_because"] == [] and plan["found_upstream"] == []
+
+
+def test_a_source_that_answers_404_even_for_a_product_it_listed_proves_nothing(tmp_path, asked):
+    # A gateway, a wrong base path or a source without /products/{id}: 404 for everything.
+    plan, written = plan_missing(tmp_path, owned=40, missing=3, listed="98", on_missing="delete")
+    assert asked == ["98", "1", "2", "3"]
+    assert written["delete"] == []
+    assert plan["missing_acted_on"] == 0
+    assert [a["id"] for a in plan["unproven_missing"]] == ["prod_1", "prod_3"]
+    assert "its 404s prove nothing" in plan["unproven_missing"][0]["detail"]
+    assert [a["id"] for a in plan["found_upstream"]] == ["prod_2"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from medusa_sync.missing_proof import Answer, Confirmation, outcome_of, source_id_of
+from medusa_sync.missing_proof import Answer, Confirmation, control_problem, outcome_of, source_id_of
 
 
 @pytest.mark.parametrize(
@@ -59,3 +59,11 @@ def test_a_long_list_of_found_ids_is_cut_in_the_reason():
     [reason] = Confirmation.sort(found).reasons()
     assert reason.startswith("13 product(s) the paging missed")
     assert "and 3 more" in reason and "112" not in reason
+
+
+def test_404s_count_only_from_a_source_that_answers_for_a_product_it_listed():
+    assert control_problem("7", 200, {"id": 7}) is None
+    assert "its 404s prove nothing" in control_problem("7", 404, None)
+    assert "its 404s prove nothing" in control_problem("7", 200, {"id": 8})
+    distrusted = Confirmation.sort([Answer("dummyjson:1", "prod_1", "1", "absent", "404")], distrust="why")
+    assert (distrusted.absent, [a.detail for a in distrusted.unproven]) == ([], ["why"])

@@ -116,3 +116,14 @@ def test_a_category_or_tag_the_sync_last_wrote_is_taken_off_even_when_no_source_
     merged = merge(planned(), current)
     assert merged["categories"] == [{"id": "pcat_fragrances"}, {"id": "pcat_summer_sale"}]
     assert merged["tags"] == [{"id": "ptag_beauty"}, {"id": "ptag_staff_pick"}]
+
+
+def test_a_second_plain_price_in_the_syncs_currency_is_kept_not_dropped():
+    current = [
+        {"id": "price_usd", "amount": 9.99, "currency_code": "usd"},
+        {"id": "price_usd_2", "amount": 9.5, "currency_code": "usd"},
+    ]
+    assert merge_prices([{"amount": 12.5, "currency_code": "usd"}], current) == [
+        {"id": "price_usd", "amount": 12.5, "currency_code": "usd"},
+        {"id": "price_usd_2", "amount": 9.5, "currency_code": "usd"},
+    ]

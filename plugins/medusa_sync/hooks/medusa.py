@@ -492,8 +492,8 @@ class MedusaHook(HttpHook):
             path = f"/admin/stock-locations/{location_id}"
             return self.request("GET", path, params={"fields": LOCATION_FIELDS})["stock_location"]
         except MedusaApiError as error:
-            if error.status == 404:
-                return None
+            if error.status == 404 or (error.status == 400 and error.type == "invalid_data"):
+                return None  # no such profile, or an id Medusa refuses to look up
             raise
 
     def create_stock_location(self, name: str) -> dict[str, Any]:
@@ -549,8 +549,8 @@ class MedusaHook(HttpHook):
             path = f"/admin/shipping-profiles/{profile_id}"
             found = self.request("GET", path, params={"fields": "id,name,type"}).get("shipping_profile")
         except MedusaApiError as error:
-            if error.status == 404:
-                return None
+            if error.status == 404 or (error.status == 400 and error.type == "invalid_data"):
+                return None  # no such profile, or an id Medusa refuses to look up
             raise
         return found or None
 

@@ -16,6 +16,7 @@ from medusa_sync.batching import DEFAULT_MAX_BYTES, Batch, BatchBuilder, Kind
 from medusa_sync.currency import currency_decimals
 from medusa_sync.deletion_guard import DEFAULT_MAX_MISSING_PERCENT, GuardDecision, judge
 from medusa_sync.diff import STORE_PRODUCT_FIELDS, StoreProduct, classify
+from medusa_sync.errors import MedusaApiError
 from medusa_sync.handles import HandleAllocator
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.hooks.source import CatalogSourceHook
@@ -27,7 +28,7 @@ from medusa_sync.mapping import (
     desired_product,
     draft_update,
 )
-from medusa_sync.missing_proof import Answer, Confirmation, outcome_of, source_id_of
+from medusa_sync.missing_proof import Answer, Confirmation, control_problem, outcome_of, source_id_of
 from medusa_sync.models import BatchDescriptor, SourceProduct
 from medusa_sync.newest_plan import PlanClaim
 from medusa_sync.operators.read_store import STORE_PAGE_SIZE, STORE_READ_CONCURRENCY
@@ -212,7 +213,9 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         )
         counts = self._plan_catalog(folder, ctx, index, writer, settings)
         missing = index.missing_upstream()
-        missing_plan = self._plan_missing(missing, read_json(folder.fetch), index, writer, settings)
+        missing_plan = self._plan_missing(
+            missing, read_json(folder.fetch), index, writer, settings, listed_source_id=_a_listed_id(folder)
+        )
         descriptors = writer.close()
         plan = {
             **{kind: counts[kind] for kind in ("create", "update", "unchanged")},
@@ -281,7 +284,15 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
     def _shipping_profile(hook: MedusaHook, given: str | None) -> str:
         """The param's profile, checked once per run, or the store's default one."""
         if not given:
-            return hook.default_shipping_profile_id()
+            try:
+                return hook.default_shipping_profile_id()
+            except MedusaApiError as error:
+                if error.transient:
+                    raise
+                raise ShippingProfileNotFound(
+                    f"shipping_profile_id is empty and {error.message}: create a shipping profile in "
+                    "Medusa or set the param to one"
+                ) from None
         if hook.get_shipping_profile(given) is None:
             raise ShippingProfileNotFound(
                 f"shipping_profile_id {given!r}: Medusa has no such shipping profile"
@@ -365,9 +376,12 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         index: StoreIndex,
         writer: _BatchWriter,
         settings: PlanSettings,
+        *,
+        listed_source_id: str | None,
     ) -> dict[str, Any]:
         """Draft or delete what vanished upstream, only when the fetch is complete, the guard allows
-        and the source answers 404 for that product (see ``missing_proof``)."""
+        and the source answers 404 for that product while it answers for ``listed_source_id``, a
+        product its pages listed (see ``missing_proof``)."""
         acting = [p for p in missing if settings.on_missing == "delete" or p.status != "draft"]
         guard: GuardDecision | None = None
         confirmation = Confirmation()
@@ -391,7 +405,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         will_act = guard is not None and guard.allowed
         if will_act and acting:
             # After the guard, so the lookups are capped by what it allows.
-            confirmation = self._confirm_absent(acting)
+            confirmation = self._confirm_absent(acting, listed_source_id)
             for reason in confirmation.reasons():
                 self.log.warning("missing upstream: %s", reason)
         proven = {answer.product_id for answer in confirmation.absent}
@@ -413,17 +427,27 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
             "guard": guard.to_json() if guard else None,
         }
 
-    def _confirm_absent(self, products: list[StoreProduct]) -> Confirmation:
-        """Ask the source for each product by id (a few at once); only a 404 proves it gone."""
+    def _confirm_absent(self, products: list[StoreProduct], listed_source_id: str | None) -> Confirmation:
+        """Ask the source for each product by id (a few at once); only a 404 proves it gone, and
+        only from a source that answers for a product it listed (asked first, the same way)."""
         started = time.monotonic()
         prefix = self.external_id_prefix
         wanted = {p.id: source_id_of(p.external_id, prefix) for p in products}
         source = CatalogSourceHook(source_conn_id=self.source_conn_id)
         ids = list(dict.fromkeys(sid for sid in wanted.values() if sid is not None))
-        answers = dict(source.lookup_products(ids, concurrency=LOOKUP_CONCURRENCY))
-        confirmation = Confirmation.sort(
+        control = [listed_source_id] if listed_source_id is not None else []
+        answers = dict(source.lookup_products([*control, *ids], concurrency=LOOKUP_CONCURRENCY))
+        distrust = (
+            control_problem(listed_source_id, *answers[listed_source_id])
+            if listed_source_id is not None
+            else "no product of the fetch to ask for first: a 404 proves nothing"
+        )
+        if distrust:
+            self.log.error("missing upstream: %s", distrust)
+        answered = (
             Answer(p.external_id, p.id, wanted[p.id], *self._outcome(wanted[p.id], answers)) for p in products
         )
+        confirmation = Confirmation.sort(answered, distrust=distrust)
         self.log.info(
             "missing upstream confirmed by id in %.1f s: %d absent (404), %d found upstream, %d unproven",
             time.monotonic() - started,
@@ -455,3 +479,12 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         )
         if plan["dry_run"]:
             self.log.info("dry run: no batch will be sent")
+
+
+def _a_listed_id(folder: RunFolder) -> str | None:
+    """The source id of one product the fetch read (the first of the first page that has one)."""
+    for page in folder.pages():
+        records = read_json(page)
+        if records:
+            return str(records[0]["id"])
+    return None

@@ -80,7 +80,8 @@ class UpsertBatchOperator(BaseOperator):
         paths = folder.batch_group(self.batch_path, as_int("batch_count", self.batch_count, minimum=1))
         retry = int(context["ti"].try_number or 1) > 1
         hook = MedusaHook(medusa_conn_id=self.medusa_conn_id)
-        fetched_at = read_json(folder.fetch).get("started_at")
+        # When this run read the source; a batch written outside the DAG has no fetch to date it.
+        fetched_at = read_json(folder.fetch).get("started_at") if folder.fetch.exists() else None
         totals: Counter[str] = Counter()
         for path in paths:
             result_path = folder.result_for(path)
