@@ -18,6 +18,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -453,6 +454,16 @@ class CatalogServer:
         catalog = _Catalog(list(products))
         with self._lock:
             self._catalog = catalog
+
+    @contextlib.contextmanager
+    def serving(self, products: list[dict[str, Any]]) -> Iterator[CatalogServer]:
+        """Serve ``products`` for the ``with`` block, then the catalog served before it again."""
+        before = self.products
+        self.replace_products(products)
+        try:
+            yield self
+        finally:
+            self.replace_products(before)
 
     def edit_after_first_page(self, remove_id: int, append: dict[str, Any]) -> None:
         """Once, right after the next ``/products`` page at skip 0 is answered, remove the product

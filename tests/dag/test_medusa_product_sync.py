@@ -77,11 +77,8 @@ def test_a_price_change_at_the_source_updates_exactly_that_product(
     before = {p["external_id"]: p["updated_at"] for p in store_products(medusa_store_module)}
     changed = copy.deepcopy(real_catalog)
     changed[41]["price"] = 123.45
-    catalog.replace_products(changed)
-    try:
+    with catalog.serving(changed):
         outcome = sync()
-    finally:
-        catalog.replace_products(real_catalog)
     assert outcome.returncode == 0, outcome.output[-5000:]
     products = outcome.report["products"]
     assert (products["created"], products["updated"], products["unchanged"]) == (0, 1, 193)
@@ -112,11 +109,8 @@ def test_numbers_that_cannot_be_prices_are_quarantined_each_with_its_reason_and_
     bad = copy.deepcopy(real_catalog)
     for source_id, price, _ in CANNOT_BE_PRICES:
         bad[source_id - 1]["price"] = price
-    catalog.replace_products(bad)
-    try:
+    with catalog.serving(bad):
         outcome = sync()
-    finally:
-        catalog.replace_products(real_catalog)
     assert outcome.returncode == 0, outcome.output[-5000:]
     report = outcome.report
     quarantined = {q["source_id"]: q["reason"] for q in report["quarantine"]}

@@ -136,11 +136,8 @@ def test_hand_edits_survive_an_upstream_price_change_and_the_new_price_lands(
     changed = copy.deepcopy(real_catalog)
     record = next(r for r in changed if r["id"] == EDITED)
     record["price"] = 19.99
-    catalog.replace_products(changed)
-    try:
+    with catalog.serving(changed):
         outcome = sync()
-    finally:
-        catalog.replace_products(real_catalog)
     assert outcome.returncode == 0, outcome.output[-5000:]
     products = outcome.report["products"]
     assert (products["created"], products["updated"], products["unchanged"]) == (0, 1, 193)

@@ -153,11 +153,8 @@ def test_a_second_stock_run_writes_nothing_and_skips_a_product_not_created_yet(
 ):
     before = catalog.products
     newcomer = {**copy.deepcopy(before[0]), "id": 9001, "sku": "NEW-9001", "stock": 4}
-    catalog.replace_products([*before, newcomer])
-    try:
+    with catalog.serving([*before, newcomer]):
         result = stock_sync()
-    finally:
-        catalog.replace_products(before)
     assert (result["updated"], result["created"], result["unchanged"]) == (0, 0, 194)
     assert result["not_in_store"] == 1  # the catalog sync has not created it yet
     assert medusa_proxy.writes() == []

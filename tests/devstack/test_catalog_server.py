@@ -232,6 +232,15 @@ def test_replace_products_swaps_the_catalog_between_runs(server: CatalogServer) 
     assert body["products"][0]["price"] == 1.23
 
 
+def test_serving_swaps_the_catalog_for_a_block_and_puts_it_back_on_failure(server: CatalogServer) -> None:
+    with server.serving(generate_catalog(5, seed=1)):
+        assert get(server, "/products").json()["total"] == 5
+    assert get(server, "/products").json()["total"] == 120
+    with pytest.raises(RuntimeError), server.serving(generate_catalog(3, seed=1)):
+        raise RuntimeError("the run failed")
+    assert get(server, "/products").json()["total"] == 120
+
+
 def test_requests_are_logged_with_their_query_and_arrival_time(server: CatalogServer) -> None:
     before = time.monotonic()
     get(server, "/products", limit=5, skip=10)

@@ -125,43 +125,38 @@ def test_without_a_snapshot_the_first_try_lists_the_store(folder):
         assert hook.calls == 1 and index.owned == 1
 
 
-def test_the_read_store_operator_writes_what_the_hook_lists(folder, monkeypatch):
+FIVE = [store_product(f"prod_{i}", f"dummyjson:{i}", f"h-{i}") for i in range(5)]
+
+
+def run_read_store(folder, monkeypatch, hook) -> tuple[dict, list[str]]:
+    """read_store with ``hook`` as its Medusa, in pages of 2: its result and the snapshot's ids."""
     from medusa_sync.operators import read_store
 
-    listing = [store_product(f"prod_{i}", f"dummyjson:{i}", f"h-{i}") for i in range(5)]
-    hook = ListingHook(listing)
     monkeypatch.setattr(read_store, "MedusaHook", lambda **kwargs: hook)
-    operator = read_store.ReadStoreOperator(
-        task_id="read_store", storage_url=folder.url.rsplit("/run", 1)[0], page_size=2
-    )
+    storage = folder.url.rsplit("/run", 1)[0]
+    operator = read_store.ReadStoreOperator(task_id="read_store", storage_url=storage, page_size=2)
     context = {
         "dag": SimpleNamespace(dag_id="dag"),
         "run_id": "run",
         "ti": SimpleNamespace(task_id="read_store", try_number=1),
     }
-    assert operator.execute(context) == {"products": 5, "pages": 3}
-    snapshot = StoreSnapshot(RunFolder(folder.url.rsplit("/run", 1)[0] + "/dag/run"))
-    assert [p.id for p in snapshot.products(snapshot.summary())] == [f"prod_{i}" for i in range(5)]
+    result = operator.execute(context)
+    snapshot = StoreSnapshot(RunFolder(storage + "/dag/run"))
+    return result, [p.id for p in snapshot.products(snapshot.summary())]
+
+
+def test_the_read_store_operator_writes_what_the_hook_lists(folder, monkeypatch):
+    result, snapshot_ids = run_read_store(folder, monkeypatch, ListingHook(FIVE))
+    assert result == {"products": 5, "pages": 3}
+    assert snapshot_ids == [f"prod_{i}" for i in range(5)]
 
 
 def test_a_store_read_that_moved_is_repeated_and_the_snapshot_holds_each_product_once(folder, monkeypatch):
-    from medusa_sync.operators import read_store
-
-    listing = [store_product(f"prod_{i}", f"dummyjson:{i}", f"h-{i}") for i in range(5)]
-    hook = ListingHook(listing, moved_reads=2)
-    monkeypatch.setattr(read_store, "MedusaHook", lambda **kwargs: hook)
-    operator = read_store.ReadStoreOperator(
-        task_id="read_store", storage_url=folder.url.rsplit("/run", 1)[0], page_size=2
-    )
-    context = {
-        "dag": SimpleNamespace(dag_id="dag"),
-        "run_id": "run",
-        "ti": SimpleNamespace(task_id="read_store", try_number=1),
-    }
-    assert operator.execute(context) == {"products": 5, "pages": 3}
+    hook = ListingHook(FIVE, moved_reads=2)
+    result, snapshot_ids = run_read_store(folder, monkeypatch, hook)
+    assert result == {"products": 5, "pages": 3}
     assert hook.calls == 3
-    snapshot = StoreSnapshot(RunFolder(folder.url.rsplit("/run", 1)[0] + "/dag/run"))
-    assert [p.id for p in snapshot.products(snapshot.summary())] == [f"prod_{i}" for i in range(5)]
+    assert snapshot_ids == [f"prod_{i}" for i in range(5)]
 
 
 def test_a_store_that_keeps_moving_fails_the_try_with_a_transient_error(folder):

@@ -213,8 +213,10 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         )
         counts = self._plan_catalog(folder, ctx, index, writer, settings)
         missing = index.missing_upstream()
+        # A product the fetch read, for the by-id confirmation; only a run that may act needs one.
+        listed = _a_listed_id(folder) if settings.on_missing != "ignore" and missing else None
         missing_plan = self._plan_missing(
-            missing, read_json(folder.fetch), index, writer, settings, listed_source_id=_a_listed_id(folder)
+            missing, read_json(folder.fetch), index, writer, settings, listed_source_id=listed
         )
         descriptors = writer.close()
         plan = {
