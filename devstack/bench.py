@@ -63,6 +63,12 @@ JOIN product_variant_price_set vps ON vps.variant_id = v.id AND vps.deleted_at I
 JOIN price pr ON pr.price_set_id = vps.price_set_id AND pr.deleted_at IS NULL AND pr.price_list_id IS NULL
 WHERE v.deleted_at IS NULL
 """
+# Products of ours without a shipping profile: a customer cannot check them out.
+STORE_UNSHIPPABLE_SQL = """
+SELECT count(*) FROM product p
+WHERE p.deleted_at IS NULL AND p.external_id LIKE 'dummyjson:%' AND NOT EXISTS (
+  SELECT 1 FROM product_shipping_profile psp WHERE psp.product_id = p.id AND psp.deleted_at IS NULL)
+"""
 STORE_CATEGORIES_SQL = """
 SELECT pcp.product_id, pc.handle FROM product_category_product pcp
 JOIN product_category pc ON pc.id = pcp.product_category_id AND pc.deleted_at IS NULL
@@ -124,6 +130,14 @@ class Store:
         requests_seen = self.proxy.requests
         return {"requests": len(requests_seen), "writes": sum(1 for m, _ in requests_seen if m != "GET")}
 
+    def unshippable(self) -> int:
+        """How many products of ours have no shipping profile (read from Medusa's database)."""
+        import psycopg2
+
+        with contextlib.closing(psycopg2.connect(ms.database_url(self.database))) as db, db.cursor() as cur:
+            cur.execute(STORE_UNSHIPPABLE_SQL)
+            return int(cur.fetchone()[0])
+
     def products(self) -> list[tuple[str, str, list[float], list[str]]]:
         """``(external_id, handle, prices, category handles)`` of every product of ours, read from
         Medusa's database (not counted, and seconds instead of the minutes the Admin API's listing
@@ -162,7 +176,11 @@ def medusa_template() -> Iterator[tuple[str, str, str]]:
 
 
 def raw_loop(source_url: str, store: Store) -> dict[str, Any]:
-    """The least a sync must do: read, create the taxonomy, post batches of 200 with 2 clients."""
+    """The least a sync must do: read, create the taxonomy, post batches of 200 with 2 clients.
+
+    Every product gets the store's default shipping profile, as the DAG's do, so the catalog both
+    contenders leave is one a customer can check out from.
+    """
     started = time.monotonic()
     records: list[dict[str, Any]] = []
     while True:
@@ -186,10 +204,13 @@ def raw_loop(source_url: str, store: Store) -> dict[str, Any]:
     channel = admin.get(f"{store.url}/admin/stores", timeout=60).json()["stores"][0][
         "default_sales_channel_id"
     ]
+    profile = admin.get(
+        f"{store.url}/admin/shipping-profiles", params={"type": "default", "fields": "id"}, timeout=60
+    ).json()["shipping_profiles"][0]["id"]
     ctx = MappingContext(sales_channel_id=channel, category_ids=category_ids, tag_ids=tag_ids)
     handles = HandleAllocator()
     creates = [
-        as_create(desired_product(p, ctx), handles.allocate(p.title, fallback=f"product-{p.id}"))
+        as_create(desired_product(p, ctx), handles.allocate(p.title, fallback=f"product-{p.id}"), profile)
         for p in (SourceProduct.model_validate(r) for r in records)
     ]
     batches = [creates[i : i + RAW_BATCH] for i in range(0, len(creates), RAW_BATCH)]
@@ -414,7 +435,7 @@ def _timeline(run: dict[str, Any], instances: list[dict[str, Any]]) -> dict[str,
 
 
 def store_exact(store: Store, catalog: list[dict[str, Any]]) -> dict[str, Any]:
-    """Count, prices, categories and handles of the store against the source."""
+    """Count, prices, categories, handles and shipping profiles of the store against the source."""
     rows = store.products()
     by_external = {ext: (prices, categories) for ext, _, prices, categories in rows}
     wrong = [
@@ -424,11 +445,17 @@ def store_exact(store: Store, catalog: list[dict[str, Any]]) -> dict[str, Any]:
     ]
     handles = [handle for _, handle, _, _ in rows]
     unique = len(set(handles)) == len(handles)
+    unshippable = store.unshippable()
     return {
         "products": len(rows),
         "wrong": len(wrong),
         "handles_unique": unique,
-        "exact": not wrong and len(rows) == len(catalog) and len(by_external) == len(rows) and unique,
+        "unshippable": unshippable,
+        "exact": not wrong
+        and len(rows) == len(catalog)
+        and len(by_external) == len(rows)
+        and unique
+        and not unshippable,
     }
 
 
