@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import html
 import logging
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from urllib.parse import quote
 
 from airflow.sdk import BaseNotifier, Context, Variable, conf
 
+from medusa_sync import settings
 from medusa_sync.report import summary
 from medusa_sync.storage import RunFolder, display_url, read_json
 from medusa_sync.ui.report_link import report_path
@@ -32,8 +32,6 @@ from medusa_sync.ui.report_link import report_path
 log = logging.getLogger(__name__)
 
 ALERT_VARIABLE = "medusa_sync_alert_email"
-SMTP_CONN_ENV = "MEDUSA_SYNC_ALERT_SMTP_CONN_ID"
-DEFAULT_SMTP_CONN_ID = "smtp_default"
 # Airflow's own default when ``[api] base_url`` is unset (the task log links use the same).
 DEFAULT_BASE_URL = "http://localhost:8080"
 FETCH_TASK = "fetch_pages"
@@ -148,7 +146,7 @@ class FailureAlertNotifier(BaseNotifier):
             reason=context.get("reason"),
             run_folder=run_folder,
         )
-        smtp_conn_id = os.environ.get(SMTP_CONN_ENV) or DEFAULT_SMTP_CONN_ID
+        smtp_conn_id = settings.load().alert_smtp_conn_id
         # notify(), not __call__: the subject and body are final text, never Jinja templates (a
         # Medusa message with braces in the report must not be rendered).
         SmtpNotifier(to=to, subject=alert.subject, html_content=alert.html, smtp_conn_id=smtp_conn_id).notify(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from medusa_sync import __version__
+from medusa_sync.settings import provider_config
 
 DISTRIBUTION = "medusa-product-sync"
 
@@ -16,6 +17,8 @@ def get_provider_info() -> dict[str, Any]:
         "name": "Medusa product sync",
         "description": "Hooks and operators that sync a product catalog into a Medusa v2 store.",
         "versions": [__version__],
+        # The [medusa_sync] section, so ``airflow config list`` shows every key with its default.
+        "config": provider_config(),
         "connection-types": [
             {
                 "connection-type": "medusa",

@@ -6,6 +6,7 @@ from airflow.dag_processing.dagbag import DagBag
 from devstack.airflow_local import medusa_connection, source_connection
 from devstack.catalog_server import CatalogServer
 from devstack.counting_proxy import CountingProxy
+from medusa_sync.settings import environment_name
 from tests.fixtures.airflow_runs import LocalAirflow
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
@@ -39,9 +40,11 @@ def medusa_proxy(medusa_store_module):
 
 @pytest.fixture(scope="module")
 def sync(local_airflow, catalog, medusa_store_module, medusa_proxy):
-    """Run the whole DAG once, Medusa reached through the counting proxy; returns the outcome."""
+    """Run the whole DAG once, Medusa reached through the counting proxy; returns the outcome.
+    Keyword arguments are the run's conf (the Trigger form); ``settings`` are ``[medusa_sync]``
+    keys set in the environment, as a deployment sets them for its scheduled runs."""
 
-    def run(*, faults=(), **conf):
+    def run(*, faults=(), settings=None, **conf):
         medusa_proxy.reset()
         for fault in faults:
             medusa_proxy.inject(fault)
@@ -51,6 +54,7 @@ def sync(local_airflow, catalog, medusa_store_module, medusa_proxy):
                 "dummyjson_default": source_connection(catalog.url),
             },
             conf=conf,
+            extra_env={environment_name(key): value for key, value in (settings or {}).items()},
         )
         assert outcome.report is not None, outcome.output[-5000:]
         return outcome

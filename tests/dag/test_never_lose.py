@@ -166,7 +166,11 @@ def test_a_product_deleted_in_the_admin_after_planning_is_not_found_and_the_rest
     assert source[2]["id"] not in store
 
 
-def test_prices_in_yen_quarantine_a_fraction_and_sync_whole_amounts(sync, catalog, medusa_store_module):
+def test_a_deployment_set_to_yen_quarantines_a_fraction_and_syncs_whole_amounts(
+    sync, catalog, medusa_store_module
+):
+    """``AIRFLOW__MEDUSA_SYNC__CURRENCY_CODE=jpy`` and a run with no conf, as a scheduled run is:
+    its prices are in yen, with no DAG edit."""
     source = copy.deepcopy(catalog.products[:3])
     source[0]["price"], source[1]["price"], source[2]["price"] = 12.5, 12, 1500
     catalog.replace_products(source)
@@ -175,7 +179,7 @@ def test_prices_in_yen_quarantine_a_fraction_and_sync_whole_amounts(sync, catalo
         for source_id, product in ours(store_products(medusa_store_module)).items()
     }
 
-    outcome = sync(currency_code="jpy")
+    outcome = sync(settings={"currency_code": "jpy"})
     assert outcome.returncode == 0, outcome.output[-5000:]
     assert outcome.report["quarantine"] == [
         {

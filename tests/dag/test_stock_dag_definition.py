@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
-from medusa_sync.deployment import MEDUSA_POOL, MEDUSA_POOL_SLOTS
+from medusa_sync import settings
 from tests.dag.conftest import DAGS
 
 
@@ -31,7 +31,9 @@ def test_it_reads_stock_then_writes_levels_taking_the_whole_medusa_pool(stock_da
     assert stock_dag.get_task("fetch_stock").select == "id,stock"
     sync_stock = stock_dag.get_task("sync_stock")
     assert sync_stock.upstream_task_ids == {"fetch_stock"}
-    assert (sync_stock.pool, sync_stock.pool_slots) == (MEDUSA_POOL, MEDUSA_POOL_SLOTS)
+    defaults = settings.load({})
+    assert (sync_stock.pool, sync_stock.pool_slots) == (defaults.pool, defaults.pool_slots)
+    assert (defaults.pool, defaults.pool_slots) == ("medusa_api", 2)
 
 
 def test_its_params_have_descriptions(stock_dag):

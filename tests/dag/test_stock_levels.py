@@ -218,7 +218,7 @@ def test_a_newer_stock_run_that_failed_halfway_is_not_overwritten_by_an_older_ru
             connections=connections,
             dag_id=STOCK_DAG,
             result="stock.json",
-            extra_env={"MEDUSA_SYNC_LEVEL_BATCH_SIZE": "50"},  # 194 levels: 4 requests
+            extra_env={"AIRFLOW__MEDUSA_SYNC__LEVEL_BATCH_SIZE": "50"},  # 194 levels: 4 requests
         )
         assert outcome.report is None, "the stock run was meant to fail"
         [run_id] = local_airflow.run_ids(STOCK_DAG) - before

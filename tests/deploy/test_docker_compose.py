@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from devstack.airflow_local import MEDUSA_POOL
+from medusa_sync import settings
 
 REPO = Path(__file__).resolve().parents[2]
 STORAGE_DEFAULT = "${MEDUSA_SYNC_STORAGE_URL:-s3://aws_runs@medusa-sync-runs/medusa-sync}"
@@ -91,11 +92,10 @@ def test_the_airflow_image_installs_the_package_for_its_connection_type():
 def test_init_creates_the_pool_the_medusa_tasks_run_in(compose):
     script = compose["services"]["airflow-init"]["command"][-1]
     assert f"airflow pools set {MEDUSA_POOL} " in script
-    settings = (REPO / "plugins" / "medusa_sync" / "deployment.py").read_text()
-    assert f'os.environ.get("MEDUSA_SYNC_POOL", "{MEDUSA_POOL}")' in settings
-    # The stock sync's writes take MEDUSA_SYNC_POOL_SLOTS slots: the whole pool compose creates.
-    slots = re.search(r'"MEDUSA_SYNC_POOL_SLOTS", "(\d+)"', settings).group(1)
-    assert re.search(rf"airflow pools set {MEDUSA_POOL} {slots} ", script), script
+    defaults = settings.load({})
+    assert defaults.pool == MEDUSA_POOL
+    # The stock sync's writes take [medusa_sync] pool_slots slots: the whole pool compose creates.
+    assert re.search(rf"airflow pools set {MEDUSA_POOL} {defaults.pool_slots} ", script), script
 
 
 def _with_defaults(value: str) -> str:

@@ -31,9 +31,9 @@ pytestmark = [pytest.mark.airflow, pytest.mark.medusa]
 # Each upsert_batch attempt is failed after 30 s; no task retries, so a timeout ends the run.
 BATCH_TIMEOUT_SECONDS = 30
 ENV = {
-    "MEDUSA_SYNC_RETRIES": "0",
-    "MEDUSA_SYNC_RETRY_DELAY_SECONDS": "1",
-    "MEDUSA_SYNC_BATCH_TIMEOUT_MINUTES": str(BATCH_TIMEOUT_SECONDS / 60),
+    "AIRFLOW__MEDUSA_SYNC__RETRIES": "0",
+    "AIRFLOW__MEDUSA_SYNC__RETRY_DELAY_SECONDS": "1",
+    "AIRFLOW__MEDUSA_SYNC__BATCH_TIMEOUT_MINUTES": str(BATCH_TIMEOUT_SECONDS / 60),
 }
 # The hook's HTTP timeout is far longer than the task's limit: only execution_timeout can end the wait.
 HOOK_TIMEOUT_SECONDS = 600
@@ -42,7 +42,7 @@ ALERT_RECIPIENTS = ["oncall@example.com", "catalog-lead@example.com"]
 ALERT_CONN_ID = "smtp_alerts"
 ALERT_ENV = {
     "AIRFLOW_VAR_MEDUSA_SYNC_ALERT_EMAIL": ", ".join(ALERT_RECIPIENTS),
-    "MEDUSA_SYNC_ALERT_SMTP_CONN_ID": ALERT_CONN_ID,
+    "AIRFLOW__MEDUSA_SYNC__ALERT_SMTP_CONN_ID": ALERT_CONN_ID,
 }
 # How long the dag-processor may take to mail a failed run's alert after the run ended.
 ALERT_TIMEOUT_SECONDS = 120
@@ -258,7 +258,7 @@ def test_a_run_past_its_time_limit_mails_one_alert_naming_the_unfinished_tasks(
 ) -> None:
     """``dagrun_timeout`` fails the run while a batch hangs: ``report`` never runs, so the alert
     names the tasks that did not finish. The cluster restarts with a 24 s run limit for it."""
-    limit = {**ENV, **ALERT_ENV, "MEDUSA_SYNC_DAGRUN_TIMEOUT_MINUTES": "0.4"}
+    limit = {**ENV, **ALERT_ENV, "AIRFLOW__MEDUSA_SYNC__DAGRUN_TIMEOUT_MINUTES": "0.4"}
     cluster.restart_with(env=limit)
     deadline = time.monotonic() + 60  # until the dag-processor has parsed the DAG with the new limit
     while cluster.api.request("GET", f"/api/v2/dags/{DAG_ID}/details")["dag_run_timeout"] != "PT24S":

@@ -19,7 +19,7 @@ from tests.fixtures.store_view import differences, ours, store_products
 
 pytestmark = [pytest.mark.airflow, pytest.mark.medusa]
 
-FAST_RETRIES = {"MEDUSA_SYNC_RETRIES": "2", "MEDUSA_SYNC_RETRY_DELAY_SECONDS": "1"}
+FAST_RETRIES = {"AIRFLOW__MEDUSA_SYNC__RETRIES": "2", "AIRFLOW__MEDUSA_SYNC__RETRY_DELAY_SECONDS": "1"}
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ def cluster(
         "medusa_default": medusa_connection(store_proxy.url, api_key=medusa_store_module.api_key),
         "dummyjson_default": source_connection(catalog_server.url),
     }
-    with airflow_cluster_factory(connections, env={"MEDUSA_SYNC_RETRIES": "0"}) as cluster:
+    with airflow_cluster_factory(connections, env={"AIRFLOW__MEDUSA_SYNC__RETRIES": "0"}) as cluster:
         for dag_id in (DAG_ID, STOCK_DAG):
             cluster.api.unpause(dag_id)
         yield cluster

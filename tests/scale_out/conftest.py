@@ -62,7 +62,7 @@ def celery_cluster(
             "dummyjson_default": source_connection(catalog.url),
         },
         # Retries a second apart (exponential from there): a killed worker's batch is retried quickly.
-        env={"MEDUSA_SYNC_RETRY_DELAY_SECONDS": "1"},
+        env={"AIRFLOW__MEDUSA_SYNC__RETRY_DELAY_SECONDS": "1"},
     )
     with cluster:
         cluster.start()

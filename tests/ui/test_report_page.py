@@ -73,7 +73,7 @@ def cluster(
         "medusa_default": medusa_connection(medusa_store_module.url, api_key=medusa_store_module.api_key),
         "dummyjson_default": source_connection(source.url),
     }
-    with airflow_cluster_factory(connections, env={"MEDUSA_SYNC_RETRIES": "0"}) as cluster:
+    with airflow_cluster_factory(connections, env={"AIRFLOW__MEDUSA_SYNC__RETRIES": "0"}) as cluster:
         cluster.api.unpause(DAG_ID)
         yield cluster
 

@@ -152,7 +152,7 @@ def test_unset_or_empty_variable_sends_nothing_and_raises_nothing(sent, monkeypa
 
 def test_a_set_variable_sends_one_mail_on_the_configured_connection(sent, monkeypatch):
     monkeypatch.setenv("AIRFLOW_VAR_MEDUSA_SYNC_ALERT_EMAIL", "oncall@example.com,ops@example.com")
-    monkeypatch.setenv("MEDUSA_SYNC_ALERT_SMTP_CONN_ID", "smtp_alerts")
+    monkeypatch.setenv("AIRFLOW__MEDUSA_SYNC__ALERT_SMTP_CONN_ID", "smtp_alerts")
     FailureAlertNotifier()(context())
     [mail] = sent
     assert mail["to"] == ["oncall@example.com", "ops@example.com"]

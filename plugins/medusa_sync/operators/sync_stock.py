@@ -8,7 +8,6 @@ in the same attempt, so a retry or a clear plans from the store as it is then.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
@@ -16,6 +15,7 @@ import pendulum
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from medusa_sync import settings
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.mapping import DEFAULT_EXTERNAL_ID_PREFIX
 from medusa_sync.param_values import as_bool, as_int, as_optional_str
@@ -24,7 +24,6 @@ from medusa_sync.storage import RunFolder, read_json, write_json
 
 STOCK_LOCATION_NAME = "Catalog sync"
 # Levels per request: about 135 bytes each, far below the 2 MB body limit; 1,000 took 1.2 s.
-LEVEL_BATCH_SIZE = int(os.environ.get("MEDUSA_SYNC_LEVEL_BATCH_SIZE", "1000"))
 STORE_PAGE_SIZE = 1000
 # A dry run's location when "Catalog sync" does not exist yet: no level is there, all are creates.
 UNCREATED_LOCATION = "(not created yet)"
@@ -59,7 +58,7 @@ class SyncStockOperator(BaseOperator):
         sales_channel_id: str | None = None,
         dry_run: bool | str = False,
         external_id_prefix: str = DEFAULT_EXTERNAL_ID_PREFIX,
-        level_batch_size: int | str = LEVEL_BATCH_SIZE,
+        level_batch_size: int | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -172,7 +171,11 @@ class SyncStockOperator(BaseOperator):
         return held
 
     def _write(self, hook: MedusaHook, plan: LevelPlan) -> int:
-        size = as_int("level_batch_size", self.level_batch_size, minimum=1)
+        size = (
+            settings.load().level_batch_size
+            if self.level_batch_size is None
+            else as_int("level_batch_size", self.level_batch_size, minimum=1)
+        )
         requests = 0
         for kind in ("create", "update"):
             items = getattr(plan, kind)

@@ -1,0 +1,222 @@
+"""The deployment's settings: one ``[medusa_sync]`` section of Airflow's own configuration.
+
+Set them where Airflow users set everything else: in ``airflow.cfg`` under ``[medusa_sync]``, or
+as ``AIRFLOW__MEDUSA_SYNC__<KEY>`` in the environment of every Airflow component (scheduler,
+dag-processor, workers). Each setting is declared once, below, with its type, default and
+description; the provider metadata hands the same table to Airflow (``airflow config list``), and
+the README's configuration table is checked against it.
+
+Two kinds live here:
+
+- **deployment settings** (connections, pool, retries, timeouts, concurrency), read when the DAG
+  files are parsed or when a task starts;
+- **defaults of scheduled runs** (currency, sales channel, inventory, on_missing, …): they become
+  the defaults of the DAGs' Params, so the nightly run uses them and the Trigger form still
+  overrides them per run.
+
+A value that cannot be read fails with the key's name and what it must be, never a bare ``int()``
+error: at parse time that is an import error on the DAG, shown in the UI.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from medusa_sync.deletion_guard import DEFAULT_MAX_MISSING_PERCENT
+
+SECTION = "medusa_sync"
+
+log = logging.getLogger(__name__)
+
+# Names read before the ``[medusa_sync]`` section existed; still honoured (with a warning, and
+# below ``AIRFLOW__MEDUSA_SYNC__*``) so an upgrade does not silently drop a deployment's tuning.
+LEGACY_ENVIRONMENT = {
+    "retries": "MEDUSA_SYNC_RETRIES",
+    "retry_delay_seconds": "MEDUSA_SYNC_RETRY_DELAY_SECONDS",
+    "pool": "MEDUSA_SYNC_POOL",
+    "pool_slots": "MEDUSA_SYNC_POOL_SLOTS",
+    "task_timeout_minutes": "MEDUSA_SYNC_TASK_TIMEOUT_MINUTES",
+    "owner": "MEDUSA_SYNC_OWNER",
+    "upsert_concurrency": "MEDUSA_SYNC_UPSERT_CONCURRENCY",
+    "source_concurrency": "MEDUSA_SYNC_SOURCE_CONCURRENCY",
+    "dagrun_timeout_minutes": "MEDUSA_SYNC_DAGRUN_TIMEOUT_MINUTES",
+    "batch_timeout_minutes": "MEDUSA_SYNC_BATCH_TIMEOUT_MINUTES",
+    "stock_schedule": "MEDUSA_STOCK_SYNC_SCHEDULE",
+    "stock_dagrun_timeout_minutes": "MEDUSA_STOCK_SYNC_DAGRUN_TIMEOUT_MINUTES",
+    "level_batch_size": "MEDUSA_SYNC_LEVEL_BATCH_SIZE",
+    "alert_smtp_conn_id": "MEDUSA_SYNC_ALERT_SMTP_CONN_ID",
+}
+
+
+class SettingsError(ValueError):
+    """A ``[medusa_sync]`` value that cannot be used; the message names the key and the fix."""
+
+
+class MedusaSyncSettings(BaseModel):
+    """Every key of ``[medusa_sync]``: its type, default and what it is for."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # --- connections and load on the store ---
+    medusa_conn_id: str = Field("medusa_default", min_length=1, description="Connection of the Medusa store.")
+    source_conn_id: str = Field(
+        "dummyjson_default", min_length=1, description="Connection of the source product API."
+    )
+    pool: str = Field(
+        "medusa_api",
+        min_length=1,
+        description="Pool every task that talks to Medusa takes a slot of, so more workers never mean "
+        "more load on the store. Create it once: airflow pools set medusa_api 2 'Medusa Admin API'.",
+    )
+    pool_slots: int = Field(
+        2,
+        ge=1,
+        description="The pool's size. The stock sync's writes take every slot, so they never run beside "
+        "a catalog task that talks to Medusa: keep this equal to the pool's slots.",
+    )
+    upsert_concurrency: int = Field(
+        2, ge=1, description="Batches sent at once per catalog run (Medusa's sweet spot on 2 cores)."
+    )
+    source_concurrency: int = Field(
+        4, ge=1, description="Source pages read at once after the first; lower it for a tight rate limit."
+    )
+    level_batch_size: int = Field(
+        1000, ge=1, le=10000, description="Stock levels per inventory batch request."
+    )
+    # --- retries and timeouts ---
+    retries: int = Field(3, ge=0, description="Retries of a failed task (exponential backoff).")
+    retry_delay_seconds: float = Field(30.0, ge=0, description="First retry delay; it doubles each retry.")
+    task_timeout_minutes: float = Field(
+        120.0, gt=0, description="Each attempt of a whole-catalog stage (fetch, store read, diff, report)."
+    )
+    batch_timeout_minutes: float = Field(30.0, gt=0, description="Each attempt of one upsert_batch instance.")
+    dagrun_timeout_minutes: float = Field(
+        720.0, gt=0, description="A catalog run still going after this long is failed (next day's run)."
+    )
+    stock_schedule: str = Field("@hourly", min_length=1, description="Schedule of medusa_stock_sync.")
+    stock_dagrun_timeout_minutes: float = Field(
+        55.0, gt=0, description="A stock run still going after this long is failed (the next one starts)."
+    )
+    owner: str = Field("catalog-team", min_length=1, description="Owner shown on both DAGs' tasks.")
+    alert_smtp_conn_id: str = Field(
+        "smtp_default", min_length=1, description="SMTP connection the failure alerts are sent through."
+    )
+    # --- defaults of scheduled runs (the Params' defaults; the Trigger form overrides them) ---
+    currency_code: str = Field(
+        "usd", pattern="^[a-zA-Z]{3}$", description="ISO 4217 currency of the synced prices."
+    )
+    sales_channel_id: str = Field(
+        "", description="Sales channel of synced products; empty = the store's default."
+    )
+    sync_inventory: bool = Field(
+        False, description="Keep each variant's stock level equal to the source's stock."
+    )
+    stock_location_id: str = Field(
+        "", description="Stock location of the levels; empty = 'Catalog sync', created once."
+    )
+    shipping_profile_id: str = Field(
+        "",
+        description="Shipping profile of new products and of synced ones without one; empty = the default.",
+    )
+    on_missing: Literal["ignore", "draft", "delete"] = Field(
+        "ignore", description="What to do with synced products proven gone upstream."
+    )
+    max_missing_percent: float = Field(
+        DEFAULT_MAX_MISSING_PERCENT,
+        ge=0,
+        le=100,
+        description="Deletion guard: acting on more than this share (%) of synced products fails the run.",
+    )
+    product_status: Literal["published", "draft"] = Field(
+        "published", description="Status of synced products."
+    )
+    batch_size: int = Field(200, ge=1, le=2000, description="Products per batch request.")
+    page_size: int = Field(100, ge=1, le=1000, description="Products per source page (catalog sync).")
+    stock_page_size: int = Field(500, ge=1, le=1000, description="Records per source page (stock sync).")
+
+    @property
+    def retry_delay(self) -> timedelta:
+        return timedelta(seconds=self.retry_delay_seconds)
+
+    @property
+    def task_timeout(self) -> timedelta:
+        return timedelta(minutes=self.task_timeout_minutes)
+
+    @property
+    def batch_timeout(self) -> timedelta:
+        return timedelta(minutes=self.batch_timeout_minutes)
+
+    @property
+    def dagrun_timeout(self) -> timedelta:
+        return timedelta(minutes=self.dagrun_timeout_minutes)
+
+    @property
+    def stock_dagrun_timeout(self) -> timedelta:
+        return timedelta(minutes=self.stock_dagrun_timeout_minutes)
+
+
+def environment_name(key: str) -> str:
+    return f"AIRFLOW__{SECTION.upper()}__{key.upper()}"
+
+
+def load(values: dict[str, Any] | None = None) -> MedusaSyncSettings:
+    """The settings as Airflow's configuration has them now (``values`` instead, for tests).
+
+    Read on every call: cheap, and a task sees the configuration of the worker it runs on.
+    """
+    if values is None:
+        values = _configured()
+    try:
+        return MedusaSyncSettings.model_validate(values)
+    except ValidationError as error:
+        problems = []
+        for problem in error.errors():
+            key = ".".join(str(part) for part in problem["loc"])
+            if problem["type"] == "extra_forbidden":
+                problems.append(
+                    f"[{SECTION}] {key} ({environment_name(key)}) is not a setting of this package"
+                )
+                continue
+            problems.append(
+                f"[{SECTION}] {key} ({environment_name(key)}) = {problem.get('input')!r}: {problem['msg']}"
+            )
+        raise SettingsError("; ".join(problems) + " — fix it in airflow.cfg or the environment") from None
+
+
+def _configured() -> dict[str, Any]:
+    from airflow.sdk import conf
+
+    # Every key the section holds, so a misspelt one fails by name instead of being ignored.
+    values: dict[str, Any] = {
+        key: str(value).strip() for key, value in (conf.getsection(SECTION) or {}).items()
+    }
+    for key in MedusaSyncSettings.model_fields:
+        value = conf.get(SECTION, key, fallback=None)
+        legacy = LEGACY_ENVIRONMENT.get(key)
+        if legacy and legacy in os.environ and environment_name(key) not in os.environ:
+            log.warning("%s is deprecated: set %s instead", legacy, environment_name(key))
+            value = os.environ[legacy]
+        if value is not None:
+            values[key] = value.strip()
+    return values
+
+
+def provider_config() -> dict[str, Any]:
+    """The section as Airflow's provider metadata declares configuration (``airflow config list``)."""
+    kinds = {int: "integer", float: "float", bool: "boolean"}
+    options = {}
+    for key, field in MedusaSyncSettings.model_fields.items():
+        default = field.default
+        options[key] = {
+            "description": field.description,
+            "version_added": None,
+            "type": kinds.get(type(default), "string"),
+            "example": None,
+            "default": str(default).lower() if isinstance(default, bool) else str(default),
+        }
+    return {SECTION: {"description": "Medusa product and stock sync (see the README).", "options": options}}
