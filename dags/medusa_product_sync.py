@@ -8,13 +8,13 @@ from __future__ import annotations
 from airflow.sdk import DAG, Asset, AssetAlias
 
 from medusa_sync import dag_parts, settings
-from medusa_sync.failure_alert import FailureAlertNotifier
+from medusa_sync.alerts import FailureAlertNotifier
 from medusa_sync.operators.compute_diff import ComputeDiffOperator
 from medusa_sync.operators.fetch_pages import FetchPagesOperator
 from medusa_sync.operators.read_store import ReadStoreOperator
-from medusa_sync.operators.report import SyncReportOperator
-from medusa_sync.operators.sync_categories import SyncCategoriesOperator
+from medusa_sync.operators.sync_report import SyncReportOperator
 from medusa_sync.operators.sync_stock import SyncStockOperator
+from medusa_sync.operators.sync_taxonomy import SyncTaxonomyOperator
 from medusa_sync.operators.upsert_batch import UpsertBatchOperator
 
 SETTINGS = settings.load()
@@ -59,7 +59,7 @@ with DAG(
         medusa_conn_id=SETTINGS.medusa_conn_id,
         storage_url=dag_parts.STORAGE_URL,
     )
-    sync_categories = SyncCategoriesOperator(
+    sync_categories = SyncTaxonomyOperator(
         task_id="sync_categories",
         pool=SETTINGS.pool,
         medusa_conn_id=SETTINGS.medusa_conn_id,

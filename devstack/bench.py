@@ -46,10 +46,9 @@ from devstack.airflow_local import DAG_ID, medusa_connection, source_connection
 from devstack.catalog_generator import generate_catalog
 from devstack.catalog_server import CatalogServer
 from devstack.counting_proxy import CountingProxy
-from medusa_sync.handles import HandleAllocator
-from medusa_sync.mapping import MappingContext, as_create, desired_product
-from medusa_sync.models import SourceProduct
-from medusa_sync.taxonomy import category_handle, display_name
+from medusa_sync.core.handles import HandleAllocator
+from medusa_sync.core.mapping import MappingContext, as_create, category_handle, desired_product, display_name
+from medusa_sync.core.models import SourceProduct
 
 # Our products, their prices and their categories as the store has them: three plain joins (hash
 # joins in PostgreSQL: about a second at 100,000 products), put together in Python.

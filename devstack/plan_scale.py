@@ -26,12 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from devstack.catalog_generator import CATEGORIES, iter_catalog
-from medusa_sync.fingerprint import HASH_KEY
-from medusa_sync.handles import slugify
-from medusa_sync.mapping import MappingContext, desired_product
-from medusa_sync.models import SourceProduct
-from medusa_sync.storage import RunFolder, read_json, write_json
-from medusa_sync.store_index import StoreIndex
+from medusa_sync.core.handles import slugify
+from medusa_sync.core.mapping import HASH_KEY, MappingContext, desired_product
+from medusa_sync.core.models import SourceProduct
+from medusa_sync.core.store_index import StoreIndex
+from medusa_sync.rundata.run_folder import RunFolder, read_json, write_json
 
 PAGE_SIZE = 100
 SALES_CHANNEL = "sc_scale"

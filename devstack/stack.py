@@ -208,7 +208,7 @@ def run_once(conf: dict[str, Any], timeout: float = 900) -> tuple[str, list[dict
 def demo(args: argparse.Namespace) -> None:
     up(args)
     state, reports = run_once({})
-    from medusa_sync.report import summary
+    from medusa_sync.core.report import summary
     from medusa_sync.ui.report_link import report_path
 
     for report in reports:

@@ -15,8 +15,8 @@ from typing import Any
 import pendulum
 from airflow.sdk import Param
 
+from medusa_sync.rundata.run_folder import STORAGE_VARIABLE
 from medusa_sync.settings import MedusaSyncSettings
-from medusa_sync.storage import STORAGE_VARIABLE
 
 PRODUCT_DAG_ID = "medusa_product_sync"
 STOCK_DAG_ID = "medusa_stock_sync"

@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from medusa_sync.deletion_guard import DEFAULT_MAX_MISSING_PERCENT
+from medusa_sync.core.missing import DEFAULT_MAX_MISSING_PERCENT
 
 SECTION = "medusa_sync"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from devstack import plan_scale
-from medusa_sync.batch_groups import MAX_INSTANCES
+from medusa_sync.core.batching import MAX_INSTANCES
 
 REPO = Path(__file__).resolve().parents[2]
 PRODUCTS = 1_000_000

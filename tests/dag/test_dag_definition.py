@@ -144,7 +144,7 @@ def test_the_operators_read_their_params_the_same_with_native_rendering_on_or_of
 
 
 def test_a_bad_templated_value_fails_with_an_error_naming_the_param(dag):
-    from medusa_sync.param_values import ParamValueError
+    from medusa_sync.core.param_values import ParamValueError
 
     task = _rendered(dag, "compute_diff", {"batch_size": "two hundred"}, native=False)
     with pytest.raises(ParamValueError, match="param 'batch_size' must be an integer, got 'two hundred'"):

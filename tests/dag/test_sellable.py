@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from medusa_sync.stock import STORE_LEVEL_FIELDS
+from medusa_sync.core.stock import STORE_LEVEL_FIELDS
 from tests.fixtures.store_view import location_id, ours, store_products
 from tests.fixtures.storefront import Storefront, open_storefront
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from devstack.s3_server import S3Server
-from medusa_sync.newest_plan import PlanClaim
-from medusa_sync.storage import RunFolder, RunStorageError, read_json, write_json
+from medusa_sync.core.newest_plan import PlanClaim
+from medusa_sync.rundata.run_folder import RunFolder, RunStorageError, read_json, write_json
 
 CONN_ID = "aws_runs_unit"
 

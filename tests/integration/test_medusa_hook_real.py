@@ -9,15 +9,15 @@ from types import SimpleNamespace
 import pytest
 
 from devstack.airflow_local import medusa_connection
-from medusa_sync.diff import STORE_PRODUCT_FIELDS, StoreProduct
+from medusa_sync.core.diff import STORE_PRODUCT_FIELDS, StoreProduct
+from medusa_sync.core.mapping import MappingContext, as_create, as_update, desired_product, draft_update
+from medusa_sync.core.models import SourceProduct
+from medusa_sync.core.store_index import StoreIndex
+from medusa_sync.core.store_state import planned_state
 from medusa_sync.errors import MedusaApiError
 from medusa_sync.hooks.medusa import MedusaHook
-from medusa_sync.mapping import MappingContext, as_create, as_update, desired_product, draft_update
-from medusa_sync.models import SourceProduct
 from medusa_sync.operators.upsert_batch import UpsertBatchOperator
-from medusa_sync.storage import RunFolder, write_json
-from medusa_sync.store_index import StoreIndex
-from medusa_sync.store_state import planned_state
+from medusa_sync.rundata.run_folder import RunFolder, write_json
 
 pytestmark = pytest.mark.medusa
 

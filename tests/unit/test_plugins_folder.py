@@ -1,5 +1,5 @@
 """``plugins/`` holds a package, not Airflow plugins: the plugin loader must not import its files
-as top-level modules (``retry``, ``models``, ``storage`` ...), which would shadow real packages."""
+as top-level modules (``models``, ``errors``, ``settings`` ...), which would shadow real packages."""
 
 from __future__ import annotations
 
@@ -31,7 +31,13 @@ def test_airflow_loads_no_module_of_the_package_as_a_top_level_module(tmp_path):
         [sys.executable, "-c", LOAD_PLUGINS], env=env, capture_output=True, text=True, timeout=120, check=True
     )
     loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
-    names = {p.stem for p in PACKAGE.rglob("*.py") if p.stem != "__init__"} | {"hooks", "operators"}
-    assert {"retry", "models", "errors", "storage"} <= names
+    names = {p.stem for p in PACKAGE.rglob("*.py") if p.stem != "__init__"} | {
+        "core",
+        "hooks",
+        "operators",
+        "rundata",
+        "ui",
+    }
+    assert {"models", "errors", "mapping", "settings"} <= names
     assert loaded, "the plugin manager loaded nothing at all: the check would prove nothing"
     assert sorted(names & loaded) == []

@@ -14,8 +14,7 @@ from requests import PreparedRequest, Response, Session
 from requests.auth import AuthBase
 
 from medusa_sync.errors import MedusaApiError, StoreMovedError
-from medusa_sync.page_ahead import PageAhead
-from medusa_sync.retry import RETRYABLE_EXCEPTIONS, RetryPolicy, call_with_retry
+from medusa_sync.hooks._http import RETRYABLE_EXCEPTIONS, PageAhead, RetryPolicy, call_with_retry
 
 _LOG = logging.getLogger(__name__)
 

@@ -17,9 +17,8 @@ from airflow.sdk import Connection
 from requests import Response, Session
 
 from medusa_sync.errors import SourceApiError
+from medusa_sync.hooks._http import RETRYABLE_EXCEPTIONS, PageAhead, RetryPolicy, call_with_retry, retry_after
 from medusa_sync.hooks.medusa import no_response_reason
-from medusa_sync.page_ahead import PageAhead
-from medusa_sync.retry import RETRYABLE_EXCEPTIONS, RetryPolicy, call_with_retry, retry_after
 
 _LOG = logging.getLogger(__name__)
 

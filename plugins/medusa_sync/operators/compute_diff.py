@@ -11,16 +11,11 @@ import pendulum
 from airflow.sdk import BaseOperator, Context, SkipMixin
 from airflow.sdk.exceptions import AirflowFailException
 
-from medusa_sync.batch_groups import group_label, group_sizes
-from medusa_sync.batching import DEFAULT_MAX_BYTES, Batch, BatchBuilder, Kind
-from medusa_sync.currency import currency_decimals
-from medusa_sync.deletion_guard import DEFAULT_MAX_MISSING_PERCENT, GuardDecision, judge
-from medusa_sync.diff import STORE_PRODUCT_FIELDS, StoreProduct, classify
-from medusa_sync.errors import MedusaApiError
-from medusa_sync.handles import HandleAllocator
-from medusa_sync.hooks.medusa import MedusaHook
-from medusa_sync.hooks.source import CatalogSourceHook
-from medusa_sync.mapping import (
+from medusa_sync.core.batching import DEFAULT_MAX_BYTES, Batch, BatchBuilder, Kind, group_label, group_sizes
+from medusa_sync.core.currency import currency_decimals
+from medusa_sync.core.diff import STORE_PRODUCT_FIELDS, StoreProduct, classify
+from medusa_sync.core.handles import HandleAllocator
+from medusa_sync.core.mapping import (
     DEFAULT_EXTERNAL_ID_PREFIX,
     MappingContext,
     as_create,
@@ -28,15 +23,27 @@ from medusa_sync.mapping import (
     desired_product,
     draft_update,
 )
-from medusa_sync.missing_proof import Answer, Confirmation, control_problem, outcome_of, source_id_of
-from medusa_sync.models import BatchDescriptor, SourceProduct
-from medusa_sync.newest_plan import PlanClaim
+from medusa_sync.core.missing import (
+    DEFAULT_MAX_MISSING_PERCENT,
+    Answer,
+    Confirmation,
+    GuardDecision,
+    control_problem,
+    judge,
+    outcome_of,
+    source_id_of,
+)
+from medusa_sync.core.models import BatchDescriptor, SourceProduct
+from medusa_sync.core.newest_plan import PlanClaim
+from medusa_sync.core.param_values import as_bool, as_choice, as_int, as_number, as_optional_str
+from medusa_sync.core.store_index import StoreIndex
+from medusa_sync.core.store_state import planned_state
+from medusa_sync.errors import MedusaApiError
+from medusa_sync.hooks.medusa import MedusaHook
+from medusa_sync.hooks.source import CatalogSourceHook
 from medusa_sync.operators.read_store import STORE_PAGE_SIZE, STORE_READ_CONCURRENCY
-from medusa_sync.param_values import as_bool, as_choice, as_int, as_number, as_optional_str
-from medusa_sync.storage import RunFolder, read_json, write_json
-from medusa_sync.store_index import StoreIndex
-from medusa_sync.store_snapshot import StoreSnapshot
-from medusa_sync.store_state import planned_state
+from medusa_sync.rundata.run_folder import RunFolder, read_json, write_json
+from medusa_sync.rundata.store_snapshot import StoreSnapshot
 
 ON_MISSING = ("ignore", "draft", "delete")
 

@@ -9,13 +9,13 @@ from typing import Any
 import pendulum
 from airflow.sdk import BaseOperator, Context
 
-from medusa_sync.completeness import FetchAudit
-from medusa_sync.currency import currency_decimals
+from medusa_sync.core.completeness import FetchAudit
+from medusa_sync.core.currency import currency_decimals
+from medusa_sync.core.param_values import as_bool, as_int, as_optional_int, as_optional_str
+from medusa_sync.core.scratch import ScratchDb
+from medusa_sync.core.validation import StockValidator, Validator
 from medusa_sync.hooks.source import DEFAULT_PAGE_CONCURRENCY, CatalogSourceHook
-from medusa_sync.param_values import as_bool, as_int, as_optional_int, as_optional_str
-from medusa_sync.scratch import ScratchDb
-from medusa_sync.storage import RunFolder, default_storage_url, display_url, write_json
-from medusa_sync.validation import StockValidator, Validator
+from medusa_sync.rundata.run_folder import RunFolder, default_storage_url, display_url, write_json
 
 
 class SourceCatalogEmpty(Exception):

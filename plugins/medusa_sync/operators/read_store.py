@@ -9,11 +9,11 @@ from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
-from medusa_sync.diff import STORE_PRODUCT_FIELDS, StoreProduct
+from medusa_sync.core.diff import STORE_PRODUCT_FIELDS, StoreProduct
+from medusa_sync.core.param_values import as_optional_str
 from medusa_sync.hooks.medusa import MedusaHook
-from medusa_sync.param_values import as_optional_str
-from medusa_sync.storage import RunFolder, default_storage_url
-from medusa_sync.store_snapshot import StoreSnapshot
+from medusa_sync.rundata.run_folder import RunFolder, default_storage_url
+from medusa_sync.rundata.store_snapshot import StoreSnapshot
 
 # Medusa pays a fixed cost per list request, so fewer, larger pages are what make the read fast.
 # Measured on a 10,000-product store, one client: pages of 500 4.1 s, 1,000 3.1 s, 2,000 2.4 s,

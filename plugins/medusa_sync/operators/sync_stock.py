@@ -16,11 +16,11 @@ from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from medusa_sync import settings
+from medusa_sync.core.mapping import DEFAULT_EXTERNAL_ID_PREFIX
+from medusa_sync.core.param_values import as_bool, as_int, as_optional_str
+from medusa_sync.core.stock import STORE_LEVEL_FIELDS, LevelPlan, chunks, plan_levels, store_level
 from medusa_sync.hooks.medusa import MedusaHook
-from medusa_sync.mapping import DEFAULT_EXTERNAL_ID_PREFIX
-from medusa_sync.param_values import as_bool, as_int, as_optional_str
-from medusa_sync.stock import STORE_LEVEL_FIELDS, LevelPlan, chunks, plan_levels, store_level
-from medusa_sync.storage import RunFolder, read_json, write_json
+from medusa_sync.rundata.run_folder import RunFolder, read_json, write_json
 
 STOCK_LOCATION_NAME = "Catalog sync"
 # Levels per request: about 135 bytes each, far below the 2 MB body limit; 1,000 took 1.2 s.

@@ -7,16 +7,16 @@ from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
-from medusa_sync.batch_outcome import COUNTED, LISTED, BatchOutcome, describe
-from medusa_sync.batching import Batch, Kind, item_id
-from medusa_sync.diff import STORE_PRODUCT_FIELDS, StoreProduct
+from medusa_sync.core.batch_outcome import COUNTED, LISTED, BatchOutcome, describe
+from medusa_sync.core.batching import Batch, Kind, item_id
+from medusa_sync.core.diff import STORE_PRODUCT_FIELDS, StoreProduct
+from medusa_sync.core.newest_plan import superseded_by
+from medusa_sync.core.ownership import MERGE_FIELDS, merge_update
+from medusa_sync.core.param_values import as_int
+from medusa_sync.core.store_state import create_verdict, verdict
 from medusa_sync.errors import MedusaApiError
 from medusa_sync.hooks.medusa import MedusaHook
-from medusa_sync.newest_plan import superseded_by
-from medusa_sync.ownership import MERGE_FIELDS, merge_update
-from medusa_sync.param_values import as_int
-from medusa_sync.storage import RunFolder, read_json, write_json
-from medusa_sync.store_state import create_verdict, verdict
+from medusa_sync.rundata.run_folder import RunFolder, read_json, write_json
 
 SUMMED = (*COUNTED, *LISTED)
 

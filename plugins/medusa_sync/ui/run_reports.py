@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from medusa_sync.storage import RunFolder, display_url, read_json
+from medusa_sync.rundata.run_folder import RunFolder, display_url, read_json
 
 FOLDER_TASK = "fetch_pages"
 FOLDER_KEY = "run_folder"

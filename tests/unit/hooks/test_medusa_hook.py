@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from medusa_sync.errors import MedusaApiError
+from medusa_sync.hooks._http import RetryPolicy
 from medusa_sync.hooks.medusa import MedusaHook
-from medusa_sync.retry import RetryPolicy
 
 from .fake_http import FakeServer, Reply, closed_port_url, serve
 

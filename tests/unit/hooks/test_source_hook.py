@@ -12,8 +12,8 @@ import pytest
 from devstack.catalog_generator import generate_catalog
 from devstack.catalog_server import CatalogServer
 from medusa_sync.errors import SourceApiError
+from medusa_sync.hooks._http import RetryPolicy
 from medusa_sync.hooks.source import CatalogSourceHook
-from medusa_sync.retry import RetryPolicy
 
 from .fake_http import FakeServer, Reply, closed_port_url, serve
 

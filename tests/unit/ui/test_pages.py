@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from medusa_sync.report import build_report
+from medusa_sync.core.report import build_report
 from medusa_sync.ui.pages import MAX_ROWS, run_page, runs_page
 from medusa_sync.ui.run_reports import RunReport
 

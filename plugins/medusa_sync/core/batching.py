@@ -1,0 +1,154 @@
+"""Cut the planned writes into batches bounded by item count *and* request body size.
+
+Medusa refuses bodies over 2 MB with a 413, and a product with many images or long text is far
+larger than average, so counting items alone is not enough.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from math import ceil
+from typing import Any, Literal
+
+# Comfortably under Medusa's 2 MB body limit (the limit counts bytes of the raw JSON body).
+DEFAULT_MAX_BYTES = 1_500_000
+_ENVELOPE_BYTES = len('{"create":[],"update":[],"delete":[]}')
+
+Kind = Literal["create", "update", "delete"]
+
+
+def encoded_size(item: Any) -> int:
+    return len(json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode()) + 1
+
+
+def item_id(kind: Kind, item: Any) -> str | None:
+    """The store product id an update or delete item targets (creates have none yet)."""
+    if kind == "delete":
+        return str(item)
+    return item.get("id") if kind == "update" else None
+
+
+@dataclass
+class Batch:
+    """One request's worth of items, plus the store state each update/delete was planned against.
+
+    ``planned`` (product id -> state, see ``store_state``) travels in the batch file but never to
+    Medusa: ``body()`` is the request, ``to_file()`` what storage keeps.
+    """
+
+    create: list[dict[str, Any]] = field(default_factory=list)
+    update: list[dict[str, Any]] = field(default_factory=list)
+    delete: list[str] = field(default_factory=list)
+    planned: dict[str, dict[str, Any]] = field(default_factory=dict)
+    size_bytes: int = _ENVELOPE_BYTES
+
+    def __len__(self) -> int:
+        return len(self.create) + len(self.update) + len(self.delete)
+
+    def add(
+        self, kind: Kind, item: Any, size: int | None = None, planned: dict[str, Any] | None = None
+    ) -> None:
+        getattr(self, kind).append(item)
+        self.size_bytes += encoded_size(item) if size is None else size
+        if planned is not None and (product_id := item_id(kind, item)):
+            self.planned[product_id] = planned
+
+    def items(self) -> list[tuple[Kind, Any]]:
+        return [
+            *(("create", i) for i in self.create),
+            *(("update", i) for i in self.update),
+            *(("delete", i) for i in self.delete),
+        ]
+
+    def planned_for(self, kind: Kind, item: Any) -> dict[str, Any] | None:
+        product_id = item_id(kind, item)
+        return self.planned.get(product_id) if product_id else None
+
+    def body(self) -> dict[str, list[Any]]:
+        return {"create": self.create, "update": self.update, "delete": self.delete}
+
+    def to_file(self) -> dict[str, Any]:
+        return {**self.body(), "planned": self.planned}
+
+    def subset(self, items: list[tuple[Kind, Any]]) -> Batch:
+        """A batch of some of these items, keeping their plan state."""
+        batch = Batch()
+        for kind, item in items:
+            batch.add(kind, item, planned=self.planned_for(kind, item))
+        return batch
+
+    def halves(self) -> tuple[Batch, Batch]:
+        """Split in two, keeping item order, to isolate an item Medusa refuses or fit a body limit."""
+        items = self.items()
+        middle = len(items) // 2
+        return self.subset(items[:middle]), self.subset(items[middle:])
+
+    @classmethod
+    def from_file(cls, data: dict[str, Any]) -> Batch:
+        batch = cls()
+        planned = data.get("planned") or {}
+        for kind in ("create", "update", "delete"):
+            for item in data.get(kind, []):
+                product_id = item_id(kind, item)
+                batch.add(kind, item, planned=planned.get(product_id) if product_id else None)
+        return batch
+
+
+class BatchBuilder:
+    """Accumulates items and hands back a batch each time the next item would not fit."""
+
+    def __init__(self, *, max_items: int, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        if max_items < 1:
+            raise ValueError(f"batch_size must be at least 1, got {max_items}")
+        self.max_items = max_items
+        self.max_bytes = max_bytes
+        self._current = Batch()
+
+    def add(self, kind: Kind, item: Any, planned: dict[str, Any] | None = None) -> Batch | None:
+        size = encoded_size(item)
+        full = None
+        if len(self._current) and (
+            len(self._current) >= self.max_items or self._current.size_bytes + size > self.max_bytes
+        ):
+            full, self._current = self._current, Batch()
+        self._current.add(kind, item, size, planned)
+        return full
+
+    def flush(self) -> Batch | None:
+        batch, self._current = self._current, Batch()
+        return batch if len(batch) else None
+
+
+# --- How batch files are dealt out to mapped ``upsert_batch`` instances.
+
+MAX_INSTANCES = 1024  # Airflow's default [core] max_map_length
+BATCHES_PER_INSTANCE = 5  # amortises an instance's start-up over about 1,000 products
+MIN_INSTANCES = 4  # enough to keep 2 concurrent upserts busy on a small catalog
+
+
+def group_sizes(
+    files: int,
+    *,
+    per_instance: int = BATCHES_PER_INSTANCE,
+    min_instances: int = MIN_INSTANCES,
+    max_instances: int = MAX_INSTANCES,
+) -> list[int]:
+    """How many consecutive files each instance gets; never more than ``max_instances`` groups."""
+    if files <= 0:
+        return []
+    instances = min(files, max_instances, max(min_instances, ceil(files / per_instance)))
+    base, extra = divmod(files, instances)
+    return [base + 1 if n < extra else base for n in range(instances)]
+
+
+def group_label(first: int, count: int, total: int, kinds: Sequence[Counter[str]]) -> str:
+    """``batch 3/12 · 200 create`` for one file, ``batches 1-5/50 · 1000 create`` for a group."""
+    summed: Counter[str] = Counter()
+    for counted in kinds:
+        summed.update(counted)
+    parts = " · ".join(f"{n} {kind}" for kind in ("create", "update", "delete") if (n := summed[kind]))
+    where = f"batch {first}/{total}" if count == 1 else f"batches {first}-{first + count - 1}/{total}"
+    return f"{where} · {parts}"

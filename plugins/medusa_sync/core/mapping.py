@@ -1,0 +1,217 @@
+"""Source product → Medusa payloads. Pure: the same record and context always give the same payload.
+
+The desired state is expressed as a *create* payload; an update is derived from it by dropping what
+Medusa refuses or must keep (``options``, the handle) and pinning the existing variant by id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from medusa_sync.core.handles import slugify
+from medusa_sync.core.models import SourceProduct
+from medusa_sync.core.ownership import OWNED_CATEGORIES_KEY, OWNED_TAGS_KEY, owned_members
+
+DEFAULT_EXTERNAL_ID_PREFIX = "dummyjson:"
+OPTION_TITLE = "Default option"
+OPTION_VALUE = "Default"
+VARIANT_TITLE = "Default"
+
+# Source fields kept in product metadata under the source's own names.
+METADATA_FIELDS = (
+    "brand",
+    "rating",
+    "discountPercentage",
+    "stock",
+    "availabilityStatus",
+    "warrantyInformation",
+    "shippingInformation",
+    "returnPolicy",
+    "minimumOrderQuantity",
+)
+# Fields an update must clear explicitly when the source no longer has them: Medusa keeps any
+# field an update leaves out, and removes a metadata key only when it is sent as "".
+CLEARABLE_PRODUCT_FIELDS = ("thumbnail", "weight", "width", "height", "length")
+CLEARABLE_VARIANT_FIELDS = ("sku", "barcode", "weight", "width", "height", "length")
+
+
+@dataclass(frozen=True)
+class MappingContext:
+    """Everything besides the record that decides the payload: params and resolved ids."""
+
+    currency_code: str = "usd"
+    status: str = "published"
+    sales_channel_id: str | None = None
+    category_ids: Mapping[str, str] = field(default_factory=dict)
+    tag_ids: Mapping[str, str] = field(default_factory=dict)
+    external_id_prefix: str = DEFAULT_EXTERNAL_ID_PREFIX
+    # ``sync_inventory``: variants are managed by inventory, and the stock lives in a level at a
+    # stock location instead of metadata, so a change of stock alone never rewrites the product.
+    manage_inventory: bool = False
+    # Given to new products, and to existing ones that have none (see ``ownership``). Kept out of
+    # the hash: changing the param must not rewrite the catalog.
+    shipping_profile_id: str | None = None
+
+    def external_id(self, source_id: int | str) -> str:
+        return f"{self.external_id_prefix}{source_id}"
+
+
+def _measurements(product: SourceProduct) -> dict[str, float]:
+    dims = product.dimensions
+    values = {
+        "weight": product.weight,
+        "width": dims.width if dims else None,
+        "height": dims.height if dims else None,
+        "length": dims.depth if dims else None,
+    }
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def desired_product(product: SourceProduct, ctx: MappingContext) -> dict[str, Any]:
+    """The product as Medusa should hold it, as a create payload without a handle.
+
+    ``metadata.sync_hash`` is the hash of everything else, so an equal hash in the store means
+    there is nothing to write.
+    """
+    measurements = _measurements(product)
+    variant: dict[str, Any] = {
+        "title": VARIANT_TITLE,
+        "sku": product.sku,
+        "barcode": product.barcode,
+        "manage_inventory": ctx.manage_inventory,
+        "options": {OPTION_TITLE: OPTION_VALUE},
+        "prices": [{"amount": product.price, "currency_code": ctx.currency_code}],
+        **measurements,
+    }
+    metadata = {
+        name: value
+        for name in METADATA_FIELDS
+        if (value := getattr(product, name)) is not None and not (name == "stock" and ctx.manage_inventory)
+    }
+    payload: dict[str, Any] = {
+        "title": product.title,
+        "description": product.description,
+        "status": ctx.status,
+        "external_id": ctx.external_id(product.id),
+        "thumbnail": product.thumbnail,
+        "images": [{"url": url} for url in product.images],
+        "options": [{"title": OPTION_TITLE, "values": [OPTION_VALUE]}],
+        "variants": [{k: v for k, v in variant.items() if v is not None}],
+        "categories": [{"id": ctx.category_ids[product.category]}]
+        if product.category in ctx.category_ids
+        else [],
+        "tags": [{"id": ctx.tag_ids[t]} for t in dict.fromkeys(product.tags) if t in ctx.tag_ids],
+        "sales_channels": [{"id": ctx.sales_channel_id}] if ctx.sales_channel_id else [],
+        **measurements,
+        "metadata": metadata,
+    }
+    payload = {k: v for k, v in payload.items() if v is not None}
+    payload["metadata"][HASH_KEY] = content_hash(payload)
+    # Which categories and tags are the sync's, for the merge of a later update (``ownership``).
+    payload["metadata"][OWNED_CATEGORIES_KEY] = owned_members(payload["categories"])
+    payload["metadata"][OWNED_TAGS_KEY] = owned_members(payload["tags"])
+    return payload
+
+
+def as_create(desired: dict[str, Any], handle: str, shipping_profile_id: str | None = None) -> dict[str, Any]:
+    create = {**desired, "handle": handle}
+    if shipping_profile_id:
+        create["shipping_profile_id"] = shipping_profile_id
+    return create
+
+
+def as_update(
+    desired: dict[str, Any], product_id: str, variant_id: str | None, shipping_profile_id: str | None = None
+) -> dict[str, Any]:
+    """An update that makes the product equal the desired state, as far as the sync owns it.
+
+    The lists hold the sync's own members only: ``upsert_batch`` merges them with what the store
+    holds just before sending (``ownership.merge_update``), which also drops the shipping profile
+    when the product already has one. ``options`` is refused on update and the handle is kept as
+    first allocated.
+    """
+    update = {k: v for k, v in desired.items() if k not in ("options", "handle")}
+    for name in CLEARABLE_PRODUCT_FIELDS:
+        update.setdefault(name, None)
+    update["metadata"] = {**dict.fromkeys(METADATA_FIELDS, ""), **desired.get("metadata", {})}
+    variants = []
+    for variant in desired.get("variants", []):
+        fields = {k: v for k, v in variant.items() if k != "options"}
+        # ``false`` on an update unlinks the variant's inventory item (Medusa keeps the item), and
+        # switching back would then clash with it: with inventory off, leave the field as it is.
+        if fields.get("manage_inventory") is False:
+            del fields["manage_inventory"]
+        for name in CLEARABLE_VARIANT_FIELDS:
+            fields.setdefault(name, None)
+        if variant_id:
+            fields["id"] = variant_id
+        else:
+            fields["options"] = variant.get("options", {})
+        variants.append(fields)
+    update["variants"] = variants
+    update["id"] = product_id
+    if shipping_profile_id:
+        update["shipping_profile_id"] = shipping_profile_id
+    return update
+
+
+def stored_hash(product: Mapping[str, Any]) -> str | None:
+    return (product.get("metadata") or {}).get(HASH_KEY)
+
+
+def draft_update(product_id: str) -> dict[str, Any]:
+    """The whole write for a product that vanished upstream under ``on_missing=draft``.
+
+    The stored hash is removed with it, so the product no longer looks in step: if it comes back
+    upstream it is rewritten, and republished.
+    """
+    return {"id": product_id, "status": "draft", "metadata": {HASH_KEY: ""}}
+
+
+def is_draft_update(item: Mapping[str, Any]) -> bool:
+    return item.get("status") == "draft" and item.get("metadata") == {HASH_KEY: ""}
+
+
+# --- Content hash of a product's desired state, kept in Medusa metadata to skip unchanged products.
+
+HASH_KEY = "sync_hash"
+# Bump when the mapping changes meaning, so every product is rewritten once with the new mapping.
+# 2: products carry a shipping profile and record the categories and tags the sync wrote; the one
+# rewrite after an upgrade gives every product synced by version 1 both, so it can be shipped.
+MAPPING_VERSION = "2"
+
+
+def content_hash(payload: dict[str, Any]) -> str:
+    """Stable across key order and runs; the handle is excluded because it is set once and kept."""
+    material = {k: v for k, v in payload.items() if k != "handle"}
+    metadata = {k: v for k, v in (material.get("metadata") or {}).items() if k != HASH_KEY}
+    material["metadata"] = metadata
+    text = json.dumps([MAPPING_VERSION, material], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+# --- What the products need to exist before they are written: categories and tags, from the pages.
+
+
+def display_name(slug: str) -> str:
+    """The source's own rule for category names: each dash-separated word capitalised."""
+    return " ".join(word.capitalize() for word in slug.split("-") if word)
+
+
+def needed_taxonomy(records: Iterable[Mapping[str, Any]]) -> tuple[list[str], list[str]]:
+    """Categories and tags the records use, each once, in first-seen order."""
+    categories: dict[str, None] = {}
+    tags: dict[str, None] = {}
+    for record in records:
+        categories.setdefault(record["category"], None)
+        for tag in record.get("tags") or ():
+            tags.setdefault(tag, None)
+    return list(categories), list(tags)
+
+
+def category_handle(source_category: str) -> str:
+    return slugify(source_category) or "uncategorized"

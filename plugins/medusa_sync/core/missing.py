@@ -1,0 +1,156 @@
+"""Products that look missing upstream: how many a run may act on (the deletion guard),
+and the proof, product by product, that each is really gone (a by-id lookup answering 404).
+
+Pure: the lookups themselves are the source hook's; this module decides from their answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
+
+Outcome = Literal["absent", "found", "unproven"]
+
+# Ids named in a reason; the plan lists them all.
+MAX_IDS_IN_REASON = 10
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the source said about one product the store holds and the fetch did not see."""
+
+    external_id: str
+    product_id: str
+    source_id: str | None
+    outcome: Outcome
+    detail: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "external_id": self.external_id,
+            "id": self.product_id,
+            "source_id": self.source_id,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """The answers sorted: only ``absent`` may be drafted or deleted."""
+
+    absent: list[Answer] = field(default_factory=list)
+    found: list[Answer] = field(default_factory=list)
+    unproven: list[Answer] = field(default_factory=list)
+
+    @classmethod
+    def sort(cls, answers: Iterable[Answer], *, distrust: str | None = None) -> Confirmation:
+        """Sort the answers; with ``distrust`` (see ``control_problem``) no 404 counts as proof."""
+        result = cls()
+        for answer in sorted(answers, key=lambda a: a.external_id):
+            if distrust and answer.outcome == "absent":
+                answer = replace(answer, outcome="unproven", detail=distrust)
+            getattr(result, answer.outcome).append(answer)
+        return result
+
+    def reasons(self) -> list[str]:
+        """Why the fetch counts as partial for this run (empty when every product was proven absent)."""
+        reasons = []
+        if self.found:
+            reasons.append(
+                f"{len(self.found)} product(s) the paging missed are still upstream "
+                f"({_ids(self.found)}): not drafted or deleted"
+            )
+        if self.unproven:
+            reasons.append(
+                f"{len(self.unproven)} product(s) could not be confirmed absent upstream "
+                f"({_ids(self.unproven)}; {self.unproven[0].detail}): not drafted or deleted"
+            )
+        if reasons and self.absent:
+            reasons.append(f"{len(self.absent)} product(s) answered 404 upstream were acted on")
+        return reasons
+
+
+def _ids(answers: list[Answer]) -> str:
+    shown = ", ".join(a.source_id or a.external_id for a in answers[:MAX_IDS_IN_REASON])
+    more = len(answers) - MAX_IDS_IN_REASON
+    return f"source id(s) {shown}" + (f" and {more} more" if more > 0 else "")
+
+
+def source_id_of(external_id: str, prefix: str) -> str | None:
+    """The source's id in an external id of this sync, or None when it is not one of ours."""
+    if not external_id.startswith(prefix):
+        return None
+    rest = external_id[len(prefix) :]
+    return rest if rest and "/" not in rest and rest.strip() == rest else None
+
+
+def outcome_of(source_id: str | None, status: int | None, body: Any, error: str = "") -> tuple[Outcome, str]:
+    """One lookup's outcome: ``status`` is the final HTTP status after retries (None: no answer).
+
+    A 404 is the only proof of absence. A 200 counts as found only when it is that product (a
+    source that ignores the path and serves something else proves nothing either way).
+    """
+    if source_id is None:
+        return "unproven", "the external id does not name a source id"
+    if status == 404:
+        return "absent", "404"
+    if status == 200 and isinstance(body, Mapping) and str(body.get("id")) == source_id:
+        return "found", "200"
+    if status == 200:
+        return "unproven", f"GET /products/{source_id} answered 200 with another record"
+    return "unproven", error or f"GET /products/{source_id} answered {status}"
+
+
+def control_problem(source_id: str, status: int | None, body: Any, error: str = "") -> str | None:
+    """Why the source's 404s prove nothing, or None when they do.
+
+    Before a 404 is taken as proof, one product the fetch *did* read is asked for the same way: a
+    source without a ``/products/{id}`` route, a wrong base path or a gateway answers 404 for
+    everything, and would otherwise "prove" every missing product gone.
+    """
+    outcome, detail = outcome_of(source_id, status, body, error)
+    if outcome == "found":
+        return None
+    return (
+        f"the source did not answer GET /products/{source_id} with that product although its pages "
+        f"list it ({detail}): its 404s prove nothing"
+    )
+
+
+# --- The deletion guard: a run may draft or delete only a bounded share of the products it owns.
+
+DEFAULT_MAX_MISSING_PERCENT = 10.0
+
+
+@dataclass(frozen=True)
+class GuardDecision:
+    allowed: bool
+    acting: int  # products the run would draft or delete
+    owned: int  # products of this sync in the store
+    percent: float
+    max_missing_percent: float
+    action: str  # "draft" or "delete"
+
+    @property
+    def reason(self) -> str:
+        verdict = "within" if self.allowed else "over"
+        return (
+            f"{self.action} {self.acting} of {self.owned} synced products ({self.percent:.1f} %) "
+            f"is {verdict} max_missing_percent={self.max_missing_percent:g}"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "reason": self.reason}
+
+
+def judge(*, acting: int, owned: int, max_missing_percent: float, action: str) -> GuardDecision:
+    percent = 100.0 * acting / owned if owned else 0.0
+    return GuardDecision(
+        allowed=percent <= max_missing_percent,
+        acting=acting,
+        owned=owned,
+        percent=round(percent, 2),
+        max_missing_percent=max_missing_percent,
+        action=action,
+    )

@@ -1,0 +1,169 @@
+"""Pydantic models of what crosses the edges: source records in, run descriptors out.
+
+Source records are validated here so the core can trust them; anything that fails becomes a
+quarantine entry naming the field, instead of a run that dies on one bad product.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from medusa_sync.core.currency import excess_decimals, max_amount
+from medusa_sync.core.stock import parse_stock
+
+_LENIENT = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class Dimensions(BaseModel):
+    model_config = _LENIENT
+
+    width: float | None = None
+    height: float | None = None
+    depth: float | None = None
+
+
+class SourceMeta(BaseModel):
+    model_config = _LENIENT
+
+    barcode: str | None = None
+
+
+def _none_to_empty_list(value: Any) -> Any:
+    return [] if value is None else value
+
+
+# http(s), then a non-empty host part (what urlparse calls the netloc); a regex is ~10x faster,
+# which matters at a million products with several images each.
+_WEB_URL = re.compile(r"(?i:https?)://[^/?#]")
+
+
+def _web_url(url: str, what: str) -> str:
+    # A storefront can only show images it can fetch: anything but http(s) is a bad record.
+    if not _WEB_URL.match(url):
+        raise ValueError(f"{what} URL {url[:80]!r} is not an http(s) URL")
+    return url
+
+
+class SourceProduct(BaseModel):
+    """One product as the DummyJSON-style API sends it; unknown fields are ignored."""
+
+    model_config = _LENIENT
+
+    id: int = Field(gt=0)
+    title: str = Field(min_length=1, max_length=1000)
+    description: str = ""
+    category: str = Field(min_length=1)
+    price: float
+    tags: list[str] = Field(default_factory=list)
+    brand: str | None = None
+    sku: str | None = None
+    weight: float | None = None
+    dimensions: Dimensions | None = None
+    images: list[str] = Field(default_factory=list)
+    thumbnail: str | None = None
+    meta: SourceMeta | None = None
+    rating: float | None = None
+    discountPercentage: float | None = None
+    # A whole number of units, or None; a stock Medusa cannot hold does not fail the record: it
+    # is None here and ``stock_problem`` says why (quarantined when inventory is synced).
+    stock: int | None = None
+    stock_problem: str | None = Field(default=None, exclude=True)
+    availabilityStatus: str | None = None
+    warrantyInformation: str | None = None
+    shippingInformation: str | None = None
+    returnPolicy: str | None = None
+    minimumOrderQuantity: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stock_apart(cls, record: Any) -> Any:
+        if not isinstance(record, dict):
+            return record
+        quantity, problem = parse_stock(record.get("stock"))
+        return {**record, "stock": quantity, "stock_problem": problem}
+
+    @field_validator("description", mode="before")
+    @classmethod
+    def _description_may_be_null(cls, value: Any) -> Any:
+        return "" if value is None else value
+
+    @field_validator("tags", "images", mode="before")
+    @classmethod
+    def _lists_may_be_null(cls, value: Any) -> Any:
+        return _none_to_empty_list(value)
+
+    @field_validator("price", mode="before")
+    @classmethod
+    def _price_is_money(cls, value: Any, info: ValidationInfo) -> Any:
+        # Money must survive the trip exactly: 9.99 in the source is 9.99 in the store, and a
+        # price must fit the currency's minor unit (see ``parse``).
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError("price must be a number")
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation:
+            raise ValueError(f"price {value!r} is not a number") from None
+        if not amount.is_finite() or (isinstance(value, float) and math.isnan(value)):
+            raise ValueError(f"price {value!r} is not a finite number")
+        if amount < 0:
+            raise ValueError(f"price {value} is negative")
+        currency, decimals = (info.context or {}).get("currency", ("USD", 2))
+        if amount > max_amount(decimals):
+            raise ValueError(
+                f"price {value} is too large: Medusa totals {currency} exactly only up to "
+                f"{max_amount(decimals)}"
+            )
+        if excess_decimals(amount, decimals):
+            raise ValueError(f"price {value} has more decimals than {currency} allows ({decimals})")
+        return float(amount)
+
+    @field_validator("images")
+    @classmethod
+    def _images_are_web_urls(cls, urls: list[str]) -> list[str]:
+        for n, url in enumerate(urls):
+            _web_url(url, f"image {n}")
+        return urls
+
+    @field_validator("thumbnail")
+    @classmethod
+    def _thumbnail_is_a_web_url(cls, url: str | None) -> str | None:
+        return None if url is None else _web_url(url, "thumbnail")
+
+    @classmethod
+    def parse(cls, record: Any, *, currency: str = "usd", decimals: int = 2) -> SourceProduct:
+        """Validate a raw record for prices in ``currency``, whose amounts have ``decimals`` digits."""
+        return cls.model_validate(record, context={"currency": (currency.upper(), decimals)})
+
+    @property
+    def barcode(self) -> str | None:
+        return self.meta.barcode if self.meta else None
+
+
+class StockRecord(BaseModel):
+    """One product's stock as the stock sync reads it (``select=id,stock``): a level to hold."""
+
+    model_config = _LENIENT
+
+    id: int = Field(gt=0)
+    stock: int = Field(ge=0)
+
+
+class QuarantinedRecord(BaseModel):
+    """A source record that was not synced, and why."""
+
+    source_id: str | None
+    reason: str
+
+
+class BatchDescriptor(BaseModel):
+    """What one mapped ``upsert_batch`` instance receives through XCom: its first batch file, how
+    many consecutive files it sends (the names follow from the first), and its label."""
+
+    batch_path: str
+    batch_count: int = 1
+    batch_label: str

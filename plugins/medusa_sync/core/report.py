@@ -1,0 +1,208 @@
+"""The run report: what the run fetched, planned and changed, in one JSON document and a summary.
+
+The verdict comes from this run's own task states, never from files alone: files an earlier
+attempt left may describe another attempt, while a task state is what Airflow ran this time.
+Counts come from the result files of the batches that succeeded in this run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from medusa_sync.core.batch_outcome import COUNTED as BATCH_COUNTED
+from medusa_sync.core.batch_outcome import LISTED
+
+# What a batch result counts, less its request count (a cost, not a product outcome).
+COUNTED = tuple(key for key in BATCH_COUNTED if key != "requests")
+MAX_LINES_PER_LIST = 20
+
+
+def merge_results(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One instance's result from the results of its batch files: counts added, lists joined."""
+    merged: dict[str, Any] = {key: 0 for key in COUNTED} | {key: [] for key in LISTED}
+    for result in results:
+        for key in COUNTED:
+            merged[key] += result.get(key, 0)
+        for key in LISTED:
+            merged[key] += list(result.get(key, []))
+    return merged
+
+
+def failed_stages(stage_states: Mapping[str, str | None]) -> list[str]:
+    """Stages (unmapped tasks) that did not succeed in this run, as ``"task: state"``. A stage that
+    skipped itself (``sync_stock`` with ``sync_inventory`` off) was not needed; upstream failures
+    show as ``upstream_failed``, never as skipped."""
+    return [
+        f"{task}: {state or 'not run'}"
+        for task, state in stage_states.items()
+        if state not in ("success", "skipped")
+    ]
+
+
+def build_report(
+    *,
+    dag_id: str,
+    run_id: str,
+    params: Mapping[str, Any],
+    fetch: Mapping[str, Any] | None,
+    quarantine: Sequence[Mapping[str, Any]],
+    taxonomy: Mapping[str, Any] | None,
+    plan: Mapping[str, Any] | None,
+    results: Mapping[str, Mapping[str, Any] | None],
+    duration_seconds: float | None,
+    stage_states: Mapping[str, str | None] | None = None,
+    stock: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """``results`` maps each planned batch label to its result, or None when it did not succeed in
+    this run; ``stage_states`` maps the other upstream tasks to their state in this run."""
+    plan = plan or {}
+    products, lists, failed = _merge_results(plan, results)
+    products["missing_upstream"] = plan.get("missing_upstream", 0)
+    products["on_missing"] = plan.get("on_missing")
+    products["missing_action"] = plan.get("missing_action")
+    for key in LISTED:
+        products[key] = len(lists[key])
+    guard = plan.get("guard")
+    dry_run = bool(plan.get("dry_run", params.get("dry_run")))
+    because = failed_stages(stage_states or {})
+    if failed:
+        because.append(f"{len(failed)} batch(es) did not land: {', '.join(failed)}")
+    if guard and not guard.get("allowed") and not dry_run:
+        because.append(f"deletion guard: {guard['reason']}; nothing was drafted or deleted")
+    if not plan and not because:
+        because.append("no plan: compute_diff did not finish")
+    return {
+        "dag_id": dag_id,
+        "run_id": run_id,
+        "status": "failed" if because else "success",
+        "failed_because": because,
+        "dry_run": dry_run,
+        "full_refresh": bool(params.get("full_refresh")),
+        "duration_seconds": None if duration_seconds is None else round(duration_seconds, 1),
+        "source": _source(fetch, quarantine, plan),
+        "categories": {
+            "created": len((taxonomy or {}).get("categories_created", [])),
+            "existing": (taxonomy or {}).get("categories_existing", 0),
+        },
+        "tags": {
+            "created": len((taxonomy or {}).get("tags_created", [])),
+            "existing": (taxonomy or {}).get("tags_existing", 0),
+        },
+        "planned": {key: plan.get(key, 0) for key in ("create", "update", "unchanged", "missing_upstream")},
+        "products": products,
+        "guard": guard,
+        "batches": {
+            "total": len(results),
+            "succeeded": len(results) - len(failed),
+            "failed": failed,
+            "results": batch_results(results),
+        },
+        # What sync_stock did (None when inventory is not synced, or it did not succeed).
+        "stock": dict(stock) if stock is not None else None,
+        "quarantine": list(quarantine),
+        **lists,
+        "duplicated_external_ids": plan.get("duplicated_external_ids", {}),
+        # Missing from the fetch yet answered by the source by id: the paging missed them.
+        "found_upstream": list(plan.get("found_upstream", [])),
+    }
+
+
+def batch_results(results: Mapping[str, Mapping[str, Any] | None]) -> list[dict[str, Any]]:
+    """One line per batch instance, in plan order: its label, whether it landed, and its counts.
+
+    The report page shows these, so the batch a failure names can be found and cleared.
+    """
+    lines = []
+    for label, result in results.items():
+        line: dict[str, Any] = {"label": label, "landed": result is not None}
+        if result is not None:
+            line |= {key: result.get(key, 0) for key in COUNTED}
+            line |= {key: len(result.get(key, [])) for key in LISTED}
+        lines.append(line)
+    return lines
+
+
+def _merge_results(
+    plan: Mapping[str, Any], results: Mapping[str, Mapping[str, Any] | None]
+) -> tuple[dict[str, Any], dict[str, list[Any]], list[str]]:
+    products: dict[str, Any] = dict.fromkeys(COUNTED, 0)
+    products["unchanged"] = plan.get("unchanged", 0)
+    lists: dict[str, list[Any]] = {key: [] for key in LISTED}
+    failed: list[str] = []
+    for label, result in results.items():
+        if result is None:
+            failed.append(label)
+            continue
+        for key in COUNTED:
+            products[key] += result.get(key, 0)
+        for key in LISTED:
+            lists[key].extend({**item, "batch_label": label} for item in result.get(key, []))
+    return products, lists, failed
+
+
+def _source(
+    fetch: Mapping[str, Any] | None, quarantine: Sequence[Mapping[str, Any]], plan: Mapping[str, Any]
+) -> dict[str, Any]:
+    fetch = fetch or {}
+    # A product the fetch did not see but the source answers by id proves the paging missed it.
+    unconfirmed = list(plan.get("missing_unconfirmed_because", []))
+    return {
+        "fetched": fetch.get("fetched", 0),
+        "valid": fetch.get("valid", 0),
+        "quarantined": len(quarantine),
+        "complete": bool(fetch) and not fetch.get("partial") and not unconfirmed,
+        # Non-empty when the fetch saw only part of the catalog: missing upstream not acted on.
+        "incomplete_because": list(fetch.get("incomplete_because", [])) + unconfirmed,
+        "missing_unconfirmed": unconfirmed,
+    }
+
+
+def summary(report: Mapping[str, Any]) -> str:
+    """A few lines a person reads in the task log to know what the run did."""
+    src, cat, tags = report["source"], report["categories"], report["tags"]
+    prod, planned, batches = report["products"], report["planned"], report["batches"]
+    lines = [
+        f"Medusa product sync {report['run_id']}: {report['status'].upper()}"
+        + (" (dry run: nothing written)" if report["dry_run"] else ""),
+        *(f"  FAILED      {reason}" for reason in report.get("failed_because", [])),
+        f"  source      fetched {src['fetched']}, valid {src['valid']}, quarantined {src['quarantined']}, "
+        + ("complete" if src.get("complete") else "INCOMPLETE"),
+        f"  categories  created {cat['created']}, existing {cat['existing']}; "
+        f"tags created {tags['created']}, existing {tags['existing']}",
+        f"  planned     create {planned['create']}, update {planned['update']}, "
+        f"unchanged {planned['unchanged']}, missing upstream {planned['missing_upstream']}",
+        f"  products    created {prod['created']}, updated {prod['updated']}, unchanged {prod['unchanged']}, "
+        f"resumed {prod.get('resumed', 0)}, rejected {prod['rejected']}, "
+        f"superseded {prod.get('superseded', 0)}, not found {prod.get('not_found', 0)}",
+        f"  missing     {prod['missing_upstream']} upstream (on_missing={prod['on_missing']}: "
+        f"{prod.get('missing_action')}): drafted {prod['drafted']}, deleted {prod['deleted']}",
+        f"  batches     {batches['succeeded']}/{batches['total']} succeeded"
+        + (f"; failed: {', '.join(batches['failed'])}" if batches["failed"] else ""),
+        f"  duration    {report['duration_seconds']} s",
+    ]
+    if stock := report.get("stock"):
+        lines.insert(
+            -1,
+            f"  stock       levels created {stock['created']}, updated {stock['updated']}, "
+            f"unchanged {stock['unchanged']}, held back as older {stock['superseded']}, "
+            f"not in the store yet {stock['not_in_store']} (location {stock['location_id']})",
+        )
+    if report.get("guard"):
+        lines.append(f"  guard       {report['guard']['reason']}")
+    unconfirmed = src.get("missing_unconfirmed", [])
+    for reason in src.get("incomplete_because", []):
+        if reason not in unconfirmed:
+            lines.append(f"  incomplete fetch (missing upstream not acted on): {reason}")
+    for reason in unconfirmed:
+        lines.append(f"  incomplete fetch (confirmed by id): {reason}")
+    for item in report["quarantine"][:MAX_LINES_PER_LIST]:
+        lines.append(f"  quarantined source id {item.get('source_id')}: {item.get('reason')}")
+    for key in LISTED:
+        for item in report.get(key, [])[:MAX_LINES_PER_LIST]:
+            what = item.get("external_id") or item.get("product_id")
+            detail = item.get("message") or item.get("action")
+            if item.get("superseded_by"):
+                detail += f", superseded by run {item['superseded_by']}"
+            lines.append(f"  {key.replace('_', ' ')} {what} ({item.get('batch_label')}): {detail}")
+    return "\n".join(lines)

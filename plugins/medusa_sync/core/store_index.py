@@ -1,0 +1,114 @@
+"""The store as the diff sees it, kept in a SQLite file so a million products cost disk, not memory.
+
+Only products carrying our external-id prefix are ours; everything else in the store is only
+read for its handle, so nothing made by hand or by another integration is ever touched. The file
+is task-local scratch (see ``scratch``), gone when the index is closed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from types import TracebackType
+from typing import Any
+
+from medusa_sync.core.diff import StoreProduct
+from medusa_sync.core.scratch import ScratchDb
+
+_COLUMNS = ("id", "external_id", "handle", "variant_id", "sync_hash", "status", "updated_at")
+_SCHEMA = f"""
+CREATE TABLE ours ({", ".join(f"{c} TEXT" for c in _COLUMNS)}, seen INTEGER NOT NULL DEFAULT 0,
+                   PRIMARY KEY (external_id)) WITHOUT ROWID;
+CREATE TABLE handles (handle TEXT PRIMARY KEY) WITHOUT ROWID;
+"""
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM ours"
+_INSERT = f"INSERT OR IGNORE INTO ours ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
+
+
+class HandleSet:
+    """Every handle in use in the store, plus those allocated this run (``HandleAllocator``'s ``taken``)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __contains__(self, handle: object) -> bool:
+        return self._db.execute("SELECT 1 FROM handles WHERE handle = ?", (handle,)).fetchone() is not None
+
+    def add(self, handle: str) -> None:
+        self._db.execute("INSERT OR IGNORE INTO handles VALUES (?)", (handle,))
+
+    def __len__(self) -> int:
+        return self._db.execute("SELECT count(*) FROM handles").fetchone()[0]
+
+    def __iter__(self) -> Iterator[str]:
+        return (row[0] for row in self._db.execute("SELECT handle FROM handles ORDER BY handle"))
+
+
+class StoreIndex:
+    """Our products by external id, every handle in use, and which of ours the source still has.
+
+    Use as a context manager (or call ``close``): closing deletes the file.
+    """
+
+    def __init__(self, *, prefix: str) -> None:
+        self.prefix = prefix
+        # External ids found on more than one product: a broken invariant to report, not to guess at.
+        self.duplicated: dict[str, list[str]] = {}
+        self._scratch = ScratchDb(_SCHEMA)
+        self._db = self._scratch.db
+        self.handles = HandleSet(self._db)
+
+    @classmethod
+    def build(cls, products: Iterable[StoreProduct | Mapping[str, Any]], *, prefix: str) -> StoreIndex:
+        """From store products, or the Admin API's product objects (``STORE_PRODUCT_FIELDS``)."""
+        index = cls(prefix=prefix)
+        try:
+            for product in products:
+                index.add(product if isinstance(product, StoreProduct) else StoreProduct.from_api(product))
+            index._db.commit()
+        except BaseException:
+            index.close()
+            raise
+        return index
+
+    def add(self, product: StoreProduct) -> None:
+        """Index one store product; the first product seen with an external id is the one kept."""
+        if product.handle:
+            self.handles.add(product.handle)
+        if not product.external_id.startswith(self.prefix):
+            return
+        row = tuple(getattr(product, c) for c in _COLUMNS)
+        if self._db.execute(_INSERT, row).rowcount == 0:
+            first = self.get(product.external_id)
+            self.duplicated.setdefault(product.external_id, [first.id if first else "?"]).append(product.id)
+
+    def get(self, external_id: str) -> StoreProduct | None:
+        row = self._db.execute(f"{_SELECT} WHERE external_id = ?", (external_id,)).fetchone()
+        return StoreProduct(*row) if row else None
+
+    def seen_upstream(self, external_id: str) -> StoreProduct | None:
+        """Note that the source still has this id (so it is not missing); returns our product with it."""
+        product = self.get(external_id)
+        if product is not None:
+            self._db.execute("UPDATE ours SET seen = 1 WHERE external_id = ?", (external_id,))
+        return product
+
+    def missing_upstream(self) -> list[StoreProduct]:
+        """Ours that the source no longer has, by external id."""
+        rows = self._db.execute(f"{_SELECT} WHERE seen = 0 ORDER BY external_id")
+        return [StoreProduct(*row) for row in rows]
+
+    @property
+    def owned(self) -> int:
+        return self._db.execute("SELECT count(*) FROM ours").fetchone()[0]
+
+    def close(self) -> None:
+        self._scratch.close()
+
+    def __enter__(self) -> StoreIndex:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

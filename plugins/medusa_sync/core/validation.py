@@ -1,0 +1,154 @@
+"""Turn raw source records into valid products and quarantine entries.
+
+A bad record must never stop the run: it is set aside with a reason that names the field, and
+the rest of the catalog syncs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import ValidationError
+
+from medusa_sync.core.models import QuarantinedRecord, SourceProduct, StockRecord
+from medusa_sync.core.scratch import FirstOwner, ScratchDb
+from medusa_sync.core.stock import parse_stock
+
+# Medusa keeps these unique across variants.
+UNIQUE_VARIANT_FIELDS = ("sku", "barcode")
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "record"
+        parts.append(f"{where}: {item['msg']}")
+    return "; ".join(parts)
+
+
+def _raw_id(record: Any) -> str | None:
+    if isinstance(record, dict) and record.get("id") is not None:
+        return str(record["id"])
+    return None
+
+
+class Validator:
+    """Validates records page by page, remembering ids so a repeated id is caught across pages.
+
+    ``currency``/``decimals`` say how precise a price may be (12.5 is no yen price). Ids, skus
+    and barcodes seen so far are kept in ``scratch`` (on disk for a real fetch, so a million
+    products cost no memory); without one, in memory.
+    """
+
+    # The keys a record must not share with an earlier one (Medusa keeps skus and barcodes unique).
+    KEYS: tuple[str, ...] = ("id", *UNIQUE_VARIANT_FIELDS)
+
+    def __init__(
+        self,
+        currency: str = "usd",
+        decimals: int = 2,
+        scratch: ScratchDb | None = None,
+        check_stock: bool = False,
+    ) -> None:
+        self.currency = currency
+        self.decimals = decimals
+        # With inventory synced, a stock Medusa cannot hold is quarantined (the product still syncs).
+        self.check_stock = check_stock
+        scratch = scratch or ScratchDb(in_memory=True)
+        self._owners = {name: FirstOwner(scratch, f"seen_{name}") for name in self.KEYS}
+        # Ids that came twice: the fetch cannot then prove it saw the whole catalog.
+        self.repeated_ids: list[int] = []
+
+    def validate(self, records: Iterable[Any]) -> tuple[list[SourceProduct], list[QuarantinedRecord]]:
+        """Valid products and quarantine entries of one page, each list in the page's order."""
+        parsed = [self._parse(record) for record in records]
+        page = _PageClaims(self._owners, [p for p in parsed if not isinstance(p, QuarantinedRecord)])
+        valid: list[SourceProduct] = []
+        quarantined: list[QuarantinedRecord] = []
+        for product in parsed:
+            if isinstance(product, QuarantinedRecord):
+                quarantined.append(product)
+            elif repeat := page.repeated(product):
+                field, reason = repeat
+                if field == "id":
+                    self.repeated_ids.append(product.id)
+                quarantined.append(QuarantinedRecord(source_id=str(product.id), reason=reason))
+            else:
+                page.claim(product)
+                valid.append(product)
+                if self.check_stock and getattr(product, "stock_problem", None):
+                    quarantined.append(
+                        QuarantinedRecord(source_id=str(product.id), reason=product.stock_problem)
+                    )
+        page.save()
+        return valid, quarantined
+
+    def _parse(self, record: Any) -> SourceProduct | QuarantinedRecord:
+        if not isinstance(record, dict):
+            return QuarantinedRecord(source_id=None, reason="record: not a JSON object")
+        try:
+            return SourceProduct.parse(record, currency=self.currency, decimals=self.decimals)
+        except ValidationError as exc:
+            return QuarantinedRecord(source_id=_raw_id(record), reason=_describe(exc))
+
+
+class StockValidator(Validator):
+    """Validates ``{id, stock}`` records: a bad stock is quarantined with its reason, a repeated
+    id too (the first one wins, as for whole records)."""
+
+    KEYS = ("id",)
+
+    def __init__(self, scratch: ScratchDb | None = None) -> None:
+        super().__init__(scratch=scratch)
+
+    def _parse(self, record: Any) -> StockRecord | QuarantinedRecord:  # type: ignore[override]
+        if not isinstance(record, dict):
+            return QuarantinedRecord(source_id=None, reason="record: not a JSON object")
+        quantity, problem = parse_stock(record.get("stock"))
+        if problem:
+            return QuarantinedRecord(source_id=_raw_id(record), reason=problem)
+        try:
+            return StockRecord.model_validate({"id": record.get("id"), "stock": quantity})
+        except ValidationError as exc:
+            return QuarantinedRecord(source_id=_raw_id(record), reason=_describe(exc))
+
+
+class _PageClaims:
+    """The owners of one page's ids, skus and barcodes: earlier pages' read in one query per
+    field, this page's added as its records are accepted, all written back in one go."""
+
+    def __init__(self, owners: dict[str, FirstOwner], products: list[SourceProduct]) -> None:
+        self._tables = owners
+        self._known = {
+            name: table.owners(v for p in products if (v := _key(p, name))) for name, table in owners.items()
+        }
+        self._new: dict[str, list[tuple[str, str]]] = {name: [] for name in owners}
+
+    def repeated(self, product: SourceProduct) -> tuple[str, str] | None:
+        """``(field, reason)`` when a key of ``product`` is taken: the first record with an id,
+        sku or barcode wins (Medusa would refuse a second one)."""
+        if str(product.id) in self._known["id"]:
+            return "id", f"id: {product.id} appears more than once in this fetch"
+        for name in (name for name in self._tables if name != "id"):
+            value = _key(product, name)
+            if value and value in self._known[name]:
+                return name, f"{name}: {value!r} is already used by source id {self._known[name][value]}"
+        return None
+
+    def claim(self, product: SourceProduct) -> None:
+        owner = str(product.id)
+        for name in self._tables:
+            if value := _key(product, name):
+                self._known[name][value] = owner
+                self._new[name].append((value, owner))
+
+    def save(self) -> None:
+        for name, table in self._tables.items():
+            table.claim_all(self._new[name])
+
+
+def _key(product: SourceProduct, name: str) -> str | None:
+    if name == "id":
+        return str(product.id)
+    return getattr(product, name) or None

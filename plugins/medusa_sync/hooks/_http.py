@@ -1,0 +1,204 @@
+"""What both hooks share about HTTP: the retry policy (backoff, ``Retry-After``, what may be
+resent) and the bounded read-ahead of offset pages. Private to ``hooks``.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Hashable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any, Generic, Protocol, TypeVar
+
+import requests
+from urllib3.exceptions import ConnectTimeoutError
+
+# Rate limiting and server-side failures; every other 4xx means the request itself is wrong.
+RETRYABLE_STATUSES: frozenset[int] = frozenset({429, *range(500, 600)})
+
+# No usable response arrived: the server may answer next time.
+RETRYABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
+
+
+class _Logger(Protocol):
+    def warning(self, msg: str, *args: Any) -> None: ...
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with a cap, so an outage is ridden out without hammering the server."""
+
+    max_attempts: int = 5
+    initial_delay: float = 1.0
+    multiplier: float = 2.0
+    max_delay: float = 30.0
+    jitter: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if self.initial_delay < 0 or self.max_delay < 0 or self.multiplier < 1 or not 0 <= self.jitter < 1:
+            raise ValueError("delays must be >= 0, multiplier >= 1 and 0 <= jitter < 1")
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based); jitter spreads clients."""
+        try:
+            base = self.initial_delay * self.multiplier ** max(attempt - 1, 0)
+        except OverflowError:  # a huge attempt number: the cap applies anyway
+            base = self.max_delay
+        spread = random.uniform(1 - self.jitter, 1 + self.jitter) if self.jitter else 1.0
+        return min(base * spread, self.max_delay)
+
+
+def retry_after(response: requests.Response) -> float | None:
+    """The server's ``Retry-After`` in seconds (delta or HTTP date), or None when absent or unreadable."""
+    value = (response.headers.get("Retry-After") or "").strip()
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None or when.tzinfo is None:
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+def never_sent(exc: BaseException) -> bool:
+    """Whether the request certainly never reached the server (so even a POST may be sent again).
+
+    Only a failure to connect proves that; after a read timeout or a dropped connection the
+    server may have done the work.
+    """
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.ConnectionError) and exc.args:
+        return isinstance(getattr(exc.args[0], "reason", None), ConnectTimeoutError)
+    return False
+
+
+def call_with_retry(
+    send: Callable[[], requests.Response],
+    policy: RetryPolicy,
+    *,
+    describe: str,
+    log: _Logger,
+    sleep: Callable[[float], Any] = time.sleep,
+    idempotent: bool = True,
+    unusable: Callable[[requests.Response], str | None] | None = None,
+) -> requests.Response:
+    """Send until a final answer: a non-retryable status, a success, or attempts run out.
+
+    ``describe`` goes into log lines as is: keep it to a method and a path, never a URL with
+    credentials. With ``idempotent=False`` a request that may have reached the server (read
+    timeout, dropped connection, 504 from a gateway) is not sent again: repeating a create could
+    duplicate it, so the caller fails and leaves the retry to a level that can check the server's
+    state first. ``unusable`` may say why a 2xx response cannot be used and is worth fetching
+    again (e.g. a truncated body). The last response is returned either way: turning it into a
+    typed error is the caller's job. When the last attempt got no response, its exception is
+    re-raised.
+    """
+    attempt = 0
+    while True:
+        attempt += 1
+        last = attempt >= policy.max_attempts
+        try:
+            response = send()
+        except RETRYABLE_EXCEPTIONS as exc:
+            if last:
+                raise
+            if not idempotent and not never_sent(exc):
+                log.warning(
+                    "%s: attempt %d/%d got no response (%s); not repeated, the server may have done it",
+                    describe,
+                    attempt,
+                    policy.max_attempts,
+                    type(exc).__name__,
+                )
+                raise
+            wait = policy.delay(attempt)
+            log.warning(
+                "%s: attempt %d/%d got no response (%s); retrying in %.2fs",
+                describe,
+                attempt,
+                policy.max_attempts,
+                type(exc).__name__,
+                wait,
+            )
+            sleep(wait)
+            continue
+
+        status = response.status_code
+        if status in RETRYABLE_STATUSES and (idempotent or status != 504):
+            reason = f"status {status}"
+        elif unusable is not None and 200 <= status < 300:
+            problem = unusable(response)
+            if problem is None:
+                return response
+            reason = f"status {status} but {problem}"
+        else:
+            return response
+        if last:
+            return response
+
+        hinted = retry_after(response) if status in RETRYABLE_STATUSES else None
+        wait = min(hinted, policy.max_delay) if hinted is not None else policy.delay(attempt)
+        log.warning(
+            "%s: attempt %d/%d got %s; retrying in %.2fs",
+            describe,
+            attempt,
+            policy.max_attempts,
+            reason,
+            wait,
+        )
+        response.close()
+        sleep(wait)
+
+
+# --- Bounded read-ahead for offset-paged APIs: a few pages in flight, handed out in order.
+
+Key = TypeVar("Key", bound=Hashable)
+
+
+class PageAhead(Generic[Key]):
+    """``get(key, upcoming)`` returns the page at ``key`` and first sends the upcoming ones that fit."""
+
+    def __init__(self, fetch: Callable[..., Any], concurrency: int, *, name: str = "page") -> None:
+        self._fetch = fetch
+        self.depth = max(1, concurrency)
+        self._pool = ThreadPoolExecutor(self.depth, thread_name_prefix=name) if self.depth > 1 else None
+        self._ahead: dict[Key, Future[Any]] = {}
+
+    def get(self, key: Key, upcoming: Iterable[Key] = ()) -> Any:
+        """The page at ``key`` (a tuple is unpacked into ``fetch``'s arguments)."""
+        future = self._ahead.pop(key, None)
+        for next_key in upcoming:
+            if self._pool is None or len(self._ahead) >= self.depth - (future is None):
+                break
+            if next_key not in self._ahead:
+                self._ahead[next_key] = self._pool.submit(self._call, next_key)
+        return future.result() if future is not None else self._call(key)
+
+    def _call(self, key: Key) -> Any:
+        return self._fetch(*key) if isinstance(key, tuple) else self._fetch(key)
+
+    def close(self) -> None:
+        """Stop: pages not yet sent are dropped; the ones on the wire are waited for."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> PageAhead[Key]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,158 @@
+"""Stage 5: merge what every stage left in the run folder into the run report."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pendulum
+from airflow.sdk import Asset, AssetAlias, BaseOperator, Context
+
+from medusa_sync.core.param_values import is_empty
+from medusa_sync.core.report import build_report, merge_results, summary
+from medusa_sync.rundata.run_folder import RunFolder, read_json, write_json
+from medusa_sync.ui.report_link import SyncReportLink
+
+# What a consumer of the catalog asset learns from its event's ``extra``.
+EVENT_COUNTS = (
+    "created",
+    "updated",
+    "unchanged",
+    "drafted",
+    "deleted",
+    "resumed",
+    "rejected",
+    "superseded",
+    "not_found",
+    "missing_upstream",
+)
+CHANGES = ("created", "updated", "drafted", "deleted")
+
+
+def catalog_event_extra(report: dict[str, Any]) -> dict[str, Any] | None:
+    """The asset event's ``extra`` for a report, or None when the run changed nothing in the store.
+
+    A dry run writes nothing, so it never announces a change, whatever its plan says.
+    """
+    products = report["products"]
+    if report.get("dry_run") or not any(products.get(key) for key in CHANGES):
+        return None
+    return {
+        "run_id": report["run_id"],
+        **{key: products.get(key, 0) for key in EVENT_COUNTS},
+        "quarantined": report["source"].get("quarantined", 0),
+        "fetch_complete": bool(report["source"].get("complete")),
+        "duration_seconds": report.get("duration_seconds"),
+    }
+
+
+class SyncReportFailed(Exception):
+    """The run did not fully land, or the deletion guard held it; the report says why."""
+
+
+class SyncReportOperator(BaseOperator):
+    """Writes ``report.json``, logs a readable summary, and fails the run when it did not fully land.
+
+    Runs whatever happened upstream (trigger rule ``all_done``). It judges the run by this run's
+    own task states (read through the task SDK), so a run cleared from ``fetch_pages`` whose fetch
+    then fails ends failed even though an earlier attempt's files say otherwise. Counts come only
+    from the result files of batch instances that succeeded in this run.
+    """
+
+    template_fields = ("run_folder",)
+    ui_color = "#f0f0f0"
+    operator_extra_links = (SyncReportLink(),)
+
+    def __init__(
+        self,
+        *,
+        run_folder: str | None,
+        batch_task_id: str = "upsert_batch",
+        catalog_asset: Asset | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("trigger_rule", "all_done")
+        super().__init__(**kwargs)
+        self.run_folder = run_folder
+        self.batch_task_id = batch_task_id
+        self.catalog_asset = catalog_asset
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        states = self._task_states(context)
+        # In the DAG's order, so the first failed stage (the cause) comes before what it held up.
+        stages = {
+            task: states.get(task)
+            for task in context["dag"].task_ids
+            if task in states and task != self.task_id and task != self.batch_task_id
+        }
+        if is_empty(self.run_folder):
+            raise SyncReportFailed(
+                f"fetch_pages never started: there is no run folder to report on ({stages})"
+            )
+        folder = RunFolder(self.run_folder)
+        plan = _read_optional(folder.plan) if stages.get("compute_diff") == "success" else None
+        start = context["dag_run"].start_date
+        report = build_report(
+            dag_id=context["dag"].dag_id,
+            run_id=context["run_id"],
+            params=context["params"],
+            fetch=_read_optional(folder.fetch) if stages.get("fetch_pages") == "success" else None,
+            quarantine=_read_optional(folder.quarantine) or [],
+            taxonomy=_read_optional(folder.taxonomy) if stages.get("sync_categories") == "success" else None,
+            plan=plan,
+            results=self._batch_results(folder, plan, states),
+            duration_seconds=(pendulum.now("UTC") - start).total_seconds() if start else None,
+            stage_states=stages,
+            stock=_read_optional(folder.stock) if stages.get("sync_stock") == "success" else None,
+        )
+        write_json(folder.report, report)
+        self.log.info("report written to %s\n%s", folder.report, summary(report))
+        self.log.info(
+            "report json: %s", json.dumps({k: report[k] for k in ("status", "source", "products", "batches")})
+        )
+        if report["status"] != "success":
+            raise SyncReportFailed("the sync did not fully land: " + "; ".join(report["failed_because"]))
+        self._announce(context, report)
+        return {
+            "report": str(folder.report),
+            **{
+                k: report["products"][k]
+                for k in ("created", "updated", "unchanged", "rejected", "superseded")
+            },
+        }
+
+    def _announce(self, context: Context, report: dict[str, Any]) -> None:
+        """Emit the catalog asset, with the counts, through the alias outlet when the store changed."""
+        alias = next((o for o in self.outlets if isinstance(o, AssetAlias)), None)
+        if self.catalog_asset is None or alias is None:
+            return
+        extra = catalog_event_extra(report)
+        if extra is None:
+            self.log.info("no asset event: %s", "dry run" if report.get("dry_run") else "nothing changed")
+            return
+        context["outlet_events"][alias].add(self.catalog_asset, extra=extra)
+        self.log.info("asset event %s: %s", self.catalog_asset.name, json.dumps(extra))
+
+    def _task_states(self, context: Context) -> dict[str, str | None]:
+        """``{task_id or "<task_id>_<map index>": state}`` for every task instance of this run."""
+        by_run = context["ti"].get_task_states(dag_id=context["dag"].dag_id, run_ids=[context["run_id"]])
+        return dict(by_run.get(context["run_id"], {}))
+
+    def _batch_results(
+        self, folder: RunFolder, plan: dict[str, Any] | None, states: dict[str, str | None]
+    ) -> dict[str, Any]:
+        """Each instance's results (its files merged) by label; None unless it succeeded in this run."""
+        results: dict[str, Any] = {}
+        for index, descriptor in enumerate((plan or {}).get("batches", [])):
+            paths = folder.result_for_group(descriptor["batch_path"], descriptor.get("batch_count", 1))
+            landed = states.get(f"{self.batch_task_id}_{index}") == "success" and all(
+                p.exists() for p in paths
+            )
+            results[descriptor["batch_label"]] = (
+                merge_results([read_json(p) for p in paths]) if landed else None
+            )
+        return results
+
+
+def _read_optional(path: Any) -> Any:
+    return read_json(path) if path.exists() else None

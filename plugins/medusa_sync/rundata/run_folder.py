@@ -1,0 +1,214 @@
+"""The run folder: where each stage leaves its data for the next, on any ObjectStoragePath.
+
+XCom only ever carries the folder's URL and counts; the products themselves live here, one file
+per page or batch, so no stage needs the whole catalog in memory or in the metadata database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any
+
+from airflow.sdk import ObjectStoragePath
+from airflow.sdk.exceptions import AirflowFailException
+
+from medusa_sync.core.newest_plan import PlanClaim, may_claim
+
+STORAGE_VARIABLE = "medusa_sync_storage_url"
+
+
+class RunStorageError(AirflowFailException):
+    """The run storage cannot be used (a missing bucket, wrong credentials): nothing can be synced.
+
+    A configuration error, so the task fails without burning its retries on it.
+    """
+
+
+def display_url(url: str) -> str:
+    """The URL as logs and errors may show it: a connection id stays, a ``user:password@`` goes."""
+    return re.sub(r"(?<=://)[^/@\s:]*:[^/@\s]*@", "***@", url)
+
+
+def unusable_storage(url: str, exc: BaseException) -> RunStorageError:
+    detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+    return RunStorageError(
+        f"run storage {display_url(url)} is not usable: {type(exc).__name__}: {detail}. "
+        "Check the bucket exists and the connection's credentials (Variable "
+        f"{STORAGE_VARIABLE} names the storage, and the connection id in it)"
+    )
+
+
+def default_storage_url() -> str:
+    home = os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow")
+    return f"file://{os.path.abspath(home)}/medusa_sync_runs"
+
+
+class RunFolder:
+    """``<storage url>/<dag_id>/<run_id>/`` and the names of the files the stages exchange."""
+
+    def __init__(self, root: str | ObjectStoragePath) -> None:
+        self.root = root if isinstance(root, ObjectStoragePath) else ObjectStoragePath(root)
+
+    @classmethod
+    def for_run(cls, storage_url: str, dag_id: str, run_id: str) -> RunFolder:
+        return cls(ObjectStoragePath(storage_url.rstrip("/")) / dag_id / run_id)
+
+    @classmethod
+    def of_file(cls, path: str) -> RunFolder:
+        """The folder holding a stage file such as ``<run folder>/batches/batch-00001.json``."""
+        return cls(ObjectStoragePath(path).parent.parent)
+
+    @property
+    def url(self) -> str:
+        return str(self.root)
+
+    # --- file names -------------------------------------------------------------------------
+    def page(self, number: int) -> ObjectStoragePath:
+        return self.root / "pages" / f"page-{number:05d}.json"
+
+    def pages(self) -> list[ObjectStoragePath]:
+        return self._listing("pages")
+
+    @property
+    def fetch(self) -> ObjectStoragePath:
+        return self.root / "fetch.json"
+
+    @property
+    def quarantine(self) -> ObjectStoragePath:
+        return self.root / "quarantine.json"
+
+    @property
+    def source_categories(self) -> ObjectStoragePath:
+        return self.root / "source_categories.json"
+
+    @property
+    def taxonomy(self) -> ObjectStoragePath:
+        return self.root / "taxonomy.json"
+
+    @property
+    def plan(self) -> ObjectStoragePath:
+        return self.root / "plan.json"
+
+    def batch(self, number: int) -> ObjectStoragePath:
+        return self.root / "batches" / f"batch-{number:05d}.json"
+
+    def batches(self) -> list[ObjectStoragePath]:
+        return self._listing("batches")
+
+    def results(self) -> list[ObjectStoragePath]:
+        return self._listing("results")
+
+    def batch_group(self, first_path: str | ObjectStoragePath, count: int) -> list[ObjectStoragePath]:
+        """``count`` consecutive batch files from ``first_path`` (``batch-00006.json`` …)."""
+        first = int(ObjectStoragePath(str(first_path)).stem.rsplit("-", 1)[1])
+        return [self.batch(first + n) for n in range(count)]
+
+    def result_for_group(self, first_path: str | ObjectStoragePath, count: int) -> list[ObjectStoragePath]:
+        return [self.result_for(path) for path in self.batch_group(first_path, count)]
+
+    def result_for(self, batch_path: str | ObjectStoragePath) -> ObjectStoragePath:
+        return self.root / "results" / ObjectStoragePath(str(batch_path)).name
+
+    @property
+    def stock(self) -> ObjectStoragePath:
+        """What ``sync_stock`` did: the level writes and why others were not made."""
+        return self.root / "stock.json"
+
+    @property
+    def stock_watermark(self) -> ObjectStoragePath:
+        """Beside every DAG's runs: when the source was read for the newest stock planned for real
+        (set before its first level write), so a run replayed later never writes an older stock
+        over a newer one."""
+        return self.root.parent.parent / "stock_watermark.json"
+
+    @property
+    def newest_plan(self) -> ObjectStoragePath:
+        """Beside this DAG's run folders: the run that planned against the store last, and when it
+        read the source (see ``newest_plan``); its batches are the only ones still sent."""
+        return self.root.parent / "newest_plan.json"
+
+    def read_newest_plan(self) -> PlanClaim | None:
+        """The DAG's marker, or None on a storage where no run has planned yet."""
+        path = self.newest_plan
+        return PlanClaim.from_json(read_json(path)) if path.exists() else None
+
+    def claim_newest_plan(self, claim: PlanClaim) -> PlanClaim | None:
+        """Write ``claim`` as the DAG's newest plan unless a run that read the source later holds
+        it; returns the holder that kept it (None when ``claim`` took it).
+
+        Read, then write, without a lock: the DAG runs one at a time (``max_active_runs=1``), so no
+        two plans of it race for the marker. A whole-file write (``write_json``) on S3 too.
+        """
+        held = self.read_newest_plan()
+        if not may_claim(held, claim):
+            return held
+        write_json(self.newest_plan, claim.to_json())
+        return None
+
+    @property
+    def report(self) -> ObjectStoragePath:
+        return self.root / "report.json"
+
+    @property
+    def attempt(self) -> ObjectStoragePath:
+        return self.root / "attempt.json"
+
+    def start_attempt(self, marker: dict[str, Any]) -> int:
+        """Empty the folder and write ``attempt.json``: proves the storage is writable before any
+        work is done, failing at once with ``RunStorageError``. Returns the files removed.
+
+        ``store/`` stays: ``read_store`` writes it while the source is fetched, and replaces it
+        whole on each of its own attempts."""
+        try:
+            removed = self.clear(keep=("store",))
+            write_json(self.attempt, marker)
+        except Exception as exc:
+            raise unusable_storage(self.url, exc) from None
+        return removed
+
+    def clear(self, keep: tuple[str, ...] = ()) -> int:
+        """Delete every file in the folder but those in the ``keep`` subfolders; returns how many."""
+        if not self.root.exists():
+            return 0
+        kept = [self.root / name for name in keep]
+        removed = 0
+        for path in list(self.root.rglob("*")):
+            if path.is_file() and not any(path.is_relative_to(k) for k in kept):
+                path.unlink()
+                removed += 1
+        return removed
+
+    def _listing(self, folder: str) -> list[ObjectStoragePath]:
+        path = self.root / folder
+        if not path.exists():
+            return []
+        # By number: page-100000.json comes after page-99999.json (five digits are only a minimum).
+        return sorted(
+            (p for p in path.iterdir() if p.name.endswith(".json")), key=lambda p: (len(p.name), p.name)
+        )
+
+
+def write_json(path: ObjectStoragePath, data: Any) -> None:
+    """Write a whole file or nothing: a reader never sees half of one.
+
+    An object store's PUT is atomic; on a local disk the text goes to a temporary name first.
+    Object stores have no folders to make, and s3fs's ``mkdir`` would *create* a missing bucket
+    (so a misnamed bucket would pass for a good one): only local paths get their parents made.
+    """
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    if path.protocol not in ("file", "local", ""):
+        path.write_text(text)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    local = path.path
+    partial = f"{local}.partial"
+    with open(partial, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(partial, local)
+
+
+def read_json(path: str | ObjectStoragePath) -> Any:
+    target = path if isinstance(path, ObjectStoragePath) else ObjectStoragePath(path)
+    return json.loads(target.read_text())

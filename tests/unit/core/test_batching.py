@@ -1,0 +1,73 @@
+import json
+
+import pytest
+
+from medusa_sync.core.batching import Batch, BatchBuilder
+
+
+def build(items, **kwargs):
+    builder = BatchBuilder(**kwargs)
+    batches = [b for item in items if (b := builder.add("create", item))]
+    if last := builder.flush():
+        batches.append(last)
+    return batches
+
+
+def test_batches_are_cut_by_count():
+    batches = build([{"n": i} for i in range(7)], max_items=3)
+    assert [len(b) for b in batches] == [3, 3, 1]
+    assert [i["n"] for b in batches for i in b.create] == list(range(7))
+
+
+def test_batches_are_cut_by_body_size():
+    big = [{"text": "x" * 1000, "n": i} for i in range(10)]
+    batches = build(big, max_items=100, max_bytes=3500)
+    assert all(len(json.dumps(b.body()).encode()) <= 3500 for b in batches)
+    assert sum(len(b) for b in batches) == 10
+
+
+def test_an_item_larger_than_the_limit_travels_alone():
+    batches = build([{"a": 1}, {"text": "x" * 5000}, {"b": 2}], max_items=10, max_bytes=1000)
+    assert [len(b) for b in batches] == [1, 1, 1]
+
+
+def test_size_accounting_matches_the_real_body():
+    batch = Batch()
+    for i in range(5):
+        batch.add("create", {"title": f"é{i}", "n": i})
+    batch.add("delete", "prod_1")
+    real = len(json.dumps(batch.body(), separators=(",", ":"), ensure_ascii=False).encode())
+    assert abs(batch.size_bytes - real) <= 6
+
+
+def test_halves_keep_every_item_once_with_its_plan_state():
+    batch = Batch.from_file(
+        {
+            "create": [{"n": 1}, {"n": 2}],
+            "update": [{"id": "p"}],
+            "delete": ["q"],
+            "planned": {"p": {"updated_at": "t1"}, "q": {"updated_at": "t2"}},
+        }
+    )
+    first, second = batch.halves()
+    assert len(first) == 2 and len(second) == 2
+    merged = {k: first.body()[k] + second.body()[k] for k in ("create", "update", "delete")}
+    assert merged == batch.body()
+    assert second.planned == {"p": {"updated_at": "t1"}, "q": {"updated_at": "t2"}}
+    assert first.planned == {}
+
+
+def test_the_plan_state_is_kept_in_the_file_but_never_sent_to_medusa():
+    builder = BatchBuilder(max_items=10)
+    builder.add("update", {"id": "prod_1", "title": "x"}, planned={"updated_at": "t", "sync_hash": "h"})
+    builder.add("delete", "prod_2", planned={"updated_at": "u", "sync_hash": None})
+    batch = builder.flush()
+    assert batch.body() == {"create": [], "update": [{"id": "prod_1", "title": "x"}], "delete": ["prod_2"]}
+    stored = json.loads(json.dumps(batch.to_file()))
+    assert Batch.from_file(stored).planned_for("delete", "prod_2") == {"updated_at": "u", "sync_hash": None}
+    assert Batch.from_file(stored).body() == batch.body()
+
+
+def test_batch_size_must_be_positive():
+    with pytest.raises(ValueError, match="batch_size"):
+        BatchBuilder(max_items=0)

@@ -1,0 +1,69 @@
+"""Sorting the by-id answers for products missing upstream: only a 404 lets one be drafted or deleted."""
+
+from __future__ import annotations
+
+import pytest
+
+from medusa_sync.core.missing import Answer, Confirmation, control_problem, outcome_of, source_id_of
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (404, None, "absent"),
+        (200, {"id": 7}, "found"),
+        (200, {"id": "7"}, "found"),
+        (200, {"id": 8}, "unproven"),  # a source that ignores the path proves nothing
+        (200, ["not", "a", "record"], "unproven"),
+        (503, None, "unproven"),
+        (None, None, "unproven"),  # no answer after the retries
+        (410, None, "unproven"),
+    ],
+)
+def test_only_a_404_proves_absence_and_only_that_record_proves_presence(status, body, expected):
+    assert outcome_of("7", status, body)[0] == expected
+
+
+def test_an_external_id_without_a_source_id_is_never_proven_absent():
+    assert source_id_of("dummyjson:12", "dummyjson:") == "12"
+    assert source_id_of("other:12", "dummyjson:") is None
+    assert source_id_of("dummyjson:", "dummyjson:") is None
+    assert source_id_of("dummyjson:1/2", "dummyjson:") is None
+    assert outcome_of(None, 404, None)[0] == "unproven"
+
+
+def test_the_reasons_name_the_found_and_unproven_ids_and_what_was_still_acted_on():
+    answers = [
+        Answer("dummyjson:51", "prod_b", "51", "found", "200"),
+        Answer("dummyjson:4", "prod_a", "4", "absent", "404"),
+        Answer("dummyjson:9", "prod_c", "9", "unproven", "GET /products/9: Service Unavailable"),
+    ]
+    confirmation = Confirmation.sort(answers)
+    assert [a.product_id for a in confirmation.absent] == ["prod_a"]
+    assert [a.product_id for a in confirmation.found] == ["prod_b"]
+    assert confirmation.reasons() == [
+        "1 product(s) the paging missed are still upstream (source id(s) 51): not drafted or deleted",
+        "1 product(s) could not be confirmed absent upstream (source id(s) 9; "
+        "GET /products/9: Service Unavailable): not drafted or deleted",
+        "1 product(s) answered 404 upstream were acted on",
+    ]
+
+
+def test_all_proven_absent_leaves_the_fetch_complete():
+    confirmation = Confirmation.sort([Answer("dummyjson:4", "prod_a", "4", "absent", "404")])
+    assert confirmation.reasons() == []
+
+
+def test_a_long_list_of_found_ids_is_cut_in_the_reason():
+    found = [Answer(f"dummyjson:{n}", f"prod_{n}", str(n), "found") for n in range(100, 113)]
+    [reason] = Confirmation.sort(found).reasons()
+    assert reason.startswith("13 product(s) the paging missed")
+    assert "and 3 more" in reason and "112" not in reason
+
+
+def test_404s_count_only_from_a_source_that_answers_for_a_product_it_listed():
+    assert control_problem("7", 200, {"id": 7}) is None
+    assert "its 404s prove nothing" in control_problem("7", 404, None)
+    assert "its 404s prove nothing" in control_problem("7", 200, {"id": 8})
+    distrusted = Confirmation.sort([Answer("dummyjson:1", "prod_1", "1", "absent", "404")], distrust="why")
+    assert (distrusted.absent, [a.detail for a in distrusted.unproven]) == ([], ["why"])

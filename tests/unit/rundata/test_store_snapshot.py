@@ -1,0 +1,165 @@
+"""The store snapshot ``read_store`` leaves for ``compute_diff``, and when the diff may use it."""
+
+from __future__ import annotations
+
+import logging
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from medusa_sync.core.diff import StoreProduct
+from medusa_sync.errors import StoreMovedError
+from medusa_sync.hooks.medusa import STORE_READ_TRIES, MedusaHook
+from medusa_sync.operators.compute_diff import ComputeDiffOperator
+from medusa_sync.rundata.run_folder import RunFolder, RunStorageError, write_json
+from medusa_sync.rundata.store_snapshot import StoreSnapshot
+from tests.fixtures.store_records import store_product
+
+
+def products(n: int) -> list[StoreProduct]:
+    return [
+        StoreProduct.from_api(store_product(f"prod_{i}", f"dummyjson:{i}", f"h-{i}", "abc")) for i in range(n)
+    ]
+
+
+@pytest.fixture
+def folder(tmp_path) -> RunFolder:
+    return RunFolder(f"file://{tmp_path}/run")
+
+
+@pytest.mark.parametrize("count", [0, 1, 4, 5])
+def test_what_is_written_is_read_back_in_order(folder, count):
+    snapshot = StoreSnapshot(folder)
+    summary = snapshot.write(products(count), page_size=2, marker={"try_number": 1})
+    assert summary["products"] == count
+    assert summary["pages"] == max(1, -(-count // 2))
+    assert list(snapshot.products(snapshot.summary())) == products(count)
+
+
+def test_a_new_attempt_starts_from_an_empty_snapshot(folder):
+    snapshot = StoreSnapshot(folder)
+    snapshot.write(products(3), page_size=2, marker={})
+    snapshot.start({"try_number": 2})
+    assert snapshot.summary() is None
+    assert sorted(p.name for p in snapshot.root.iterdir()) == ["attempt.json"]
+
+
+def test_storage_that_cannot_be_written_fails_before_the_store_is_read(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the storage root should be")
+    with pytest.raises(RunStorageError, match="not-a-folder"):
+        StoreSnapshot(RunFolder(f"file://{blocker}/run")).start({})
+
+
+def test_pages_without_their_summary_are_no_snapshot(folder):
+    snapshot = StoreSnapshot(folder)
+    snapshot.write(products(3), page_size=2, marker={})
+    snapshot.summary_path.unlink()
+    assert snapshot.summary() is None
+
+
+def test_a_page_that_lost_rows_fails_the_read(folder):
+    snapshot = StoreSnapshot(folder)
+    snapshot.write(products(4), page_size=2, marker={})
+    write_json(snapshot.page(2), [])
+    with pytest.raises(ValueError, match="holds 2 products, its summary says 4"):
+        list(snapshot.products(snapshot.summary()))
+
+
+def test_a_new_attempt_of_the_fetch_leaves_the_snapshot_alone(folder):
+    StoreSnapshot(folder).write(products(3), page_size=2, marker={})
+    write_json(folder.page(1), [])
+    assert folder.start_attempt({"try_number": 2}) == 1  # the old page went, the store pages stayed
+    assert StoreSnapshot(folder).summary()["products"] == 3
+
+
+class ListingHook:
+    """Stands in for MedusaHook's HTTP: records whether the store was listed. The first
+    ``moved_reads`` listings stop after two products with ``StoreMovedError``, as a read does when a
+    product is deleted under it; MedusaHook's own ``read_all_products`` runs the repeats."""
+
+    log = logging.getLogger(__name__)
+    read_all_products = MedusaHook.read_all_products
+
+    def __init__(self, listing: list[dict[str, Any]], moved_reads: int = 0) -> None:
+        self.listing = listing
+        self.calls = 0
+        self.moved_reads = moved_reads
+
+    def paginate(self, path: str, key: str, **kwargs: Any):
+        self.calls += 1
+        assert kwargs["overlap"] is True and ("order", "id") in kwargs["params"]
+        if self.calls <= self.moved_reads:
+            yield from self.listing[:2]
+            raise StoreMovedError("the list moved while it was read", path)
+        yield from self.listing
+
+
+def index_for(folder: RunFolder, hook: ListingHook, try_number: int):
+    operator = ComputeDiffOperator(task_id="compute_diff", run_folder=folder.url)
+    return operator._store_index(hook, folder, "dummyjson:", try_number)
+
+
+def test_the_first_try_plans_from_the_snapshot_without_listing_the_store(folder):
+    StoreSnapshot(folder).write(products(3), page_size=2, marker={"try_number": 1})
+    hook = ListingHook([store_product("prod_9", "dummyjson:9", "other")])
+    with index_for(folder, hook, try_number=1) as index:
+        assert hook.calls == 0
+        assert index.owned == 3 and index.get("dummyjson:2").id == "prod_2"
+
+
+def test_a_later_try_lists_the_store_again_because_upserts_may_have_written(folder, capsys):
+    StoreSnapshot(folder).write(products(3), page_size=2, marker={"try_number": 1})
+    hook = ListingHook([store_product("prod_9", "dummyjson:9", "other")])
+    with index_for(folder, hook, try_number=2) as index:
+        assert hook.calls == 1
+        assert index.owned == 1 and index.get("dummyjson:9") is not None
+    assert "try 2: reading the store now" in capsys.readouterr().out  # the task log
+
+
+def test_without_a_snapshot_the_first_try_lists_the_store(folder):
+    hook = ListingHook([store_product("prod_9", "dummyjson:9", "other")])
+    with index_for(folder, hook, try_number=1) as index:
+        assert hook.calls == 1 and index.owned == 1
+
+
+FIVE = [store_product(f"prod_{i}", f"dummyjson:{i}", f"h-{i}") for i in range(5)]
+
+
+def run_read_store(folder, monkeypatch, hook) -> tuple[dict, list[str]]:
+    """read_store with ``hook`` as its Medusa, in pages of 2: its result and the snapshot's ids."""
+    from medusa_sync.operators import read_store
+
+    monkeypatch.setattr(read_store, "MedusaHook", lambda **kwargs: hook)
+    storage = folder.url.rsplit("/run", 1)[0]
+    operator = read_store.ReadStoreOperator(task_id="read_store", storage_url=storage, page_size=2)
+    context = {
+        "dag": SimpleNamespace(dag_id="dag"),
+        "run_id": "run",
+        "ti": SimpleNamespace(task_id="read_store", try_number=1),
+    }
+    result = operator.execute(context)
+    snapshot = StoreSnapshot(RunFolder(storage + "/dag/run"))
+    return result, [p.id for p in snapshot.products(snapshot.summary())]
+
+
+def test_the_read_store_operator_writes_what_the_hook_lists(folder, monkeypatch):
+    result, snapshot_ids = run_read_store(folder, monkeypatch, ListingHook(FIVE))
+    assert result == {"products": 5, "pages": 3}
+    assert snapshot_ids == [f"prod_{i}" for i in range(5)]
+
+
+def test_a_store_read_that_moved_is_repeated_and_the_snapshot_holds_each_product_once(folder, monkeypatch):
+    hook = ListingHook(FIVE, moved_reads=2)
+    result, snapshot_ids = run_read_store(folder, monkeypatch, hook)
+    assert result == {"products": 5, "pages": 3}
+    assert hook.calls == 3
+    assert snapshot_ids == [f"prod_{i}" for i in range(5)]
+
+
+def test_a_store_that_keeps_moving_fails_the_try_with_a_transient_error(folder):
+    hook = ListingHook([store_product("prod_9", "dummyjson:9", "other")] * 3, moved_reads=STORE_READ_TRIES)
+    with pytest.raises(StoreMovedError) as raised:
+        index_for(folder, hook, try_number=2)
+    assert raised.value.transient and hook.calls == STORE_READ_TRIES
