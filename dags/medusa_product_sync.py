@@ -19,31 +19,27 @@ from medusa_sync.operators.upsert_batch import UpsertBatchOperator
 
 SETTINGS = settings.load()
 PARAMS = dag_parts.product_params(SETTINGS)
-RUN_FOLDER = "{{ ti.xcom_pull(task_ids='fetch_pages', key='run_folder') }}"
+RUN_FOLDER = dag_parts.run_folder_of(dag_parts.FETCH_PAGES)
 CATALOG_ASSET = Asset(name="medusa_product_catalog", uri="medusa://catalog/products")
 # The report emits CATALOG_ASSET through this alias only when a run changed the catalog: an Asset
 # declared in ``outlets`` would get an event on every successful report, dry runs included.
 CATALOG_CHANGES = AssetAlias("medusa_product_catalog_changes")
 
+MEDUSA_TASK = dag_parts.medusa_task(SETTINGS)
+
 with DAG(
-    dag_id=dag_parts.PRODUCT_DAG_ID,
+    **dag_parts.dag_arguments(dag_parts.PRODUCT_DAG_ID, SETTINGS, PARAMS),
     description="Keep the Medusa product catalog in step with the source product API",
     schedule="0 0 * * *",
-    start_date=dag_parts.START_DATE,
-    catchup=False,
-    max_active_runs=1,
     # Nothing hangs forever: a run that has not ended by then is failed, so it cannot block the
     # next day's run (max_active_runs=1).
     dagrun_timeout=SETTINGS.dagrun_timeout,
     # One mail per failed run, whatever failed it; off until the Variable medusa_sync_alert_email is set.
     on_failure_callback=FailureAlertNotifier(),
-    default_args=dag_parts.default_args(SETTINGS),
     tags=["medusa", "catalog"],
-    doc_md=dag_parts.runbook(dag_parts.PRODUCT_DAG_ID, PARAMS),
-    params=PARAMS,
 ) as dag:
     fetch_pages = FetchPagesOperator(
-        task_id="fetch_pages",
+        task_id=dag_parts.FETCH_PAGES,
         source_conn_id=SETTINGS.source_conn_id,
         storage_url=dag_parts.STORAGE_URL,
         page_size="{{ params.page_size }}",
@@ -54,22 +50,19 @@ with DAG(
     )
     # Reads the store while the source is fetched: it needs nothing from the source.
     read_store = ReadStoreOperator(
-        task_id="read_store",
-        pool=SETTINGS.pool,
-        medusa_conn_id=SETTINGS.medusa_conn_id,
+        task_id=dag_parts.READ_STORE,
+        **MEDUSA_TASK,
         storage_url=dag_parts.STORAGE_URL,
     )
     sync_categories = SyncTaxonomyOperator(
-        task_id="sync_categories",
-        pool=SETTINGS.pool,
-        medusa_conn_id=SETTINGS.medusa_conn_id,
+        task_id=dag_parts.SYNC_CATEGORIES,
+        **MEDUSA_TASK,
         run_folder=RUN_FOLDER,
         dry_run="{{ params.dry_run }}",
     )
     compute_diff = ComputeDiffOperator(
-        task_id="compute_diff",
-        pool=SETTINGS.pool,
-        medusa_conn_id=SETTINGS.medusa_conn_id,
+        task_id=dag_parts.COMPUTE_DIFF,
+        **MEDUSA_TASK,
         source_conn_id=SETTINGS.source_conn_id,
         run_folder=RUN_FOLDER,
         dry_run="{{ params.dry_run }}",
@@ -84,9 +77,8 @@ with DAG(
         shipping_profile_id="{{ params.shipping_profile_id }}",
     )
     upsert_batch = UpsertBatchOperator.partial(
-        task_id="upsert_batch",
-        pool=SETTINGS.pool,
-        medusa_conn_id=SETTINGS.medusa_conn_id,
+        task_id=dag_parts.UPSERT_BATCH,
+        **MEDUSA_TASK,
         map_index_template="{{ task.batch_label }}",
         max_active_tis_per_dagrun=SETTINGS.upsert_concurrency,
         execution_timeout=SETTINGS.batch_timeout,
@@ -94,9 +86,8 @@ with DAG(
     # After the upserts (the variants it stocks must exist), also when there was none to send: a
     # change of stock alone writes levels, never products.
     sync_stock = SyncStockOperator(
-        task_id="sync_stock",
-        pool=SETTINGS.pool,
-        medusa_conn_id=SETTINGS.medusa_conn_id,
+        task_id=dag_parts.SYNC_STOCK,
+        **MEDUSA_TASK,
         run_folder=RUN_FOLDER,
         enabled="{{ params.sync_inventory }}",
         stock_location_id="{{ params.stock_location_id }}",
@@ -106,7 +97,7 @@ with DAG(
     )
     # No retries: a report that fails says the run did not land; trying again changes nothing.
     report = SyncReportOperator(
-        task_id="report",
+        task_id=dag_parts.REPORT,
         run_folder=RUN_FOLDER,
         outlets=[CATALOG_CHANGES],
         catalog_asset=CATALOG_ASSET,

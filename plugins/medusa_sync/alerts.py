@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from airflow.sdk import BaseNotifier, Context, Variable, conf
 
-from medusa_sync import settings
+from medusa_sync import dag_parts, settings
 from medusa_sync.core.report import summary
 from medusa_sync.rundata.run_folder import RunFolder, display_url, read_json
 from medusa_sync.ui.report_link import report_path
@@ -34,8 +34,6 @@ log = logging.getLogger(__name__)
 ALERT_VARIABLE = "medusa_sync_alert_email"
 # Airflow's own default when ``[api] base_url`` is unset (the task log links use the same).
 DEFAULT_BASE_URL = "http://localhost:8080"
-FETCH_TASK = "fetch_pages"
-REPORT_TASK = "report"
 # Task states that say the report task ran in this run, so its report.json is this run's.
 REPORT_RAN = ("success", "failed")
 
@@ -136,7 +134,7 @@ class FailureAlertNotifier(BaseNotifier):
         dag_id, run_id = context["dag"].dag_id, context["run_id"]
         states = _task_states(dag_id, run_id)
         run_folder = _run_folder(dag_id, run_id)
-        report = _report(run_folder) if states.get(REPORT_TASK) in REPORT_RAN else None
+        report = _report(run_folder) if states.get(dag_parts.REPORT) in REPORT_RAN else None
         alert = build_alert(
             dag_id=dag_id,
             run_id=run_id,
@@ -172,7 +170,11 @@ def _run_folder(dag_id: str, run_id: str) -> str | None:
 
     try:
         folder = XCom.get_one(
-            key="run_folder", dag_id=dag_id, task_id=FETCH_TASK, run_id=run_id, map_index=-1
+            key=dag_parts.RUN_FOLDER_KEY,
+            dag_id=dag_id,
+            task_id=dag_parts.FETCH_PAGES,
+            run_id=run_id,
+            map_index=-1,
         )
     except Exception:
         log.exception("failure alert: could not read the run folder from XCom")

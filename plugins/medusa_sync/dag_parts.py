@@ -20,9 +20,46 @@ from medusa_sync.settings import MedusaSyncSettings
 
 PRODUCT_DAG_ID = "medusa_product_sync"
 STOCK_DAG_ID = "medusa_stock_sync"
+# Task ids, named once: the report, the alerts and the report page look tasks up by them.
+FETCH_PAGES = "fetch_pages"
+READ_STORE = "read_store"
+SYNC_CATEGORIES = "sync_categories"
+COMPUTE_DIFF = "compute_diff"
+UPSERT_BATCH = "upsert_batch"
+SYNC_STOCK = "sync_stock"
+REPORT = "report"
+FETCH_STOCK = "fetch_stock"
+# The XCom key under which a run's first task records its run folder, and its template.
+RUN_FOLDER_KEY = "run_folder"
+
+
+def run_folder_of(fetch_task_id: str) -> str:
+    """The template of the run folder that ``fetch_task_id`` recorded (rendered per task)."""
+    return f"{{{{ ti.xcom_pull(task_ids='{fetch_task_id}', key='{RUN_FOLDER_KEY}') }}}}"
+
+
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
 # Where a run's storage URL comes from, rendered when its first task starts.
 STORAGE_URL = "{{ var.value.get('" + STORAGE_VARIABLE + "', '') }}"
+
+
+def dag_arguments(dag_id: str, settings: MedusaSyncSettings, params: dict[str, Param]) -> dict[str, Any]:
+    """What both DAGs are alike in: no catchup, one run at a time, the default args, the runbook."""
+    return {
+        "dag_id": dag_id,
+        "start_date": START_DATE,
+        "catchup": False,
+        "max_active_runs": 1,
+        "default_args": default_args(settings),
+        "doc_md": runbook(dag_id, params),
+        "params": params,
+    }
+
+
+def medusa_task(settings: MedusaSyncSettings) -> dict[str, Any]:
+    """Arguments of every task that talks to Medusa: its connection, and a slot of the pool that
+    bounds the load on the store whatever the number of workers."""
+    return {"pool": settings.pool, "medusa_conn_id": settings.medusa_conn_id}
 
 
 def default_args(settings: MedusaSyncSettings) -> dict[str, Any]:

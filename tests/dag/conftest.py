@@ -4,8 +4,6 @@ import pytest
 from airflow.dag_processing.dagbag import DagBag
 
 from devstack.airflow_local import medusa_connection, source_connection
-from devstack.catalog_server import CatalogServer
-from devstack.counting_proxy import CountingProxy
 from medusa_sync.settings import environment_name
 from tests.fixtures.airflow_runs import LocalAirflow
 
@@ -23,19 +21,6 @@ def dag():
 @pytest.fixture(scope="session")
 def local_airflow(tmp_path_factory) -> LocalAirflow:
     return LocalAirflow(tmp_path_factory.mktemp("airflow_home"))
-
-
-@pytest.fixture(scope="module")
-def catalog(real_catalog):
-    with CatalogServer(real_catalog) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def medusa_proxy(medusa_store_module):
-    proxy = CountingProxy(medusa_store_module.url).start()
-    yield proxy
-    proxy.stop()
 
 
 @pytest.fixture(scope="module")

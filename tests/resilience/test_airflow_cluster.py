@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -22,19 +22,13 @@ pytestmark = [pytest.mark.airflow, pytest.mark.medusa]
 
 
 @pytest.fixture
-def catalog(real_catalog: list[dict[str, Any]]) -> Iterator[CatalogServer]:
-    with CatalogServer(real_catalog) as server:
-        yield server
-
-
-@pytest.fixture
 def cluster(
-    airflow_cluster_factory: StartCluster, medusa_store: MedusaStore, catalog: CatalogServer
+    airflow_cluster_factory: StartCluster, medusa_store: MedusaStore, fresh_catalog: CatalogServer
 ) -> Iterator[AirflowCluster]:
     with airflow_cluster_factory(
         {
             "medusa_default": medusa_connection(medusa_store.url, api_key=medusa_store.api_key),
-            "dummyjson_default": source_connection(catalog.url),
+            "dummyjson_default": source_connection(fresh_catalog.url),
         }
     ) as cluster:
         yield cluster

@@ -157,11 +157,15 @@ def test_an_answer_lost_after_medusa_committed_creates_no_duplicate(
 
 
 @pytest.mark.parametrize("login", [False, True], ids=["api_key", "email_password"])
-def test_no_secret_reaches_logs_xcom_or_storage(fault_airflow, source, medusa_proxy, medusa_store, login):
-    outcome = run(fault_airflow, source, medusa_proxy, medusa_store, login=login, max_products=20)
+def test_no_secret_reaches_logs_xcom_or_storage(
+    fault_airflow, fresh_catalog, fresh_medusa_proxy, medusa_store, login
+):
+    outcome = run(
+        fault_airflow, fresh_catalog, fresh_medusa_proxy, medusa_store, login=login, max_products=20
+    )
     assert outcome.returncode == 0, outcome.output[-5000:]
     secrets = {medusa_store.api_key} if not login else {medusa_store.password}
-    for header in medusa_proxy.authorizations:
+    for header in fresh_medusa_proxy.authorizations:
         scheme, _, value = header.partition(" ")
         secrets.add(base64.b64decode(value).decode().rstrip(":") if scheme == "Basic" else value)
         secrets.add(value)

@@ -61,14 +61,14 @@ def mail_server() -> Iterator[MailServer]:
 def cluster(
     airflow_cluster_factory,
     medusa_store_module: MedusaStore,
-    store_proxy: CountingProxy,
-    catalog_server: CatalogServer,
+    medusa_proxy: CountingProxy,
+    catalog: CatalogServer,
     mail_server: MailServer,
 ) -> Iterator[AirflowCluster]:
-    medusa = medusa_connection(store_proxy.url, api_key=medusa_store_module.api_key)
+    medusa = medusa_connection(medusa_proxy.url, api_key=medusa_store_module.api_key)
     connections = {
         "medusa_default": {**medusa, "extra": {"timeout": HOOK_TIMEOUT_SECONDS}},
-        "dummyjson_default": source_connection(catalog_server.url),
+        "dummyjson_default": source_connection(catalog.url),
         ALERT_CONN_ID: mail_server.connection(),
     }
     with airflow_cluster_factory(connections, env={**ENV, **ALERT_ENV}) as cluster:
@@ -151,12 +151,12 @@ def test_a_dry_run_and_a_run_that_changed_nothing_emit_no_event(cluster: Airflow
 
 
 def test_a_hung_medusa_call_is_ended_by_the_task_time_limit_and_the_run_ends(
-    cluster: AirflowCluster, store_proxy: CountingProxy
+    cluster: AirflowCluster, medusa_proxy: CountingProxy
 ) -> None:
     details = cluster.api.request("GET", f"/api/v2/dags/{DAG_ID}/details")
     assert details["dag_run_timeout"] == "PT12H"  # the run as a whole is bounded too (default 12 h)
     # The proxy takes the batch request and never answers (within the test's lifetime).
-    hung = store_proxy.inject(Fault("POST", "/admin/products/batch", status=504, hold=3600))
+    hung = medusa_proxy.inject(Fault("POST", "/admin/products/batch", status=504, hold=3600))
     run_id = cluster.api.trigger(DAG_ID, conf={"full_refresh": True})
 
     assert cluster.wait_for_run(DAG_ID, run_id, timeout=300) == "failed", cluster.logs_tail()
@@ -183,19 +183,19 @@ def naming(run_id: str) -> Callable[[EmailMessage], bool]:
 
 def test_a_run_failed_by_a_medusa_outage_mails_one_alert_naming_the_run_batches_and_counts(
     cluster: AirflowCluster,
-    store_proxy: CountingProxy,
+    medusa_proxy: CountingProxy,
     mail_server: MailServer,
     medusa_store_module: MedusaStore,
 ) -> None:
     # Medusa is down for the batch writes: the proxy answers every batch request 502 (no task retries).
-    outage = store_proxy.inject(
+    outage = medusa_proxy.inject(
         Fault("POST", "/admin/products/batch", status=502, body={"message": "bad gateway"}, times=-1)
     )
     try:
         run_id = cluster.api.trigger(DAG_ID, conf={"full_refresh": True})
         assert cluster.wait_for_run(DAG_ID, run_id, timeout=300) == "failed", cluster.logs_tail()
     finally:
-        store_proxy.remove(outage)
+        medusa_proxy.remove(outage)
     RUNS["failed"].append(run_id)
     ended = time.monotonic()
     mails = mail_server.wait_for(naming(run_id), timeout=ALERT_TIMEOUT_SECONDS)
@@ -254,7 +254,7 @@ def test_a_successful_run_mails_nothing_and_each_failed_run_mailed_once(
 
 
 def test_a_run_past_its_time_limit_mails_one_alert_naming_the_unfinished_tasks(
-    cluster: AirflowCluster, store_proxy: CountingProxy, mail_server: MailServer
+    cluster: AirflowCluster, medusa_proxy: CountingProxy, mail_server: MailServer
 ) -> None:
     """``dagrun_timeout`` fails the run while a batch hangs: ``report`` never runs, so the alert
     names the tasks that did not finish. The cluster restarts with a 24 s run limit for it."""
@@ -265,14 +265,14 @@ def test_a_run_past_its_time_limit_mails_one_alert_naming_the_unfinished_tasks(
         assert time.monotonic() < deadline, "the DAG was not reparsed with the new dagrun_timeout"
         time.sleep(0.5)
     url = cluster.url  # the alert's links; the restart below moves the api-server to another port
-    hung = store_proxy.inject(Fault("POST", "/admin/products/batch", status=504, hold=3600))
+    hung = medusa_proxy.inject(Fault("POST", "/admin/products/batch", status=504, hold=3600))
     try:
         run_id = cluster.api.trigger(DAG_ID, conf={"full_refresh": True})
         assert cluster.wait_for_run(DAG_ID, run_id, timeout=180) == "failed", cluster.logs_tail()
         RUNS["failed"].append(run_id)
         [mail] = mail_server.wait_for(naming(run_id), timeout=ALERT_TIMEOUT_SECONDS)
     finally:
-        store_proxy.remove(hung)
+        medusa_proxy.remove(hung)
         cluster.restart_with(env={**ENV, **ALERT_ENV})
     body = body_text(mail)
     states = {(t["task_id"], t["map_index"]): t["state"] for t in cluster.api.task_instances(DAG_ID, run_id)}

@@ -23,10 +23,10 @@ FAST_RETRIES = {"AIRFLOW__MEDUSA_SYNC__RETRIES": "2", "AIRFLOW__MEDUSA_SYNC__RET
 
 
 @pytest.fixture
-def cluster(airflow_cluster_factory, medusa_store, medusa_proxy, source):
+def cluster(airflow_cluster_factory, medusa_store, fresh_medusa_proxy, fresh_catalog):
     connections = {
-        "medusa_default": medusa_connection(medusa_proxy.url, api_key=medusa_store.api_key),
-        "dummyjson_default": source_connection(source.url),
+        "medusa_default": medusa_connection(fresh_medusa_proxy.url, api_key=medusa_store.api_key),
+        "dummyjson_default": source_connection(fresh_catalog.url),
     }
     with airflow_cluster_factory(connections, env=FAST_RETRIES) as cluster:
         cluster.api.unpause(DAG_ID)

@@ -24,10 +24,10 @@ PRODUCT = 42  # the source id whose price the runs fight over
 
 
 @pytest.fixture(scope="module")
-def cluster(airflow_cluster_factory, medusa_store_module, store_proxy, catalog_server):
+def cluster(airflow_cluster_factory, medusa_store_module, medusa_proxy, catalog):
     connections = {
-        "medusa_default": medusa_connection(store_proxy.url, api_key=medusa_store_module.api_key),
-        "dummyjson_default": source_connection(catalog_server.url),
+        "medusa_default": medusa_connection(medusa_proxy.url, api_key=medusa_store_module.api_key),
+        "dummyjson_default": source_connection(catalog.url),
     }
     with airflow_cluster_factory(connections, env=FAST_RETRIES) as cluster:
         cluster.api.unpause(DAG_ID)
@@ -59,24 +59,24 @@ def rerun(cluster, run_id: str, task_id: str, *, only_failed: bool) -> str:
 
 
 def test_clearing_an_old_failed_batch_after_a_newer_run_keeps_the_newer_price(
-    cluster, catalog_server, store_proxy, medusa_store_module, real_catalog
+    cluster, catalog, medusa_proxy, medusa_store_module, real_catalog
 ):
-    catalog_server.replace_products(with_price(real_catalog, 111.11))
-    store_proxy.inject(
+    catalog.replace_products(with_price(real_catalog, 111.11))
+    medusa_proxy.inject(
         Fault("POST", "/admin/products/batch", status=502, times=-1, body={"message": "bad gateway"})
     )
     run_a = cluster.api.trigger(DAG_ID)
     assert cluster.wait_for_run(DAG_ID, run_a, timeout=600) == "failed"
     assert cluster.report(run_a)["batches"]["failed"] == ["batch 1/1 · 1 update"]
 
-    store_proxy.reset()  # Medusa reachable again
-    catalog_server.replace_products(with_price(real_catalog, 222.22))
+    medusa_proxy.reset()  # Medusa reachable again
+    catalog.replace_products(with_price(real_catalog, 222.22))
     run_b = cluster.api.trigger(DAG_ID)
     assert cluster.wait_for_run(DAG_ID, run_b, timeout=600) == "success", cluster.logs_tail()
     assert cluster.report(run_b)["products"]["updated"] == 1
     assert price_in_store(medusa_store_module) == 222.22
 
-    store_proxy.reset()  # from here on, count only what A's cleared batch sends
+    medusa_proxy.reset()  # from here on, count only what A's cleared batch sends
     assert rerun(cluster, run_a, "upsert_batch", only_failed=True) == "success", cluster.logs_tail()
     report = cluster.report(run_a)
     print(f"\n[stale] run A after clear: products {report['products']}; superseded {report['superseded']}")
@@ -85,23 +85,23 @@ def test_clearing_an_old_failed_batch_after_a_newer_run_keeps_the_newer_price(
         (f"dummyjson:{PRODUCT}", "update", run_b)  # B planned since: A's batch is not even looked at
     ]
     assert (report["products"]["updated"], report["products"]["superseded"]) == (0, 1)
-    batch_writes = [w for w in store_proxy.writes() if w[1] == "/admin/products/batch"]
+    batch_writes = [w for w in medusa_proxy.writes() if w[1] == "/admin/products/batch"]
     assert batch_writes == []  # A's clear wrote nothing
     external_ids = Counter(p["external_id"] for p in store_products(medusa_store_module))
     assert {e: n for e, n in external_ids.items() if n > 1} == {}
     assert len(ours(store_products(medusa_store_module))) == 194
 
 
-def test_a_run_cleared_from_fetch_pages_whose_fetch_then_fails_ends_failed(cluster, catalog_server):
+def test_a_run_cleared_from_fetch_pages_whose_fetch_then_fails_ends_failed(cluster, catalog):
     run_id = cluster.api.trigger(DAG_ID)
     assert cluster.wait_for_run(DAG_ID, run_id, timeout=600) == "success", cluster.logs_tail()
     assert cluster.report(run_id)["status"] == "success"
 
-    catalog_server.set_faults(error_rate=1.0, error_status=404)  # not retried by the hook: fails fast
+    catalog.set_faults(error_rate=1.0, error_status=404)  # not retried by the hook: fails fast
     try:
         state = rerun(cluster, run_id, "fetch_pages", only_failed=False)
     finally:
-        catalog_server.reset_faults()
+        catalog.reset_faults()
     states = {(t["task_id"], t["map_index"]): t["state"] for t in cluster.api.task_instances(DAG_ID, run_id)}
     report = cluster.report(run_id)
     print(f"\n[stale] cleared from fetch_pages, source failing: run {state}; tasks {states}; report {report}")
@@ -119,7 +119,7 @@ GONE, NEW = 150, 9001  # a product removed upstream then restored; one added ups
 
 
 def test_clearing_an_old_failed_batch_after_a_newer_run_that_wrote_nothing_rolls_nothing_back(
-    cluster, catalog_server, store_proxy, medusa_store_module, real_catalog
+    cluster, catalog, medusa_proxy, medusa_store_module, real_catalog
 ):
     """R1 plans a delete, a price cut and a create; its batch fails. Upstream reverts all three, so
     R2 finds the store right and writes nothing. Clearing R1's batch days later finds the store
@@ -127,12 +127,12 @@ def test_clearing_an_old_failed_batch_after_a_newer_run_that_wrote_nothing_rolls
     price = price_in_store(medusa_store_module)  # 222.22 after the first scenario
     current = with_price(real_catalog, price)
     assert price != 99.99
-    catalog_server.replace_products(current)
+    catalog.replace_products(current)
     newcomer = copy.deepcopy(current[0]) | {"id": NEW, "sku": f"NEW-{NEW}", "title": "Newest Decision Lamp"}
     newcomer["meta"]["barcode"] = f"{NEW}000000000"  # skus and barcodes are unique in a catalog
     changed = [r for r in with_price(current, 99.99) if r["id"] != GONE] + [newcomer]
-    catalog_server.replace_products(changed)
-    store_proxy.inject(
+    catalog.replace_products(changed)
+    medusa_proxy.inject(
         Fault("POST", "/admin/products/batch", status=502, times=-1, body={"message": "bad gateway"})
     )
     run_1 = cluster.api.trigger(DAG_ID, conf={"on_missing": "delete"})
@@ -140,15 +140,15 @@ def test_clearing_an_old_failed_batch_after_a_newer_run_that_wrote_nothing_rolls
     planned = cluster.report(run_1)["planned"]
     assert (planned["create"], planned["update"], planned["missing_upstream"]) == (1, 1, 1)
 
-    store_proxy.reset()
-    catalog_server.replace_products(current)  # upstream: the product is back, the price restored
+    medusa_proxy.reset()
+    catalog.replace_products(current)  # upstream: the product is back, the price restored
     run_2 = cluster.api.trigger(DAG_ID, conf={"on_missing": "delete"})
     assert cluster.wait_for_run(DAG_ID, run_2, timeout=600) == "success", cluster.logs_tail()
     nothing_to_do = {"create": 0, "update": 0, "unchanged": 194, "missing_upstream": 0}
     assert cluster.report(run_2)["planned"] == nothing_to_do
-    assert [w for w in store_proxy.writes() if w[1] == "/admin/products/batch"] == []
+    assert [w for w in medusa_proxy.writes() if w[1] == "/admin/products/batch"] == []
 
-    store_proxy.reset()  # from here on, count only what R1's cleared batch sends
+    medusa_proxy.reset()  # from here on, count only what R1's cleared batch sends
     assert rerun(cluster, run_1, "upsert_batch", only_failed=True) == "success", cluster.logs_tail()
     report = cluster.report(run_1)
     print(f"\n[stale] R1 after clear: products {report['products']}; superseded {report['superseded']}")
@@ -159,7 +159,7 @@ def test_clearing_an_old_failed_batch_after_a_newer_run_that_wrote_nothing_rolls
     ]
     counts = report["products"]
     assert (counts["created"], counts["updated"], counts["deleted"], counts["superseded"]) == (0, 0, 0, 3)
-    assert [w for w in store_proxy.writes() if w[1] == "/admin/products/batch"] == []
+    assert [w for w in medusa_proxy.writes() if w[1] == "/admin/products/batch"] == []
     store = ours(store_products(medusa_store_module))
     assert GONE in store and NEW not in store and len(store) == 194
     assert price_in_store(medusa_store_module) == price

@@ -31,12 +31,12 @@ STOCK_DAG = "medusa_stock_sync"
 def cluster(
     airflow_cluster_factory,
     medusa_store_module: MedusaStore,
-    store_proxy: CountingProxy,
-    catalog_server: CatalogServer,
+    medusa_proxy: CountingProxy,
+    catalog: CatalogServer,
 ) -> Iterator[AirflowCluster]:
     connections = {
-        "medusa_default": medusa_connection(store_proxy.url, api_key=medusa_store_module.api_key),
-        "dummyjson_default": source_connection(catalog_server.url),
+        "medusa_default": medusa_connection(medusa_proxy.url, api_key=medusa_store_module.api_key),
+        "dummyjson_default": source_connection(catalog.url),
     }
     with airflow_cluster_factory(connections, env={"AIRFLOW__MEDUSA_SYNC__RETRIES": "0"}) as cluster:
         for dag_id in (DAG_ID, STOCK_DAG):
@@ -50,20 +50,20 @@ def interval(ti: dict[str, Any]) -> tuple[datetime, datetime]:
 
 def test_the_stock_sync_waits_for_the_catalog_sync_s_medusa_tasks_and_both_land(
     cluster: AirflowCluster,
-    store_proxy: CountingProxy,
-    catalog_server: CatalogServer,
+    medusa_proxy: CountingProxy,
+    catalog: CatalogServer,
     medusa_store_module: MedusaStore,
 ) -> None:
     first = cluster.api.trigger(DAG_ID, conf={"sync_inventory": True})
     assert cluster.wait_for_run(DAG_ID, first, timeout=600) == "success", cluster.logs_tail()
 
-    records = copy.deepcopy(catalog_server.products)
+    records = copy.deepcopy(catalog.products)
     for record in records[:60]:
         record["title"] += " (2027)"
     for record in records[100:110]:
         record["stock"] += 3
-    catalog_server.replace_products(records)
-    store_proxy.watch(Watch("POST", "/admin/products/batch", delay=1.5))
+    catalog.replace_products(records)
+    medusa_proxy.watch(Watch("POST", "/admin/products/batch", delay=1.5))
     catalog_run = cluster.api.trigger(DAG_ID, conf={"sync_inventory": True, "batch_size": 10})
     cluster.wait_for_task_state(DAG_ID, catalog_run, "upsert_batch", ("running",), map_index=0)
     stock_run = cluster.api.trigger(STOCK_DAG)

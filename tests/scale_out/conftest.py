@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -27,20 +26,6 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     with S3Server(Path(tmp_path_factory.mktemp("s3")) / "moto.log") as server:
         server.create_bucket(RUNS_BUCKET)
         yield server
-
-
-@pytest.fixture(scope="module")
-def catalog(real_catalog: list[dict[str, Any]]) -> Iterator[CatalogServer]:
-    with CatalogServer(real_catalog) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def medusa_proxy(medusa_store_module: MedusaStore) -> Iterator[CountingProxy]:
-    """Every request the workers send to Medusa passes here, to be counted and timed."""
-    proxy = CountingProxy(medusa_store_module.url).start()
-    yield proxy
-    proxy.stop()
 
 
 @pytest.fixture(scope="module")

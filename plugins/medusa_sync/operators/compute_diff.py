@@ -11,6 +11,7 @@ import pendulum
 from airflow.sdk import BaseOperator, Context, SkipMixin
 from airflow.sdk.exceptions import AirflowFailException
 
+from medusa_sync import dag_parts
 from medusa_sync.core.batching import DEFAULT_MAX_BYTES, Batch, BatchBuilder, Kind, group_label, group_sizes
 from medusa_sync.core.currency import currency_decimals
 from medusa_sync.core.diff import STORE_PRODUCT_FIELDS, StoreProduct, classify
@@ -151,7 +152,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         external_id_prefix: str = DEFAULT_EXTERNAL_ID_PREFIX,
         store_page_size: int = STORE_PAGE_SIZE,
         store_read_concurrency: int = STORE_READ_CONCURRENCY,
-        inventory_task_ids: tuple[str, ...] = ("sync_stock",),
+        inventory_task_ids: tuple[str, ...] = (dag_parts.SYNC_STOCK,),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)

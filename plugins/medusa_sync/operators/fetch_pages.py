@@ -9,6 +9,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import BaseOperator, Context
 
+from medusa_sync import dag_parts
 from medusa_sync.core.completeness import FetchAudit
 from medusa_sync.core.currency import currency_decimals
 from medusa_sync.core.param_values import as_bool, as_int, as_optional_int, as_optional_str
@@ -132,7 +133,7 @@ class FetchPagesOperator(BaseOperator):
         storage = as_optional_str("storage_url", self.storage_url) or default_storage_url()
         folder = RunFolder.for_run(storage, context["dag"].dag_id, context["run_id"])
         # Published first, so the report can find the folder even if fetching fails.
-        context["ti"].xcom_push(key="run_folder", value=folder.url)
+        context["ti"].xcom_push(key=dag_parts.RUN_FOLDER_KEY, value=folder.url)
         ti = context["ti"]
         marker = {"task": ti.task_id, "try_number": ti.try_number, "hostname": socket.gethostname()}
         removed = folder.start_attempt(marker)  # fails at once, naming the storage, if it is unusable

@@ -8,6 +8,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import Asset, AssetAlias, BaseOperator, Context
 
+from medusa_sync import dag_parts
 from medusa_sync.core.param_values import is_empty
 from medusa_sync.core.report import build_report, merge_results, summary
 from medusa_sync.rundata.run_folder import RunFolder, read_json, write_json
@@ -67,7 +68,7 @@ class SyncReportOperator(BaseOperator):
         self,
         *,
         run_folder: str | None,
-        batch_task_id: str = "upsert_batch",
+        batch_task_id: str = dag_parts.UPSERT_BATCH,
         catalog_asset: Asset | None = None,
         **kwargs: Any,
     ) -> None:
@@ -87,23 +88,25 @@ class SyncReportOperator(BaseOperator):
         }
         if is_empty(self.run_folder):
             raise SyncReportFailed(
-                f"fetch_pages never started: there is no run folder to report on ({stages})"
+                f"{dag_parts.FETCH_PAGES} never started: there is no run folder to report on ({stages})"
             )
         folder = RunFolder(self.run_folder)
-        plan = _read_optional(folder.plan) if stages.get("compute_diff") == "success" else None
+        plan = _read_optional(folder.plan) if stages.get(dag_parts.COMPUTE_DIFF) == "success" else None
         start = context["dag_run"].start_date
         report = build_report(
             dag_id=context["dag"].dag_id,
             run_id=context["run_id"],
             params=context["params"],
-            fetch=_read_optional(folder.fetch) if stages.get("fetch_pages") == "success" else None,
+            fetch=_read_optional(folder.fetch) if stages.get(dag_parts.FETCH_PAGES) == "success" else None,
             quarantine=_read_optional(folder.quarantine) or [],
-            taxonomy=_read_optional(folder.taxonomy) if stages.get("sync_categories") == "success" else None,
+            taxonomy=_read_optional(folder.taxonomy)
+            if stages.get(dag_parts.SYNC_CATEGORIES) == "success"
+            else None,
             plan=plan,
             results=self._batch_results(folder, plan, states),
             duration_seconds=(pendulum.now("UTC") - start).total_seconds() if start else None,
             stage_states=stages,
-            stock=_read_optional(folder.stock) if stages.get("sync_stock") == "success" else None,
+            stock=_read_optional(folder.stock) if stages.get(dag_parts.SYNC_STOCK) == "success" else None,
         )
         write_json(folder.report, report)
         self.log.info("report written to %s\n%s", folder.report, summary(report))

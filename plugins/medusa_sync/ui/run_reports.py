@@ -14,10 +14,8 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from medusa_sync import dag_parts
 from medusa_sync.rundata.run_folder import RunFolder, display_url, read_json
-
-FOLDER_TASK = "fetch_pages"
-FOLDER_KEY = "run_folder"
 
 
 class RunReport(BaseModel):
@@ -64,8 +62,8 @@ def run_folders(session: Session, dag_id: str, run_ids: list[str]) -> dict[str, 
     rows = session.execute(
         select(XComModel.run_id, XComModel.value).where(
             XComModel.dag_id == dag_id,
-            XComModel.task_id == FOLDER_TASK,
-            XComModel.key == FOLDER_KEY,
+            XComModel.task_id == dag_parts.FETCH_PAGES,
+            XComModel.key == dag_parts.RUN_FOLDER_KEY,
             XComModel.map_index == -1,
             XComModel.run_id.in_(run_ids),
         )
