@@ -6,11 +6,14 @@ Pure: the lookups themselves are the source hook's; this module decides from the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
+from medusa_sync.core.diff import StoreProduct
+
 Outcome = Literal["absent", "found", "unproven"]
+
 
 # Ids named in a reason; the plan lists them all.
 MAX_IDS_IN_REASON = 10
@@ -116,6 +119,38 @@ def control_problem(source_id: str, status: int | None, body: Any, error: str = 
         f"the source did not answer GET /products/{source_id} with that product although its pages "
         f"list it ({detail}): its 404s prove nothing"
     )
+
+
+# The source's answer to one by-id lookup: (status or None, body, error text).
+LookupAnswer = tuple[int | None, Any, str]
+Lookup = Callable[[list[str]], Iterable[tuple[str, LookupAnswer]]]
+
+
+def confirm_absent(
+    products: Iterable[StoreProduct], *, prefix: str, listed_source_id: str | None, lookup: Lookup
+) -> Confirmation:
+    """Ask the source for each product by id (``lookup`` is the source hook's); only a 404 proves
+    a product gone, and only from a source that answers for ``listed_source_id``, a product its
+    pages listed (asked first, the same way)."""
+    products = list(products)
+    wanted = {p.id: source_id_of(p.external_id, prefix) for p in products}
+    ids = list(dict.fromkeys(sid for sid in wanted.values() if sid is not None))
+    control = [listed_source_id] if listed_source_id is not None else []
+    answers = dict(lookup([*control, *ids]))
+    distrust = (
+        control_problem(listed_source_id, *answers[listed_source_id])
+        if listed_source_id is not None
+        else "no product of the fetch to ask for first: a 404 proves nothing"
+    )
+
+    def answered(product: StoreProduct) -> Answer:
+        source_id = wanted[product.id]
+        outcome = (
+            outcome_of(None, None, None) if source_id is None else outcome_of(source_id, *answers[source_id])
+        )
+        return Answer(product.external_id, product.id, source_id, *outcome)
+
+    return Confirmation.sort((answered(p) for p in products), distrust=distrust)
 
 
 # --- The deletion guard: a run may draft or delete only a bounded share of the products it owns.

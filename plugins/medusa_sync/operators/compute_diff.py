@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 import pendulum
@@ -12,43 +10,24 @@ from airflow.sdk import BaseOperator, Context, SkipMixin
 from airflow.sdk.exceptions import AirflowFailException
 
 from medusa_sync import dag_parts
-from medusa_sync.core.batching import DEFAULT_MAX_BYTES, Batch, BatchBuilder, Kind, group_label, group_sizes
+from medusa_sync.core.batching import DEFAULT_MAX_BYTES, BatchBuilder
 from medusa_sync.core.currency import currency_decimals
-from medusa_sync.core.diff import STORE_PRODUCT_FIELDS, StoreProduct, classify
-from medusa_sync.core.handles import HandleAllocator
+from medusa_sync.core.diff import STORE_PRODUCT_FIELDS, StoreProduct
 from medusa_sync.core.mapping import (
     DEFAULT_EXTERNAL_ID_PREFIX,
     MappingContext,
-    as_create,
-    as_update,
-    desired_product,
-    draft_update,
 )
-from medusa_sync.core.missing import (
-    DEFAULT_MAX_MISSING_PERCENT,
-    Answer,
-    Confirmation,
-    GuardDecision,
-    control_problem,
-    judge,
-    outcome_of,
-    source_id_of,
-)
-from medusa_sync.core.models import BatchDescriptor, SourceProduct
+from medusa_sync.core.missing import DEFAULT_MAX_MISSING_PERCENT, Confirmation, confirm_absent
 from medusa_sync.core.newest_plan import PlanClaim
 from medusa_sync.core.param_values import as_bool, as_choice, as_int, as_number, as_optional_str
+from medusa_sync.core.planning import ON_MISSING, PRODUCT_STATUSES, PlanSettings, plan_sync
 from medusa_sync.core.store_index import StoreIndex
-from medusa_sync.core.store_state import planned_state
 from medusa_sync.errors import MedusaApiError
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.hooks.source import CatalogSourceHook
 from medusa_sync.operators.read_store import STORE_PAGE_SIZE, STORE_READ_CONCURRENCY
-from medusa_sync.rundata.run_folder import RunFolder, read_json, write_json
+from medusa_sync.rundata.run_folder import BatchFileWriter, RunFolder, read_json, write_json
 from medusa_sync.rundata.store_snapshot import StoreSnapshot
-
-ON_MISSING = ("ignore", "draft", "delete")
-
-PRODUCT_STATUSES = ("published", "draft")
 
 # Source lookups in flight at once while confirming products missing upstream.
 LOOKUP_CONCURRENCY = 4
@@ -57,53 +36,6 @@ LOOKUP_CONCURRENCY = 4
 class ShippingProfileNotFound(AirflowFailException):
     """The ``shipping_profile_id`` param names no shipping profile: every create would be refused,
     and no retry changes that."""
-
-
-@dataclass(frozen=True)
-class PlanSettings:
-    """The operator's templated arguments, parsed by type (see ``param_values``)."""
-
-    dry_run: bool
-    full_refresh: bool
-    batch_size: int
-    on_missing: str
-    max_missing_percent: float
-    product_status: str
-    currency_code: str
-    sales_channel_id: str | None
-    sync_inventory: bool = False
-    shipping_profile_id: str | None = None
-
-
-class _BatchWriter:
-    """Cuts planned items into batch files as they come, so memory holds one batch at a time."""
-
-    def __init__(self, folder: RunFolder, builder: BatchBuilder) -> None:
-        self.folder = folder
-        self.builder = builder
-        self.written: list[tuple[str, Counter[str]]] = []
-
-    def add(self, kind: Kind, item: Any, planned: dict[str, Any] | None = None) -> None:
-        self._write(self.builder.add(kind, item, planned))
-
-    def close(self) -> list[dict[str, Any]]:
-        """Flush the last batch and deal the files out to instances (see ``batch_groups``)."""
-        self._write(self.builder.flush())
-        total, first, descriptors = len(self.written), 0, []
-        for count in group_sizes(total):
-            group = self.written[first : first + count]
-            label = group_label(first + 1, count, total, [kinds for _, kinds in group])
-            descriptors.append(BatchDescriptor(batch_path=group[0][0], batch_count=count, batch_label=label))
-            first += count
-        return [d.model_dump() for d in descriptors]
-
-    def _write(self, batch: Batch | None) -> None:
-        if batch is None:
-            return
-        path = self.folder.batch(len(self.written) + 1)
-        write_json(path, batch.to_file())
-        kinds = Counter(create=len(batch.create), update=len(batch.update), delete=len(batch.delete))
-        self.written.append((str(path), kinds))
 
 
 class ComputeDiffOperator(BaseOperator, SkipMixin):
@@ -216,27 +148,24 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         self, folder: RunFolder, ctx: MappingContext, index: StoreIndex, settings: PlanSettings
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """Everything after the store read; writes the batch files, returns the plan and descriptors."""
-        writer = _BatchWriter(
+        writer = BatchFileWriter(
             folder, BatchBuilder(max_items=settings.batch_size, max_bytes=self.max_batch_bytes)
         )
-        counts = self._plan_catalog(folder, ctx, index, writer, settings)
-        missing = index.missing_upstream()
-        # A product the fetch read, for the by-id confirmation; only a run that may act needs one.
-        listed = _a_listed_id(folder) if settings.on_missing != "ignore" and missing else None
-        missing_plan = self._plan_missing(
-            missing, read_json(folder.fetch), index, writer, settings, listed_source_id=listed
+        plan = plan_sync(
+            pages=(read_json(page) for page in folder.pages()),
+            quarantine=read_json(folder.quarantine),
+            fetch=read_json(folder.fetch),
+            ctx=ctx,
+            index=index,
+            sink=writer,
+            settings=settings,
+            confirm_absent=lambda products: self._confirm_absent(folder, products),
         )
         descriptors = writer.close()
-        plan = {
-            **{kind: counts[kind] for kind in ("create", "update", "unchanged")},
-            "missing_upstream": len(missing),
-            **missing_plan,
-            "on_missing": settings.on_missing,
-            "dry_run": settings.dry_run,
+        plan |= {
             "batches": [] if settings.dry_run else descriptors,
             "batches_planned": sum(d["batch_count"] for d in descriptors),
             "instances_planned": len(descriptors),
-            "duplicated_external_ids": index.duplicated,
         }
         return plan, descriptors
 
@@ -348,116 +277,17 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
                 ids[0],
             )
 
-    def _plan_catalog(
-        self,
-        folder: RunFolder,
-        ctx: MappingContext,
-        index: StoreIndex,
-        writer: _BatchWriter,
-        settings: PlanSettings,
-    ) -> Counter[str]:
-        """Map every valid record and queue its create or update; returns the count of each action."""
-        allocator = HandleAllocator(index.handles)
-        decimals = currency_decimals(settings.currency_code)
-        counts: Counter[str] = Counter()
-        # A quarantined record still exists upstream: it must never count as missing.
-        for quarantined in read_json(folder.quarantine):
-            if quarantined["source_id"]:
-                index.seen_upstream(ctx.external_id(quarantined["source_id"]))
-        for page in folder.pages():
-            for record in read_json(page):
-                product = SourceProduct.parse(record, currency=settings.currency_code, decimals=decimals)
-                desired = desired_product(product, ctx)
-                existing = index.seen_upstream(desired["external_id"])
-                action = classify(desired, existing, full_refresh=settings.full_refresh)
-                counts[action] += 1
-                if action == "create":
-                    handle = allocator.allocate(product.title, fallback=f"product-{product.id}")
-                    writer.add("create", as_create(desired, handle, ctx.shipping_profile_id))
-                elif action == "update":
-                    update = as_update(desired, existing.id, existing.variant_id, ctx.shipping_profile_id)
-                    writer.add("update", update, planned_state(existing))
-        return counts
-
-    def _plan_missing(
-        self,
-        missing: list[StoreProduct],
-        fetch: dict[str, Any],
-        index: StoreIndex,
-        writer: _BatchWriter,
-        settings: PlanSettings,
-        *,
-        listed_source_id: str | None,
-    ) -> dict[str, Any]:
-        """Draft or delete what vanished upstream, only when the fetch is complete, the guard allows
-        and the source answers 404 for that product while it answers for ``listed_source_id``, a
-        product its pages listed (see ``missing_proof``)."""
-        acting = [p for p in missing if settings.on_missing == "delete" or p.status != "draft"]
-        guard: GuardDecision | None = None
-        confirmation = Confirmation()
-        if settings.on_missing == "ignore" or not missing:
-            action = "none" if not missing else "ignored (on_missing=ignore)"
-        elif fetch.get("partial"):
-            action = "skipped: the fetch did not provably see the whole catalog"
-            self.log.warning(
-                "the fetch did not see the whole catalog (%s): no product is treated as missing upstream",
-                "; ".join(fetch.get("incomplete_because", [])),
-            )
-        else:
-            guard = judge(
-                acting=len(acting),
-                owned=index.owned,
-                max_missing_percent=settings.max_missing_percent,
-                action=settings.on_missing,
-            )
-            action = settings.on_missing if guard.allowed else "blocked by the deletion guard"
-            (self.log.info if guard.allowed else self.log.error)("deletion guard: %s", guard.reason)
-        will_act = guard is not None and guard.allowed
-        if will_act and acting:
-            # After the guard, so the lookups are capped by what it allows.
-            confirmation = self._confirm_absent(acting, listed_source_id)
-            for reason in confirmation.reasons():
-                self.log.warning("missing upstream: %s", reason)
-        proven = {answer.product_id for answer in confirmation.absent}
-        for product in acting if will_act else []:
-            if product.id not in proven:
-                continue
-            if settings.on_missing == "draft":
-                writer.add("update", draft_update(product.id), planned_state(product))
-            else:
-                writer.add("delete", product.id, planned_state(product))
-        return {
-            "missing": [{"external_id": p.external_id, "id": p.id} for p in missing],
-            "missing_action": action,
-            "missing_acted_on": len(proven),
-            "fetch_partial": bool(fetch.get("partial")),
-            "found_upstream": [a.to_json() for a in confirmation.found],
-            "unproven_missing": [a.to_json() for a in confirmation.unproven],
-            "missing_unconfirmed_because": confirmation.reasons(),
-            "guard": guard.to_json() if guard else None,
-        }
-
-    def _confirm_absent(self, products: list[StoreProduct], listed_source_id: str | None) -> Confirmation:
-        """Ask the source for each product by id (a few at once); only a 404 proves it gone, and
-        only from a source that answers for a product it listed (asked first, the same way)."""
+    def _confirm_absent(self, folder: RunFolder, products: list[StoreProduct]) -> Confirmation:
+        """The source asked by id (a few at once) for each product that would be drafted or deleted,
+        after one product its pages listed (see ``core.missing.confirm_absent``)."""
         started = time.monotonic()
-        prefix = self.external_id_prefix
-        wanted = {p.id: source_id_of(p.external_id, prefix) for p in products}
         source = CatalogSourceHook(source_conn_id=self.source_conn_id)
-        ids = list(dict.fromkeys(sid for sid in wanted.values() if sid is not None))
-        control = [listed_source_id] if listed_source_id is not None else []
-        answers = dict(source.lookup_products([*control, *ids], concurrency=LOOKUP_CONCURRENCY))
-        distrust = (
-            control_problem(listed_source_id, *answers[listed_source_id])
-            if listed_source_id is not None
-            else "no product of the fetch to ask for first: a 404 proves nothing"
+        confirmation = confirm_absent(
+            products,
+            prefix=self.external_id_prefix,
+            listed_source_id=_a_listed_id(folder),
+            lookup=lambda ids: source.lookup_products(ids, concurrency=LOOKUP_CONCURRENCY),
         )
-        if distrust:
-            self.log.error("missing upstream: %s", distrust)
-        answered = (
-            Answer(p.external_id, p.id, wanted[p.id], *self._outcome(wanted[p.id], answers)) for p in products
-        )
-        confirmation = Confirmation.sort(answered, distrust=distrust)
         self.log.info(
             "missing upstream confirmed by id in %.1f s: %d absent (404), %d found upstream, %d unproven",
             time.monotonic() - started,
@@ -466,13 +296,6 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
             len(confirmation.unproven),
         )
         return confirmation
-
-    @staticmethod
-    def _outcome(source_id: str | None, answers: dict[str, tuple[int | None, Any, str]]) -> tuple[Any, str]:
-        if source_id is None:
-            return outcome_of(None, None, None)
-        status, body, error = answers[source_id]
-        return outcome_of(source_id, status, body, error)
 
     def _log_plan(self, plan: dict[str, Any], seconds: float) -> None:
         self.log.info(

@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections import Counter
 from typing import Any
 
 from airflow.sdk import ObjectStoragePath
 from airflow.sdk.exceptions import AirflowFailException
 
+from medusa_sync.core.batching import Batch, BatchBuilder, Kind, group_label, group_sizes
+from medusa_sync.core.models import BatchDescriptor
 from medusa_sync.core.newest_plan import PlanClaim, may_claim
 
 STORAGE_VARIABLE = "medusa_sync_storage_url"
@@ -212,3 +215,35 @@ def write_json(path: ObjectStoragePath, data: Any) -> None:
 def read_json(path: str | ObjectStoragePath) -> Any:
     target = path if isinstance(path, ObjectStoragePath) else ObjectStoragePath(path)
     return json.loads(target.read_text())
+
+
+class BatchFileWriter:
+    """Cuts planned items into batch files of the run folder as they come, so memory holds one
+    batch at a time; ``close`` deals the files out to mapped instances (``core.batching``)."""
+
+    def __init__(self, folder: RunFolder, builder: BatchBuilder) -> None:
+        self.folder = folder
+        self.builder = builder
+        self.written: list[tuple[str, Counter[str]]] = []
+
+    def add(self, kind: Kind, item: Any, planned: dict[str, Any] | None = None) -> None:
+        self._write(self.builder.add(kind, item, planned))
+
+    def close(self) -> list[dict[str, Any]]:
+        """Flush the last batch; one descriptor per mapped instance, with its files and label."""
+        self._write(self.builder.flush())
+        total, first, descriptors = len(self.written), 0, []
+        for count in group_sizes(total):
+            group = self.written[first : first + count]
+            label = group_label(first + 1, count, total, [kinds for _, kinds in group])
+            descriptors.append(BatchDescriptor(batch_path=group[0][0], batch_count=count, batch_label=label))
+            first += count
+        return [d.model_dump() for d in descriptors]
+
+    def _write(self, batch: Batch | None) -> None:
+        if batch is None:
+            return
+        path = self.folder.batch(len(self.written) + 1)
+        write_json(path, batch.to_file())
+        kinds = Counter(create=len(batch.create), update=len(batch.update), delete=len(batch.delete))
+        self.written.append((str(path), kinds))

@@ -1,0 +1,170 @@
+"""Planning: the desired catalog against the store, item by item, into batches.
+
+Data in, data out: the fetch's records and the store index go in, each planned item goes to a
+sink (the batch files), and the plan's counts and decisions come back. Asking the source whether a
+product that looks missing is really gone is a callback: the decision (the guard, what counts as
+proof) is made here, the HTTP stays in the source hook.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from medusa_sync.core.batching import Kind
+from medusa_sync.core.currency import currency_decimals
+from medusa_sync.core.diff import StoreProduct, classify
+from medusa_sync.core.handles import HandleAllocator
+from medusa_sync.core.mapping import MappingContext, as_create, as_update, desired_product, draft_update
+from medusa_sync.core.missing import Confirmation, GuardDecision, judge
+from medusa_sync.core.models import SourceProduct
+from medusa_sync.core.store_index import StoreIndex
+from medusa_sync.core.store_state import planned_state
+
+log = logging.getLogger(__name__)
+
+OnMissing = Literal["ignore", "draft", "delete"]
+ON_MISSING: tuple[OnMissing, ...] = ("ignore", "draft", "delete")
+PRODUCT_STATUSES = ("published", "draft")
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    """What a run's params decide about its plan, parsed by type."""
+
+    dry_run: bool
+    full_refresh: bool
+    batch_size: int
+    on_missing: str
+    max_missing_percent: float
+    product_status: str
+    currency_code: str
+    sales_channel_id: str | None
+    sync_inventory: bool = False
+    shipping_profile_id: str | None = None
+
+
+class ItemSink(Protocol):
+    """Where planned items go (the batch files): ``planned`` is the store state an update, draft or
+    delete was planned against, checked again when it is sent."""
+
+    def add(self, kind: Kind, item: Any, planned: dict[str, Any] | None = None) -> None: ...
+
+
+# Given the products that would be drafted or deleted, the source's answer for each.
+ConfirmAbsent = Callable[[list[StoreProduct]], Confirmation]
+
+
+def plan_sync(
+    *,
+    pages: Iterable[Iterable[Mapping[str, Any]]],
+    quarantine: Iterable[Mapping[str, Any]],
+    fetch: Mapping[str, Any],
+    ctx: MappingContext,
+    index: StoreIndex,
+    sink: ItemSink,
+    settings: PlanSettings,
+    confirm_absent: ConfirmAbsent,
+) -> dict[str, Any]:
+    """The whole plan of a run: creates and updates from the pages, then what vanished upstream."""
+    counts = plan_catalog(pages, quarantine, ctx, index, sink, settings)
+    missing = index.missing_upstream()
+    return {
+        **{kind: counts[kind] for kind in ("create", "update", "unchanged")},
+        "missing_upstream": len(missing),
+        **plan_missing(missing, fetch, index, sink, settings, confirm_absent),
+        "on_missing": settings.on_missing,
+        "dry_run": settings.dry_run,
+        "duplicated_external_ids": index.duplicated,
+    }
+
+
+def plan_catalog(
+    pages: Iterable[Iterable[Mapping[str, Any]]],
+    quarantine: Iterable[Mapping[str, Any]],
+    ctx: MappingContext,
+    index: StoreIndex,
+    sink: ItemSink,
+    settings: PlanSettings,
+) -> Counter[str]:
+    """Map every valid record and queue its create or update; returns the count of each action."""
+    allocator = HandleAllocator(index.handles)
+    decimals = currency_decimals(settings.currency_code)
+    counts: Counter[str] = Counter()
+    # A quarantined record still exists upstream: it must never count as missing.
+    for quarantined in quarantine:
+        if quarantined["source_id"]:
+            index.seen_upstream(ctx.external_id(quarantined["source_id"]))
+    for records in pages:
+        for record in records:
+            product = SourceProduct.parse(record, currency=settings.currency_code, decimals=decimals)
+            desired = desired_product(product, ctx)
+            existing = index.seen_upstream(desired["external_id"])
+            action = classify(desired, existing, full_refresh=settings.full_refresh)
+            counts[action] += 1
+            if action == "create":
+                handle = allocator.allocate(product.title, fallback=f"product-{product.id}")
+                sink.add("create", as_create(desired, handle, ctx.shipping_profile_id))
+            elif action == "update":
+                update = as_update(desired, existing.id, existing.variant_id, ctx.shipping_profile_id)
+                sink.add("update", update, planned_state(existing))
+    return counts
+
+
+def plan_missing(
+    missing: list[StoreProduct],
+    fetch: Mapping[str, Any],
+    index: StoreIndex,
+    sink: ItemSink,
+    settings: PlanSettings,
+    confirm_absent: ConfirmAbsent,
+) -> dict[str, Any]:
+    """Draft or delete what vanished upstream: only after a complete fetch, within the deletion
+    guard, and only the products ``confirm_absent`` proves gone (asked after the guard, so the
+    guard caps the lookups)."""
+    acting = [p for p in missing if settings.on_missing == "delete" or p.status != "draft"]
+    guard: GuardDecision | None = None
+    confirmation = Confirmation()
+    if settings.on_missing == "ignore" or not missing:
+        action = "none" if not missing else "ignored (on_missing=ignore)"
+    elif fetch.get("partial"):
+        action = "skipped: the fetch did not provably see the whole catalog"
+        log.warning(
+            "the fetch did not see the whole catalog (%s): no product is treated as missing upstream",
+            "; ".join(fetch.get("incomplete_because", [])),
+        )
+    else:
+        guard = judge(
+            acting=len(acting),
+            owned=index.owned,
+            max_missing_percent=settings.max_missing_percent,
+            action=settings.on_missing,
+        )
+        action = settings.on_missing if guard.allowed else "blocked by the deletion guard"
+        (log.info if guard.allowed else log.error)("deletion guard: %s", guard.reason)
+    will_act = guard is not None and guard.allowed
+    if will_act and acting:
+        confirmation = confirm_absent(acting)
+        for reason in confirmation.reasons():
+            log.warning("missing upstream: %s", reason)
+    proven = {answer.product_id for answer in confirmation.absent}
+    for product in acting if will_act else []:
+        if product.id not in proven:
+            continue
+        if settings.on_missing == "draft":
+            sink.add("update", draft_update(product.id), planned_state(product))
+        else:
+            sink.add("delete", product.id, planned_state(product))
+    return {
+        "missing": [{"external_id": p.external_id, "id": p.id} for p in missing],
+        "missing_action": action,
+        "missing_acted_on": len(proven),
+        "fetch_partial": bool(fetch.get("partial")),
+        "found_upstream": [a.to_json() for a in confirmation.found],
+        "unproven_missing": [a.to_json() for a in confirmation.unproven],
+        "missing_unconfirmed_because": confirmation.reasons(),
+        "guard": guard.to_json() if guard else None,
+    }

@@ -1,0 +1,156 @@
+"""Planning what vanished upstream: what is asked of the source by id, and what is written."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import pytest
+
+from medusa_sync.core.mapping import HASH_KEY, MappingContext, desired_product
+from medusa_sync.core.missing import confirm_absent
+from medusa_sync.core.models import SourceProduct
+from medusa_sync.core.planning import PlanSettings, plan_sync
+from medusa_sync.core.planning import plan_missing as plan_missing_products
+from medusa_sync.core.store_index import StoreIndex
+from tests.fixtures.store_records import store_product
+
+# Source id -> (status, body, error) as the source hook's lookup returns them.
+ANSWERS = {
+    "1": (404, None, ""),
+    "2": (200, {"id": 2}, ""),
+    "3": (None, None, "GET /products/3: no response (connection refused)"),
+    "99": (200, {"id": 99}, ""),  # a product the fetch read: the source answers for it
+}
+
+
+class Sink:
+    """The batch files, in memory: what the plan hands over, by kind."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, list] = {"create": [], "update": [], "delete": []}
+
+    def add(self, kind, item, planned=None) -> None:
+        assert kind == "create" or planned is not None, "an update or delete without its planned state"
+        self.items[kind].append(item)
+
+
+def settings_for(**changes) -> PlanSettings:
+    defaults = dict(
+        dry_run=False,
+        full_refresh=False,
+        batch_size=100,
+        on_missing="ignore",
+        max_missing_percent=10,
+        product_status="published",
+        currency_code="usd",
+        sales_channel_id=None,
+    )
+    return PlanSettings(**{**defaults, **changes})
+
+
+@pytest.fixture
+def asked() -> list[str]:
+    return []
+
+
+def plan_missing(asked, owned: int, missing: int, listed: str = "99", on_missing: str = "delete"):
+    def lookup(ids):
+        asked.extend(ids)
+        return ((i, ANSWERS.get(i, (404, None, ""))) for i in ids)
+
+    settings = settings_for(on_missing=on_missing)
+    products = [store_product(f"prod_{n}", f"dummyjson:{n}", f"h-{n}", "abc") for n in range(1, owned + 1)]
+    sink = Sink()
+    with StoreIndex.build(products, prefix="dummyjson:") as index:
+        for product in products[missing:]:
+            index.seen_upstream(product["external_id"])
+        confirm = partial(confirm_absent, prefix="dummyjson:", listed_source_id=listed, lookup=lookup)
+        plan = plan_missing_products(
+            index.missing_upstream(), {"partial": False}, index, sink, settings, confirm
+        )
+    return plan, sink.items
+
+
+def test_only_the_product_answered_404_is_deleted(asked):
+    plan, written = plan_missing(asked, owned=40, missing=3, on_missing="delete")
+    assert asked == ["99", "1", "2", "3"]  # a product it listed first, then the missing ones
+    assert written["delete"] == ["prod_1"]
+    assert plan["missing_acted_on"] == 1
+    assert [a["id"] for a in plan["found_upstream"]] == ["prod_2"]
+    assert [a["id"] for a in plan["unproven_missing"]] == ["prod_3"]
+    assert len(plan["missing_unconfirmed_because"]) == 3
+
+
+def test_nothing_is_asked_when_the_guard_holds(asked):
+    plan, written = plan_missing(asked, owned=10, missing=3, on_missing="delete")
+    assert plan["guard"]["allowed"] is False
+    assert asked == [] and written["delete"] == []
+
+
+def test_all_proven_absent_are_drafted_and_the_fetch_stays_complete(asked):
+    plan, written = plan_missing(asked, owned=100, missing=1, on_missing="draft")
+    assert asked == ["99", "1"]
+    assert [item["id"] for item in written["update"]] == ["prod_1"]
+    assert plan["missing_unconfirmed_because"] == [] and plan["found_upstream"] == []
+
+
+def test_a_source_that_answers_404_even_for_a_product_it_listed_proves_nothing(asked):
+    # A gateway, a wrong base path or a source without /products/{id}: 404 for everything.
+    plan, written = plan_missing(asked, owned=40, missing=3, listed="98", on_missing="delete")
+    assert asked == ["98", "1", "2", "3"]
+    assert written["delete"] == []
+    assert plan["missing_acted_on"] == 0
+    assert [a["id"] for a in plan["unproven_missing"]] == ["prod_1", "prod_3"]
+    assert "its 404s prove nothing" in plan["unproven_missing"][0]["detail"]
+    assert [a["id"] for a in plan["found_upstream"]] == ["prod_2"]
+
+
+def test_the_catalog_plans_a_create_an_update_and_leaves_the_unchanged_alone(record):
+    ctx = MappingContext(
+        sales_channel_id="sc_1",
+        category_ids={"beauty": "pcat_1"},
+        tag_ids={"beauty": "ptag_1", "mascara": "ptag_2"},
+        shipping_profile_id="sp_1",
+    )
+    same, changed, new = (dict(record, id=n) for n in (1, 2, 3))
+    unchanged_hash = desired_product(SourceProduct.parse(same, currency="usd", decimals=2), ctx)["metadata"]
+    store = [
+        store_product("prod_1", "dummyjson:1", "mascara", unchanged_hash[HASH_KEY]),
+        store_product("prod_2", "dummyjson:2", "essence-mascara-lash-princess", "an-older-hash"),
+    ]
+    sink = Sink()
+    with StoreIndex.build(store, prefix="dummyjson:") as index:
+        plan = plan_sync(
+            pages=[[same, changed], [new]],
+            quarantine=[],
+            fetch={"partial": False},
+            ctx=ctx,
+            index=index,
+            sink=sink,
+            settings=settings_for(),
+            confirm_absent=lambda products: pytest.fail("nothing is missing: nothing to ask"),
+        )
+    assert (plan["create"], plan["update"], plan["unchanged"], plan["missing_upstream"]) == (1, 1, 1, 0)
+    [create] = sink.items["create"]
+    # The title's handle is taken by prod_2: the new product gets the next free one, and a profile.
+    assert (create["external_id"], create["handle"]) == ("dummyjson:3", "essence-mascara-lash-princess-1")
+    assert create["shipping_profile_id"] == "sp_1"
+    [update] = sink.items["update"]
+    assert (update["id"], update["variants"][0]["id"]) == ("prod_2", "variant_prod_2")
+    assert "handle" not in update
+
+
+def test_a_quarantined_record_is_never_missing_upstream(asked):
+    store = [store_product("prod_7", "dummyjson:7", "h-7", "abc")]
+    with StoreIndex.build(store, prefix="dummyjson:") as index:
+        plan = plan_sync(
+            pages=[],
+            quarantine=[{"source_id": "7", "reason": "price: -1 is negative"}],
+            fetch={"partial": False},
+            ctx=MappingContext(),
+            index=index,
+            sink=Sink(),
+            settings=settings_for(on_missing="delete"),
+            confirm_absent=lambda products: pytest.fail("a quarantined record exists upstream"),
+        )
+    assert (plan["missing_upstream"], plan["missing_acted_on"]) == (0, 0)
