@@ -33,10 +33,12 @@ def result() -> dict:
 def test_both_contenders_leave_the_exact_catalog(result):
     assert result["products"] == 1000
     assert result["raw"]["created"] == 1000
-    assert result["raw"]["store"] == {"products": 1000, "wrong": 0, "handles_unique": True, "exact": True}
+    # Exact: every product, its price and category, unique handles, and each one shippable.
+    exact = {"products": 1000, "wrong": 0, "handles_unique": True, "unshippable": 0, "exact": True}
+    assert result["raw"]["store"] == exact
     first = result["dag_first"]
     assert (first["state"], first["created"]) == ("success", 1000)
-    assert first["store"]["exact"] is True
+    assert first["store"] == exact
     assert first["mapped_instances"] == 4  # 5 batch files of 200, dealt to 4 instances
 
 

@@ -1,0 +1,204 @@
+"""Sending a batch file against a store in memory: what is sent, what is settled without a write,
+how a refused item is isolated, and that an update carries back what the merchant added."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+
+from medusa_sync.core.batch_sending import BatchSender
+from medusa_sync.core.batching import Batch
+from medusa_sync.core.mapping import HASH_KEY
+from medusa_sync.errors import MedusaApiError
+
+PLANNED_AT = "2026-11-28T10:00:00.000Z"
+
+
+class MemoryStore:
+    """As much of a Medusa store as sending needs; it refuses creates whose external id is in
+    ``refuse`` (400 invalid_data, the whole batch rolled back, as Medusa does)."""
+
+    def __init__(
+        self, products: list[dict[str, Any]] = (), refuse: set[str] = frozenset(), down: bool = False
+    ):
+        self.products = {p["id"]: p for p in products}
+        self.refuse = refuse
+        self.down = down
+        self.posts: list[dict[str, list[Any]]] = []
+        self._ids = itertools.count(100)
+
+    def list_products(self, *, fields, external_ids=None, ids=None):
+        return [
+            p
+            for p in self.products.values()
+            if (ids and p["id"] in ids) or (external_ids and p["external_id"] in external_ids)
+        ]
+
+    def batch_products(self, *, create=(), update=(), delete=()):
+        self.posts.append({"create": list(create), "update": list(update), "delete": list(delete)})
+        if self.down:
+            raise MedusaApiError(503, None, "unavailable", "POST", "/admin/products/batch")
+        if refused := [item["external_id"] for item in create if item["external_id"] in self.refuse]:
+            raise MedusaApiError(
+                400, "invalid_data", f"refused {refused[0]}", "POST", "/admin/products/batch"
+            )
+        created = []
+        for item in create:
+            product_id = f"prod_{next(self._ids)}"
+            self.products[product_id] = product(product_id, item["external_id"], item["metadata"][HASH_KEY])
+            created.append({"id": product_id})
+        for item in update:
+            self.products[item["id"]].update(metadata=item["metadata"], updated_at="2026-12-01T00:00:00.000Z")
+        for product_id in delete:
+            self.products.pop(product_id)
+        return {
+            "created": created,
+            "updated": [{"id": i["id"]} for i in update],
+            "deleted": {"ids": list(delete)},
+        }
+
+
+def product(product_id: str, external_id: str, sync_hash: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": product_id,
+        "external_id": external_id,
+        "handle": product_id,
+        "status": "published",
+        "updated_at": PLANNED_AT,
+        "metadata": {HASH_KEY: sync_hash},
+        "variants": [{"id": f"variant_{product_id}"}],
+        **extra,
+    }
+
+
+def create(n: int) -> dict[str, Any]:
+    return {"external_id": f"dummyjson:{n}", "title": f"Product {n}", "metadata": {HASH_KEY: f"new-{n}"}}
+
+
+def update(product_id: str, sync_hash: str = "h2", **extra: Any) -> dict[str, Any]:
+    return {"id": product_id, "title": "Renamed", "metadata": {HASH_KEY: sync_hash}, **extra}
+
+
+def planned(external_id: str, sync_hash: str = "h1") -> dict[str, Any]:
+    return {"updated_at": PLANNED_AT, "sync_hash": sync_hash, "external_id": external_id}
+
+
+def batch_of(creates=(), updates=(), deletes=()) -> Batch:
+    batch = Batch()
+    for item in creates:
+        batch.add("create", item)
+    for item, state in updates:
+        batch.add("update", item, planned=state)
+    for product_id, state in deletes:
+        batch.add("delete", product_id, planned=state)
+    return batch
+
+
+def send(store: MemoryStore, batch: Batch, *, retry: bool = False, newer_run: str | None = None, **owned):
+    return BatchSender(store, **owned).send_file(
+        batch, name="batch_0001.json", retry=retry, newer_run=newer_run
+    )
+
+
+def test_a_refused_item_is_isolated_by_splitting_and_the_rest_lands():
+    store = MemoryStore(refuse={"dummyjson:3"})
+    outcome = send(store, batch_of(creates=[create(n) for n in range(1, 5)]))
+    assert outcome.counts["created"] == 3
+    assert [r["external_id"] for r in outcome.rejected] == ["dummyjson:3"]
+    assert "refused dummyjson:3" in outcome.rejected[0]["message"]
+    # The whole batch, then its halves, then the refused half's halves.
+    assert [len(post["create"]) for post in store.posts] == [4, 2, 2, 1, 1]
+
+
+def test_an_error_of_the_server_is_raised_for_airflow_to_retry_not_split():
+    store = MemoryStore(down=True)
+    with pytest.raises(MedusaApiError) as raised:
+        send(store, batch_of(creates=[create(1), create(2)]))
+    assert raised.value.status == 503
+    assert len(store.posts) == 1
+
+
+def test_a_product_changed_in_the_store_since_the_plan_is_superseded_and_not_written():
+    moved = product("prod_1", "dummyjson:1", "h1", updated_at="2026-11-29T08:00:00.000Z")
+    store = MemoryStore([moved, product("prod_2", "dummyjson:2", "h1")])
+    outcome = send(
+        store,
+        batch_of(
+            updates=[(update("prod_1"), planned("dummyjson:1")), (update("prod_2"), planned("dummyjson:2"))]
+        ),
+    )
+    assert [s["external_id"] for s in outcome.superseded] == ["dummyjson:1"]
+    assert outcome.superseded[0]["superseded_by"] is None
+    assert outcome.counts["updated"] == 1
+    assert [item["id"] for item in store.posts[0]["update"]] == ["prod_2"]
+
+
+def test_a_product_deleted_in_the_store_is_not_found_and_the_rest_lands():
+    store = MemoryStore([product("prod_2", "dummyjson:2", "h1")])
+    outcome = send(
+        store, batch_of(deletes=[("prod_1", planned("dummyjson:1")), ("prod_2", planned("dummyjson:2"))])
+    )
+    assert [n["product_id"] for n in outcome.not_found] == ["prod_1"]
+    assert outcome.counts["deleted"] == 1 and "prod_2" not in store.products
+
+
+def test_on_a_retry_a_create_an_earlier_attempt_committed_is_resumed_not_created_twice():
+    store = MemoryStore([product("prod_9", "dummyjson:1", "new-1")])
+    outcome = send(store, batch_of(creates=[create(1), create(2)]), retry=True)
+    assert (outcome.counts["created"], outcome.counts["resumed"]) == (2, 1)
+    assert [item["external_id"] for item in store.posts[0]["create"]] == ["dummyjson:2"]
+    assert sorted(p["external_id"] for p in store.products.values()) == ["dummyjson:1", "dummyjson:2"]
+
+
+def test_once_a_newer_run_planned_every_item_is_superseded_by_it_and_nothing_is_sent():
+    store = MemoryStore([product("prod_1", "dummyjson:1", "h1")])
+    batch = batch_of(creates=[create(2)], deletes=[("prod_1", planned("dummyjson:1"))])
+    outcome = send(store, batch, newer_run="scheduled__2026-12-02")
+    assert {(s["action"], s["superseded_by"]) for s in outcome.superseded} == {
+        ("create", "scheduled__2026-12-02"),
+        ("delete", "scheduled__2026-12-02"),
+    }
+    assert store.posts == [] and "prod_1" in store.products
+
+
+def test_an_update_sends_back_the_merchants_price_category_and_channel():
+    held = product(
+        "prod_1",
+        "dummyjson:1",
+        "h1",
+        categories=[{"id": "pcat_beauty"}, {"id": "pcat_summer_sale"}],
+        tags=[{"id": "ptag_beauty"}],
+        sales_channels=[{"id": "sc_web"}, {"id": "sc_pos"}],
+        variants=[
+            {
+                "id": "variant_prod_1",
+                "prices": [
+                    {"id": "price_usd", "amount": 9.99, "currency_code": "usd"},
+                    {"id": "price_eur", "amount": 8.5, "currency_code": "eur"},
+                ],
+            }
+        ],
+    )
+    content = update(
+        "prod_1",
+        categories=[{"id": "pcat_fragrances"}],
+        tags=[{"id": "ptag_beauty"}],
+        sales_channels=[{"id": "sc_web"}],
+        variants=[{"id": "variant_prod_1", "prices": [{"amount": 12.5, "currency_code": "usd"}]}],
+    )
+    store = MemoryStore([held])
+    send(
+        store,
+        batch_of(updates=[(content, planned("dummyjson:1"))]),
+        owned_categories=frozenset({"pcat_beauty", "pcat_fragrances"}),
+        owned_tags=frozenset({"ptag_beauty"}),
+    )
+    [sent] = store.posts[0]["update"]
+    assert sent["categories"] == [{"id": "pcat_fragrances"}, {"id": "pcat_summer_sale"}]
+    assert sent["sales_channels"] == [{"id": "sc_web"}, {"id": "sc_pos"}]
+    assert sent["variants"][0]["prices"] == [
+        {"id": "price_usd", "amount": 12.5, "currency_code": "usd"},
+        {"id": "price_eur", "amount": 8.5, "currency_code": "eur"},
+    ]
