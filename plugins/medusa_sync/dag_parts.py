@@ -15,6 +15,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import Param
 
+from medusa_sync.core.planning import ON_MISSING, PRODUCT_STATUSES
 from medusa_sync.rundata.run_folder import STORAGE_VARIABLE
 from medusa_sync.settings import MedusaSyncSettings
 
@@ -125,7 +126,7 @@ def product_params(settings: MedusaSyncSettings) -> dict[str, Param]:
         "on_missing": Param(
             settings.on_missing,
             type="string",
-            enum=["ignore", "draft", "delete"],
+            enum=list(ON_MISSING),
             description="What to do with synced products proven gone upstream: acted on only after a "
             "complete fetch, each confirmed absent by the source, within max_missing_percent.",
         ),
@@ -141,7 +142,7 @@ def product_params(settings: MedusaSyncSettings) -> dict[str, Param]:
         "product_status": Param(
             settings.product_status,
             type="string",
-            enum=["published", "draft"],
+            enum=list(PRODUCT_STATUSES),
             description="Status of synced products.",
         ),
         "currency_code": Param(

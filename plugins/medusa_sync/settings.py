@@ -23,11 +23,12 @@ from __future__ import annotations
 import logging
 import os
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from medusa_sync.core.missing import DEFAULT_MAX_MISSING_PERCENT
+from medusa_sync.core.planning import OnMissing, ProductStatus
 
 SECTION = "medusa_sync"
 
@@ -123,7 +124,7 @@ class MedusaSyncSettings(BaseModel):
         "",
         description="Shipping profile of new products and of synced ones without one; empty = the default.",
     )
-    on_missing: Literal["ignore", "draft", "delete"] = Field(
+    on_missing: OnMissing = Field(
         "ignore", description="What to do with synced products proven gone upstream."
     )
     max_missing_percent: float = Field(
@@ -132,9 +133,7 @@ class MedusaSyncSettings(BaseModel):
         le=100,
         description="Deletion guard: acting on more than this share (%) of synced products fails the run.",
     )
-    product_status: Literal["published", "draft"] = Field(
-        "published", description="Status of synced products."
-    )
+    product_status: ProductStatus = Field("published", description="Status of synced products.")
     batch_size: int = Field(200, ge=1, le=2000, description="Products per batch request.")
     page_size: int = Field(100, ge=1, le=1000, description="Products per source page (catalog sync).")
     stock_page_size: int = Field(500, ge=1, le=1000, description="Records per source page (stock sync).")

@@ -12,7 +12,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 from medusa_sync.core.batching import Kind
 from medusa_sync.core.currency import currency_decimals
@@ -26,9 +26,12 @@ from medusa_sync.core.store_state import planned_state
 
 log = logging.getLogger(__name__)
 
+# The choices of on_missing and product_status, named once: the Params, the settings and the
+# operators take them from here.
 OnMissing = Literal["ignore", "draft", "delete"]
-ON_MISSING: tuple[OnMissing, ...] = ("ignore", "draft", "delete")
-PRODUCT_STATUSES = ("published", "draft")
+ProductStatus = Literal["published", "draft"]
+ON_MISSING: tuple[str, ...] = get_args(OnMissing)
+PRODUCT_STATUSES: tuple[str, ...] = get_args(ProductStatus)
 
 
 @dataclass(frozen=True)
