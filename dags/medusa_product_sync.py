@@ -42,11 +42,7 @@ with DAG(
         task_id=dag_parts.FETCH_PAGES,
         source_conn_id=SETTINGS.source_conn_id,
         storage_url=dag_parts.STORAGE_URL,
-        page_size="{{ params.page_size }}",
-        max_products="{{ params.max_products }}",
-        currency_code="{{ params.currency_code }}",
         page_concurrency=SETTINGS.source_concurrency,
-        sync_inventory="{{ params.sync_inventory }}",
     )
     # Reads the store while the source is fetched: it needs nothing from the source.
     read_store = ReadStoreOperator(
@@ -58,23 +54,12 @@ with DAG(
         task_id=dag_parts.SYNC_CATEGORIES,
         **MEDUSA_TASK,
         run_folder=RUN_FOLDER,
-        dry_run="{{ params.dry_run }}",
     )
     compute_diff = ComputeDiffOperator(
         task_id=dag_parts.COMPUTE_DIFF,
         **MEDUSA_TASK,
         source_conn_id=SETTINGS.source_conn_id,
         run_folder=RUN_FOLDER,
-        dry_run="{{ params.dry_run }}",
-        full_refresh="{{ params.full_refresh }}",
-        batch_size="{{ params.batch_size }}",
-        on_missing="{{ params.on_missing }}",
-        max_missing_percent="{{ params.max_missing_percent }}",
-        product_status="{{ params.product_status }}",
-        currency_code="{{ params.currency_code }}",
-        sales_channel_id="{{ params.sales_channel_id }}",
-        sync_inventory="{{ params.sync_inventory }}",
-        shipping_profile_id="{{ params.shipping_profile_id }}",
     )
     upsert_batch = UpsertBatchOperator.partial(
         task_id=dag_parts.UPSERT_BATCH,
@@ -89,10 +74,6 @@ with DAG(
         task_id=dag_parts.SYNC_STOCK,
         **MEDUSA_TASK,
         run_folder=RUN_FOLDER,
-        enabled="{{ params.sync_inventory }}",
-        stock_location_id="{{ params.stock_location_id }}",
-        sales_channel_id="{{ params.sales_channel_id }}",
-        dry_run="{{ params.dry_run }}",
         trigger_rule="none_failed",
     )
     # No retries: a report that fails says the run did not land; trying again changes nothing.

@@ -29,7 +29,6 @@ with DAG(
         task_id=dag_parts.FETCH_STOCK,
         source_conn_id=SETTINGS.source_conn_id,
         storage_url=dag_parts.STORAGE_URL,
-        page_size="{{ params.page_size }}",
         page_concurrency=SETTINGS.source_concurrency,
     )
     # Takes every slot of the Medusa pool: it never writes while medusa_product_sync talks to Medusa.
@@ -38,9 +37,6 @@ with DAG(
         **dag_parts.medusa_task(SETTINGS),
         pool_slots=SETTINGS.pool_slots,
         run_folder=RUN_FOLDER,
-        stock_location_id="{{ params.stock_location_id }}",
-        sales_channel_id="{{ params.sales_channel_id }}",
-        dry_run="{{ params.dry_run }}",
     )
 
     fetch_stock >> sync_stock

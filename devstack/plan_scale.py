@@ -126,6 +126,8 @@ def peak_rss_mb() -> float:
 
 
 def plan(folder_dir: Path, batch_size: int) -> dict[str, Any]:
+    from medusa_sync.core.missing import DEFAULT_MAX_MISSING_PERCENT
+    from medusa_sync.core.planning import PlanSettings
     from medusa_sync.hooks.source import CatalogSourceHook
     from medusa_sync.operators.compute_diff import ComputeDiffOperator
 
@@ -139,10 +141,17 @@ def plan(folder_dir: Path, batch_size: int) -> dict[str, Any]:
         return (200, {"id": int(source_id)}, "") if int(source_id) <= served else (404, None, "")
 
     CatalogSourceHook.lookup_products = lambda self, ids, **kwargs: ((i, answer(i)) for i in ids)  # type: ignore[method-assign]
-    operator = ComputeDiffOperator(
-        task_id="compute_diff", run_folder=folder.url, batch_size=batch_size, on_missing="draft"
+    operator = ComputeDiffOperator(task_id="compute_diff", run_folder=folder.url)
+    settings = PlanSettings(
+        dry_run=False,
+        full_refresh=False,
+        batch_size=batch_size,
+        on_missing="draft",
+        max_missing_percent=DEFAULT_MAX_MISSING_PERCENT,
+        product_status="published",
+        currency_code="usd",
+        sales_channel_id=None,
     )
-    settings = operator.settings()
     started = time.monotonic()
     with StoreIndex.build(_store_listing(folder_dir / "store.jsonl"), prefix="dummyjson:") as index:
         indexed = time.monotonic()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import copy
 import itertools
+import re
 from pathlib import Path
 
 import pytest
-from airflow.sdk.exceptions import ParamValidationError
+from airflow.sdk.exceptions import AirflowFailException, ParamValidationError
 from airflow.serialization.serialized_objects import DagSerialization
+
+from medusa_sync.settings import CatalogRunParams, ParamError
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 
@@ -106,21 +109,18 @@ def test_it_survives_serialization_as_the_scheduler_sees_it(dag):
     assert set(restored.task_ids) == set(dag.task_ids)
 
 
-class _TaskInstance:
-    """Just enough of a task instance for templates that pull the run folder from XCom."""
+def _run_params(dag, conf: dict) -> dict:
+    """The params a run of the DAG gets: the Params' defaults, overridden by the trigger's conf."""
+    params = copy.deepcopy(dag.params)
+    params.update(conf)
+    return dict(params.validate())
 
-    def xcom_pull(self, **_kwargs):
-        return "file:///tmp/runs/medusa_product_sync/manual__1"
 
-
-def _rendered(dag, task_id: str, conf: dict, *, native: bool):
-    rendering = copy.deepcopy(dag)
-    rendering.render_template_as_native_obj = native
-    task = copy.deepcopy(rendering.get_task(task_id))
-    params = {name: rendering.params[name] for name in rendering.params} | conf
-    task.render_template_fields({"params": params, "ti": _TaskInstance(), "var": {"value": {}}},
-                                rendering.get_template_env())  # fmt: skip
-    return task
+def test_no_operator_takes_a_param_through_a_template(dag):
+    """Params reach the operators as values (``context["params"]``), never as rendered strings."""
+    for task in dag.tasks:
+        for field in task.template_fields:
+            assert "params." not in str(getattr(task, field, "")), (task.task_id, field)
 
 
 @pytest.mark.parametrize(
@@ -131,21 +131,34 @@ def _rendered(dag, task_id: str, conf: dict, *, native: bool):
         {"on_missing": "delete", "currency_code": "JPY", "sales_channel_id": "sc_1"},
     ],
 )
-def test_the_operators_read_their_params_the_same_with_native_rendering_on_or_off(dag, conf):
-    assert dag.render_template_as_native_obj is False  # the DAG itself renders strings
-    settings = {
-        native: _rendered(dag, "compute_diff", conf, native=native).settings() for native in (True, False)
-    }
-    assert settings[True] == settings[False]
-    assert settings[False].dry_run is conf.get("dry_run", False)
-    assert settings[False].batch_size == conf.get("batch_size", 200)
-    assert settings[False].max_missing_percent == conf.get("max_missing_percent", 10)
-    assert settings[False].sales_channel_id == conf.get("sales_channel_id")
+def test_the_operators_read_the_run_params_typed_once(dag, conf):
+    params = CatalogRunParams.of(_run_params(dag, conf))
+    assert params.dry_run is conf.get("dry_run", False)
+    assert params.batch_size == conf.get("batch_size", 200)
+    assert params.max_missing_percent == conf.get("max_missing_percent", 10)
+    assert params.sales_channel_id == conf.get("sales_channel_id")  # empty in the form: the default
+    assert params.currency_code == conf.get("currency_code", "usd").lower()
+    plan = params.plan_settings()
+    assert (plan.on_missing, plan.batch_size) == (conf.get("on_missing", "ignore"), params.batch_size)
 
 
-def test_a_bad_templated_value_fails_with_an_error_naming_the_param(dag):
-    from medusa_sync.core.param_values import ParamValueError
-
-    task = _rendered(dag, "compute_diff", {"batch_size": "two hundred"}, native=False)
-    with pytest.raises(ParamValueError, match="param 'batch_size' must be an integer, got 'two hundred'"):
-        task.settings()
+@pytest.mark.parametrize(
+    ("conf", "says"),
+    [
+        (
+            {"batch_size": "two hundred"},
+            "param 'batch_size' = 'two hundred': Input should be a valid integer",
+        ),
+        (
+            {"currency_code": "xyz"},
+            "param 'currency_code' = 'xyz': Value error, not an ISO 4217 currency code",
+        ),
+    ],
+)
+def test_a_bad_param_fails_the_task_at_once_naming_it(dag, conf, says):
+    """What the form's schema lets through (a conf from the API, say) still fails by name, and
+    without retries: no retry changes a param."""
+    params = {name: dag.params[name] for name in dag.params} | conf
+    with pytest.raises(ParamError, match=re.escape(says)) as raised:
+        CatalogRunParams.of(params)
+    assert isinstance(raised.value, AirflowFailException)

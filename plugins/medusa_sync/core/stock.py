@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 
@@ -129,3 +130,39 @@ def _level(inventory_item_id: str, location_id: str, quantity: int) -> dict[str,
 def chunks(items: list[dict[str, Any]], size: int) -> Iterable[list[dict[str, Any]]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+# --- Newest wins: the stock watermark ---------------------------------------------------------
+# Each run's fetch records when it read the source. The newest such time of a run that planned its
+# levels for real is the watermark: a run whose read is older (cleared or retried later) still
+# creates missing levels, but holds its level updates back, so older stock never overwrites newer.
+
+
+def read_before(earlier: str, later: str) -> bool:
+    """Whether the ISO 8601 time ``earlier`` comes before ``later``."""
+    return datetime.fromisoformat(earlier) < datetime.fromisoformat(later)
+
+
+def hold_back_older(plan: LevelPlan, fetched_at: str | None, mark: Mapping[str, Any] | None) -> int:
+    """Drop the plan's level updates when the watermark ``mark`` is newer than this run's read;
+    returns how many were held back (its creates stay: a missing level is never stale)."""
+    if (
+        not plan.update
+        or mark is None
+        or fetched_at is None
+        or not read_before(fetched_at, mark["fetched_at"])
+    ):
+        return 0
+    held = len(plan.update)
+    plan.update = []
+    return held
+
+
+def raised_watermark(
+    mark: Mapping[str, Any] | None, fetched_at: str, *, dag_id: str, run_id: str
+) -> dict[str, Any] | None:
+    """The watermark moved forward to this run's read, or None when it already holds a newer one
+    (it never moves back)."""
+    if mark is None or read_before(mark["fetched_at"], fetched_at):
+        return {"fetched_at": fetched_at, "dag_id": dag_id, "run_id": run_id}
+    return None

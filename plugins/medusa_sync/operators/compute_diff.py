@@ -11,16 +11,14 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from medusa_sync import dag_parts
 from medusa_sync.core.batching import DEFAULT_MAX_BYTES, BatchBuilder
-from medusa_sync.core.currency import currency_decimals
 from medusa_sync.core.diff import STORE_PRODUCT_FIELDS, StoreProduct
 from medusa_sync.core.mapping import (
     DEFAULT_EXTERNAL_ID_PREFIX,
     MappingContext,
 )
-from medusa_sync.core.missing import DEFAULT_MAX_MISSING_PERCENT, Confirmation, confirm_absent
+from medusa_sync.core.missing import Confirmation, confirm_absent
 from medusa_sync.core.newest_plan import PlanClaim
-from medusa_sync.core.param_values import as_bool, as_choice, as_int, as_number, as_optional_str
-from medusa_sync.core.planning import ON_MISSING, PRODUCT_STATUSES, PlanSettings, plan_sync
+from medusa_sync.core.planning import PlanSettings, plan_sync
 from medusa_sync.core.store_index import StoreIndex
 from medusa_sync.errors import MedusaApiError
 from medusa_sync.hooks.medusa import MedusaHook
@@ -28,6 +26,7 @@ from medusa_sync.hooks.source import CatalogSourceHook
 from medusa_sync.operators.read_store import STORE_PAGE_SIZE, STORE_READ_CONCURRENCY
 from medusa_sync.rundata.run_folder import BatchFileWriter, RunFolder, read_json, write_json
 from medusa_sync.rundata.store_snapshot import StoreSnapshot
+from medusa_sync.settings import CatalogRunParams
 
 # Source lookups in flight at once while confirming products missing upstream.
 LOOKUP_CONCURRENCY = 4
@@ -49,19 +48,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
     a dry run, it skips ``upsert_batch`` instead.
     """
 
-    template_fields = (
-        "run_folder",
-        "dry_run",
-        "full_refresh",
-        "batch_size",
-        "on_missing",
-        "max_missing_percent",
-        "product_status",
-        "currency_code",
-        "sales_channel_id",
-        "sync_inventory",
-        "shipping_profile_id",
-    )
+    template_fields = ("run_folder",)
     ui_color = "#eef7e8"
 
     def __init__(
@@ -70,17 +57,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         run_folder: str,
         medusa_conn_id: str = MedusaHook.default_conn_name,
         source_conn_id: str = CatalogSourceHook.default_conn_name,
-        dry_run: bool | str = False,
-        full_refresh: bool | str = False,
-        batch_size: int | str = 200,
         max_batch_bytes: int = DEFAULT_MAX_BYTES,
-        on_missing: str = "ignore",
-        max_missing_percent: float | str = DEFAULT_MAX_MISSING_PERCENT,
-        product_status: str = "published",
-        currency_code: str = "usd",
-        sales_channel_id: str | None = None,
-        sync_inventory: bool | str = False,
-        shipping_profile_id: str | None = None,
         external_id_prefix: str = DEFAULT_EXTERNAL_ID_PREFIX,
         store_page_size: int = STORE_PAGE_SIZE,
         store_read_concurrency: int = STORE_READ_CONCURRENCY,
@@ -91,43 +68,15 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         self.run_folder = run_folder
         self.medusa_conn_id = medusa_conn_id
         self.source_conn_id = source_conn_id
-        self.dry_run = dry_run
-        self.full_refresh = full_refresh
-        self.batch_size = batch_size
         self.max_batch_bytes = max_batch_bytes
-        self.on_missing = on_missing
-        self.max_missing_percent = max_missing_percent
-        self.product_status = product_status
-        self.currency_code = currency_code
-        self.sales_channel_id = sales_channel_id
-        self.sync_inventory = sync_inventory
-        self.shipping_profile_id = shipping_profile_id
         self.external_id_prefix = external_id_prefix
         self.store_page_size = store_page_size
         self.store_read_concurrency = store_read_concurrency
         # Downstream tasks that only matter with ``sync_inventory`` on.
         self.inventory_task_ids = inventory_task_ids
 
-    def settings(self) -> PlanSettings:
-        currency = str(self.currency_code).strip().lower()
-        currency_decimals(currency)  # an unknown code fails here, naming the param
-        return PlanSettings(
-            dry_run=as_bool("dry_run", self.dry_run),
-            full_refresh=as_bool("full_refresh", self.full_refresh),
-            batch_size=as_int("batch_size", self.batch_size, minimum=1),
-            on_missing=as_choice("on_missing", self.on_missing, ON_MISSING),
-            max_missing_percent=as_number(
-                "max_missing_percent", self.max_missing_percent, minimum=0, maximum=100
-            ),
-            product_status=as_choice("product_status", self.product_status, PRODUCT_STATUSES),
-            currency_code=currency,
-            sales_channel_id=as_optional_str("sales_channel_id", self.sales_channel_id),
-            sync_inventory=as_bool("sync_inventory", self.sync_inventory),
-            shipping_profile_id=as_optional_str("shipping_profile_id", self.shipping_profile_id),
-        )
-
     def execute(self, context: Context) -> list[dict[str, Any]]:
-        settings = self.settings()
+        settings = CatalogRunParams.of(context["params"]).plan_settings()
         folder = RunFolder(self.run_folder)
         for stale in [*folder.batches(), *folder.results()]:  # a rerun replans from scratch
             stale.unlink()

@@ -12,11 +12,11 @@ from airflow.sdk import BaseOperator, Context
 from medusa_sync import dag_parts
 from medusa_sync.core.completeness import FetchAudit
 from medusa_sync.core.currency import currency_decimals
-from medusa_sync.core.param_values import as_bool, as_int, as_optional_int, as_optional_str
 from medusa_sync.core.scratch import ScratchDb
 from medusa_sync.core.validation import StockValidator, Validator
 from medusa_sync.hooks.source import DEFAULT_PAGE_CONCURRENCY, CatalogSourceHook
 from medusa_sync.rundata.run_folder import RunFolder, default_storage_url, display_url, write_json
+from medusa_sync.settings import CatalogRunParams, RunParams
 
 
 class SourceCatalogEmpty(Exception):
@@ -32,14 +32,7 @@ class FetchPagesOperator(BaseOperator):
     (which tells the total); a 429 pauses them all for its ``Retry-After``.
     """
 
-    template_fields = (
-        "storage_url",
-        "page_size",
-        "max_products",
-        "currency_code",
-        "page_concurrency",
-        "sync_inventory",
-    )
+    template_fields = ("storage_url",)
     # The source's ``select``: None for whole records.
     select: str | None = None
     ui_color = "#e8f4ff"
@@ -49,48 +42,44 @@ class FetchPagesOperator(BaseOperator):
         *,
         source_conn_id: str = CatalogSourceHook.default_conn_name,
         storage_url: str | None = None,
-        page_size: int | str = 100,
-        max_products: int | str | None = None,
-        currency_code: str = "usd",
-        page_concurrency: int | str = DEFAULT_PAGE_CONCURRENCY,
-        sync_inventory: bool | str = False,
+        page_concurrency: int = DEFAULT_PAGE_CONCURRENCY,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.sync_inventory = sync_inventory
         self.page_concurrency = page_concurrency
         self.source_conn_id = source_conn_id
         self.storage_url = storage_url
-        self.page_size = page_size
-        self.max_products = max_products
-        self.currency_code = currency_code
 
     def execute(self, context: Context) -> dict[str, Any]:
-        page_size = as_int("page_size", self.page_size, minimum=1)
-        max_products = as_optional_int("max_products", self.max_products, minimum=1)
-        concurrency = as_int("page_concurrency", self.page_concurrency, minimum=1)
+        params = self._params(context)
+        max_products = getattr(params, "max_products", None)
         folder = self._fresh_folder(context)
         # When the source was read: a stock level from an earlier read never overwrites a later one.
         started_at = pendulum.now("UTC").isoformat()
         hook = CatalogSourceHook(source_conn_id=self.source_conn_id)
         audit = FetchAudit(max_products=max_products)
         pages = hook.iter_pages(
-            page_size=page_size, max_products=max_products, concurrency=concurrency, select=self.select
+            page_size=params.page_size,
+            max_products=max_products,
+            concurrency=self.page_concurrency,
+            select=self.select,
         )
         with ScratchDb() as scratch:
-            validator = self._validator(scratch)
+            validator = self._validator(scratch, params)
             count, valid, quarantine = self._write_pages(folder, pages, validator, audit)
         incomplete = audit.finish(validator.repeated_ids)
         summary = self._finish(folder, hook, count, audit.read, valid, quarantine, incomplete, started_at)
         return summary
 
-    def _validator(self, scratch: ScratchDb) -> Validator:
-        currency = str(self.currency_code).strip().lower()
+    def _params(self, context: Context) -> RunParams:
+        return CatalogRunParams.of(context["params"])
+
+    def _validator(self, scratch: ScratchDb, params: Any) -> Validator:
         return Validator(
-            currency=currency,
-            decimals=currency_decimals(currency),
+            currency=params.currency_code,
+            decimals=currency_decimals(params.currency_code),
             scratch=scratch,
-            check_stock=as_bool("sync_inventory", self.sync_inventory),
+            check_stock=params.sync_inventory,
         )
 
     def _describe_source(self, folder: RunFolder, hook: CatalogSourceHook) -> None:
@@ -130,7 +119,7 @@ class FetchPagesOperator(BaseOperator):
 
     def _fresh_folder(self, context: Context) -> RunFolder:
         """The run's folder, emptied: nothing an earlier attempt left may pass for this one's data."""
-        storage = as_optional_str("storage_url", self.storage_url) or default_storage_url()
+        storage = (self.storage_url or "").strip() or default_storage_url()
         folder = RunFolder.for_run(storage, context["dag"].dag_id, context["run_id"])
         # Published first, so the report can find the folder even if fetching fails.
         context["ti"].xcom_push(key=dag_parts.RUN_FOLDER_KEY, value=folder.url)
@@ -193,7 +182,10 @@ class FetchStockOperator(FetchPagesOperator):
 
     select = "id,stock"
 
-    def _validator(self, scratch: ScratchDb) -> Validator:
+    def _params(self, context: Context) -> RunParams:
+        return RunParams.of(context["params"])
+
+    def _validator(self, scratch: ScratchDb, params: Any) -> Validator:
         return StockValidator(scratch=scratch)
 
     def _describe_source(self, folder: RunFolder, hook: CatalogSourceHook) -> None:

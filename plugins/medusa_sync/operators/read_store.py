@@ -10,7 +10,6 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 
 from medusa_sync.core.diff import STORE_PRODUCT_FIELDS, StoreProduct
-from medusa_sync.core.param_values import as_optional_str
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.rundata.run_folder import RunFolder, default_storage_url
 from medusa_sync.rundata.store_snapshot import StoreSnapshot
@@ -51,7 +50,7 @@ class ReadStoreOperator(BaseOperator):
         self.concurrency = concurrency
 
     def execute(self, context: Context) -> dict[str, Any]:
-        storage = as_optional_str("storage_url", self.storage_url) or default_storage_url()
+        storage = (self.storage_url or "").strip() or default_storage_url()
         snapshot = StoreSnapshot(RunFolder.for_run(storage, context["dag"].dag_id, context["run_id"]))
         ti = context["ti"]
         marker = {"task": ti.task_id, "try_number": ti.try_number, "hostname": socket.gethostname()}

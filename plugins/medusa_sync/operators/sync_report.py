@@ -9,7 +9,6 @@ import pendulum
 from airflow.sdk import Asset, AssetAlias, BaseOperator, Context
 
 from medusa_sync import dag_parts
-from medusa_sync.core.param_values import is_empty
 from medusa_sync.core.report import build_report, merge_results, summary
 from medusa_sync.rundata.run_folder import RunFolder, read_json, write_json
 from medusa_sync.ui.report_link import SyncReportLink
@@ -86,7 +85,8 @@ class SyncReportOperator(BaseOperator):
             for task in context["dag"].task_ids
             if task in states and task != self.task_id and task != self.batch_task_id
         }
-        if is_empty(self.run_folder):
+        # The template renders what fetch_pages recorded, or "None" when it never started.
+        if str(self.run_folder or "None").strip() in ("", "None"):
             raise SyncReportFailed(
                 f"{dag_parts.FETCH_PAGES} never started: there is no run folder to report on ({stages})"
             )

@@ -11,16 +11,23 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import pendulum
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from medusa_sync import settings
 from medusa_sync.core.mapping import DEFAULT_EXTERNAL_ID_PREFIX
-from medusa_sync.core.param_values import as_bool, as_int, as_optional_str
-from medusa_sync.core.stock import STORE_LEVEL_FIELDS, LevelPlan, chunks, plan_levels, store_level
+from medusa_sync.core.stock import (
+    STORE_LEVEL_FIELDS,
+    LevelPlan,
+    chunks,
+    hold_back_older,
+    plan_levels,
+    raised_watermark,
+    store_level,
+)
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.rundata.run_folder import RunFolder, read_json, write_json
+from medusa_sync.settings import RunParams
 
 STOCK_LOCATION_NAME = "Catalog sync"
 # Levels per request: about 135 bytes each, far below the 2 MB body limit; 1,000 took 1.2 s.
@@ -45,7 +52,7 @@ class SyncStockOperator(BaseOperator):
     failed halfway; the newer run itself, retried, reads the same time and still writes.
     """
 
-    template_fields = ("run_folder", "enabled", "stock_location_id", "sales_channel_id", "dry_run")
+    template_fields = ("run_folder",)
     ui_color = "#eaf7ea"
 
     def __init__(
@@ -53,50 +60,42 @@ class SyncStockOperator(BaseOperator):
         *,
         run_folder: str | None,
         medusa_conn_id: str = MedusaHook.default_conn_name,
-        enabled: bool | str = True,
-        stock_location_id: str | None = None,
-        sales_channel_id: str | None = None,
-        dry_run: bool | str = False,
         external_id_prefix: str = DEFAULT_EXTERNAL_ID_PREFIX,
-        level_batch_size: int | str | None = None,
+        level_batch_size: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.run_folder = run_folder
         self.medusa_conn_id = medusa_conn_id
-        self.enabled = enabled
-        self.stock_location_id = stock_location_id
-        self.sales_channel_id = sales_channel_id
-        self.dry_run = dry_run
         self.external_id_prefix = external_id_prefix
+        # None: ``[medusa_sync] level_batch_size``, read when the task runs.
         self.level_batch_size = level_batch_size
 
     def execute(self, context: Context) -> dict[str, Any]:
-        if not as_bool("sync_inventory", self.enabled):
+        params = RunParams.of(context["params"])
+        if not params.sync_inventory:
             raise AirflowSkipException("sync_inventory is off: stock levels are left as they are")
         folder = RunFolder(str(self.run_folder))
         hook = MedusaHook(medusa_conn_id=self.medusa_conn_id)
-        location_id = self._location(hook)
+        location_id = self._location(hook, params)
         source = self._source_stock(folder)
         plan = self._plan(hook, source, location_id)
         fetched_at = read_json(folder.fetch).get("started_at")
         superseded = self._hold_back_older_stock(folder, plan, fetched_at)
-        dry_run = as_bool("dry_run", self.dry_run)
-        if fetched_at and not dry_run:
+        if fetched_at and not params.dry_run:
             # Before the first write: a run that fails halfway (or writes nothing, the store being
             # right) has still decided, and an older read replayed later must not undo that.
             self._raise_watermark(folder, context, fetched_at)
-        requests = 0 if dry_run else self._write(hook, plan)
-        return self._finish(folder, location_id, plan, superseded, requests)
+        requests = 0 if params.dry_run else self._write(hook, plan)
+        return self._finish(folder, location_id, plan, superseded, requests, dry_run=params.dry_run)
 
     # -- steps -------------------------------------------------------------------------------------
 
-    def _location(self, hook: MedusaHook) -> str:
+    def _location(self, hook: MedusaHook, params: RunParams) -> str:
         """The given location (checked), or "Catalog sync", created the first time; linked to the
         sales channel in use either way, so storefronts on that channel see the stock. A dry run
         creates and links nothing: it plans against the location as it is (or would be)."""
-        dry_run = as_bool("dry_run", self.dry_run)
-        given = as_optional_str("stock_location_id", self.stock_location_id)
+        dry_run, given = params.dry_run, params.stock_location_id
         if given:
             location = hook.get_stock_location(given)
             if location is None:
@@ -109,8 +108,7 @@ class SyncStockOperator(BaseOperator):
             if location is None:
                 location = hook.create_stock_location(STOCK_LOCATION_NAME)
                 self.log.info("created stock location %r (%s)", STOCK_LOCATION_NAME, location["id"])
-        channel = as_optional_str("sales_channel_id", self.sales_channel_id)
-        channel = channel or hook.default_sales_channel_id()
+        channel = params.sales_channel_id or hook.default_sales_channel_id()
         if channel not in {c["id"] for c in location.get("sales_channels") or []} and not dry_run:
             hook.link_stock_location(location["id"], channel)
             self.log.info("linked stock location %s to sales channel %s", location["id"], channel)
@@ -150,32 +148,21 @@ class SyncStockOperator(BaseOperator):
     def _hold_back_older_stock(self, folder: RunFolder, plan: LevelPlan, fetched_at: str | None) -> int:
         """Drop the updates when newer stock has been written since this run read the source."""
         mark = read_json(folder.stock_watermark) if folder.stock_watermark.exists() else None
-        if (
-            not plan.update
-            or mark is None
-            or fetched_at is None
-            or not _before(fetched_at, mark["fetched_at"])
-        ):
-            return 0
-        held = len(plan.update)
-        self.log.warning(
-            "the source was read at %s, before the stock %s/%s wrote (read at %s): %d level updates "
-            "held back so older stock never overwrites newer; missing levels are still created",
-            fetched_at,
-            mark.get("dag_id"),
-            mark.get("run_id"),
-            mark["fetched_at"],
-            held,
-        )
-        plan.update = []
+        held = hold_back_older(plan, fetched_at, mark)
+        if held:
+            self.log.warning(
+                "the source was read at %s, before the stock %s/%s wrote (read at %s): %d level "
+                "updates held back so older stock never overwrites newer; missing levels are still created",
+                fetched_at,
+                mark.get("dag_id"),
+                mark.get("run_id"),
+                mark["fetched_at"],
+                held,
+            )
         return held
 
     def _write(self, hook: MedusaHook, plan: LevelPlan) -> int:
-        size = (
-            settings.load().level_batch_size
-            if self.level_batch_size is None
-            else as_int("level_batch_size", self.level_batch_size, minimum=1)
-        )
+        size = self.level_batch_size or settings.load().level_batch_size
         requests = 0
         for kind in ("create", "update"):
             items = getattr(plan, kind)
@@ -197,14 +184,20 @@ class SyncStockOperator(BaseOperator):
         """Move the watermark forward to this run's read (never back). Read, then write, without a
         lock: the two DAGs' stock writers never run at once (``sync_stock`` takes the whole pool)."""
         mark = read_json(folder.stock_watermark) if folder.stock_watermark.exists() else None
-        if mark is None or _before(mark["fetched_at"], fetched_at):
-            run = {"dag_id": context["dag"].dag_id, "run_id": context["run_id"]}
-            write_json(folder.stock_watermark, {"fetched_at": fetched_at, **run})
+        raised = raised_watermark(mark, fetched_at, dag_id=context["dag"].dag_id, run_id=context["run_id"])
+        if raised is not None:
+            write_json(folder.stock_watermark, raised)
 
     def _finish(
-        self, folder: RunFolder, location_id: str, plan: LevelPlan, superseded: int, requests: int
+        self,
+        folder: RunFolder,
+        location_id: str,
+        plan: LevelPlan,
+        superseded: int,
+        requests: int,
+        *,
+        dry_run: bool,
     ) -> dict[str, Any]:
-        dry_run = as_bool("dry_run", self.dry_run)
         result = {
             "location_id": location_id,
             "dry_run": dry_run,
@@ -221,7 +214,3 @@ class SyncStockOperator(BaseOperator):
         write_json(folder.stock, result)
         self.log.info("stock: %s", result)
         return result
-
-
-def _before(earlier: str, later: str) -> bool:
-    return pendulum.parse(earlier) < pendulum.parse(later)

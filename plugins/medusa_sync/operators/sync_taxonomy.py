@@ -9,9 +9,9 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 
 from medusa_sync.core.mapping import category_handle, display_name, needed_taxonomy
-from medusa_sync.core.param_values import as_bool
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.rundata.run_folder import RunFolder, read_json, write_json
+from medusa_sync.settings import RunParams
 
 # Categories and tags are created this many at a time: one request each is Medusa's only way, and
 # 24 categories plus 138 tags one after the other cost about 16 s.
@@ -60,7 +60,7 @@ class SyncTaxonomyOperator(BaseOperator):
     before the task fails, so a retry starts from the store as it was.
     """
 
-    template_fields = ("run_folder", "dry_run")
+    template_fields = ("run_folder",)
     ui_color = "#fff4e0"
 
     def __init__(
@@ -68,16 +68,14 @@ class SyncTaxonomyOperator(BaseOperator):
         *,
         run_folder: str,
         medusa_conn_id: str = MedusaHook.default_conn_name,
-        dry_run: bool | str = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.run_folder = run_folder
         self.medusa_conn_id = medusa_conn_id
-        self.dry_run = dry_run
 
     def execute(self, context: Context) -> dict[str, Any]:
-        self.dry_run = as_bool("dry_run", self.dry_run)
+        dry_run = RunParams.of(context["params"]).dry_run
         folder = RunFolder(self.run_folder)
         categories, tags = needed_taxonomy(_records(folder))
         names = {c["slug"]: c["name"] for c in read_json(folder.source_categories)}
@@ -85,11 +83,9 @@ class SyncTaxonomyOperator(BaseOperator):
 
         category_ids = {c["handle"]: c["id"] for c in hook.list_categories()}
         tag_ids = {t["value"]: t["id"] for t in hook.list_tags()}
-        wanted = (
-            {} if self.dry_run else {category_handle(c): names.get(c) or display_name(c) for c in categories}
-        )
+        wanted = {} if dry_run else {category_handle(c): names.get(c) or display_name(c) for c in categories}
         new_categories = {h: name for h, name in wanted.items() if h not in category_ids}
-        new_tags = [] if self.dry_run else [t for t in tags if t not in tag_ids]
+        new_tags = [] if dry_run else [t for t in tags if t not in tag_ids]
         created_categories, created_tags = self._create(hook, new_categories, new_tags)
         category_ids.update({c["handle"]: c["id"] for c in created_categories})
         tag_ids.update({t["value"]: t["id"] for t in created_tags})

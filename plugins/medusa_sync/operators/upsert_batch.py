@@ -11,7 +11,6 @@ from medusa_sync.core.batch_outcome import COUNTED, LISTED
 from medusa_sync.core.batch_sending import BatchSender
 from medusa_sync.core.batching import Batch
 from medusa_sync.core.newest_plan import superseded_by
-from medusa_sync.core.param_values import as_int
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.rundata.run_folder import RunFolder, read_json, write_json
 
@@ -58,7 +57,7 @@ class UpsertBatchOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         folder = RunFolder.of_file(self.batch_path)
         categories, tags = self._owned_taxonomy(folder)
-        paths = folder.batch_group(self.batch_path, as_int("batch_count", self.batch_count, minimum=1))
+        paths = folder.batch_group(self.batch_path, int(self.batch_count))
         retry = int(context["ti"].try_number or 1) > 1
         sender = BatchSender(
             MedusaHook(medusa_conn_id=self.medusa_conn_id),

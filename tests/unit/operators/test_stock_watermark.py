@@ -28,7 +28,8 @@ def operator() -> SyncStockOperator:
 
 
 def context(run_id: str):
-    return {"dag": SimpleNamespace(dag_id="medusa_stock_sync"), "run_id": run_id}
+    params = {"dry_run": False, "page_size": 500, "stock_location_id": "", "sales_channel_id": ""}
+    return {"dag": SimpleNamespace(dag_id="medusa_stock_sync"), "run_id": run_id, "params": params}
 
 
 def test_a_replayed_older_read_creates_missing_levels_but_updates_none(tmp_path):
@@ -78,7 +79,7 @@ def test_the_watermark_moves_before_the_first_level_write_so_a_run_failing_halfw
 
     op = SyncStockOperator(task_id="sync_stock", run_folder=newer.url, level_batch_size=1)
     monkeypatch.setattr("medusa_sync.operators.sync_stock.MedusaHook", Hook)
-    monkeypatch.setattr(SyncStockOperator, "_location", lambda self, hook: "sloc_1")
+    monkeypatch.setattr(SyncStockOperator, "_location", lambda self, hook, params: "sloc_1")
     monkeypatch.setattr(SyncStockOperator, "_source_stock", lambda self, folder: {})
     monkeypatch.setattr(SyncStockOperator, "_plan", lambda self, hook, source, location: plan())
     with pytest.raises(RuntimeError):
