@@ -38,12 +38,7 @@ with DAG(
     on_failure_callback=FailureAlertNotifier(),
     tags=["medusa", "catalog"],
 ) as dag:
-    fetch_pages = FetchPagesOperator(
-        task_id=dag_parts.FETCH_PAGES,
-        source_conn_id=SETTINGS.source_conn_id,
-        storage_url=dag_parts.STORAGE_URL,
-        page_concurrency=SETTINGS.source_concurrency,
-    )
+    fetch_pages = FetchPagesOperator(task_id=dag_parts.FETCH_PAGES, **dag_parts.source_task(SETTINGS))
     # Reads the store while the source is fetched: it needs nothing from the source.
     read_store = ReadStoreOperator(
         task_id=dag_parts.READ_STORE,

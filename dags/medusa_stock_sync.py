@@ -25,12 +25,7 @@ with DAG(
     dagrun_timeout=SETTINGS.stock_dagrun_timeout,
     tags=["medusa", "inventory"],
 ) as dag:
-    fetch_stock = FetchStockOperator(
-        task_id=dag_parts.FETCH_STOCK,
-        source_conn_id=SETTINGS.source_conn_id,
-        storage_url=dag_parts.STORAGE_URL,
-        page_concurrency=SETTINGS.source_concurrency,
-    )
+    fetch_stock = FetchStockOperator(task_id=dag_parts.FETCH_STOCK, **dag_parts.source_task(SETTINGS))
     # Takes every slot of the Medusa pool: it never writes while medusa_product_sync talks to Medusa.
     sync_stock = SyncStockOperator(
         task_id=dag_parts.SYNC_STOCK,

@@ -63,6 +63,15 @@ def medusa_task(settings: MedusaSyncSettings) -> dict[str, Any]:
     return {"pool": settings.pool, "medusa_conn_id": settings.medusa_conn_id}
 
 
+def source_task(settings: MedusaSyncSettings) -> dict[str, Any]:
+    """Arguments of the task that reads the source into a new run folder."""
+    return {
+        "source_conn_id": settings.source_conn_id,
+        "storage_url": STORAGE_URL,
+        "page_concurrency": settings.source_concurrency,
+    }
+
+
 def default_args(settings: MedusaSyncSettings) -> dict[str, Any]:
     return {
         "owner": settings.owner,
