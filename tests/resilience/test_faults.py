@@ -19,14 +19,15 @@ from tests.fixtures.store_view import differences, ours, store_categories, store
 pytestmark = [pytest.mark.medusa, pytest.mark.airflow]
 
 
-def run(fault_airflow, source, proxy, store, *, login: bool = False, **conf):
+def run(fault_airflow, fresh_catalog, proxy, store, *, login: bool = False, **conf):
     medusa = (
         medusa_connection(proxy.url, email=store.email, password=store.password)
         if login
         else medusa_connection(proxy.url, api_key=store.api_key)
     )
     outcome = fault_airflow.run_dag(
-        connections={"medusa_default": medusa, "dummyjson_default": source_connection(source.url)}, conf=conf
+        connections={"medusa_default": medusa, "dummyjson_default": source_connection(fresh_catalog.url)},
+        conf=conf,
     )
     assert outcome.report is not None, outcome.output[-5000:]
     return outcome
@@ -43,11 +44,11 @@ def assert_store_equals_source(store, catalog):
 
 
 def test_a_flaky_source_with_429_bursts_still_syncs_everything(
-    fault_airflow, source, medusa_proxy, medusa_store, real_catalog
+    fault_airflow, fresh_catalog, fresh_medusa_proxy, medusa_store, real_catalog
 ):
-    source.set_faults(Faults(error_rate=0.3, error_status=503, burst_429=3, retry_after=1, seed=7))
-    outcome = run(fault_airflow, source, medusa_proxy, medusa_store, page_size=30)
-    counts = dict(source.fault_counts)
+    fresh_catalog.set_faults(Faults(error_rate=0.3, error_status=503, burst_429=3, retry_after=1, seed=7))
+    outcome = run(fault_airflow, fresh_catalog, fresh_medusa_proxy, medusa_store, page_size=30)
+    counts = dict(fresh_catalog.fault_counts)
     print(f"\n[faults] source faults injected: {counts}")
     assert outcome.returncode == 0, outcome.output[-5000:]
     assert counts["error"] >= 2 and counts["burst_429"] == 3
@@ -56,11 +57,11 @@ def test_a_flaky_source_with_429_bursts_still_syncs_everything(
 
 
 def test_a_category_failure_midway_deletes_what_the_attempt_created_then_the_retry_succeeds(
-    fault_airflow, source, medusa_proxy, medusa_store, real_catalog
+    fault_airflow, fresh_catalog, fresh_medusa_proxy, medusa_store, real_catalog
 ):
     # The tenth category's create fails on every one of the hook's attempts, once.
     handle = list(dict.fromkeys(r["category"] for r in real_catalog))[9]
-    tenth = medusa_proxy.inject(
+    tenth = fresh_medusa_proxy.inject(
         Fault(
             "POST",
             "/admin/product-categories",
@@ -69,14 +70,16 @@ def test_a_category_failure_midway_deletes_what_the_attempt_created_then_the_ret
             when=lambda _h, body: f'"{handle}"'.encode() in body,
         )
     )
-    outcome = run(fault_airflow, source, medusa_proxy, medusa_store)
+    outcome = run(fault_airflow, fresh_catalog, fresh_medusa_proxy, medusa_store)
     assert outcome.returncode == 0, outcome.output[-5000:]
     deleted = [
-        r for r in medusa_proxy.requests if r[0] == "DELETE" and r[1].startswith("/admin/product-categories/")
+        r
+        for r in fresh_medusa_proxy.requests
+        if r[0] == "DELETE" and r[1].startswith("/admin/product-categories/")
     ]
     created = [
         s
-        for s in medusa_proxy.seen
+        for s in fresh_medusa_proxy.seen
         if (s.method, s.path, s.status) == ("POST", "/admin/product-categories", 200)
     ]
     print(
@@ -93,12 +96,12 @@ def test_a_category_failure_midway_deletes_what_the_attempt_created_then_the_ret
 
 
 def test_an_expired_token_is_renewed_once_and_the_run_goes_on(
-    fault_airflow, source, medusa_proxy, medusa_store, real_catalog
+    fault_airflow, fresh_catalog, fresh_medusa_proxy, medusa_store, real_catalog
 ):
     def bearer(headers, _body):
         return headers.get("Authorization", "").startswith("Bearer ")
 
-    expired = medusa_proxy.inject(
+    expired = fresh_medusa_proxy.inject(
         Fault(
             None,
             "/admin/products",
@@ -108,10 +111,10 @@ def test_an_expired_token_is_renewed_once_and_the_run_goes_on(
             when=bearer,
         )
     )
-    outcome = run(fault_airflow, source, medusa_proxy, medusa_store, login=True)
+    outcome = run(fault_airflow, fresh_catalog, fresh_medusa_proxy, medusa_store, login=True)
     assert outcome.returncode == 0, outcome.output[-5000:]
     assert expired.fired == 1
-    seen = medusa_proxy.seen
+    seen = fresh_medusa_proxy.seen
     after = next(i for i, s in enumerate(seen) if s.injected)
     assert (seen[after + 1].method, seen[after + 1].path) == ("POST", "/auth/user/emailpass")
     assert seen[after + 2].path == seen[after].path and seen[after + 2].status == 200
@@ -119,18 +122,18 @@ def test_an_expired_token_is_renewed_once_and_the_run_goes_on(
 
 
 def test_a_body_over_the_limit_is_split_and_resent_nothing_lost(
-    fault_airflow, source, medusa_proxy, medusa_store, real_catalog
+    fault_airflow, fresh_catalog, fresh_medusa_proxy, medusa_store, real_catalog
 ):
     # A reverse proxy in front of Medusa with a 100 kB body limit answers 413 like Medusa does over 2 MB.
-    too_large = medusa_proxy.inject(
+    too_large = fresh_medusa_proxy.inject(
         Fault(
             "POST", "/admin/products/batch", status=413, body={"message": "request entity too large"},
             times=-1, when=lambda _headers, body: len(body) > 100_000,
         )
     )  # fmt: skip
-    outcome = run(fault_airflow, source, medusa_proxy, medusa_store)
+    outcome = run(fault_airflow, fresh_catalog, fresh_medusa_proxy, medusa_store)
     assert outcome.returncode == 0, outcome.output[-5000:]
-    sent = [s for s in medusa_proxy.seen if s.path == "/admin/products/batch"]
+    sent = [s for s in fresh_medusa_proxy.seen if s.path == "/admin/products/batch"]
     print(
         f"\n[faults] 413s: {too_large.fired}; batch requests: {len(sent)}; "
         f"largest accepted: {max(s.size for s in sent if s.status == 200)} B"
@@ -141,12 +144,12 @@ def test_a_body_over_the_limit_is_split_and_resent_nothing_lost(
 
 
 def test_an_answer_lost_after_medusa_committed_creates_no_duplicate(
-    fault_airflow, source, medusa_proxy, medusa_store, real_catalog
+    fault_airflow, fresh_catalog, fresh_medusa_proxy, medusa_store, real_catalog
 ):
-    lost = medusa_proxy.inject(
+    lost = fresh_medusa_proxy.inject(
         Fault("POST", "/admin/products/batch", status=504, forward=True, body={"message": "gateway timeout"})
     )
-    outcome = run(fault_airflow, source, medusa_proxy, medusa_store)
+    outcome = run(fault_airflow, fresh_catalog, fresh_medusa_proxy, medusa_store)
     assert outcome.returncode == 0, outcome.output[-5000:]
     assert lost.fired == 1
     products = outcome.report["products"]

@@ -51,7 +51,7 @@ def states(cluster, run_id, task_id="upsert_batch"):
 
 
 def test_batches_failed_while_medusa_was_down_converge_after_clear(
-    cluster, medusa_store, medusa_proxy, real_catalog
+    cluster, medusa_store, fresh_medusa_proxy, real_catalog
 ):
     stopped = []
 
@@ -61,7 +61,7 @@ def test_batches_failed_while_medusa_was_down_converge_after_clear(
             medusa_store.server.stop()
         return False
 
-    medusa_proxy.inject(Fault("POST", "/admin/products/batch", when=stop_medusa, times=1))
+    fresh_medusa_proxy.inject(Fault("POST", "/admin/products/batch", when=stop_medusa, times=1))
     run_id = cluster.api.trigger(DAG_ID, conf={"batch_size": 50})
 
     assert cluster.wait_for_run(DAG_ID, run_id, timeout=600) == "failed"
@@ -87,9 +87,11 @@ def test_batches_failed_while_medusa_was_down_converge_after_clear(
 
 
 def test_a_batch_process_killed_after_medusa_committed_creates_no_duplicate(
-    cluster, medusa_store, medusa_proxy, real_catalog
+    cluster, medusa_store, fresh_medusa_proxy, real_catalog
 ):
-    lost = medusa_proxy.inject(Fault("POST", "/admin/products/batch", status=504, forward=True, hold=120))
+    lost = fresh_medusa_proxy.inject(
+        Fault("POST", "/admin/products/batch", status=504, forward=True, hold=120)
+    )
     run_id = cluster.api.trigger(DAG_ID)
 
     assert lost.committed.wait(timeout=300), cluster.logs_tail()
