@@ -206,3 +206,36 @@ def summary(report: Mapping[str, Any]) -> str:
                 detail += f", superseded by run {item['superseded_by']}"
             lines.append(f"  {key.replace('_', ' ')} {what} ({item.get('batch_label')}): {detail}")
     return "\n".join(lines)
+
+
+# What a consumer of the catalog asset learns from its event's ``extra``.
+EVENT_COUNTS = (
+    "created",
+    "updated",
+    "unchanged",
+    "drafted",
+    "deleted",
+    "resumed",
+    "rejected",
+    "superseded",
+    "not_found",
+    "missing_upstream",
+)
+CHANGES = ("created", "updated", "drafted", "deleted")
+
+
+def catalog_event_extra(report: dict[str, Any]) -> dict[str, Any] | None:
+    """The asset event's ``extra`` for a report, or None when the run changed nothing in the store.
+
+    A dry run writes nothing, so it never announces a change, whatever its plan says.
+    """
+    products = report["products"]
+    if report.get("dry_run") or not any(products.get(key) for key in CHANGES):
+        return None
+    return {
+        "run_id": report["run_id"],
+        **{key: products.get(key, 0) for key in EVENT_COUNTS},
+        "quarantined": report["source"].get("quarantined", 0),
+        "fetch_complete": bool(report["source"].get("complete")),
+        "duration_seconds": report.get("duration_seconds"),
+    }

@@ -9,41 +9,9 @@ import pendulum
 from airflow.sdk import Asset, AssetAlias, BaseOperator, Context
 
 from medusa_sync import dag_parts
-from medusa_sync.core.report import build_report, merge_results, summary
+from medusa_sync.core.report import build_report, catalog_event_extra, merge_results, summary
 from medusa_sync.rundata.run_folder import RunFolder, read_json, write_json
 from medusa_sync.ui.report_link import SyncReportLink
-
-# What a consumer of the catalog asset learns from its event's ``extra``.
-EVENT_COUNTS = (
-    "created",
-    "updated",
-    "unchanged",
-    "drafted",
-    "deleted",
-    "resumed",
-    "rejected",
-    "superseded",
-    "not_found",
-    "missing_upstream",
-)
-CHANGES = ("created", "updated", "drafted", "deleted")
-
-
-def catalog_event_extra(report: dict[str, Any]) -> dict[str, Any] | None:
-    """The asset event's ``extra`` for a report, or None when the run changed nothing in the store.
-
-    A dry run writes nothing, so it never announces a change, whatever its plan says.
-    """
-    products = report["products"]
-    if report.get("dry_run") or not any(products.get(key) for key in CHANGES):
-        return None
-    return {
-        "run_id": report["run_id"],
-        **{key: products.get(key, 0) for key in EVENT_COUNTS},
-        "quarantined": report["source"].get("quarantined", 0),
-        "fetch_complete": bool(report["source"].get("complete")),
-        "duration_seconds": report.get("duration_seconds"),
-    }
 
 
 class SyncReportFailed(Exception):

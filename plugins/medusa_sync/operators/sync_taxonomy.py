@@ -2,55 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
 from medusa_sync.core.mapping import category_handle, display_name, needed_taxonomy
+from medusa_sync.hooks._http import create_concurrently
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.rundata.run_folder import RunFolder, read_json, write_json
 from medusa_sync.settings import RunParams
-
-# Categories and tags are created this many at a time: one request each is Medusa's only way, and
-# 24 categories plus 138 tags one after the other cost about 16 s.
-TAXONOMY_CONCURRENCY = 4
 
 
 def _records(folder: RunFolder):
     for page in folder.pages():
         yield from read_json(page)
-
-
-def create_concurrently(
-    create: Callable[[str], dict[str, Any]], keys: list[str], workers: int = TAXONOMY_CONCURRENCY
-) -> tuple[dict[str, dict[str, Any]], BaseException | None]:
-    """Create one record per key, ``workers`` at a time, in key order of submission.
-
-    On the first failure nothing new is started; the requests already in flight finish. Returns
-    what was created (so it can be rolled back) and the first error, if any.
-    """
-    made: dict[str, dict[str, Any]] = {}
-    if not keys:
-        return made, None
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="taxonomy") as pool:
-        futures = {pool.submit(create, key): key for key in keys}
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        failed = next((f for f in done if f.exception() is not None), None)
-        if failed is not None:
-            for future in futures:
-                future.cancel()
-        wait(futures)
-    error = None
-    for future, key in futures.items():
-        if future.cancelled():
-            continue
-        if future.exception() is None:
-            made[key] = future.result()
-        elif error is None:
-            error = future.exception()
-    return made, error
 
 
 class SyncTaxonomyOperator(BaseOperator):

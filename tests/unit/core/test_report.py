@@ -171,7 +171,7 @@ def test_the_results_of_an_instance_s_files_are_merged():
 
 
 def test_the_asset_event_carries_the_counts_only_when_the_store_changed():
-    from medusa_sync.operators.sync_report import catalog_event_extra
+    from medusa_sync.core.report import catalog_event_extra
 
     changed = make({"batch-00001.json": {"created": 3, "updated": 2, "rejected": [{"message": "bad"}]}})
     extra = catalog_event_extra(changed)

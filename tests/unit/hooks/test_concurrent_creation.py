@@ -3,7 +3,7 @@
 import threading
 import time
 
-from medusa_sync.operators.sync_taxonomy import create_concurrently
+from medusa_sync.hooks._http import create_concurrently
 
 
 def test_every_key_is_created_once_and_several_run_at_once():
