@@ -99,6 +99,22 @@ class LevelPlan:
     def writes(self) -> int:
         return len(self.create) + len(self.update)
 
+    def outcome(self, *, location_id: str, dry_run: bool, superseded: int, requests: int) -> dict[str, Any]:
+        """What ``stock.json`` says of the run: what was written, planned, held back and skipped."""
+        return {
+            "location_id": location_id,
+            "dry_run": dry_run,
+            "created": 0 if dry_run else len(self.create),
+            "updated": 0 if dry_run else len(self.update),
+            "planned_create": len(self.create),
+            "planned_update": len(self.update),
+            "unchanged": self.unchanged,
+            "superseded": superseded,
+            "not_in_store": len(self.not_in_store),
+            "unmanaged": len(self.unmanaged),
+            "requests": requests,
+        }
+
 
 def plan_levels(source: Mapping[str, int], store: Mapping[str, StoreLevel], location_id: str) -> LevelPlan:
     """What to write so each synced variant's level at ``location_id`` holds the source's stock.

@@ -198,19 +198,9 @@ class SyncStockOperator(BaseOperator):
         *,
         dry_run: bool,
     ) -> dict[str, Any]:
-        result = {
-            "location_id": location_id,
-            "dry_run": dry_run,
-            "created": 0 if dry_run else len(plan.create),
-            "updated": 0 if dry_run else len(plan.update),
-            "planned_create": len(plan.create),
-            "planned_update": len(plan.update),
-            "unchanged": plan.unchanged,
-            "superseded": superseded,
-            "not_in_store": len(plan.not_in_store),
-            "unmanaged": len(plan.unmanaged),
-            "requests": requests,
-        }
+        result = plan.outcome(
+            location_id=location_id, dry_run=dry_run, superseded=superseded, requests=requests
+        )
         write_json(folder.stock, result)
         self.log.info("stock: %s", result)
         return result
