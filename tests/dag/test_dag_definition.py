@@ -11,7 +11,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException, ParamValidationError
 from airflow.serialization.serialized_objects import DagSerialization
 
-from medusa_sync.settings import CatalogRunParams, ParamError
+from medusa_sync.run_params import CatalogRunParams, ParamError
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 

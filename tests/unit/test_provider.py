@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -78,3 +80,17 @@ def test_ui_form_metadata_for_medusa() -> None:
     assert fields.login.title == "Admin email (leave empty with an API key)"
     assert fields.password.title == "Secret API key (sk_…) or admin password"
     assert meta.extra_fields["timeout"]["schema"]["title"] == "Timeout (seconds)"
+
+
+@pytest.mark.parametrize("module", ["settings", "run_params", "dag_parts", "provider"])
+def test_a_module_imported_before_airflow_does_not_import_itself_back_through_the_provider(module):
+    """Airflow initialises its configuration on first import and calls this package's provider entry
+    point, which reads ``settings``: importing one of these first, in a fresh interpreter (a user's
+    script, a worker), must not find ``settings`` half-initialised."""
+    done = subprocess.run(
+        [sys.executable, "-c", f"import medusa_sync.{module}, airflow.sdk"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]

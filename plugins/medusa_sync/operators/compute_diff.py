@@ -24,9 +24,9 @@ from medusa_sync.errors import MedusaApiError
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.hooks.source import CatalogSourceHook
 from medusa_sync.operators.read_store import STORE_PAGE_SIZE, STORE_READ_CONCURRENCY
+from medusa_sync.run_params import CatalogRunParams
 from medusa_sync.rundata.run_folder import BatchFileWriter, RunFolder, read_json, write_json
 from medusa_sync.rundata.store_snapshot import StoreSnapshot
-from medusa_sync.settings import CatalogRunParams
 
 # Source lookups in flight at once while confirming products missing upstream.
 LOOKUP_CONCURRENCY = 4

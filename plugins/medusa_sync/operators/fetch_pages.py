@@ -15,8 +15,8 @@ from medusa_sync.core.currency import currency_decimals
 from medusa_sync.core.scratch import ScratchDb
 from medusa_sync.core.validation import StockValidator, Validator
 from medusa_sync.hooks.source import DEFAULT_PAGE_CONCURRENCY, CatalogSourceHook
+from medusa_sync.run_params import CatalogRunParams, RunParams
 from medusa_sync.rundata.run_folder import RunFolder, default_storage_url, display_url, write_json
-from medusa_sync.settings import CatalogRunParams, RunParams
 
 
 class SourceCatalogEmpty(Exception):

@@ -26,8 +26,8 @@ from medusa_sync.core.stock import (
     store_level,
 )
 from medusa_sync.hooks.medusa import MedusaHook
+from medusa_sync.run_params import RunParams
 from medusa_sync.rundata.run_folder import RunFolder, read_json, write_json
-from medusa_sync.settings import RunParams
 
 STOCK_LOCATION_NAME = "Catalog sync"
 # Levels per request: about 135 bytes each, far below the 2 MB body limit; 1,000 took 1.2 s.

@@ -9,8 +9,8 @@ from airflow.sdk import BaseOperator, Context
 from medusa_sync.core.mapping import category_handle, display_name, needed_taxonomy
 from medusa_sync.hooks._http import create_concurrently
 from medusa_sync.hooks.medusa import MedusaHook
+from medusa_sync.run_params import RunParams
 from medusa_sync.rundata.run_folder import RunFolder, read_json, write_json
-from medusa_sync.settings import RunParams
 
 
 def _records(folder: RunFolder):
