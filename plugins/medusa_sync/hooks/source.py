@@ -284,7 +284,7 @@ class CatalogSourceHook(HttpHook):
         """``GET /products/{id}`` as ``(status, body, error)``; never raises for an HTTP answer.
 
         A read by id cannot shift the way offset pages can, so its 404 proves a product gone (see
-        ``missing_proof``). Outages are retried like any call; what is left after the retries is
+        ``core.missing``). Outages are retried like any call; what is left after the retries is
         returned with ``status`` None or the last status, for the caller to treat as unproven.
         """
         path = f"/products/{quote(source_id, safe='')}"
