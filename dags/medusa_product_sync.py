@@ -29,14 +29,8 @@ MEDUSA_TASK = dag_parts.medusa_task(SETTINGS)
 
 with DAG(
     **dag_parts.dag_arguments(dag_parts.PRODUCT_DAG_ID, SETTINGS, PARAMS),
-    description="Keep the Medusa product catalog in step with the source product API",
-    schedule="0 0 * * *",
-    # Nothing hangs forever: a run that has not ended by then is failed, so it cannot block the
-    # next day's run (max_active_runs=1).
-    dagrun_timeout=SETTINGS.dagrun_timeout,
     # One mail per failed run, whatever failed it; off until the Variable medusa_sync_alert_email is set.
     on_failure_callback=FailureAlertNotifier(),
-    tags=["medusa", "catalog"],
 ) as dag:
     fetch_pages = FetchPagesOperator(task_id=dag_parts.FETCH_PAGES, **dag_parts.source_task(SETTINGS))
     # Reads the store while the source is fetched: it needs nothing from the source.

@@ -17,14 +17,7 @@ SETTINGS = settings.load()
 PARAMS = dag_parts.stock_params(SETTINGS)
 RUN_FOLDER = dag_parts.run_folder_of(dag_parts.FETCH_STOCK)
 
-with DAG(
-    **dag_parts.dag_arguments(dag_parts.STOCK_DAG_ID, SETTINGS, PARAMS),
-    description="Keep Medusa's stock levels in step with the source's stock",
-    schedule=SETTINGS.stock_schedule,
-    # An hourly run that has not ended within the hour is failed, so the next one can start.
-    dagrun_timeout=SETTINGS.stock_dagrun_timeout,
-    tags=["medusa", "inventory"],
-) as dag:
+with DAG(**dag_parts.dag_arguments(dag_parts.STOCK_DAG_ID, SETTINGS, PARAMS)) as dag:
     fetch_stock = FetchStockOperator(task_id=dag_parts.FETCH_STOCK, **dag_parts.source_task(SETTINGS))
     # Takes every slot of the Medusa pool: it never writes while medusa_product_sync talks to Medusa.
     sync_stock = SyncStockOperator(

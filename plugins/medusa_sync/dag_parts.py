@@ -45,9 +45,29 @@ STORAGE_URL = "{{ var.value.get('" + STORAGE_VARIABLE + "', '') }}"
 
 
 def dag_arguments(dag_id: str, settings: MedusaSyncSettings, params: dict[str, Param]) -> dict[str, Any]:
-    """What both DAGs are alike in: no catchup, one run at a time, the default args, the runbook."""
+    """What both DAGs are alike in: no catchup, one run at a time, the default args, the runbook;
+    what each is, and its schedule and run timeout from the settings. Nothing hangs forever: a run
+    that has not ended by its timeout is failed, so it cannot block the next scheduled one."""
+    description, tag, schedule, timeout = {
+        PRODUCT_DAG_ID: (
+            "Keep the Medusa product catalog in step with the source product API",
+            "catalog",
+            settings.schedule,
+            settings.dagrun_timeout,
+        ),
+        STOCK_DAG_ID: (
+            "Keep Medusa's stock levels in step with the source's stock",
+            "inventory",
+            settings.stock_schedule,
+            settings.stock_dagrun_timeout,
+        ),
+    }[dag_id]
     return {
         "dag_id": dag_id,
+        "description": description,
+        "tags": ["medusa", tag],
+        "schedule": schedule,
+        "dagrun_timeout": timeout,
         "start_date": START_DATE,
         "catchup": False,
         "max_active_runs": 1,

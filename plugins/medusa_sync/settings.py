@@ -96,6 +96,7 @@ class MedusaSyncSettings(BaseModel):
         120.0, gt=0, description="Each attempt of a whole-catalog stage (fetch, store read, diff, report)."
     )
     batch_timeout_minutes: float = Field(30.0, gt=0, description="Each attempt of one upsert_batch instance.")
+    schedule: str = Field("0 0 * * *", min_length=1, description="Schedule of medusa_product_sync.")
     dagrun_timeout_minutes: float = Field(
         720.0, gt=0, description="A catalog run still going after this long is failed (next day's run)."
     )

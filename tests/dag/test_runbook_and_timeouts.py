@@ -82,12 +82,13 @@ def test_scheduled_runs_take_their_defaults_from_airflow_config():
             "on_missing": "draft",
             "sync_inventory": "true",
             "shipping_profile_id": "sp_night",
+            "schedule": "30 2 * * *",
             "stock_schedule": "@daily",
         },
         "[dag.params[k] for k in ('currency_code', 'on_missing', 'sync_inventory', 'shipping_profile_id')], "
-        "stock.timetable.expression",
+        "dag.timetable.expression, stock.timetable.expression",
     )
-    assert shown == (["eur", "draft", True, "sp_night"], "0 0 * * *")
+    assert shown == (["eur", "draft", True, "sp_night"], "30 2 * * *", "0 0 * * *")
 
 
 def test_a_bad_setting_fails_parsing_with_its_key_named():

@@ -6,11 +6,15 @@ Pure: the lookups themselves are the source hook's; this module decides from the
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from medusa_sync.core.diff import StoreProduct
+
+log = logging.getLogger(__name__)
 
 Outcome = Literal["absent", "found", "unproven"]
 
@@ -132,6 +136,7 @@ def confirm_absent(
     """Ask the source for each product by id (``lookup`` is the source hook's); only a 404 proves
     a product gone, and only from a source that answers for ``listed_source_id``, a product its
     pages listed (asked first, the same way)."""
+    started = time.monotonic()
     products = list(products)
     wanted = {p.id: source_id_of(p.external_id, prefix) for p in products}
     ids = list(dict.fromkeys(sid for sid in wanted.values() if sid is not None))
@@ -150,7 +155,15 @@ def confirm_absent(
         )
         return Answer(product.external_id, product.id, source_id, *outcome)
 
-    return Confirmation.sort((answered(p) for p in products), distrust=distrust)
+    confirmation = Confirmation.sort((answered(p) for p in products), distrust=distrust)
+    log.info(
+        "missing upstream confirmed by id in %.1f s: %d absent (404), %d found upstream, %d unproven",
+        time.monotonic() - started,
+        len(confirmation.absent),
+        len(confirmation.found),
+        len(confirmation.unproven),
+    )
+    return confirmation
 
 
 # --- The deletion guard: a run may draft or delete only a bounded share of the products it owns.

@@ -85,6 +85,15 @@ def plan_sync(
     }
 
 
+def describe_plan(plan: Mapping[str, Any]) -> str:
+    """A plan (``plan_sync``'s, with ``batches_planned``) in one log line."""
+    return (
+        f"{plan['create']} to create, {plan['update']} to update, {plan['unchanged']} unchanged, "
+        f"{plan['missing_upstream']} missing upstream ({plan['on_missing']}: {plan['missing_action']}) "
+        f"in {plan['batches_planned']} batches{'; dry run: no batch will be sent' if plan['dry_run'] else ''}"
+    )
+
+
 def plan_catalog(
     pages: Iterable[Iterable[Mapping[str, Any]]],
     quarantine: Iterable[Mapping[str, Any]],

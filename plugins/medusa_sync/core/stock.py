@@ -7,11 +7,14 @@ syncing: it is quarantined on its own, and that product's level is left as it is
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 def parse_stock(raw: Any) -> tuple[int | None, str | None]:
@@ -99,6 +102,14 @@ class LevelPlan:
     def writes(self) -> int:
         return len(self.create) + len(self.update)
 
+    def describe(self) -> str:
+        """The plan in one log line."""
+        return (
+            f"{len(self.create)} to create, {len(self.update)} to update, {self.unchanged} unchanged, "
+            f"{len(self.not_in_store)} products not in the store yet, {len(self.unmanaged)} variants "
+            "not managed by inventory"
+        )
+
     def outcome(self, *, location_id: str, dry_run: bool, superseded: int, requests: int) -> dict[str, Any]:
         """What ``stock.json`` says of the run: what was written, planned, held back and skipped."""
         return {
@@ -114,6 +125,23 @@ class LevelPlan:
             "unmanaged": len(self.unmanaged),
             "requests": requests,
         }
+
+
+def source_stock(records: Iterable[Mapping[str, Any]], prefix: str) -> dict[str, int]:
+    """``external id -> stock`` of every record the fetch kept with a stock Medusa can hold (a
+    quarantined stock is absent: its level is left as it is)."""
+    return {f"{prefix}{r['id']}": int(r["stock"]) for r in records if r.get("stock") is not None}
+
+
+def store_levels(
+    products: Iterable[Mapping[str, Any]], location_id: str, prefix: str
+) -> dict[str, StoreLevel]:
+    """``external id -> StoreLevel`` of the synced products in a listing (``STORE_LEVEL_FIELDS``)."""
+    return {
+        p["external_id"]: store_level(p, location_id)
+        for p in products
+        if str(p.get("external_id") or "").startswith(prefix)
+    }
 
 
 def plan_levels(source: Mapping[str, int], store: Mapping[str, StoreLevel], location_id: str) -> LevelPlan:
@@ -171,6 +199,15 @@ def hold_back_older(plan: LevelPlan, fetched_at: str | None, mark: Mapping[str, 
         return 0
     held = len(plan.update)
     plan.update = []
+    log.warning(
+        "the source was read at %s, before the stock %s/%s wrote (read at %s): %d level updates held "
+        "back so older stock never overwrites newer; missing levels are still created",
+        fetched_at,
+        mark.get("dag_id"),
+        mark.get("run_id"),
+        mark["fetched_at"],
+        held,
+    )
     return held
 
 

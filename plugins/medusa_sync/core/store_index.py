@@ -7,6 +7,7 @@ is task-local scratch (see ``scratch``), gone when the index is closed.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
@@ -21,6 +22,8 @@ CREATE TABLE ours ({", ".join(f"{c} TEXT" for c in _COLUMNS)}, seen INTEGER NOT 
                    PRIMARY KEY (external_id)) WITHOUT ROWID;
 CREATE TABLE handles (handle TEXT PRIMARY KEY) WITHOUT ROWID;
 """
+log = logging.getLogger(__name__)
+
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM ours"
 _INSERT = f"INSERT OR IGNORE INTO ours ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
 
@@ -69,7 +72,18 @@ class StoreIndex:
         except BaseException:
             index.close()
             raise
+        for external_id, ids in index.duplicated.items():
+            log.error(
+                "external id %s is on %d products (%s): only %s is kept in step",
+                external_id,
+                len(ids),
+                ", ".join(ids),
+                ids[0],
+            )
         return index
+
+    def describe(self) -> str:
+        return f"{self.owned} products of this sync, {len(self.handles)} handles in all"
 
     def add(self, product: StoreProduct) -> None:
         """Index one store product; the first product seen with an external id is the one kept."""

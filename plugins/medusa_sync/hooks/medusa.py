@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from airflow.providers.http.hooks.http import HttpHook
+from airflow.sdk.exceptions import AirflowFailException
 from requests import PreparedRequest, Response, Session
 from requests.auth import AuthBase
 
@@ -34,6 +35,16 @@ PRODUCT_ID_CHUNK = 200
 STORE_READ_TRIES = 3
 
 T = TypeVar("T")
+
+
+class StockLocationNotFound(AirflowFailException):
+    """The ``stock_location_id`` param names no stock location (Medusa would write levels there
+    anyway, where no storefront looks)."""
+
+
+class ShippingProfileNotFound(AirflowFailException):
+    """The ``shipping_profile_id`` param names no shipping profile (or the store has no default
+    one): every create would be refused, and no retry changes that."""
 
 
 class _HeaderAuth(AuthBase):
@@ -504,6 +515,32 @@ class MedusaHook(HttpHook):
         path = f"/admin/stock-locations/{location_id}/sales-channels"
         self.request("POST", path, json={"add": [sales_channel_id]}, idempotent=True)
 
+    def stock_location_for(
+        self, given: str | None, *, name: str, sales_channel_id: str, dry_run: bool
+    ) -> str | None:
+        """The id of the given location (checked), or of the one called ``name``, created the first
+        time; linked to the sales channel either way, so storefronts on it see the stock. A dry run
+        creates and links nothing: None when the location would be created."""
+        if given:
+            location = self.get_stock_location(given)
+            if location is None:
+                raise StockLocationNotFound(f"stock_location_id {given!r}: Medusa has no such stock location")
+        else:
+            location = self.find_stock_location(name)
+            if location is None and dry_run:
+                self.log.info("dry run: stock location %r would be created", name)
+                return None
+            if location is None:
+                location = self.create_stock_location(name)
+                self.log.info("created stock location %r (%s)", name, location["id"])
+        if sales_channel_id not in {c["id"] for c in location.get("sales_channels") or []} and not dry_run:
+            self.link_stock_location(location["id"], sales_channel_id)
+            self.log.info("linked stock location %s to sales channel %s", location["id"], sales_channel_id)
+        self.log.info(
+            "stock location %s (%s), sales channel %s", location["id"], location.get("name"), sales_channel_id
+        )
+        return str(location["id"])
+
     def batch_inventory_levels(
         self, *, create: Sequence[dict[str, Any]] = (), update: Sequence[dict[str, Any]] = ()
     ) -> dict[str, Any]:
@@ -541,6 +578,24 @@ class MedusaHook(HttpHook):
                 "/admin/shipping-profiles",
             )
         return str(found[0]["id"])
+
+    def shipping_profile_for(self, given: str | None) -> str:
+        """The given profile (checked once per run), or the store's default one."""
+        if given:
+            if self.get_shipping_profile(given) is None:
+                raise ShippingProfileNotFound(
+                    f"shipping_profile_id {given!r}: Medusa has no such shipping profile"
+                )
+            return given
+        try:
+            return self.default_shipping_profile_id()
+        except MedusaApiError as error:
+            if error.transient:
+                raise
+            raise ShippingProfileNotFound(
+                f"shipping_profile_id is empty and {error.message}: create a shipping profile in "
+                "Medusa or set the param to one"
+            ) from None
 
     def get_shipping_profile(self, profile_id: str) -> dict[str, Any] | None:
         """The shipping profile, or None when Medusa has none with that id."""

@@ -26,8 +26,6 @@ DEFAULT_HOST = "https://dummyjson.com"
 # Paging stops after this many empty pages in a row, and, without a total, after this many pages.
 MAX_EMPTY_IN_A_ROW = 3
 MAX_PAGES_WITHOUT_TOTAL = 1000
-# Pages read at once once the total is known; a 429 pauses them all (see ``_Backoff``).
-DEFAULT_PAGE_CONCURRENCY = 4
 
 
 def _json_problem(response: Response) -> str | None:
@@ -196,7 +194,7 @@ class CatalogSourceHook(HttpHook):
         *,
         page_size: int = 100,
         max_products: int | None = None,
-        concurrency: int = DEFAULT_PAGE_CONCURRENCY,
+        concurrency: int,
         select: str | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Yield ``{"skip", "limit", "products", "total"[, "error"]}`` for each page up to ``total``.
@@ -294,7 +292,7 @@ class CatalogSourceHook(HttpHook):
             return error.status, None, f"GET {path}: {error.message[:120]}"
 
     def lookup_products(
-        self, source_ids: list[str], *, concurrency: int = DEFAULT_PAGE_CONCURRENCY
+        self, source_ids: list[str], *, concurrency: int
     ) -> Iterator[tuple[str, tuple[int | None, Any, str]]]:
         """``lookup_product`` for each id, up to ``concurrency`` on the wire, in the given order."""
         with PageAhead[str](self.lookup_product, concurrency, name="source-lookup") as ahead:

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterable
 from typing import Any
 
 import pendulum
 from airflow.sdk import BaseOperator, Context
 
-from medusa_sync import dag_parts
+from medusa_sync import dag_parts, settings
 from medusa_sync.core.completeness import FetchAudit
 from medusa_sync.core.currency import currency_decimals
 from medusa_sync.core.scratch import ScratchDb
 from medusa_sync.core.validation import StockValidator, Validator
-from medusa_sync.hooks.source import DEFAULT_PAGE_CONCURRENCY, CatalogSourceHook
+from medusa_sync.hooks.source import CatalogSourceHook
 from medusa_sync.run_params import CatalogRunParams, RunParams
-from medusa_sync.rundata.run_folder import RunFolder, default_storage_url, display_url, write_json
+from medusa_sync.rundata.run_folder import (
+    PageFileWriter,
+    RunFolder,
+    default_storage_url,
+    display_url,
+    write_json,
+)
 
 
 class SourceCatalogEmpty(Exception):
@@ -42,10 +47,11 @@ class FetchPagesOperator(BaseOperator):
         *,
         source_conn_id: str = CatalogSourceHook.default_conn_name,
         storage_url: str | None = None,
-        page_concurrency: int = DEFAULT_PAGE_CONCURRENCY,
+        page_concurrency: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        # None: ``[medusa_sync] source_concurrency``, read when the task runs.
         self.page_concurrency = page_concurrency
         self.source_conn_id = source_conn_id
         self.storage_url = storage_url
@@ -57,18 +63,26 @@ class FetchPagesOperator(BaseOperator):
         # When the source was read: a stock level from an earlier read never overwrites a later one.
         started_at = pendulum.now("UTC").isoformat()
         hook = CatalogSourceHook(source_conn_id=self.source_conn_id)
-        audit = FetchAudit(max_products=max_products)
         pages = hook.iter_pages(
             page_size=params.page_size,
             max_products=max_products,
-            concurrency=self.page_concurrency,
+            concurrency=self.page_concurrency or settings.load().source_concurrency,
             select=self.select,
         )
         with ScratchDb() as scratch:
-            validator = self._validator(scratch, params)
-            count, valid, quarantine = self._write_pages(folder, pages, validator, audit)
-        incomplete = audit.finish(validator.repeated_ids)
-        summary = self._finish(folder, hook, count, audit.read, valid, quarantine, incomplete, started_at)
+            writer = PageFileWriter(
+                folder, self._validator(scratch, params), FetchAudit(max_products=max_products)
+            )
+            for page in pages:
+                self.log.info("%s", writer.add(page))
+            summary = writer.close(started_at=started_at)
+        if summary["valid"] == 0:
+            raise SourceCatalogEmpty(
+                f"the source gave no valid product ({summary['fetched']} records, {summary['quarantined']} "
+                "quarantined); refusing to sync an empty catalog, see quarantine.json in the run folder"
+            )
+        self._describe_source(folder, hook)
+        write_json(folder.fetch, summary)
         return summary
 
     def _params(self, context: Context) -> RunParams:
@@ -86,37 +100,6 @@ class FetchPagesOperator(BaseOperator):
         """What the later stages need besides the records: the categories' names."""
         write_json(folder.source_categories, hook.categories())
 
-    def _write_pages(
-        self, folder: RunFolder, pages: Iterable[dict[str, Any]], validator: Validator, audit: FetchAudit
-    ) -> tuple[int, int, list[dict[str, Any]]]:
-        """One file of valid records per page; returns pages written, valid records, quarantine."""
-        quarantine: list[dict[str, Any]] = []
-        count = valid = 0
-        for count, page in enumerate(pages, start=1):
-            good, bad = validator.validate(page["products"])
-            audit.page(
-                skip=page["skip"],
-                limit=page["limit"],
-                count=len(page["products"]),
-                total=page["total"],
-                error=page.get("error"),
-            )
-            if page.get("error"):
-                quarantine.append({"source_id": None, "reason": audit.reasons[-1]})
-            write_json(folder.page(count), [p.model_dump(mode="json") for p in good])
-            valid += len(good)
-            quarantine.extend(q.model_dump() for q in bad)
-            self.log.info(
-                "page %d at skip=%d: %d records (%d of %s read), %d quarantined",
-                count,
-                page["skip"],
-                len(page["products"]),
-                audit.read,
-                page["total"],
-                len(bad),
-            )
-        return count, valid, quarantine
-
     def _fresh_folder(self, context: Context) -> RunFolder:
         """The run's folder, emptied: nothing an earlier attempt left may pass for this one's data."""
         storage = (self.storage_url or "").strip() or default_storage_url()
@@ -131,49 +114,6 @@ class FetchPagesOperator(BaseOperator):
                 "removed %d files an earlier attempt of this run left in %s", removed, display_url(folder.url)
             )
         return folder
-
-    def _finish(
-        self,
-        folder: RunFolder,
-        hook: CatalogSourceHook,
-        pages: int,
-        fetched: int,
-        valid: int,
-        quarantine: list[dict[str, Any]],
-        incomplete: list[str],
-        started_at: str,
-    ) -> dict[str, Any]:
-        for item in quarantine:
-            self.log.warning("quarantined source id %s: %s", item["source_id"], item["reason"])
-        for reason in incomplete:
-            self.log.warning("incomplete fetch, no product will be treated as missing upstream: %s", reason)
-        write_json(folder.quarantine, quarantine)
-        if valid == 0:
-            raise SourceCatalogEmpty(
-                f"the source gave no valid product ({fetched} records, {len(quarantine)} quarantined); "
-                "refusing to sync an empty catalog, see quarantine.json in the run folder"
-            )
-        self._describe_source(folder, hook)
-        summary = {
-            "run_folder": folder.url,
-            "started_at": started_at,
-            "pages": pages,
-            "fetched": fetched,
-            "valid": valid,
-            "quarantined": len(quarantine),
-            "partial": bool(incomplete),
-            "incomplete_because": incomplete,
-        }
-        write_json(folder.fetch, summary)
-        self.log.info(
-            "fetched %d records in %d pages: %d valid, %d quarantined, %s",
-            fetched,
-            pages,
-            valid,
-            len(quarantine),
-            "partial" if incomplete else "complete",
-        )
-        return summary
 
 
 class FetchStockOperator(FetchPagesOperator):

@@ -7,19 +7,26 @@ per page or batch, so no stage needs the whole catalog in memory or in the metad
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 from airflow.sdk import ObjectStoragePath
 from airflow.sdk.exceptions import AirflowFailException
 
 from medusa_sync.core.batching import Batch, BatchBuilder, Kind, group_label, group_sizes
+from medusa_sync.core.completeness import FetchAudit
 from medusa_sync.core.models import BatchDescriptor
 from medusa_sync.core.newest_plan import PlanClaim, may_claim
+from medusa_sync.core.stock import raised_watermark
+from medusa_sync.core.validation import Validator
 
 STORAGE_VARIABLE = "medusa_sync_storage_url"
+
+log = logging.getLogger(__name__)
 
 
 class RunStorageError(AirflowFailException):
@@ -74,6 +81,19 @@ class RunFolder:
     def pages(self) -> list[ObjectStoragePath]:
         return self._listing("pages")
 
+    def records(self) -> Iterator[dict[str, Any]]:
+        """Every valid record the fetch kept, one page file in memory at a time."""
+        for page in self.pages():
+            yield from read_json(page)
+
+    def first_source_id(self) -> str | None:
+        """The source id of the first record the fetch kept: a product the source surely has."""
+        return next((str(record["id"]) for record in self.records()), None)
+
+    def fetched_at(self) -> str | None:
+        """When this run's fetch started reading the source; None for a folder no fetch wrote."""
+        return read_json(self.fetch).get("started_at") if self.fetch.exists() else None
+
     @property
     def fetch(self) -> ObjectStoragePath:
         return self.root / "fetch.json"
@@ -126,6 +146,17 @@ class RunFolder:
         over a newer one."""
         return self.root.parent.parent / "stock_watermark.json"
 
+    def read_stock_watermark(self) -> dict[str, Any] | None:
+        path = self.stock_watermark
+        return read_json(path) if path.exists() else None
+
+    def raise_stock_watermark(self, fetched_at: str, *, dag_id: str, run_id: str) -> None:
+        """Move the watermark forward to this read (never back). Read, then write, without a lock:
+        the two DAGs' stock writers never run at once (``sync_stock`` takes the whole pool)."""
+        raised = raised_watermark(self.read_stock_watermark(), fetched_at, dag_id=dag_id, run_id=run_id)
+        if raised is not None:
+            write_json(self.stock_watermark, raised)
+
     @property
     def newest_plan(self) -> ObjectStoragePath:
         """Beside this DAG's run folders: the run that planned against the store last, and when it
@@ -146,6 +177,15 @@ class RunFolder:
         """
         held = self.read_newest_plan()
         if not may_claim(held, claim):
+            log.warning(
+                "run %s read the source later (%s) than run %s (%s) and planned since: the batches of "
+                "%s will be reported superseded, none sent",
+                held.run_id,
+                held.fetched_at,
+                claim.run_id,
+                claim.fetched_at,
+                claim.run_id,
+            )
             return held
         write_json(self.newest_plan, claim.to_json())
         return None
@@ -215,6 +255,67 @@ def write_json(path: ObjectStoragePath, data: Any) -> None:
 def read_json(path: str | ObjectStoragePath) -> Any:
     target = path if isinstance(path, ObjectStoragePath) else ObjectStoragePath(path)
     return json.loads(target.read_text())
+
+
+class PageFileWriter:
+    """Writes the fetch as it is read, one file of valid records per source page, so memory holds
+    one page at a time: each page validated (``Validator``) and audited for completeness
+    (``FetchAudit``), the quarantine gathered; ``close`` writes ``quarantine.json`` and returns
+    the fetch's summary (``fetch.json``'s content)."""
+
+    def __init__(self, folder: RunFolder, validator: Validator, audit: FetchAudit) -> None:
+        self.folder = folder
+        self.validator = validator
+        self.audit = audit
+        self.pages = self.valid = 0
+        self.quarantine: list[dict[str, Any]] = []
+
+    def add(self, page: dict[str, Any]) -> str:
+        """One page from ``CatalogSourceHook.iter_pages``; returns a line for the task log."""
+        good, bad = self.validator.validate(page["products"])
+        self.audit.page(
+            skip=page["skip"],
+            limit=page["limit"],
+            count=len(page["products"]),
+            total=page["total"],
+            error=page.get("error"),
+        )
+        if page.get("error"):
+            self.quarantine.append({"source_id": None, "reason": self.audit.reasons[-1]})
+        self.pages += 1
+        write_json(self.folder.page(self.pages), [p.model_dump(mode="json") for p in good])
+        self.valid += len(good)
+        self.quarantine.extend(q.model_dump() for q in bad)
+        return (
+            f"page {self.pages} at skip={page['skip']}: {len(page['products'])} records "
+            f"({self.audit.read} of {page['total']} read), {len(bad)} quarantined"
+        )
+
+    def close(self, *, started_at: str) -> dict[str, Any]:
+        for item in self.quarantine:
+            log.warning("quarantined source id %s: %s", item["source_id"], item["reason"])
+        write_json(self.folder.quarantine, self.quarantine)
+        incomplete = self.audit.finish(self.validator.repeated_ids)
+        for reason in incomplete:
+            log.warning("incomplete fetch, no product will be treated as missing upstream: %s", reason)
+        log.info(
+            "fetched %d records in %d pages: %d valid, %d quarantined, %s",
+            self.audit.read,
+            self.pages,
+            self.valid,
+            len(self.quarantine),
+            "partial" if incomplete else "complete",
+        )
+        return {
+            "run_folder": self.folder.url,
+            "started_at": started_at,
+            "pages": self.pages,
+            "fetched": self.audit.read,
+            "valid": self.valid,
+            "quarantined": len(self.quarantine),
+            "partial": bool(incomplete),
+            "incomplete_because": incomplete,
+        }
 
 
 class BatchFileWriter:

@@ -11,16 +11,21 @@ try; any later try (a retry, a clear) reads the store itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import astuple
 from typing import Any
 
 from airflow.sdk import ObjectStoragePath
 
 from medusa_sync.core.diff import StoreProduct
+from medusa_sync.core.store_index import StoreIndex
 from medusa_sync.rundata.run_folder import RunFolder, display_url, read_json, unusable_storage, write_json
 
 FORMAT = 1
+
+log = logging.getLogger(__name__)
 
 
 def as_row(product: StoreProduct) -> list[str | None]:
@@ -98,3 +103,22 @@ class StoreSnapshot:
                 f"store snapshot in {display_url(str(self.root))} holds {seen} products, "
                 f"its summary says {summary['products']}"
             )
+
+
+def planning_index(
+    folder: RunFolder, *, prefix: str, try_number: int, read_now: Callable[[], StoreIndex]
+) -> StoreIndex:
+    """The store index ``compute_diff`` plans against: the snapshot on the first try; on any later
+    one (a retry, a clear), ``read_now()``, the store as it is then, since upserts of this run may
+    have written since the snapshot."""
+    started = time.monotonic()
+    snapshot = StoreSnapshot(folder)
+    summary = snapshot.summary() if try_number == 1 else None
+    if summary is not None:
+        index = StoreIndex.build(snapshot.products(summary), prefix=prefix)
+        source = f"store as read_store saw it (its try {summary.get('try_number')})"
+    else:
+        log.info("%s: reading the store now", f"try {try_number}" if try_number > 1 else "no store snapshot")
+        index, source = read_now(), "store read"
+    log.info("%s, %.1f s: %s", source, time.monotonic() - started, index.describe())
+    return index

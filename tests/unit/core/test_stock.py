@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from medusa_sync.core.models import SourceProduct
-from medusa_sync.core.stock import StoreLevel, parse_stock, plan_levels
+from medusa_sync.core.stock import StoreLevel, parse_stock, plan_levels, source_stock, store_levels
 from medusa_sync.core.validation import StockValidator, Validator
 
 LOCATION = "sloc_1"
@@ -70,6 +70,25 @@ def test_only_levels_that_differ_are_written_and_only_their_stocked_quantity():
     assert (plan.unchanged, plan.writes) == (1, 2)
     assert plan.not_in_store == ["d:9"]
     assert plan.unmanaged == ["d:4"]
+
+
+def test_the_source_stock_is_keyed_by_external_id_and_leaves_out_quarantined_stocks():
+    records = [{"id": 1, "stock": 4}, {"id": 2, "stock": None}, {"id": 3, "stock": 0}]
+    assert source_stock(records, "d:") == {"d:1": 4, "d:3": 0}
+
+
+def test_only_synced_products_of_a_listing_count_with_their_level_at_the_location():
+    def product(external_id: str | None, levels: list[dict]) -> dict:
+        item = {"inventory_item_id": "iitem_1", "inventory": {"location_levels": levels}}
+        return {"id": "prod_1", "external_id": external_id, "variants": [{"inventory_items": [item]}]}
+
+    elsewhere = {"id": "ilev_0", "location_id": "sloc_other", "stocked_quantity": 9}
+    here = {"id": "ilev_1", "location_id": LOCATION, "stocked_quantity": 3}
+    listing = [product("d:1", [elsewhere, here]), product("d:2", [elsewhere]), product(None, [here])]
+    assert store_levels(listing, LOCATION, "d:") == {
+        "d:1": StoreLevel("d:1", "iitem_1", stocked_quantity=3, level_id="ilev_1"),
+        "d:2": StoreLevel("d:2", "iitem_1"),
+    }
 
 
 def test_a_product_whose_stock_is_quarantined_keeps_its_level():

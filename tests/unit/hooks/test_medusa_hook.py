@@ -11,7 +11,7 @@ import pytest
 
 from medusa_sync.errors import MedusaApiError
 from medusa_sync.hooks._http import RetryPolicy
-from medusa_sync.hooks.medusa import MedusaHook
+from medusa_sync.hooks.medusa import MedusaHook, ShippingProfileNotFound, StockLocationNotFound
 
 from .fake_http import FakeServer, Reply, closed_port_url, serve
 
@@ -356,6 +356,74 @@ def test_list_products_without_ids_pages(server: FakeServer, monkeypatch: pytest
     hook, _ = make_hook()
     assert [p["id"] for p in hook.list_products(fields=["id"], page_size=2)] == ["a", "b", "c"]
     assert server.requests[0].param("external_id") == []
+
+
+def test_the_sync_location_is_created_once_and_linked_to_the_channel(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connect(monkeypatch, server.url)
+    server.json({"stock_locations": []})  # none called "Catalog sync" yet
+    server.json({"stock_location": {"id": "sloc_1", "name": "Catalog sync", "sales_channels": []}})
+    server.json({"stock_location": {"id": "sloc_1"}})
+    hook, _ = make_hook()
+    assert (
+        hook.stock_location_for(None, name="Catalog sync", sales_channel_id="sc_1", dry_run=False) == "sloc_1"
+    )
+    find, create, link = server.requests
+    assert find.param("name") == ["Catalog sync"] and create.json() == {"name": "Catalog sync"}
+    assert (link.path, link.json()) == ("/admin/stock-locations/sloc_1/sales-channels", {"add": ["sc_1"]})
+
+
+def test_a_dry_run_creates_and_links_no_location(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    connect(monkeypatch, server.url)
+    server.json({"stock_locations": []})
+    hook, _ = make_hook()
+    assert hook.stock_location_for("", name="Catalog sync", sales_channel_id="sc_1", dry_run=True) is None
+    assert [r.method for r in server.requests] == ["GET"]
+
+
+def test_a_location_already_on_the_channel_is_not_linked_again(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connect(monkeypatch, server.url)
+    location = {"id": "sloc_7", "name": "Warehouse", "sales_channels": [{"id": "sc_1"}]}
+    server.json({"stock_location": location})
+    hook, _ = make_hook()
+    assert (
+        hook.stock_location_for("sloc_7", name="Catalog sync", sales_channel_id="sc_1", dry_run=False)
+        == "sloc_7"
+    )
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("status", [404, 400])
+def test_a_given_location_or_profile_medusa_does_not_have_fails_naming_it(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch, status: int
+) -> None:
+    connect(monkeypatch, server.url)
+    kind = "not_found" if status == 404 else "invalid_data"
+    server.json({"type": kind, "message": "no"}, status=status)
+    server.json({"type": kind, "message": "no"}, status=status)
+    hook, _ = make_hook()
+    with pytest.raises(
+        StockLocationNotFound, match="stock_location_id 'sloc_x': Medusa has no such stock location"
+    ):
+        hook.stock_location_for("sloc_x", name="Catalog sync", sales_channel_id="sc_1", dry_run=False)
+    with pytest.raises(ShippingProfileNotFound, match="shipping_profile_id 'sp_x': Medusa has no such"):
+        hook.shipping_profile_for("sp_x")
+
+
+def test_an_empty_profile_means_the_default_one_and_a_store_without_it_fails_saying_what_to_do(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connect(monkeypatch, server.url)
+    server.json({"shipping_profiles": [{"id": "sp_default"}]})
+    server.json({"shipping_profiles": []})
+    hook, _ = make_hook()
+    assert hook.shipping_profile_for(None) == "sp_default"
+    assert server.requests[0].param("type") == ["default"]
+    with pytest.raises(ShippingProfileNotFound, match="create a shipping profile in Medusa or set the param"):
+        hook.shipping_profile_for("")
 
 
 def test_categories_and_tags(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,21 +1,25 @@
 """Older stock never overwrites newer: a run whose source read is older than the newest stock
-written creates missing levels but holds back its updates."""
+written creates missing levels but holds back its updates, even when the newer run failed halfway."""
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import pytest
 
-from medusa_sync.core.stock import LevelPlan
+from medusa_sync.core.stock import LevelPlan, hold_back_older
 from medusa_sync.operators.sync_stock import SyncStockOperator
 from medusa_sync.rundata.run_folder import RunFolder, write_json
 
 EARLY, LATE = "2026-11-29T01:00:00+00:00", "2026-11-29T02:00:00.500000+00:00"
 
 
-def folder(tmp_path, run_id: str) -> RunFolder:
-    return RunFolder.for_run(f"file://{tmp_path}", "medusa_stock_sync", run_id)
+def folder(tmp_path, run_id: str, fetched_at: str | None = None) -> RunFolder:
+    run = RunFolder.for_run(f"file://{tmp_path}", "medusa_stock_sync", run_id)
+    if fetched_at:
+        write_json(run.fetch, {"started_at": fetched_at})
+    return run
 
 
 def plan() -> LevelPlan:
@@ -23,40 +27,66 @@ def plan() -> LevelPlan:
     return LevelPlan(create=[dict(level, inventory_item_id="iitem_2")], update=[level])
 
 
-def operator() -> SyncStockOperator:
-    return SyncStockOperator(task_id="sync_stock", run_folder=None)
-
-
-def context(run_id: str):
-    params = {"dry_run": False, "page_size": 500, "stock_location_id": "", "sales_channel_id": ""}
-    return {"dag": SimpleNamespace(dag_id="medusa_stock_sync"), "run_id": run_id, "params": params}
+def held_back(run: RunFolder, planned: LevelPlan) -> int:
+    return hold_back_older(planned, run.fetched_at(), run.read_stock_watermark())
 
 
 def test_a_replayed_older_read_creates_missing_levels_but_updates_none(tmp_path):
-    newer = folder(tmp_path, "newer")
-    operator()._raise_watermark(newer, context("newer"), LATE)
-    older, planned = folder(tmp_path, "older"), plan()
+    newer = folder(tmp_path, "newer", LATE)
+    newer.raise_stock_watermark(LATE, dag_id="medusa_stock_sync", run_id="newer")
+    older, planned = folder(tmp_path, "older", EARLY), plan()
 
-    held = operator()._hold_back_older_stock(older, planned, EARLY)
-
-    assert held == 1 and planned.update == [] and len(planned.create) == 1
+    assert held_back(older, planned) == 1 and planned.update == [] and len(planned.create) == 1
 
 
 def test_a_newer_read_writes_everything_and_moves_the_watermark_forward_only(tmp_path):
-    run = folder(tmp_path, "run")
+    run = folder(tmp_path, "run", LATE)
     write_json(run.stock_watermark, {"fetched_at": EARLY, "dag_id": "x", "run_id": "old"})
     planned = plan()
-    assert operator()._hold_back_older_stock(run, planned, LATE) == 0 and len(planned.update) == 1
+    assert held_back(run, planned) == 0 and len(planned.update) == 1
 
-    operator()._raise_watermark(run, context("run"), LATE)
-    operator()._raise_watermark(run, context("stale"), EARLY)  # an older read never moves it back
-    assert run.stock_watermark.read_text().count(LATE) == 1
+    run.raise_stock_watermark(LATE, dag_id="medusa_stock_sync", run_id="run")
+    run.raise_stock_watermark(EARLY, dag_id="medusa_stock_sync", run_id="stale")  # never moves back
+    assert run.read_stock_watermark() == {"fetched_at": LATE, "dag_id": "medusa_stock_sync", "run_id": "run"}
 
 
 def test_without_any_stock_written_yet_nothing_is_held_back(tmp_path):
     planned = plan()
-    assert operator()._hold_back_older_stock(folder(tmp_path, "first"), planned, EARLY) == 0
-    assert len(planned.update) == 1
+    assert held_back(folder(tmp_path, "first", EARLY), planned) == 0 and len(planned.update) == 1
+
+
+class HalfFailingStore:
+    """A store with one synced product whose level exists (an update) and one without (a create);
+    the second level request fails."""
+
+    def __init__(self, **_):
+        self.sent: list[dict] = []
+
+    def default_sales_channel_id(self) -> str:
+        return "sc_1"
+
+    def stock_location_for(self, given, **_) -> str:
+        return "sloc_1"
+
+    def list_products(self, **_):
+        def product(n: int, level: list[dict]) -> dict:
+            inventory = {"location_levels": level}
+            item = {"inventory_item_id": f"iitem_{n}", "inventory": inventory}
+            return {
+                "id": f"prod_{n}",
+                "external_id": f"dummyjson:{n}",
+                "variants": [{"inventory_items": [item]}],
+            }
+
+        return [
+            product(1, [{"id": "ilev_1", "location_id": "sloc_1", "stocked_quantity": 1}]),
+            product(2, []),
+        ]
+
+    def batch_inventory_levels(self, **body):
+        if self.sent:
+            raise RuntimeError("502 on the second request")
+        self.sent.append(body)
 
 
 def test_the_watermark_moves_before_the_first_level_write_so_a_run_failing_halfway_still_holds(
@@ -64,29 +94,22 @@ def test_the_watermark_moves_before_the_first_level_write_so_a_run_failing_halfw
 ):
     """A newer run whose second level request fails has raised the watermark already: an older
     read replayed later holds back its updates; the newer run, retried (same read), still writes."""
-    newer = folder(tmp_path, "newer")
-    write_json(newer.fetch, {"started_at": LATE})
-    sent: list[dict] = []
-
-    class Hook:
-        def __init__(self, **_):
-            pass
-
-        def batch_inventory_levels(self, **body):
-            if sent:
-                raise RuntimeError("502 on the second request")
-            sent.append(body)
-
+    newer = folder(tmp_path, "newer", LATE)
+    write_json(newer.page(1), [{"id": 1, "stock": 4}, {"id": 2, "stock": 7}])
+    store = HalfFailingStore()
+    monkeypatch.setattr("medusa_sync.operators.sync_stock.MedusaHook", lambda **_: store)
     op = SyncStockOperator(task_id="sync_stock", run_folder=newer.url, level_batch_size=1)
-    monkeypatch.setattr("medusa_sync.operators.sync_stock.MedusaHook", Hook)
-    monkeypatch.setattr(SyncStockOperator, "_location", lambda self, hook, params: "sloc_1")
-    monkeypatch.setattr(SyncStockOperator, "_source_stock", lambda self, folder: {})
-    monkeypatch.setattr(SyncStockOperator, "_plan", lambda self, hook, source, location: plan())
-    with pytest.raises(RuntimeError):
-        op.execute(context("newer"))
-    assert len(sent) == 1  # half of its writes landed, then it failed
+    params = {"dry_run": False, "page_size": 500, "stock_location_id": "", "sales_channel_id": ""}
+    context = {"dag": SimpleNamespace(dag_id="medusa_stock_sync"), "run_id": "newer", "params": params}
 
-    older, replayed = folder(tmp_path, "older"), plan()
-    assert operator()._hold_back_older_stock(older, replayed, EARLY) == 1 and replayed.update == []
+    with pytest.raises(RuntimeError):
+        op.execute(context)
+
+    assert store.sent == [
+        {"create": [{"inventory_item_id": "iitem_2", "location_id": "sloc_1", "stocked_quantity": 7}]}
+    ]
+    assert json.loads(newer.stock_watermark.read_text())["run_id"] == "newer"
+    older, replayed = folder(tmp_path, "older", EARLY), plan()
+    assert held_back(older, replayed) == 1 and replayed.update == []
     retried = plan()
-    assert operator()._hold_back_older_stock(newer, retried, LATE) == 0 and len(retried.update) == 1
+    assert held_back(newer, retried) == 0 and len(retried.update) == 1

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from medusa_sync.core.diff import StoreProduct
+from medusa_sync.core.diff import STORE_PRODUCT_FIELDS, StoreProduct
+from medusa_sync.core.store_index import StoreIndex
 from medusa_sync.errors import StoreMovedError
 from medusa_sync.hooks.medusa import STORE_READ_TRIES, MedusaHook
-from medusa_sync.operators.compute_diff import ComputeDiffOperator
 from medusa_sync.rundata.run_folder import RunFolder, RunStorageError, write_json
-from medusa_sync.rundata.store_snapshot import StoreSnapshot
+from medusa_sync.rundata.store_snapshot import StoreSnapshot, planning_index
 from tests.fixtures.store_records import store_product
 
 
@@ -96,9 +96,16 @@ class ListingHook:
         yield from self.listing
 
 
-def index_for(folder: RunFolder, hook: ListingHook, try_number: int):
-    operator = ComputeDiffOperator(task_id="compute_diff", run_folder=folder.url)
-    return operator._store_index(hook, folder, "dummyjson:", try_number)
+def index_for(folder: RunFolder, hook: ListingHook, try_number: int) -> StoreIndex:
+    """What compute_diff plans against on that try, the store read as it reads it."""
+    return planning_index(
+        folder,
+        prefix="dummyjson:",
+        try_number=try_number,
+        read_now=lambda: hook.read_all_products(
+            lambda listing: StoreIndex.build(listing, prefix="dummyjson:"), fields=STORE_PRODUCT_FIELDS
+        ),
+    )
 
 
 def test_the_first_try_plans_from_the_snapshot_without_listing_the_store(folder):
@@ -109,13 +116,14 @@ def test_the_first_try_plans_from_the_snapshot_without_listing_the_store(folder)
         assert index.owned == 3 and index.get("dummyjson:2").id == "prod_2"
 
 
-def test_a_later_try_lists_the_store_again_because_upserts_may_have_written(folder, capsys):
+def test_a_later_try_lists_the_store_again_because_upserts_may_have_written(folder, caplog):
+    caplog.set_level(logging.INFO)
     StoreSnapshot(folder).write(products(3), page_size=2, marker={"try_number": 1})
     hook = ListingHook([store_product("prod_9", "dummyjson:9", "other")])
     with index_for(folder, hook, try_number=2) as index:
         assert hook.calls == 1
         assert index.owned == 1 and index.get("dummyjson:9") is not None
-    assert "try 2: reading the store now" in capsys.readouterr().out  # the task log
+    assert "try 2: reading the store now" in caplog.text  # the task log
 
 
 def test_without_a_snapshot_the_first_try_lists_the_store(folder):
