@@ -34,6 +34,13 @@ FETCH_STOCK = "fetch_stock"
 RUN_FOLDER_KEY = "run_folder"
 
 
+def idle_without_batches(compute_diff: Any, *, sync_inventory: bool) -> list[Any]:
+    """The tasks after ``compute_diff`` with nothing to do when it planned no batch: the mapped
+    upserts, and ``sync_stock`` unless ``sync_inventory`` is on (a stock change alone writes levels)."""
+    downstream = compute_diff.get_flat_relatives(upstream=False)
+    return [t for t in downstream if t.is_mapped or (t.task_id == SYNC_STOCK and not sync_inventory)]
+
+
 def run_folder_of(fetch_task_id: str) -> str:
     """The template of the run folder that ``fetch_task_id`` recorded (rendered per task)."""
     return f"{{{{ ti.xcom_pull(task_ids='{fetch_task_id}', key='{RUN_FOLDER_KEY}') }}}}"

@@ -49,6 +49,27 @@ class PlanSettings:
     sync_inventory: bool = False
     shipping_profile_id: str | None = None
 
+    def mapping_context(
+        self,
+        *,
+        taxonomy: Mapping[str, Mapping[str, str]],
+        sales_channel_id: str,
+        shipping_profile_id: str,
+        external_id_prefix: str,
+    ) -> MappingContext:
+        """The mapping's context: these settings with the ids resolved against the store
+        (``taxonomy`` is ``sync_categories``' ``{"categories": {...}, "tags": {...}}``)."""
+        return MappingContext(
+            currency_code=self.currency_code,
+            status=self.product_status,
+            sales_channel_id=sales_channel_id,
+            category_ids=taxonomy["categories"],
+            tag_ids=taxonomy["tags"],
+            external_id_prefix=external_id_prefix,
+            manage_inventory=self.sync_inventory,
+            shipping_profile_id=shipping_profile_id,
+        )
+
 
 class ItemSink(Protocol):
     """Where planned items go (the batch files): ``planned`` is the store state an update, draft or

@@ -59,10 +59,14 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
     def execute(self, context: Context) -> list[dict[str, Any]]:
         settings = CatalogRunParams.of(context["params"]).plan_settings()
         folder = RunFolder(self.run_folder)
-        for stale in [*folder.batches(), *folder.results()]:  # a rerun replans from scratch
-            stale.unlink()
+        folder.clear_plan()
         hook = MedusaHook(medusa_conn_id=self.medusa_conn_id)
-        ctx = self._mapping_context(hook, folder, settings)
+        ctx = settings.mapping_context(
+            taxonomy=read_json(folder.taxonomy),
+            sales_channel_id=settings.sales_channel_id or hook.default_sales_channel_id(),
+            shipping_profile_id=hook.shipping_profile_for(settings.shipping_profile_id),
+            external_id_prefix=self.external_id_prefix,
+        )
         prefix = ctx.external_id_prefix
         index = planning_index(
             folder,
@@ -84,7 +88,12 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
             fetched_at = folder.fetched_at() or pendulum.now("UTC").isoformat()
             folder.claim_newest_plan(PlanClaim(run_id=context["run_id"], fetched_at=fetched_at))
         if settings.dry_run or not descriptors:
-            self._skip_upserts(context, settings)
+            # Skipped now rather than skipping themselves: the scheduler sees it in the same pass as
+            # this task's success and starts no process for nothing. ``skip`` ends this task by
+            # raising, so only when the descriptors are not needed.
+            idle = dag_parts.idle_without_batches(context["task"], sync_inventory=settings.sync_inventory)
+            self.log.info("nothing to send: skipped %s", ", ".join(t.task_id for t in idle) or "nothing")
+            self.skip(ti=context["ti"], tasks=idle)
         return descriptors
 
     def plan(
@@ -118,28 +127,3 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
             "instances_planned": len(descriptors),
         }
         return plan, descriptors
-
-    def _skip_upserts(self, context: Context, settings: PlanSettings) -> None:
-        """Skip the mapped upserts (and ``sync_stock`` when ``sync_inventory`` is off) now, rather
-        than have them skip themselves: the scheduler sees it in the same pass as this task's
-        success and no process starts for nothing. ``skip`` raises, so this is only done when the
-        return value (the descriptors) is not needed."""
-        downstream = context["task"].get_flat_relatives(upstream=False)
-        skipped = [task for task in downstream if task.is_mapped]
-        if not settings.sync_inventory:
-            skipped += [task for task in downstream if task.task_id == dag_parts.SYNC_STOCK]
-        self.log.info("nothing to send: skipped %s", ", ".join(t.task_id for t in skipped) or "nothing")
-        self.skip(ti=context["ti"], tasks=skipped)
-
-    def _mapping_context(self, hook: MedusaHook, folder: RunFolder, settings: PlanSettings) -> MappingContext:
-        taxonomy = read_json(folder.taxonomy)
-        return MappingContext(
-            currency_code=settings.currency_code,
-            status=settings.product_status,
-            sales_channel_id=settings.sales_channel_id or hook.default_sales_channel_id(),
-            category_ids=taxonomy["categories"],
-            tag_ids=taxonomy["tags"],
-            external_id_prefix=self.external_id_prefix,
-            manage_inventory=settings.sync_inventory,
-            shipping_profile_id=hook.shipping_profile_for(settings.shipping_profile_id),
-        )

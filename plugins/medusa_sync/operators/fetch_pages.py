@@ -19,7 +19,6 @@ from medusa_sync.rundata.run_folder import (
     PageFileWriter,
     RunFolder,
     default_storage_url,
-    display_url,
     write_json,
 )
 
@@ -107,12 +106,10 @@ class FetchPagesOperator(BaseOperator):
         # Published first, so the report can find the folder even if fetching fails.
         context["ti"].xcom_push(key=dag_parts.RUN_FOLDER_KEY, value=folder.url)
         ti = context["ti"]
-        marker = {"task": ti.task_id, "try_number": ti.try_number, "hostname": socket.gethostname()}
-        removed = folder.start_attempt(marker)  # fails at once, naming the storage, if it is unusable
-        if removed:
-            self.log.info(
-                "removed %d files an earlier attempt of this run left in %s", removed, display_url(folder.url)
-            )
+        # Fails at once, naming the storage, if it is unusable.
+        folder.start_attempt(
+            {"task": ti.task_id, "try_number": ti.try_number, "hostname": socket.gethostname()}
+        )
         return folder
 
 

@@ -209,7 +209,16 @@ class RunFolder:
             write_json(self.attempt, marker)
         except Exception as exc:
             raise unusable_storage(self.url, exc) from None
+        if removed:
+            log.info(
+                "removed %d files an earlier attempt of this run left in %s", removed, display_url(self.url)
+            )
         return removed
+
+    def clear_plan(self) -> None:
+        """Remove the batch and result files of an earlier plan: a rerun replans from scratch."""
+        for stale in [*self.batches(), *self.results()]:
+            stale.unlink()
 
     def clear(self, keep: tuple[str, ...] = ()) -> int:
         """Delete every file in the folder but those in the ``keep`` subfolders; returns how many."""
