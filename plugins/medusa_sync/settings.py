@@ -72,7 +72,7 @@ class MedusaSyncSettings(BaseModel):
         "medusa_api",
         min_length=1,
         description="Pool every task that talks to Medusa takes a slot of, so more workers never mean "
-        "more load on the store. Create it once: airflow pools set medusa_api 2 'Medusa Admin API'.",
+        "more load on the store. Created with pool_slots slots when a run starts and it is missing.",
     )
     pool_slots: int = Field(
         2,

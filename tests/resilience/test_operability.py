@@ -10,6 +10,8 @@ file order and build on each other (the first run fills the store).
 from __future__ import annotations
 
 import html
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
@@ -51,6 +53,39 @@ RUNS: dict[str, list[str]] = {"success": [], "failed": []}
 ALERT_SECONDS: list[float] = []
 
 
+class StatsdListener:
+    """A UDP socket where Airflow's StatsD client sends its metrics; keeps every line it gets."""
+
+    def __init__(self) -> None:
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.settimeout(0.2)
+        self.port = self.socket.getsockname()[1]
+        self.lines: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._listen, daemon=True)
+        self._thread.start()
+
+    def _listen(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.lines += self.socket.recv(65536).decode().splitlines()
+            except TimeoutError:
+                continue
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.socket.close()
+
+
+@pytest.fixture(scope="module")
+def statsd() -> Iterator[StatsdListener]:
+    listener = StatsdListener()
+    yield listener
+    listener.close()
+
+
 @pytest.fixture(scope="module")
 def mail_server() -> Iterator[MailServer]:
     with MailServer() as server:
@@ -64,6 +99,7 @@ def cluster(
     medusa_proxy: CountingProxy,
     catalog: CatalogServer,
     mail_server: MailServer,
+    statsd: StatsdListener,
 ) -> Iterator[AirflowCluster]:
     medusa = medusa_connection(medusa_proxy.url, api_key=medusa_store_module.api_key)
     connections = {
@@ -71,7 +107,13 @@ def cluster(
         "dummyjson_default": source_connection(catalog.url),
         ALERT_CONN_ID: mail_server.connection(),
     }
-    with airflow_cluster_factory(connections, env={**ENV, **ALERT_ENV}) as cluster:
+    metrics = {
+        "AIRFLOW__METRICS__STATSD_ON": "True",
+        "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
+        "AIRFLOW__METRICS__STATSD_PORT": str(statsd.port),
+        "AIRFLOW__METRICS__STATSD_PREFIX": "airflow",
+    }
+    with airflow_cluster_factory(connections, env={**ENV, **ALERT_ENV, **metrics}) as cluster:
         cluster.api.unpause(DAG_ID)
         yield cluster
 
@@ -132,6 +174,20 @@ def test_a_run_that_changed_the_store_emits_the_catalog_asset_with_its_counts(
     assert event["extra"]["created"] == products["created"] == 194
     for key in ("updated", "unchanged", "drafted", "deleted", "rejected", "superseded", "not_found"):
         assert event["extra"][key] == products[key], key
+
+
+def test_the_run_s_counts_reach_the_deployment_s_statsd(statsd: StatsdListener) -> None:
+    """After the first run of the module (194 created): Airflow's own StatsD client sent them."""
+    deadline = time.monotonic() + 10
+    while "airflow.medusa_sync.runs.success:1|c" not in statsd.lines and time.monotonic() < deadline:
+        time.sleep(0.2)
+    ours = [line for line in statsd.lines if line.startswith("airflow.medusa_sync.")]
+    print(f"\n[operability] StatsD got: {ours}")
+    assert "airflow.medusa_sync.products.created:194|c" in ours
+    assert "airflow.medusa_sync.runs.success:1|c" in ours
+    for outcome in ("updated", "unchanged", "rejected", "superseded", "quarantined"):
+        assert f"airflow.medusa_sync.products.{outcome}:0|c" in ours, outcome
+    assert any(line.startswith("airflow.medusa_sync.run.duration:") and line.endswith("|ms") for line in ours)
 
 
 def test_a_dry_run_and_a_run_that_changed_nothing_emit_no_event(cluster: AirflowCluster) -> None:

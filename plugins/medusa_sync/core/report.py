@@ -239,3 +239,23 @@ def catalog_event_extra(report: dict[str, Any]) -> dict[str, Any] | None:
         "fetch_complete": bool(report["source"].get("complete")),
         "duration_seconds": report.get("duration_seconds"),
     }
+
+
+# --- The run's counts as metrics (README, "Metrics"): Airflow sends them through its own metrics
+# backend (StatsD or OpenTelemetry, as ``[metrics]`` configures), under its prefix.
+METRIC_PREFIX = "medusa_sync"
+
+
+def run_metrics(report: dict[str, Any]) -> tuple[dict[str, int], float | None]:
+    """``({counter name: count}, duration in ms)`` of a run's report: products by outcome, and the
+    records the fetch quarantined; counters are sent even at 0, so every run shows on a graph."""
+    products, source = report.get("products") or {}, report.get("source") or {}
+    counts = {f"{METRIC_PREFIX}.products.{key}": _count(products.get(key)) for key in EVENT_COUNTS}
+    counts[f"{METRIC_PREFIX}.products.quarantined"] = _count(source.get("quarantined"))
+    counts[f"{METRIC_PREFIX}.runs.{report['status']}"] = 1
+    seconds = report.get("duration_seconds")
+    return counts, None if seconds is None else seconds * 1000
+
+
+def _count(value: Any) -> int:
+    return len(value) if isinstance(value, list) else int(value or 0)

@@ -37,6 +37,11 @@ STORE_READ_TRIES = 3
 T = TypeVar("T")
 
 
+class MedusaSetupError(MedusaApiError, AirflowFailException):
+    """Medusa refused the connection itself (401, 403) or the host is not Medusa: no retry can
+    fix that, so the task fails at once, naming the connection and what to check."""
+
+
 class StockLocationNotFound(AirflowFailException):
     """The ``stock_location_id`` param names no stock location (Medusa would write levels there
     anyway, where no storefront looks)."""
@@ -192,8 +197,7 @@ class MedusaHook(HttpHook):
         body = {"email": self._email, "password": self._secret}
         response = self._send("POST", LOGIN_PATH, json=body, idempotent=True)
         if not response.ok:
-            kind, message = _error_details(response)
-            raise MedusaApiError(response.status_code, kind, message, "POST", LOGIN_PATH)
+            raise self._error(response, "POST", LOGIN_PATH)
         try:
             token = response.json().get("token")
         except (ValueError, AttributeError):
@@ -273,8 +277,7 @@ class MedusaHook(HttpHook):
             self._auth = None
             response = self._send(method, path, auth=self._ensure_auth(), **call)
         if not response.ok:
-            kind, message = _error_details(response)
-            raise MedusaApiError(response.status_code, kind, message, method, path)
+            raise self._error(response, method, path)
         if response.status_code == 204 or not response.content:
             return {}
         try:
@@ -288,6 +291,22 @@ class MedusaHook(HttpHook):
                 response.status_code, None, "response body is not a JSON object", method, path
             )
         return body
+
+    def _error(self, response: Response, method: str, path: str) -> MedusaApiError:
+        """The error of a failed call: ``MedusaSetupError`` when only a change of the connection
+        (its key, its host) can fix it, naming the connection and what to check; never a secret."""
+        kind, message = _error_details(response)
+        status = response.status_code
+        if status == 401:
+            hint = "check its secret API key (or its admin email and password)"
+        elif status == 403:
+            hint = "its key may not use the Admin API: use a secret API key of an admin user"
+        elif status == 404 and kind is None:  # Medusa's own 404s carry {"type": "not_found"}
+            hint = f"{NOT_MEDUSA}, including any path prefix"
+        else:
+            return MedusaApiError(status, kind, message, method, path)
+        where = f"connection {self.medusa_conn_id!r} ({redact_userinfo(self.base_url.rstrip('/'))})"
+        return MedusaSetupError(status, kind, f"{message}; {where}: {hint}", method, path)
 
     def paginate(
         self,
@@ -502,8 +521,8 @@ class MedusaHook(HttpHook):
             path = f"/admin/stock-locations/{location_id}"
             return self.request("GET", path, params={"fields": LOCATION_FIELDS})["stock_location"]
         except MedusaApiError as error:
-            if error.status == 404 or (error.status == 400 and error.type == "invalid_data"):
-                return None  # no such profile, or an id Medusa refuses to look up
+            if _no_such_record(error):
+                return None
             raise
 
     def create_stock_location(self, name: str) -> dict[str, Any]:
@@ -590,7 +609,7 @@ class MedusaHook(HttpHook):
         try:
             return self.default_shipping_profile_id()
         except MedusaApiError as error:
-            if error.transient:
+            if error.transient or isinstance(error, MedusaSetupError):
                 raise
             raise ShippingProfileNotFound(
                 f"shipping_profile_id is empty and {error.message}: create a shipping profile in "
@@ -603,8 +622,8 @@ class MedusaHook(HttpHook):
             path = f"/admin/shipping-profiles/{profile_id}"
             found = self.request("GET", path, params={"fields": "id,name,type"}).get("shipping_profile")
         except MedusaApiError as error:
-            if error.status == 404 or (error.status == 400 and error.type == "invalid_data"):
-                return None  # no such profile, or an id Medusa refuses to look up
+            if _no_such_record(error):
+                return None
             raise
         return found or None
 
@@ -647,6 +666,13 @@ class MedusaHook(HttpHook):
             True,
             f"Connected to Medusa store {name!r} at {where}" if name else f"Connected to Medusa at {where}",
         )
+
+
+def _no_such_record(error: MedusaApiError) -> bool:
+    """Medusa's answer for an id it has no record of (404), or refuses to look up (400)."""
+    if isinstance(error, MedusaSetupError):
+        return False
+    return error.status == 404 or (error.status == 400 and error.type == "invalid_data")
 
 
 def _test_verdict(exc: MedusaApiError, where: str) -> str:

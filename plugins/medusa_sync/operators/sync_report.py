@@ -7,10 +7,17 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import Asset, AssetAlias, BaseOperator, Context
+from airflow.sdk.observability import stats
 
 from medusa_sync import dag_parts
-from medusa_sync.core.report import build_report, catalog_event_extra, merge_results, summary
-from medusa_sync.rundata.run_folder import RunFolder, read_json, write_json
+from medusa_sync.core.report import (
+    METRIC_PREFIX,
+    build_report,
+    catalog_event_extra,
+    run_metrics,
+    summary,
+)
+from medusa_sync.rundata.run_folder import RunFolder, read_optional_json, write_json
 from medusa_sync.ui.report_link import SyncReportLink
 
 
@@ -59,24 +66,29 @@ class SyncReportOperator(BaseOperator):
                 f"{dag_parts.FETCH_PAGES} never started: there is no run folder to report on ({stages})"
             )
         folder = RunFolder(self.run_folder)
-        plan = _read_optional(folder.plan) if stages.get(dag_parts.COMPUTE_DIFF) == "success" else None
+        plan = read_optional_json(folder.plan) if stages.get(dag_parts.COMPUTE_DIFF) == "success" else None
         start = context["dag_run"].start_date
         report = build_report(
             dag_id=context["dag"].dag_id,
             run_id=context["run_id"],
             params=context["params"],
-            fetch=_read_optional(folder.fetch) if stages.get(dag_parts.FETCH_PAGES) == "success" else None,
-            quarantine=_read_optional(folder.quarantine) or [],
-            taxonomy=_read_optional(folder.taxonomy)
+            fetch=read_optional_json(folder.fetch)
+            if stages.get(dag_parts.FETCH_PAGES) == "success"
+            else None,
+            quarantine=read_optional_json(folder.quarantine) or [],
+            taxonomy=read_optional_json(folder.taxonomy)
             if stages.get(dag_parts.SYNC_CATEGORIES) == "success"
             else None,
             plan=plan,
-            results=self._batch_results(folder, plan, states),
+            results=folder.landed_results(
+                plan, lambda index: states.get(f"{self.batch_task_id}_{index}") == "success"
+            ),
             duration_seconds=(pendulum.now("UTC") - start).total_seconds() if start else None,
             stage_states=stages,
-            stock=_read_optional(folder.stock) if stages.get(dag_parts.SYNC_STOCK) == "success" else None,
+            stock=read_optional_json(folder.stock) if stages.get(dag_parts.SYNC_STOCK) == "success" else None,
         )
         write_json(folder.report, report)
+        self._emit_metrics(report)
         self.log.info("report written to %s\n%s", folder.report, summary(report))
         self.log.info(
             "report json: %s", json.dumps({k: report[k] for k in ("status", "source", "products", "batches")})
@@ -91,6 +103,15 @@ class SyncReportOperator(BaseOperator):
                 for k in ("created", "updated", "unchanged", "rejected", "superseded")
             },
         }
+
+    def _emit_metrics(self, report: dict[str, Any]) -> None:
+        """The run's counts through Airflow's metrics (StatsD or OpenTelemetry, per ``[metrics]``)."""
+        counts, duration_ms = run_metrics(report)
+        tags = {"dag_id": report["dag_id"]}
+        for name, count in counts.items():
+            stats.incr(name, count, tags=tags)
+        if duration_ms is not None:
+            stats.timing(f"{METRIC_PREFIX}.run.duration", duration_ms, tags=tags)
 
     def _announce(self, context: Context, report: dict[str, Any]) -> None:
         """Emit the catalog asset, with the counts, through the alias outlet when the store changed."""
@@ -108,22 +129,3 @@ class SyncReportOperator(BaseOperator):
         """``{task_id or "<task_id>_<map index>": state}`` for every task instance of this run."""
         by_run = context["ti"].get_task_states(dag_id=context["dag"].dag_id, run_ids=[context["run_id"]])
         return dict(by_run.get(context["run_id"], {}))
-
-    def _batch_results(
-        self, folder: RunFolder, plan: dict[str, Any] | None, states: dict[str, str | None]
-    ) -> dict[str, Any]:
-        """Each instance's results (its files merged) by label; None unless it succeeded in this run."""
-        results: dict[str, Any] = {}
-        for index, descriptor in enumerate((plan or {}).get("batches", [])):
-            paths = folder.result_for_group(descriptor["batch_path"], descriptor.get("batch_count", 1))
-            landed = states.get(f"{self.batch_task_id}_{index}") == "success" and all(
-                p.exists() for p in paths
-            )
-            results[descriptor["batch_label"]] = (
-                merge_results([read_json(p) for p in paths]) if landed else None
-            )
-        return results
-
-
-def _read_optional(path: Any) -> Any:
-    return read_json(path) if path.exists() else None

@@ -66,7 +66,7 @@ class UpsertBatchOperator(BaseOperator):
             label=self.batch_label,
         )
         # When this run read the source; a batch written outside the DAG has no fetch to date it.
-        fetched_at = read_json(folder.fetch).get("started_at") if folder.fetch.exists() else None
+        fetched_at = folder.fetched_at()
         totals: Counter[str] = Counter()
         for path in paths:
             result_path = folder.result_for(path)

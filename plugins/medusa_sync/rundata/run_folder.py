@@ -11,7 +11,7 @@ import logging
 import os
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from airflow.sdk import ObjectStoragePath
@@ -21,6 +21,7 @@ from medusa_sync.core.batching import Batch, BatchBuilder, Kind, group_label, gr
 from medusa_sync.core.completeness import FetchAudit
 from medusa_sync.core.models import BatchDescriptor
 from medusa_sync.core.newest_plan import PlanClaim, may_claim
+from medusa_sync.core.report import merge_results
 from medusa_sync.core.stock import raised_watermark
 from medusa_sync.core.validation import Validator
 
@@ -131,6 +132,16 @@ class RunFolder:
     def result_for_group(self, first_path: str | ObjectStoragePath, count: int) -> list[ObjectStoragePath]:
         return [self.result_for(path) for path in self.batch_group(first_path, count)]
 
+    def landed_results(self, plan: dict[str, Any] | None, landed: Callable[[int], bool]) -> dict[str, Any]:
+        """Each mapped instance's results (its files merged) by label: None unless ``landed`` says
+        the instance succeeded in this run and every one of its result files is there."""
+        results: dict[str, Any] = {}
+        for index, descriptor in enumerate((plan or {}).get("batches", [])):
+            paths = self.result_for_group(descriptor["batch_path"], descriptor.get("batch_count", 1))
+            ok = landed(index) and all(p.exists() for p in paths)
+            results[descriptor["batch_label"]] = merge_results([read_json(p) for p in paths]) if ok else None
+        return results
+
     def result_for(self, batch_path: str | ObjectStoragePath) -> ObjectStoragePath:
         return self.root / "results" / ObjectStoragePath(str(batch_path)).name
 
@@ -147,8 +158,7 @@ class RunFolder:
         return self.root.parent.parent / "stock_watermark.json"
 
     def read_stock_watermark(self) -> dict[str, Any] | None:
-        path = self.stock_watermark
-        return read_json(path) if path.exists() else None
+        return read_optional_json(self.stock_watermark)
 
     def raise_stock_watermark(self, fetched_at: str, *, dag_id: str, run_id: str) -> None:
         """Move the watermark forward to this read (never back). Read, then write, without a lock:
@@ -264,6 +274,11 @@ def write_json(path: ObjectStoragePath, data: Any) -> None:
 def read_json(path: str | ObjectStoragePath) -> Any:
     target = path if isinstance(path, ObjectStoragePath) else ObjectStoragePath(path)
     return json.loads(target.read_text())
+
+
+def read_optional_json(path: ObjectStoragePath) -> Any:
+    """The file's content, or None when there is no such file."""
+    return read_json(path) if path.exists() else None
 
 
 class PageFileWriter:

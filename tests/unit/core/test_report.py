@@ -216,3 +216,25 @@ def test_a_product_the_paging_missed_but_the_source_still_has_makes_the_fetch_pa
     text = summary(report)
     assert f"incomplete fetch (confirmed by id): {reason}" in text
     assert "missing upstream not acted on" not in text
+
+
+def test_a_run_s_metrics_are_its_counts_by_outcome_its_status_and_its_duration():
+    from medusa_sync.core.report import run_metrics
+
+    counts, duration_ms = run_metrics(
+        make({"batch-00001.json": {"created": 3, "updated": 2, "rejected": [{"message": "bad"}]}})
+    )
+    assert {k: counts[k] for k in counts if not k.endswith(("resumed", "missing_upstream", "not_found"))} == {
+        "medusa_sync.products.created": 3,
+        "medusa_sync.products.updated": 2,
+        "medusa_sync.products.unchanged": 2,
+        "medusa_sync.products.drafted": 0,
+        "medusa_sync.products.deleted": 0,
+        "medusa_sync.products.rejected": 1,
+        "medusa_sync.products.superseded": 0,
+        "medusa_sync.products.quarantined": 1,
+        "medusa_sync.runs.success": 1,
+    }
+    assert duration_ms == 12_300
+    failed, _ = run_metrics(make({"batch-00001.json": None}))
+    assert failed["medusa_sync.runs.failed"] == 1 and "medusa_sync.runs.success" not in failed

@@ -8,10 +8,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from airflow.sdk.exceptions import AirflowFailException
 
 from medusa_sync.errors import MedusaApiError
 from medusa_sync.hooks._http import RetryPolicy
-from medusa_sync.hooks.medusa import MedusaHook, ShippingProfileNotFound, StockLocationNotFound
+from medusa_sync.hooks.medusa import (
+    MedusaHook,
+    MedusaSetupError,
+    ShippingProfileNotFound,
+    StockLocationNotFound,
+)
 
 from .fake_http import FakeServer, Reply, closed_port_url, serve
 
@@ -104,6 +110,40 @@ def test_second_401_raises(server: FakeServer, monkeypatch: pytest.MonkeyPatch) 
     assert not info.value.transient
     assert len(server.requests) == 4
     assert_no_secret(str(info.value), repr(info.value))
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "says"),
+    [
+        (401, {"type": "unauthorized", "message": "Unauthorized"}, "check its secret API key"),
+        (403, {"type": "not_allowed", "message": "Forbidden"}, "use a secret API key of an admin user"),
+        (404, "<html>Cannot GET /admin/stores</html>", "not a Medusa v2 server (check the host URL)"),
+    ],
+)
+def test_what_only_a_change_of_the_connection_fixes_fails_at_once_naming_it(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch, status: int, body: Any, says: str
+) -> None:
+    """Airflow does not retry an AirflowFailException: a wrong key or host fails the task at once."""
+    connect(monkeypatch, server.url)
+    server.replies.append(Reply(status, raw=body.encode()) if isinstance(body, str) else Reply(status, body))
+    hook, waits = make_hook()
+    with pytest.raises(MedusaSetupError) as info:
+        hook.request("GET", "/admin/stores")
+    error = info.value
+    assert isinstance(error, AirflowFailException) and isinstance(error, MedusaApiError)
+    assert f"connection 'medusa_default' ({server.url})" in str(error) and says in str(error)
+    assert (len(server.requests), waits, error.status) == (1, [], status)
+    assert_no_secret(str(error), repr(error))
+    assert pickle.loads(pickle.dumps(error)).message == error.message
+
+
+def test_medusa_s_own_404_is_an_answer_about_the_item_not_the_connection(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connect(monkeypatch, server.url)
+    server.json({"type": "not_found", "message": "Shipping profile with id: sp_x was not found"}, status=404)
+    hook, _ = make_hook()
+    assert hook.get_shipping_profile("sp_x") is None
 
 
 def test_api_key_401_is_not_renewed(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
