@@ -89,6 +89,12 @@ class MedusaSyncSettings(BaseModel):
     level_batch_size: int = Field(
         1000, ge=1, le=10000, description="Stock levels per inventory batch request."
     )
+    retention_days: float = Field(
+        30.0,
+        ge=0,
+        description="Run folders of runs started longer ago are removed when a run of the same DAG "
+        "starts; never the newest successful run's.",
+    )
     # --- retries and timeouts ---
     retries: int = Field(3, ge=0, description="Retries of a failed task (exponential backoff).")
     retry_delay_seconds: float = Field(30.0, ge=0, description="First retry delay; it doubles each retry.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from devstack.s3_server import S3Server
 from medusa_sync.core.newest_plan import PlanClaim
 from medusa_sync.rundata.run_folder import RunFolder, RunStorageError, read_json, write_json
+from tests.unit.rundata.test_run_folder import RUNNING, old_runs
 
 CONN_ID = "aws_runs_unit"
 
@@ -69,3 +71,14 @@ def test_the_newest_plan_marker_is_one_object_per_dag_on_s3(s3, aws_connection):
     assert monday.claim_newest_plan(PlanClaim("monday", "2026-11-23T00:00:01+00:00")) == newer
     assert s3.read_json("runs", "medusa-sync/dag/newest_plan.json") == newer.to_json()
     assert monday.read_newest_plan() == newer
+
+
+def test_retention_on_s3_leaves_the_running_and_the_newest_successful_run(s3, aws_connection):
+    running = old_runs(s3.storage_url(CONN_ID, "runs"), dag_id="retention")
+    custom = RunFolder.for_run(s3.storage_url(CONN_ID, "runs"), "retention", "nightly-catch-up")
+    custom.start_attempt({"try_number": 1})  # dated by its attempt.json's LastModified on S3
+
+    running.prune_older_runs(0, now=time.time() + 60)
+
+    kept = sorted({key.split("/")[2] for key in s3.keys("runs", "medusa-sync/retention/")})
+    assert kept == [RUNNING, "newest_plan.json", "scheduled__2026-11-03T00:00:00+00:00"]

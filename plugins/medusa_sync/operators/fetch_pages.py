@@ -110,6 +110,10 @@ class FetchPagesOperator(BaseOperator):
         folder.start_attempt(
             {"task": ti.task_id, "try_number": ti.try_number, "hostname": socket.gethostname()}
         )
+        try:
+            folder.prune_older_runs(settings.load().retention_days)
+        except Exception as error:  # housekeeping: a run never fails for it
+            self.log.warning("old run folders not removed this time: %s: %s", type(error).__name__, error)
         return folder
 
 

@@ -10,8 +10,10 @@ import json
 import logging
 import os
 import re
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from airflow.sdk import ObjectStoragePath
@@ -225,6 +227,38 @@ class RunFolder:
             )
         return removed
 
+    def prune_older_runs(self, keep_days: float, *, now: float | None = None) -> list[str]:
+        """Remove the folders of this DAG's other runs started more than ``keep_days`` ago; returns
+        their run ids. Kept whatever their age: this run's folder, the newest run that succeeded
+        (``succeeded``), and a folder that cannot be dated. With ``max_active_runs=1`` no other
+        run of the DAG is running while this one is."""
+        cutoff = (time.time() if now is None else now) - keep_days * 86400
+        others = sorted(
+            (
+                (started, path)
+                for path in self.root.parent.iterdir()
+                if path.name != self.root.name
+                and path.is_dir()
+                and (started := run_started(path)) is not None
+            ),
+            key=lambda pair: pair[0],
+            reverse=True,
+        )
+        newest_success = next((path for _, path in others if succeeded(path)), None)
+        removed = []
+        for started, path in others:
+            if started < cutoff and path != newest_success:
+                path.rmdir(recursive=True)
+                removed.append(path.name)
+        if removed:
+            log.info(
+                "removed the folders of %d runs started over %g days ago ([medusa_sync] retention_days): %s",
+                len(removed),
+                keep_days,
+                ", ".join(removed),
+            )
+        return removed
+
     def clear_plan(self) -> None:
         """Remove the batch and result files of an earlier plan: a rerun replans from scratch."""
         for stale in [*self.batches(), *self.results()]:
@@ -250,6 +284,29 @@ class RunFolder:
         return sorted(
             (p for p in path.iterdir() if p.name.endswith(".json")), key=lambda p: (len(p.name), p.name)
         )
+
+
+# A run id Airflow made: ``scheduled__2026-12-01T00:00:00+00:00``, ``manual__2026-12-01T02:59:38.29+00:00``.
+_RUN_ID_TIME = re.compile(r"__(\d{4}-\d{2}-\d{2}T[\d:.]+(?:[+-]\d{2}:\d{2}|Z)?)$")
+
+
+def run_started(folder: ObjectStoragePath) -> float | None:
+    """When a run folder's run started (seconds since the epoch): the time in its run id, else when
+    its last attempt began (``attempt.json``); None when neither tells."""
+    if match := _RUN_ID_TIME.search(folder.name):
+        try:
+            moment = datetime.fromisoformat(match.group(1).replace("Z", "+00:00"))
+            return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+        except ValueError:
+            pass
+    attempt = folder / "attempt.json"
+    return attempt.stat().st_mtime if attempt.exists() else None
+
+
+def succeeded(folder: ObjectStoragePath) -> bool:
+    """A catalog run whose report says success, or a stock run (no report) that wrote ``stock.json``."""
+    report = read_optional_json(folder / "report.json")
+    return report.get("status") == "success" if report is not None else (folder / "stock.json").exists()
 
 
 def write_json(path: ObjectStoragePath, data: Any) -> None:

@@ -18,6 +18,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from medusa_sync import settings
 from medusa_sync.ui import pages
 from medusa_sync.ui.report_link import REPORTING_DAGS, base_url
 from medusa_sync.ui.run_reports import RunReport, one_run, recent_runs
@@ -44,7 +45,7 @@ def index(request: Request) -> RedirectResponse:
 
 @app.get("/{dag_id}/runs/", response_class=HTMLResponse, dependencies=[CanReadRuns], name="runs_page")
 def runs_page(dag_id: str, limit: Limit = RECENT_RUNS) -> str:
-    return pages.runs_page(dag_id, list_runs(dag_id, limit), base_url())
+    return pages.runs_page(dag_id, list_runs(dag_id, limit), base_url(), settings.load().retention_days)
 
 
 @app.get("/{dag_id}/runs/{run_id:path}", response_class=HTMLResponse, dependencies=[CanReadRuns])

@@ -52,8 +52,11 @@ ul.why li { color: #9b1c1c; }
 """
 
 
-def runs_page(dag_id: str, runs: Sequence[RunReport], airflow_url: str) -> str:
-    """Recent runs, newest first, one line of counts each, linking to each run's page."""
+def runs_page(
+    dag_id: str, runs: Sequence[RunReport], airflow_url: str, retention_days: float | None = None
+) -> str:
+    """Recent runs, newest first, one line of counts each, linking to each run's page; says how far
+    back reports are kept (``[medusa_sync] retention_days``)."""
     header = (
         "<tr><th>Run</th><th>Airflow</th><th>Report</th><th>Started</th><th>Duration (s)</th>"
         "<th>Fetched</th><th>Quarantined</th><th>Fetch</th>"
@@ -65,7 +68,14 @@ def runs_page(dag_id: str, runs: Sequence[RunReport], airflow_url: str) -> str:
         f"<h1>Medusa sync reports: {_e(dag_id)}</h1>"
         f'<p class="note">Newest first. <a href="{_e(airflow_url)}/dags/{_q(dag_id)}" target="_top">'
         "The DAG in Airflow</a></p>"
-        f'<table id="runs">{header}{rows}</table>'
+        + (
+            f'<p class="note" id="retention">Reports of runs started over {retention_days:g} days ago are '
+            "removed with their run folders ([medusa_sync] retention_days), but the newest successful "
+            "run's.</p>"
+            if retention_days is not None
+            else ""
+        )
+        + f'<table id="runs">{header}{rows}</table>'
     )
     return _document(f"Medusa sync reports: {dag_id}", body)
 

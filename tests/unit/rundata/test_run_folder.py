@@ -1,3 +1,6 @@
+import time
+from datetime import UTC, datetime
+
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
@@ -41,3 +44,60 @@ def test_a_file_is_written_whole_or_not_at_all(tmp_path):
         write_json(folder.plan, {"create": object()})  # fails while encoding
     assert read_json(folder.plan) == {"create": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.json"]
+
+
+# --- Retention: old run folders go, the newest successful run's and the running one's stay.
+
+OLD_RUNS = {  # run id: its report's status (None: no report, the run never got that far)
+    "scheduled__2026-11-01T00:00:00+00:00": "success",
+    "scheduled__2026-11-02T00:00:00+00:00": "success",
+    "scheduled__2026-11-03T00:00:00+00:00": "success",
+    "manual__2026-11-03T12:00:00.123456+00:00": "failed",
+    "scheduled__2026-11-04T00:00:00+00:00": None,
+}
+RUNNING = "manual__2026-12-01T02:00:00+00:00"
+
+
+def old_runs(storage_url: str, dag_id: str = "medusa_product_sync") -> RunFolder:
+    """Five old runs of a DAG (three successful, one failed, one that never reported), the DAG's
+    newest-plan marker, and the folder of the run that is running now, which it returns."""
+    for run_id, status in OLD_RUNS.items():
+        folder = RunFolder.for_run(storage_url, dag_id, run_id)
+        folder.start_attempt({"try_number": 1})
+        write_json(folder.page(1), [{"id": 1}])
+        if status:
+            write_json(folder.report, {"status": status})
+    running = RunFolder.for_run(storage_url, dag_id, RUNNING)
+    running.start_attempt({"try_number": 1})
+    write_json(running.newest_plan, {"run_id": RUNNING, "fetched_at": "2026-12-01T02:00:00+00:00"})
+    return running
+
+
+def run_ids(folder: RunFolder) -> list[str]:
+    return sorted(p.name for p in folder.root.parent.iterdir() if p.is_dir())
+
+
+def test_at_zero_days_only_the_running_and_the_newest_successful_run_keep_their_folders(tmp_path):
+    running = old_runs(f"file://{tmp_path}")
+    removed = running.prune_older_runs(0)
+    assert sorted(removed) == sorted(set(OLD_RUNS) - {"scheduled__2026-11-03T00:00:00+00:00"})
+    assert run_ids(running) == [RUNNING, "scheduled__2026-11-03T00:00:00+00:00"]
+    assert running.newest_plan.exists() and running.attempt.exists()
+    assert not list(tmp_path.glob("medusa_product_sync/scheduled__2026-11-01*"))  # no empty folder left
+
+
+def test_only_runs_started_before_the_retention_go(tmp_path):
+    running = old_runs(f"file://{tmp_path}")
+    now = datetime(2026, 12, 2, 12, tzinfo=UTC).timestamp()  # 30 days back: 2026-11-02T12:00
+    assert sorted(running.prune_older_runs(30, now=now)) == [
+        "scheduled__2026-11-01T00:00:00+00:00",
+        "scheduled__2026-11-02T00:00:00+00:00",
+    ]
+
+
+def test_a_folder_whose_run_id_tells_no_time_is_dated_by_its_last_attempt(tmp_path):
+    running = old_runs(f"file://{tmp_path}")
+    custom = RunFolder.for_run(f"file://{tmp_path}", "medusa_product_sync", "nightly-catch-up")
+    custom.start_attempt({"try_number": 1})
+    assert "nightly-catch-up" not in running.prune_older_runs(1)  # started seconds ago
+    assert "nightly-catch-up" in running.prune_older_runs(0, now=time.time() + 60)

@@ -89,6 +89,11 @@ def test_the_runs_list_links_each_run_and_shows_its_counts():
     assert "no report.json yet" in html
 
 
+def test_the_runs_list_says_how_far_back_reports_are_kept():
+    html = runs_page("medusa_product_sync", [], AIRFLOW, retention_days=30)
+    assert "Reports of runs started over 30 days ago are removed" in html
+
+
 def test_a_run_that_synced_inventory_shows_its_level_writes():
     report = a_report(**{"batch 1/1": {"created": 1}})
     report["stock"] = {"location_id": "sloc_1", "created": 2, "updated": 5, "unchanged": 187, "superseded": 0}
