@@ -8,7 +8,6 @@ from __future__ import annotations
 from airflow.sdk import DAG, Asset, AssetAlias
 
 from medusa_sync import dag_parts, settings
-from medusa_sync.alerts import FailureAlertNotifier
 from medusa_sync.operators.compute_diff import ComputeDiffOperator
 from medusa_sync.operators.fetch_pages import FetchPagesOperator
 from medusa_sync.operators.read_store import ReadStoreOperator
@@ -27,11 +26,7 @@ CATALOG_CHANGES = AssetAlias("medusa_product_catalog_changes")
 
 MEDUSA_TASK = dag_parts.medusa_task(SETTINGS)
 
-with DAG(
-    **dag_parts.dag_arguments(dag_parts.PRODUCT_DAG_ID, SETTINGS, PARAMS),
-    # One mail per failed run, whatever failed it; off until the Variable medusa_sync_alert_email is set.
-    on_failure_callback=FailureAlertNotifier(),
-) as dag:
+with DAG(**dag_parts.dag_arguments(dag_parts.PRODUCT_DAG_ID, SETTINGS, PARAMS)) as dag:
     fetch_pages = FetchPagesOperator(task_id=dag_parts.FETCH_PAGES, **dag_parts.source_task(SETTINGS))
     # Reads the store while the source is fetched: it needs nothing from the source.
     read_store = ReadStoreOperator(

@@ -86,7 +86,9 @@ def build_alert(
         failed_batches = list((report.get("batches") or {}).get("failed") or [])
     else:
         tasks = ", ".join(not_succeeded(task_states)) or "unknown (see the run in Airflow)"
-        why = [f"no run report was written; tasks that did not succeed: {tasks}"]
+        why = [f"tasks that did not succeed: {tasks}"]
+        if dag_parts.REPORT in task_states:  # the stock DAG has no report task
+            why = [f"no run report was written; {why[0]}"]
         failed_batches = []
     parts = [
         f"<p>Run <b>{_e(run_id)}</b> of DAG <b>{_e(dag_id)}</b> failed"
@@ -172,7 +174,7 @@ def _run_folder(dag_id: str, run_id: str) -> str | None:
         folder = XCom.get_one(
             key=dag_parts.RUN_FOLDER_KEY,
             dag_id=dag_id,
-            task_id=dag_parts.FETCH_PAGES,
+            task_id=dag_parts.FETCH_TASK.get(dag_id, dag_parts.FETCH_PAGES),
             run_id=run_id,
             map_index=-1,
         )

@@ -32,6 +32,8 @@ REPORT = "report"
 FETCH_STOCK = "fetch_stock"
 # The XCom key under which a run's first task records its run folder, and its template.
 RUN_FOLDER_KEY = "run_folder"
+# That first task, in each DAG.
+FETCH_TASK = {PRODUCT_DAG_ID: FETCH_PAGES, STOCK_DAG_ID: FETCH_STOCK}
 
 
 def idle_without_batches(compute_diff: Any, *, sync_inventory: bool) -> list[Any]:
@@ -52,9 +54,9 @@ STORAGE_URL = "{{ var.value.get('" + STORAGE_VARIABLE + "', '') }}"
 
 
 def dag_arguments(dag_id: str, settings: MedusaSyncSettings, params: dict[str, Param]) -> dict[str, Any]:
-    """What both DAGs are alike in: no catchup, one run at a time, the default args, the runbook;
-    what each is, and its schedule and run timeout from the settings. Nothing hangs forever: a run
-    that has not ended by its timeout is failed, so it cannot block the next scheduled one."""
+    """What both DAGs are alike in: no catchup, one run at a time, the default args, the runbook,
+    the failure alert; what each is, and its schedule and run timeout from the settings. Nothing
+    hangs forever: a run not ended by its timeout is failed, so it cannot block the next one."""
     description, tag, schedule, timeout = {
         PRODUCT_DAG_ID: (
             "Keep the Medusa product catalog in step with the source product API",
@@ -69,12 +71,17 @@ def dag_arguments(dag_id: str, settings: MedusaSyncSettings, params: dict[str, P
             settings.stock_dagrun_timeout,
         ),
     }[dag_id]
+    # Imported here: alerts builds on this module's task ids.
+    from medusa_sync.alerts import FailureAlertNotifier
+
     return {
         "dag_id": dag_id,
         "description": description,
         "tags": ["medusa", tag],
         "schedule": schedule,
         "dagrun_timeout": timeout,
+        # One mail per failed run, whatever failed it; off until the Variable medusa_sync_alert_email is set.
+        "on_failure_callback": FailureAlertNotifier(),
         "start_date": START_DATE,
         "catchup": False,
         "max_active_runs": 1,

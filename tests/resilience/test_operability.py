@@ -30,6 +30,7 @@ from tests.unit.hooks.fake_http import closed_port_url
 
 pytestmark = [pytest.mark.airflow, pytest.mark.medusa]
 
+STOCK_DAG = "medusa_stock_sync"
 # Each upsert_batch attempt is failed after 30 s; no task retries, so a timeout ends the run.
 BATCH_TIMEOUT_SECONDS = 30
 ENV = {
@@ -342,3 +343,32 @@ def test_a_run_past_its_time_limit_mails_one_alert_naming_the_unfinished_tasks(
     # Still one: the restart above took longer than the alert did to arrive.
     assert len(mail_server.mails(naming(run_id))) == 1
     assert len(mail_server.mails()) == len(RUNS["failed"]) == 3
+
+
+def test_a_failed_stock_run_mails_one_alert_like_a_catalog_run(
+    cluster: AirflowCluster,
+    medusa_proxy: CountingProxy,
+    mail_server: MailServer,
+    medusa_store_module: MedusaStore,
+) -> None:
+    """``medusa_stock_sync`` has the same alert: Medusa answers 502 to its stock location lookup."""
+    cluster.api.unpause(STOCK_DAG)
+    outage = medusa_proxy.inject(
+        Fault("GET", "/admin/stock-locations", status=502, body={"message": "bad gateway"}, times=-1)
+    )
+    try:
+        run_id = cluster.api.trigger(STOCK_DAG)
+        assert cluster.wait_for_run(STOCK_DAG, run_id, timeout=300) == "failed", cluster.logs_tail()
+    finally:
+        medusa_proxy.remove(outage)
+    RUNS["failed"].append(run_id)
+    [mail] = mail_server.wait_for(naming(run_id), timeout=ALERT_TIMEOUT_SECONDS)
+    body, raw = body_text(mail), mail.as_string()
+    print(f"\n[operability] stock run alert: {body.splitlines()[1]}")
+    assert str(mail["Subject"]) == f"Airflow DAG {STOCK_DAG} failed: run {run_id}"
+    assert "tasks that did not succeed: sync_stock: failed" in body and "no run report" not in body
+    assert f"{cluster.url}/medusa-sync/{STOCK_DAG}/runs/{quote(run_id, safe='')}" in body
+    assert f"Run folder: {cluster.storage_url}/{STOCK_DAG}/" in body
+    for secret in (medusa_store_module.api_key, mail_server.password):
+        assert secret not in raw
+    assert len(mail_server.mails(naming(run_id))) == 1

@@ -30,6 +30,7 @@ pytestmark = [pytest.mark.airflow, pytest.mark.medusa]
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 TAKEN_SKU = "TAKEN-BY-ERP-1"
+STOCK_DAG = "medusa_stock_sync"
 # Chromium as the machine's browser tests start it: no first-run, no calls home.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -74,7 +75,8 @@ def cluster(
         "dummyjson_default": source_connection(source.url),
     }
     with airflow_cluster_factory(connections, env={"AIRFLOW__MEDUSA_SYNC__RETRIES": "0"}) as cluster:
-        cluster.api.unpause(DAG_ID)
+        for dag_id in (DAG_ID, STOCK_DAG):
+            cluster.api.unpause(dag_id)
         yield cluster
 
 
@@ -209,4 +211,38 @@ def test_the_report_link_leads_through_login_to_the_run_page_with_its_counts_and
     frame.locator("#runs").wait_for(timeout=30_000)
     assert run_id in frame.locator("#runs").inner_text()
     page.screenshot(path=str(ARTIFACTS / "report-page-in-airflow-ui.png"), full_page=True)
+    context.close()
+
+
+def test_stock_runs_have_their_own_list_reached_from_the_catalog_runs(
+    cluster: AirflowCluster, synced, chromium
+) -> None:
+    """A stock run after the catalog run (inventory not synced: every variant unmanaged): its row
+    shows its level counts and its fetch; the catalog list links to it and says how far back it goes."""
+    stock_run = cluster.api.trigger(STOCK_DAG)
+    assert cluster.wait_for_run(STOCK_DAG, stock_run, timeout=300) == "success", cluster.logs_tail()
+
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(f"{cluster.url}/medusa-sync/{DAG_ID}/runs/")
+    page.wait_for_url("**/auth/login**")
+    page.fill("input[name=username]", ADMIN_USER)
+    page.fill("input[name=password]", ADMIN_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/medusa-sync/" in url)
+    assert "Reports of runs started over 30 days ago are removed" in page.inner_text("#retention")
+    page.get_by_role("link", name=STOCK_DAG).click()
+    page.wait_for_url(f"**/medusa-sync/{STOCK_DAG}/runs/")
+
+    header = page.inner_text("#runs tr >> nth=0")
+    assert "Levels created" in header and "Levels updated" in header and "Skipped because" in header
+    row = page.locator("#runs tr", has_text=stock_run).inner_text()
+    assert "success" in row and "197" in row and "complete" in row  # fetched: 194 + the 3 extra records
+    row_link = page.locator("#runs tr", has_text=stock_run).get_by_role("link", name=stock_run)
+    row_link.click()
+    page.wait_for_url(lambda url: unquote(url).endswith(stock_run))
+    stock = page.inner_text("#stock")
+    assert "Not managed by inventory\t194" in stock
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "report-page-stock-run.png"), full_page=True)
     context.close()

@@ -259,3 +259,34 @@ def run_metrics(report: dict[str, Any]) -> tuple[dict[str, int], float | None]:
 
 def _count(value: Any) -> int:
     return len(value) if isinstance(value, list) else int(value or 0)
+
+
+def stock_run_report(
+    *,
+    fetch: Mapping[str, Any] | None,
+    quarantine: Sequence[Mapping[str, Any]],
+    stock: Mapping[str, Any] | None,
+    skipped_because: str | None,
+) -> dict[str, Any]:
+    """What the report page shows of a ``medusa_stock_sync`` run, which writes no report of its own:
+    its fetch (``fetch.json``), the level writes (``stock.json``), or why it wrote none."""
+    written = "success" if stock is not None else "no levels written"
+    status = "skipped" if skipped_because else written
+    source = {}
+    if fetch is not None:
+        source = {
+            "fetched": fetch.get("fetched", 0),
+            "valid": fetch.get("valid", 0),
+            "quarantined": fetch.get("quarantined", 0),
+            "complete": not fetch.get("partial"),
+            "incomplete_because": list(fetch.get("incomplete_because") or []),
+        }
+    return {
+        "kind": "stock",
+        "status": status,
+        "dry_run": bool((stock or {}).get("dry_run")),
+        "skipped_because": skipped_because,
+        "source": source,
+        "quarantine": list(quarantine),
+        "stock": dict(stock) if stock is not None else None,
+    }

@@ -7,6 +7,7 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import BaseOperator, Context
+from airflow.sdk.exceptions import AirflowSkipException
 
 from medusa_sync import dag_parts, settings
 from medusa_sync.core.completeness import FetchAudit
@@ -59,6 +60,7 @@ class FetchPagesOperator(BaseOperator):
         params = self._params(context)
         max_products = getattr(params, "max_products", None)
         folder = self._fresh_folder(context)
+        self._skip_if_not_needed(context, folder)
         # When the source was read: a stock level from an earlier read never overwrites a later one.
         started_at = pendulum.now("UTC").isoformat()
         hook = CatalogSourceHook(source_conn_id=self.source_conn_id)
@@ -95,6 +97,9 @@ class FetchPagesOperator(BaseOperator):
             check_stock=params.sync_inventory,
         )
 
+    def _skip_if_not_needed(self, context: Context, folder: RunFolder) -> None:
+        return None
+
     def _describe_source(self, folder: RunFolder, hook: CatalogSourceHook) -> None:
         """What the later stages need besides the records: the categories' names."""
         write_json(folder.source_categories, hook.categories())
@@ -128,6 +133,17 @@ class FetchStockOperator(FetchPagesOperator):
 
     def _validator(self, scratch: ScratchDb, params: Any) -> Validator:
         return StockValidator(scratch=scratch)
+
+    def _skip_if_not_needed(self, context: Context, folder: RunFolder) -> None:
+        """While a catalog run is in progress, this run ends at once, skipped: the catalog run's own
+        ``sync_stock`` writes the levels, and this one's would wait for the pool behind its upserts."""
+        if context["ti"].get_dr_count(dag_id=dag_parts.PRODUCT_DAG_ID, states=["running"]):
+            reason = (
+                f"{dag_parts.PRODUCT_DAG_ID} has a run in progress: its sync_stock keeps the levels "
+                "(with sync_inventory on), and the next stock run picks up what is left"
+            )
+            write_json(folder.skipped, {"reason": reason})
+            raise AirflowSkipException(reason)
 
     def _describe_source(self, folder: RunFolder, hook: CatalogSourceHook) -> None:
         return None

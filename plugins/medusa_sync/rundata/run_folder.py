@@ -207,6 +207,11 @@ class RunFolder:
         return self.root / "report.json"
 
     @property
+    def skipped(self) -> ObjectStoragePath:
+        """Why a stock run wrote nothing on purpose (a catalog run was in progress)."""
+        return self.root / "skipped.json"
+
+    @property
     def attempt(self) -> ObjectStoragePath:
         return self.root / "attempt.json"
 

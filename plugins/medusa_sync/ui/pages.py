@@ -11,6 +11,8 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
+from medusa_sync.dag_parts import STOCK_DAG_ID
+from medusa_sync.ui.report_link import REPORTING_DAGS
 from medusa_sync.ui.run_reports import RunReport
 
 # Longer lists are cut on the page (the JSON endpoint and report.json hold them all).
@@ -29,6 +31,15 @@ PRODUCT_COUNTS = (
 BATCH_COUNTS = PRODUCT_COUNTS
 # The runs list keeps to what tells runs apart; a run's page has every count.
 LIST_COUNTS = ("created", "updated", "unchanged", "rejected", "drafted", "deleted")
+# What a stock run's row and the stock section show, in order.
+STOCK_LIST = (
+    ("Levels created", "created"),
+    ("Levels updated", "updated"),
+    ("Unchanged", "unchanged"),
+    ("Held back (older stock)", "superseded"),
+    ("Not in the store yet", "not_in_store"),
+)
+QUARANTINE_COLUMNS = (("Source id", "source_id"), ("Reason", "reason"))
 LISTS = (("Rejected by Medusa", "rejected"), ("Superseded", "superseded"), ("Not found", "not_found"))
 ITEM_COLUMNS = (
     ("Source id", "source_id"),
@@ -57,17 +68,22 @@ def runs_page(
 ) -> str:
     """Recent runs, newest first, one line of counts each, linking to each run's page; says how far
     back reports are kept (``[medusa_sync] retention_days``)."""
+    counts = STOCK_LIST if dag_id == STOCK_DAG_ID else tuple((_label(k), k) for k in LIST_COUNTS)
     header = (
         "<tr><th>Run</th><th>Airflow</th><th>Report</th><th>Started</th><th>Duration (s)</th>"
         "<th>Fetched</th><th>Quarantined</th><th>Fetch</th>"
-        + "".join(f"<th>{_label(key)}</th>" for key in LIST_COUNTS)
-        + "<th>Failed batches</th></tr>"
+        + "".join(f"<th>{_e(name)}</th>" for name, _ in counts)
+        + ("<th>Skipped because</th>" if dag_id == STOCK_DAG_ID else "<th>Failed batches</th>")
+        + "</tr>"
     )
     rows = "".join(_run_row(run) for run in runs) or '<tr><td colspan="20">No runs yet.</td></tr>'
+    others = " ".join(
+        f'<a href="../../{_q(other)}/runs/">{_e(other)}</a>' for other in REPORTING_DAGS if other != dag_id
+    )
     body = (
         f"<h1>Medusa sync reports: {_e(dag_id)}</h1>"
         f'<p class="note">Newest first. <a href="{_e(airflow_url)}/dags/{_q(dag_id)}" target="_top">'
-        "The DAG in Airflow</a></p>"
+        f"The DAG in Airflow</a> &nbsp; Reports of {others}</p>"
         + (
             f'<p class="note" id="retention">Reports of runs started over {retention_days:g} days ago are '
             "removed with their run folders ([medusa_sync] retention_days), but the newest successful "
@@ -92,18 +108,18 @@ def run_page(run: RunReport, airflow_url: str) -> str:
     report = run.report
     if report is None:
         return _document(run.run_id, head + f'<p class="note">No report: {_e(run.no_report_because)}</p>')
+    if report.get("kind") == "stock":
+        skipped = report.get("skipped_because")
+        why = f'<h2>Skipped</h2><p class="note">{_e(skipped)}</p>' if skipped else ""
+        quarantined = _items("Quarantined", "quarantine", report.get("quarantine", []), QUARANTINE_COLUMNS)
+        return _document(run.run_id, head + why + _fetch(report) + _stock(report) + quarantined)
     sections = [
         _why(report),
         _fetch(report),
         _counts(report),
         _stock(report),
         _batches(report),
-        _items(
-            "Quarantined",
-            "quarantine",
-            report.get("quarantine", []),
-            (("Source id", "source_id"), ("Reason", "reason")),
-        ),
+        _items("Quarantined", "quarantine", report.get("quarantine", []), QUARANTINE_COLUMNS),
         *(_items(title, key, _shown(key, report.get(key, [])), _columns(key)) for title, key in LISTS),
     ]
     return _document(run.run_id, head + "".join(sections))
@@ -176,14 +192,7 @@ def _stock(report: Mapping[str, Any]) -> str:
         return ""
     rows = "".join(
         f"<tr><th>{_e(name)}</th><td class='n'>{_e(stock.get(key, 0))}</td></tr>"
-        for name, key in (
-            ("Levels created", "created"),
-            ("Levels updated", "updated"),
-            ("Unchanged", "unchanged"),
-            ("Held back (older stock)", "superseded"),
-            ("Not in the store yet", "not_in_store"),
-            ("Not managed by inventory", "unmanaged"),
-        )
+        for name, key in (*STOCK_LIST, ("Not managed by inventory", "unmanaged"))
     )
     return f'<h2>Stock levels at {_e(stock.get("location_id"))}</h2><table id="stock">{rows}</table>'
 
@@ -231,19 +240,27 @@ def _items(
 
 def _run_row(run: RunReport) -> str:
     report = run.report or {}
-    source, products = report.get("source", {}), report.get("products", {})
+    source = report.get("source", {})
     started = run.start_date.strftime("%Y-%m-%d %H:%M:%S") if run.start_date else ""
-    if not report:
-        counts = f'<td colspan="{5 + len(LIST_COUNTS)}" class="note">{_e(run.no_report_because)}</td>'
+    if report.get("kind") == "stock":
+        keys, counted = [key for _, key in STOCK_LIST], report.get("stock") or {}
+        last = report.get("skipped_because") or ""
+        seconds = (run.end_date - run.start_date).total_seconds() if run.end_date and run.start_date else None
     else:
+        keys, counted = list(LIST_COUNTS), report.get("products", {})
+        last = ", ".join(report.get("batches", {}).get("failed", []))
+        seconds = report.get("duration_seconds")
+    if not report:
+        counts = f'<td colspan="{5 + len(keys)}" class="note">{_e(run.no_report_because)}</td>'
+    else:
+        fetch = ("complete" if source.get("complete") else "INCOMPLETE") if source else ""
         counts = (
-            f"<td class='n'>{_e(source.get('fetched', 0))}</td>"
-            f"<td class='n'>{_e(source.get('quarantined', 0))}</td>"
-            f"<td>{'complete' if source.get('complete') else 'INCOMPLETE'}</td>"
-            + "".join(f"<td class='n'>{_e(products.get(k, 0))}</td>" for k in LIST_COUNTS)
-            + f"<td>{_e(', '.join(report.get('batches', {}).get('failed', [])))}</td>"
+            f"<td class='n'>{_e(seconds)}</td>"
+            f"<td class='n'>{_e(source.get('fetched', ''))}</td>"
+            f"<td class='n'>{_e(source.get('quarantined', ''))}</td><td>{fetch}</td>"
+            + "".join(f"<td class='n'>{_e(counted.get(k, '' if not counted else 0))}</td>" for k in keys)
+            + f"<td>{_e(last)}</td>"
         )
-        counts = f"<td class='n'>{_e(report.get('duration_seconds'))}</td>" + counts
     return (
         f'<tr><td><a href="{_q(run.run_id)}">{_e(run.run_id)}</a></td><td>{_badge(run.state)}</td>'
         f"<td>{_badge(_status(run))}</td><td>{_e(started)}</td>{counts}</tr>"

@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 
 # Where the api-server mounts the report app (a plugin's ``fastapi_apps`` entry).
 URL_PREFIX = "/medusa-sync"
-# The DAGs whose runs write a ``report.json`` the page can show.
-REPORTING_DAGS = ("medusa_product_sync",)
+# The DAGs whose runs the page shows: the catalog sync's report.json, the stock sync's stock.json.
+REPORTING_DAGS = ("medusa_product_sync", "medusa_stock_sync")
 
 
 def report_path(dag_id: str, run_id: str | None = None) -> str:

@@ -1,5 +1,6 @@
 """What the report page reads: a DAG's recent runs from the metadata database, and each run's
-``report.json`` from the run storage (local files or S3, through the run folder's URL).
+``report.json`` (a stock run: its ``stock.json``) from the run storage (local files or S3, through
+the run folder's URL).
 
 The run folder is the URL ``fetch_pages`` recorded for that run (its ``run_folder`` XCom), not the
 storage Variable as it is today: a run keeps its report where it wrote it.
@@ -15,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from medusa_sync import dag_parts
-from medusa_sync.rundata.run_folder import RunFolder, display_url, read_json
+from medusa_sync.core.report import stock_run_report
+from medusa_sync.rundata.run_folder import RunFolder, display_url, read_json, read_optional_json
 
 
 class RunReport(BaseModel):
@@ -62,7 +64,7 @@ def run_folders(session: Session, dag_id: str, run_ids: list[str]) -> dict[str, 
     rows = session.execute(
         select(XComModel.run_id, XComModel.value).where(
             XComModel.dag_id == dag_id,
-            XComModel.task_id == dag_parts.FETCH_PAGES,
+            XComModel.task_id == dag_parts.FETCH_TASK.get(dag_id, dag_parts.FETCH_PAGES),
             XComModel.key == dag_parts.RUN_FOLDER_KEY,
             XComModel.map_index == -1,
             XComModel.run_id.in_(run_ids),
@@ -85,15 +87,30 @@ def _run(run: Any) -> RunReport:
 
 def _with_report(run: RunReport, folder_url: str | None) -> RunReport:
     if folder_url is None:
-        run.no_report_because = "fetch_pages has not named a run folder for this run"
+        fetch = dag_parts.FETCH_TASK.get(run.dag_id, dag_parts.FETCH_PAGES)
+        run.no_report_because = f"{fetch} has not named a run folder for this run"
         return run
-    path = RunFolder(folder_url).report
+    folder = RunFolder(folder_url)
     try:
-        if not path.exists():
+        if run.dag_id == dag_parts.STOCK_DAG_ID:
+            run.report = _stock_report(folder)
+            return run
+        if not folder.report.exists():
             run.no_report_because = f"no report.json in {display_url(folder_url)} yet"
             return run
-        run.report = read_json(path)
+        run.report = read_json(folder.report)
     except Exception as exc:  # a storage problem is shown on the page, not a 500
         detail = " ".join(str(exc).split())[:200]
         run.no_report_because = f"{display_url(folder_url)} could not be read: {type(exc).__name__}: {detail}"
     return run
+
+
+def _stock_report(folder: RunFolder) -> dict[str, Any]:
+    """A stock run writes no report: what its fetch and ``sync_stock`` left, put together."""
+    skipped = read_optional_json(folder.skipped)
+    return stock_run_report(
+        fetch=read_optional_json(folder.fetch),
+        quarantine=read_optional_json(folder.quarantine) or [],
+        stock=read_optional_json(folder.stock),
+        skipped_because=skipped.get("reason") if skipped else None,
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from medusa_sync.core.report import build_report
+from medusa_sync.core.report import build_report, stock_run_report
 from medusa_sync.ui.pages import MAX_ROWS, run_page, runs_page
 from medusa_sync.ui.run_reports import RunReport
 
@@ -111,3 +111,24 @@ def test_superseded_items_name_the_newer_run_or_the_store_change():
     html = run_page(a_run(report), AIRFLOW)
     assert "<th>Superseded by</th>" in html
     assert "<td>scheduled__tuesday</td>" in html and "<td>a change in the store</td>" in html
+
+
+def a_stock_run(report: dict | None, why: str | None = None) -> RunReport:
+    run = a_run(report, why)
+    return run.model_copy(update={"dag_id": "medusa_stock_sync"})
+
+
+def test_stock_runs_are_listed_with_their_level_writes_or_why_they_wrote_none():
+    fetch = {"fetched": 194, "valid": 194, "quarantined": 0, "partial": False}
+    stock = {"location_id": "sloc_1", "created": 0, "updated": 10, "unchanged": 184, "superseded": 0}
+    wrote = stock_run_report(fetch=fetch, quarantine=[], stock=stock, skipped_because=None)
+    skipped = stock_run_report(fetch=None, quarantine=[], stock=None, skipped_because="catalog busy")
+    html = runs_page("medusa_stock_sync", [a_stock_run(wrote), a_stock_run(skipped)], AIRFLOW)
+    assert "<th>Levels updated</th>" in html and "<th>Skipped because</th>" in html
+    assert "<td class='n'>10</td><td class='n'>184</td>" in html  # updated, unchanged
+    assert "catalog busy" in html and ">skipped<" in html
+    assert 'href="../../medusa_product_sync/runs/"' in html  # to the catalog runs
+    page = run_page(a_stock_run(wrote), AIRFLOW)
+    assert "Stock levels at sloc_1" in page and "Levels updated</th><td class='n'>10<" in page
+    assert "<h2>Products" not in page and "Skipped" not in page
+    assert 'Skipped</h2><p class="note">catalog busy' in run_page(a_stock_run(skipped), AIRFLOW)
