@@ -6,12 +6,22 @@ from pathlib import Path
 
 import pytest
 import yaml
+from jsonschema import Draft7Validator
 
 from devstack.airflow_local import MEDUSA_POOL
 from medusa_sync import settings
 
 REPO = Path(__file__).resolve().parents[2]
 STORAGE_DEFAULT = "${MEDUSA_SYNC_STORAGE_URL:-s3://aws_runs@medusa-sync-runs/medusa-sync}"
+BUNDLED = {"medusa", "medusa-db", "medusa-init", "catalog", "minio", "minio-init"}
+REQUIRED_SECRETS = (
+    "AIRFLOW_JWT_SECRET",
+    "AIRFLOW_FERNET_KEY",
+    "S3_SECRET_KEY",
+    "MEDUSA_JWT_SECRET",
+    "MEDUSA_COOKIE_SECRET",
+    "MEDUSA_ADMIN_PASSWORD",
+)
 AIRFLOW_SERVICES = {
     "airflow-apiserver",
     "airflow-scheduler",
@@ -27,16 +37,33 @@ def compose() -> dict:
     return yaml.safe_load((REPO / "docker-compose.yaml").read_text())
 
 
-def test_it_has_the_official_airflow_services_plus_medusa_and_its_database(compose):
-    assert AIRFLOW_SERVICES | {
-        "postgres",
-        "redis",
-        "medusa",
-        "medusa-db",
-        "catalog",
-        "minio",
-        "minio-init",
-    } <= set(compose["services"])
+def test_the_file_is_valid_under_the_compose_specification(compose):
+    schema = json.loads((Path(__file__).parent / "compose-spec.json").read_text())
+    errors = [
+        f"{'/'.join(map(str, e.path))}: {e.message}" for e in Draft7Validator(schema).iter_errors(compose)
+    ]
+    assert errors == []
+
+
+def test_a_plain_up_starts_airflow_only_and_the_bundled_profile_adds_a_store_source_and_s3(compose):
+    services = compose["services"]
+    assert set(services) == AIRFLOW_SERVICES | {"postgres", "redis"} | BUNDLED
+    bundled = {name for name, service in services.items() if service.get("profiles")}
+    assert bundled == BUNDLED
+    assert all(services[name]["profiles"] == ["bundled"] for name in BUNDLED)
+    # Airflow waits for what the bundled profile sets up, but only when it runs.
+    for name in AIRFLOW_SERVICES:
+        for dependency, how in services[name]["depends_on"].items():
+            assert (dependency in BUNDLED) == (how.get("required") is False), (name, dependency)
+
+
+def test_no_default_secret_is_used_silently(compose):
+    text = (REPO / "docker-compose.yaml").read_text()
+    assert "change-me" not in text
+    example = (REPO / ".env.example").read_text()
+    for name in REQUIRED_SECRETS:
+        assert re.search(rf"\${{{name}:\?set {name} in \.env", text), name
+        assert f"\n{name}=\n" in example, name  # listed, empty, for the user to fill in
 
 
 @pytest.mark.parametrize("name", sorted(AIRFLOW_SERVICES))
@@ -48,8 +75,8 @@ def test_every_airflow_service_shares_the_image_env_and_mounts(compose, name):
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
     assert "AIRFLOW__API_AUTH__JWT_SECRET" in env
     assert env["AIRFLOW__CORE__TEST_CONNECTION"] == "Enabled"  # the connection form's Test button
-    assert '"conn_type": "medusa"' in env["AIRFLOW_CONN_MEDUSA_DEFAULT"]
-    assert '"conn_type": "http"' in env["AIRFLOW_CONN_DUMMYJSON_DEFAULT"]
+    # Made by airflow-init in the database: an environment connection would always win over it.
+    assert "AIRFLOW_CONN_MEDUSA_DEFAULT" not in env and "AIRFLOW_CONN_DUMMYJSON_DEFAULT" not in env
     assert env["AIRFLOW_VAR_MEDUSA_SYNC_STORAGE_URL"] == STORAGE_DEFAULT
     assert '"conn_type": "aws"' in env["AIRFLOW_CONN_AWS_RUNS"]
     mounts = {v.split(":")[1] for v in service["volumes"]}
@@ -65,10 +92,48 @@ def test_no_service_mounts_a_second_copy_of_the_installed_package(compose, name)
     assert not any(v.split(":")[1].startswith("/opt/airflow/plugins") for v in volumes), volumes
 
 
-def test_the_medusa_connection_points_at_the_medusa_service_by_default(compose):
-    env = compose["services"]["airflow-scheduler"]["environment"]
-    assert "${MEDUSA_URL:-http://medusa:9000}" in env["AIRFLOW_CONN_MEDUSA_DEFAULT"]
-    assert "http://catalog:8001" in env["AIRFLOW_CONN_DUMMYJSON_DEFAULT"]
+def test_the_bundled_store_s_key_is_made_by_medusa_init_and_becomes_the_connection(compose):
+    """No copy-paste: medusa-init creates the admin and a secret key into a volume, airflow-init
+    turns it into medusa_default; without the bundled store, MEDUSA_URL and its key from .env."""
+    medusa_init = compose["services"]["medusa-init"]
+    script = medusa_init["command"][-1]
+    assert 'npx medusa user -e "$$MEDUSA_ADMIN_EMAIL" -p "$$MEDUSA_ADMIN_PASSWORD"' in script
+    assert "node create-sync-key.mjs /secrets/medusa_api_key" in script
+    assert "medusa-sync-secrets:/secrets" in medusa_init["volumes"]
+    assert medusa_init["depends_on"]["medusa"]["condition"] == "service_healthy"
+    assert "create-sync-key.mjs" in (REPO / "devstack/medusa/Dockerfile").read_text()
+    key_script = (REPO / "devstack/medusa/create-sync-key.mjs").read_text()
+    assert '"/admin/api-keys"' in key_script and 'type: "secret"' in key_script
+
+    init = compose["services"]["airflow-init"]
+    script = init["command"][-1]
+    assert "medusa-sync-secrets:/opt/medusa-sync-secrets:ro" in init["volumes"]
+    assert "if [ -s /opt/medusa-sync-secrets/medusa_api_key ]; then" in script
+    assert "export MEDUSA_URL=http://medusa:9000" in script
+    assert 'store("medusa_default", {' in script and 'store("dummyjson_default",' in script
+    assert "set MEDUSA_URL and MEDUSA_API_KEY in .env" in script and "exit 1" in script
+    for name in ("MEDUSA_URL", "MEDUSA_API_KEY", "MEDUSA_EMAIL", "MEDUSA_PASSWORD", "SOURCE_URL"):
+        assert init["environment"][name] == f"${{{name}:-}}", name
+    assert init["depends_on"]["medusa-init"] == {
+        "condition": "service_completed_successfully",
+        "required": False,
+    }
+
+
+def test_init_owns_every_folder_the_airflow_services_mount(compose):
+    script = compose["services"]["airflow-init"]["command"][-1]
+    mounted = {v.split(":")[1] for name in AIRFLOW_SERVICES for v in compose["services"][name]["volumes"]}
+    chown = next(line for line in script.splitlines() if line.strip().startswith("chown"))
+    for target in mounted - {"/opt/medusa-sync-secrets"}:
+        assert target in chown, target
+
+
+def test_the_build_contexts_leave_out_local_environments_and_credentials():
+    ignored = (REPO / ".dockerignore").read_text().splitlines()
+    for entry in (".venv", ".env", "**/node_modules", ".git", "test-artifacts"):
+        assert entry in ignored, entry
+    # devstack/medusa is the Medusa image's own context, with its own ignore file.
+    assert "node_modules" in (REPO / "devstack/medusa/.dockerignore").read_text().splitlines()
 
 
 def test_medusa_uses_its_own_database(compose):
@@ -120,7 +185,9 @@ def test_run_data_goes_to_the_s3_service_and_no_airflow_service_keeps_it_on_a_vo
     assert connection["login"] == _with_defaults(minio["environment"]["MINIO_ROOT_USER"])
     assert connection["password"] == _with_defaults(minio["environment"]["MINIO_ROOT_PASSWORD"])
     for name in AIRFLOW_SERVICES:
-        targets = {v.split(":")[1] for v in compose["services"][name]["volumes"]}
+        targets = {v.split(":")[1] for v in compose["services"][name]["volumes"]} - {
+            "/opt/medusa-sync-secrets"
+        }
         assert targets == {"/opt/airflow/dags", "/opt/airflow/logs", "/opt/airflow/config"}, name
 
 
@@ -140,7 +207,7 @@ def test_the_bucket_is_created_before_any_airflow_service_starts(compose):
     assert "mc alias set runs http://minio:9000" in script
     for name in AIRFLOW_SERVICES:
         depends = compose["services"][name]["depends_on"]
-        assert depends["minio-init"]["condition"] == "service_completed_successfully", name
+        assert depends["minio-init"] == {"condition": "service_completed_successfully", "required": False}
 
 
 def test_the_s3_images_are_pinned_to_a_release(compose):
