@@ -108,10 +108,13 @@ class SyncReportOperator(BaseOperator):
         """The run's counts through Airflow's metrics (StatsD or OpenTelemetry, per ``[metrics]``)."""
         counts, duration_ms = run_metrics(report)
         tags = {"dag_id": report["dag_id"]}
-        for name, count in counts.items():
-            stats.incr(name, count, tags=tags)
-        if duration_ms is not None:
-            stats.timing(f"{METRIC_PREFIX}.run.duration", duration_ms, tags=tags)
+        try:
+            for name, count in counts.items():
+                stats.incr(name, count, tags=tags)
+            if duration_ms is not None:
+                stats.timing(f"{METRIC_PREFIX}.run.duration", duration_ms, tags=tags)
+        except Exception as error:  # a metrics backend never decides whether a run landed
+            self.log.warning("run metrics not sent: %s: %s", type(error).__name__, error)
 
     def _announce(self, context: Context, report: dict[str, Any]) -> None:
         """Emit the catalog asset, with the counts, through the alias outlet when the store changed."""
