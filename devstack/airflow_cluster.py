@@ -182,7 +182,7 @@ class AirflowCluster:
         connections: dict[str, dict[str, Any]] | None = None,
         env: dict[str, str] | None = None,
         parallelism: int = 4,
-        pool_slots: int = 2,
+        pool_slots: int | None = 2,
     ) -> None:
         self.home = home
         self.pool_slots = pool_slots
@@ -274,7 +274,8 @@ class AirflowCluster:
             for name, (args, env, cwd) in self.components().items():
                 self._spawn(name, args, env, cwd)
             self._wait_ready(started + timeout)
-            self.api.set_pool(MEDUSA_POOL, self.pool_slots, POOL_DESCRIPTION)
+            if self.pool_slots is not None:  # None: as a deployment that never created it
+                self.api.set_pool(MEDUSA_POOL, self.pool_slots, POOL_DESCRIPTION)
         except BaseException:
             self.stop(keep_database=True)
             raise

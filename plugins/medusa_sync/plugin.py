@@ -3,7 +3,10 @@
 
 Every Airflow process loads plugins, task processes included, so the app (FastAPI and the
 api-server's auth) is imported only when the api-server asks for ``fastapi_apps``, and the pool
-model only when the scheduler starts a run.
+model only when the scheduler starts.
+
+The pool is made when a component starts, not when a run starts: the scheduler's loop forbids any
+other write to the database while it holds its locks (a commit there raises "UNEXPECTED COMMIT").
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 from airflow.listeners import hookimpl
 from airflow.plugins_manager import AirflowPlugin
 
-from medusa_sync import dag_parts, settings
+from medusa_sync import settings
 from medusa_sync.ui.report_link import REPORTING_DAGS, URL_PREFIX, SyncReportLink, report_path
 
 log = logging.getLogger(__name__)
@@ -48,9 +51,11 @@ def ensure_pool(config: settings.MedusaSyncSettings) -> bool:
 
 
 @hookimpl
-def on_dag_run_running(dag_run: Any, msg: str) -> None:
-    """The scheduler starts a run (before it queues any of the run's tasks)."""
-    if dag_run.dag_id in (dag_parts.PRODUCT_DAG_ID, dag_parts.STOCK_DAG_ID):
+def on_starting(component: Any) -> None:
+    """An Airflow component starts: the scheduler (and the dag-processor, the triggerer), before its
+    loop, where a database write is allowed; never in a task process, which has no database."""
+    jobs = sys.modules.get("airflow.jobs.job")  # never imported in a task process: no Job there
+    if jobs is not None and isinstance(component, jobs.Job):
         ensure_pool(settings.load())
 
 
