@@ -7,13 +7,12 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import BaseOperator, Context
-from airflow.sdk.exceptions import AirflowSkipException
 
 from medusa_sync import dag_parts, settings
 from medusa_sync.core.completeness import FetchAudit
 from medusa_sync.core.currency import currency_decimals
 from medusa_sync.core.scratch import ScratchDb
-from medusa_sync.core.validation import StockValidator, Validator
+from medusa_sync.core.validation import Validator
 from medusa_sync.hooks.source import CatalogSourceHook
 from medusa_sync.run_params import CatalogRunParams, RunParams
 from medusa_sync.rundata.run_folder import (
@@ -120,30 +119,3 @@ class FetchPagesOperator(BaseOperator):
         except Exception as error:  # housekeeping: a run never fails for it
             self.log.warning("old run folders not removed this time: %s: %s", type(error).__name__, error)
         return folder
-
-
-class FetchStockOperator(FetchPagesOperator):
-    """Reads only ``id`` and ``stock`` of every source product (the source's ``select``), for the
-    hourly stock sync: a fraction of the bytes of whole records, and the same run folder layout."""
-
-    select = "id,stock"
-
-    def _params(self, context: Context) -> RunParams:
-        return RunParams.of(context["params"])
-
-    def _validator(self, scratch: ScratchDb, params: Any) -> Validator:
-        return StockValidator(scratch=scratch)
-
-    def _skip_if_not_needed(self, context: Context, folder: RunFolder) -> None:
-        """While a catalog run is in progress, this run ends at once, skipped: the catalog run's own
-        ``sync_stock`` writes the levels, and this one's would wait for the pool behind its upserts."""
-        if context["ti"].get_dr_count(dag_id=dag_parts.PRODUCT_DAG_ID, states=["running"]):
-            reason = (
-                f"{dag_parts.PRODUCT_DAG_ID} has a run in progress: its sync_stock keeps the levels "
-                "(with sync_inventory on), and the next stock run picks up what is left"
-            )
-            write_json(folder.skipped, {"reason": reason})
-            raise AirflowSkipException(reason)
-
-    def _describe_source(self, folder: RunFolder, hook: CatalogSourceHook) -> None:
-        return None
