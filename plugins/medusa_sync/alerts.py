@@ -26,7 +26,7 @@ from airflow.sdk import BaseNotifier, Context, Variable, conf
 
 from medusa_sync import dag_parts, settings
 from medusa_sync.core.report import summary
-from medusa_sync.rundata.run_folder import RunFolder, display_url, read_json
+from medusa_sync.rundata.run_folder import RunFolder, display_url, read_optional_json
 from medusa_sync.ui.report_link import report_path
 
 log = logging.getLogger(__name__)
@@ -86,9 +86,9 @@ def build_alert(
         failed_batches = list((report.get("batches") or {}).get("failed") or [])
     else:
         tasks = ", ".join(not_succeeded(task_states)) or "unknown (see the run in Airflow)"
-        why = [f"tasks that did not succeed: {tasks}"]
-        if dag_parts.REPORT in task_states:  # the stock DAG has no report task
-            why = [f"no run report was written; {why[0]}"]
+        # Only the catalog DAG has a report task to miss.
+        missed = "no run report was written; " if dag_parts.REPORT in task_states else ""
+        why = [f"{missed}tasks that did not succeed: {tasks}"]
         failed_batches = []
     parts = [
         f"<p>Run <b>{_e(run_id)}</b> of DAG <b>{_e(dag_id)}</b> failed"
@@ -189,8 +189,7 @@ def _report(run_folder: str | None) -> dict[str, Any] | None:
     if not run_folder:
         return None
     try:
-        path = RunFolder(run_folder).report
-        return read_json(path) if path.exists() else None
+        return read_optional_json(RunFolder(run_folder).report)
     except Exception:
         log.exception("failure alert: could not read the report in %s", display_url(run_folder))
         return None

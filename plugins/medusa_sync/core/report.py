@@ -272,21 +272,13 @@ def stock_run_report(
     its fetch (``fetch.json``), the level writes (``stock.json``), or why it wrote none."""
     written = "success" if stock is not None else "no levels written"
     status = "skipped" if skipped_because else written
-    source = {}
-    if fetch is not None:
-        source = {
-            "fetched": fetch.get("fetched", 0),
-            "valid": fetch.get("valid", 0),
-            "quarantined": fetch.get("quarantined", 0),
-            "complete": not fetch.get("partial"),
-            "incomplete_because": list(fetch.get("incomplete_because") or []),
-        }
     return {
         "kind": "stock",
         "status": status,
         "dry_run": bool((stock or {}).get("dry_run")),
         "skipped_because": skipped_because,
-        "source": source,
+        # A run skipped before its fetch has no source to show.
+        "source": _source(fetch, quarantine, {}) if fetch is not None else {},
         "quarantine": list(quarantine),
         "stock": dict(stock) if stock is not None else None,
     }

@@ -95,7 +95,7 @@ class RunFolder:
 
     def fetched_at(self) -> str | None:
         """When this run's fetch started reading the source; None for a folder no fetch wrote."""
-        return read_json(self.fetch).get("started_at") if self.fetch.exists() else None
+        return (read_optional_json(self.fetch) or {}).get("started_at")
 
     @property
     def fetch(self) -> ObjectStoragePath:
@@ -177,8 +177,8 @@ class RunFolder:
 
     def read_newest_plan(self) -> PlanClaim | None:
         """The DAG's marker, or None on a storage where no run has planned yet."""
-        path = self.newest_plan
-        return PlanClaim.from_json(read_json(path)) if path.exists() else None
+        held = read_optional_json(self.newest_plan)
+        return PlanClaim.from_json(held) if held is not None else None
 
     def claim_newest_plan(self, claim: PlanClaim) -> PlanClaim | None:
         """Write ``claim`` as the DAG's newest plan unless a run that read the source later holds
