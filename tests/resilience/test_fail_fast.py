@@ -71,14 +71,19 @@ def failed_at_once(
     return first["task_id"], log + repr(cluster.report(run_id))
 
 
+def assert_says_what_to_fix(log: str, host: str, hint: str, store: MedusaStore) -> None:
+    """The log names the connection, its host and what to check, and carries no key."""
+    assert f"connection 'medusa_default' ({host})" in log and hint in log
+    assert store.api_key not in log
+
+
 def test_a_wrong_key_fails_the_run_at_once_naming_the_connection_and_host(
     cluster: AirflowCluster, medusa_store_module: MedusaStore, medusa_proxy: CountingProxy
 ) -> None:
     task, log = failed_at_once(cluster, medusa_proxy, medusa_connection(medusa_proxy.url, api_key=WRONG_KEY))
     assert task in MEDUSA_TASKS and 401 in {s.status for s in medusa_proxy.seen}
-    assert f"connection 'medusa_default' ({medusa_proxy.url})" in log
-    assert "check its secret API key" in log and "MedusaSetupError" in log
-    assert WRONG_KEY not in log and medusa_store_module.api_key not in log
+    assert_says_what_to_fix(log, medusa_proxy.url, "check its secret API key", medusa_store_module)
+    assert "MedusaSetupError" in log and WRONG_KEY not in log
 
 
 def test_a_key_the_admin_api_forbids_fails_the_run_at_once(
@@ -94,9 +99,9 @@ def test_a_key_the_admin_api_forbids_fails_the_run_at_once(
     finally:
         medusa_proxy.remove(forbidden)
     assert task in MEDUSA_TASKS and forbidden.fired >= 1
-    assert f"connection 'medusa_default' ({medusa_proxy.url})" in log
-    assert "use a secret API key of an admin user" in log
-    assert medusa_store_module.api_key not in log
+    assert_says_what_to_fix(
+        log, medusa_proxy.url, "use a secret API key of an admin user", medusa_store_module
+    )
 
 
 def test_a_host_that_is_not_medusa_fails_the_run_at_once(
@@ -106,9 +111,9 @@ def test_a_host_that_is_not_medusa_fails_the_run_at_once(
         cluster, not_medusa, medusa_connection(not_medusa.url, api_key=medusa_store_module.api_key)
     )
     assert task in MEDUSA_TASKS and 404 in {s.status for s in not_medusa.seen}
-    assert f"connection 'medusa_default' ({not_medusa.url})" in log
-    assert "not a Medusa v2 server (check the host URL)" in log
-    assert medusa_store_module.api_key not in log
+    assert_says_what_to_fix(
+        log, not_medusa.url, "not a Medusa v2 server (check the host URL)", medusa_store_module
+    )
 
 
 def test_a_currency_that_does_not_exist_fails_the_run_at_once_naming_the_param(
