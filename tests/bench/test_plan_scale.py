@@ -1,7 +1,10 @@
-"""No wall at a million products: compute_diff plans a synthetic 1,000,000-product catalog against a
-synthetic store of 1,000,000 (no Medusa needed) within Airflow's map limit and 300 MB.
+"""No wall at a million products: a synthetic 1,000,000-product catalog against a synthetic store of
+1,000,000 (no Medusa needed), each stage within 300 MB: compute_diff within Airflow's map limit, a
+100-product source against that store stopped by the deletion guard's message, the report with
+every batch landed, the report page's runs list, and sync_stock's planning of the levels. The
+quarantine is as long as the catalog (every record's stock missing, with ``sync_inventory`` on).
 
-The planning runs in a process of its own, so its peak RSS is compute_diff's alone (Python, Airflow's
+Each stage runs in a process of its own, so its peak RSS is that stage's alone (Python, Airflow's
 task SDK and the operator's imports included). It measures; nothing here asserts a time.
 """
 
@@ -17,10 +20,14 @@ import pytest
 
 from devstack import plan_scale
 from medusa_sync.core.batching import MAX_INSTANCES
+from medusa_sync.core.report import MAX_LISTED
 
 REPO = Path(__file__).resolve().parents[2]
 PRODUCTS = 1_000_000
 BATCH_SIZE = 20  # small batches: ~9,750 batch files, far over the map limit without grouping
+
+
+MAX_RSS_MB = 300
 
 
 def _run(*args: str) -> str:
@@ -35,14 +42,28 @@ def _run(*args: str) -> str:
     return done.stdout
 
 
+def _step(step: str, folder: Path, *args: str) -> dict:
+    # The result is the last line; Airflow's task logger may print the operator's log lines first.
+    line = _run(step, str(folder), *args).strip().splitlines()[-1]
+    print(f"\n[{step} 1M] {line}")
+    return json.loads(line)
+
+
 @pytest.fixture(scope="module")
-def planned(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+def million(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("million")
     _run("write", str(folder), "--products", str(PRODUCTS))
-    # The result is the last line; Airflow's task logger may print the operator's log lines first.
-    line = _run("plan", str(folder), "--batch-size", str(BATCH_SIZE)).strip().splitlines()[-1]
-    print(f"\n[plan 1M] {line}")
-    return json.loads(line), folder / "run"
+    return folder
+
+
+@pytest.fixture(scope="module")
+def planned(million: Path) -> tuple[dict, Path]:
+    return _step("plan", million, "--batch-size", str(BATCH_SIZE)), million / "run"
+
+
+@pytest.fixture(scope="module")
+def reported(planned: tuple[dict, Path]) -> dict:
+    return _step("report", planned[1].parent)
 
 
 def test_a_million_products_are_planned_exactly(planned):
@@ -62,7 +83,7 @@ def test_the_mapped_instances_stay_within_airflows_map_limit(planned):
 
 def test_compute_diff_peak_memory_stays_under_300_mb(planned):
     result, _ = planned
-    assert result["peak_rss_mb"] <= 300
+    assert result["peak_rss_mb"] <= MAX_RSS_MB
 
 
 def test_every_item_is_in_exactly_one_batch_file_and_new_handles_are_unique(planned):
@@ -86,3 +107,47 @@ def test_every_item_is_in_exactly_one_batch_file_and_new_handles_are_unique(plan
     with open(run.parent / "store.jsonl") as store:
         taken = [h for line in store if (h := json.loads(line)["handle"]) in new]
     assert taken == []  # no new product takes a handle a store product holds
+
+
+def test_a_100_product_source_against_the_million_fails_on_the_guard_message_within_300_mb(million):
+    result = _step("guard", million)
+    assert result["missing_action"] == "blocked by the deletion guard"
+    assert result["status"] == "failed"
+    # The source's 100 are new to the store (its first 5 % of ids are): all million look gone.
+    assert "deletion guard: draft 1000000 of 1000000 synced products (100.0 %) is over" in " ".join(
+        result["failed_because"]
+    )
+    assert result["missing_upstream"] == PRODUCTS
+    assert result["missing_listed"] == MAX_LISTED  # the plan lists the first, and counts them all
+    assert result["peak_rss_mb"] <= MAX_RSS_MB
+
+
+def test_the_report_counts_every_product_and_lists_the_first_within_300_mb(planned, reported):
+    plan, _ = planned
+    assert reported["status"] == "success"
+    assert reported["result_files"] == plan["batches_planned"]
+    assert reported["batch_lines"] == plan["instances_planned"]
+    # Every update was rejected (synthetic results): the report counts them all, lists the first.
+    assert reported["products"] == {
+        "created": plan["create"],
+        "rejected": plan["update"] + plan["missing_acted_on"],
+        "unchanged": plan["unchanged"],
+    }
+    assert reported["quarantined"] == PRODUCTS
+    assert reported["listed"] == {"quarantine": MAX_LISTED, "rejected": MAX_LISTED}
+    assert reported["peak_rss_mb"] <= MAX_RSS_MB
+
+
+def test_the_report_pages_runs_list_reads_many_million_product_runs_within_300_mb(reported, million):
+    result = _step("page", million, "--runs", "25")
+    # Every stock run's row shows the whole quarantine's count, read from fetch.json.
+    assert result["quarantined_shown"] == 25
+    assert result["peak_rss_mb"] <= MAX_RSS_MB
+
+
+def test_sync_stock_plans_a_million_levels_exactly_within_300_mb(million):
+    result = _step("stock", million)
+    expected = plan_scale.expected_levels(PRODUCTS)
+    assert {key: result[key] for key in expected} == expected
+    assert result["chunked"] == {"create": expected["planned_create"], "update": expected["planned_update"]}
+    assert result["peak_rss_mb"] <= MAX_RSS_MB

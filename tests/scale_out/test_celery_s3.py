@@ -133,7 +133,6 @@ def test_the_catalog_in_10_batches_runs_on_both_workers_with_its_data_in_the_buc
     assert {
         "attempt.json",
         "fetch.json",
-        "quarantine.json",
         "taxonomy.json",
         "plan.json",
         "report.json",

@@ -8,19 +8,24 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
+from itertools import islice
 from typing import Any, Literal
 
 from medusa_sync.core.diff import StoreProduct
+from medusa_sync.core.report import MAX_LISTED
 
 log = logging.getLogger(__name__)
 
 Outcome = Literal["absent", "found", "unproven"]
 
 
-# Ids named in a reason; the plan lists them all.
+# Ids named in a reason; the plan lists up to MAX_LISTED.
 MAX_IDS_IN_REASON = 10
+# Missing products asked for by id per lookup call.
+LOOKUP_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -42,45 +47,65 @@ class Answer:
         }
 
 
-@dataclass(frozen=True)
+@dataclass
 class Confirmation:
-    """The answers sorted: only ``absent`` may be drafted or deleted."""
+    """The answers tallied: only ``absent`` may be drafted or deleted.
 
-    absent: list[Answer] = field(default_factory=list)
+    Counts are exact; of the found and unproven answers only the first ``MAX_LISTED`` are kept
+    (the plan and the report list them), so a million unanswered lookups cost a count, not a list.
+    """
+
+    counts: Counter[str] = field(default_factory=Counter)
     found: list[Answer] = field(default_factory=list)
     unproven: list[Answer] = field(default_factory=list)
 
     @classmethod
     def sort(cls, answers: Iterable[Answer], *, distrust: str | None = None) -> Confirmation:
-        """Sort the answers; with ``distrust`` (see ``control_problem``) no 404 counts as proof."""
+        """Tally the answers, by external id; with ``distrust`` (see ``control_problem``) no 404
+        counts as proof."""
         result = cls()
         for answer in sorted(answers, key=lambda a: a.external_id):
-            if distrust and answer.outcome == "absent":
-                answer = replace(answer, outcome="unproven", detail=distrust)
-            getattr(result, answer.outcome).append(answer)
+            result.add(distrusted(answer, distrust))
         return result
+
+    def add(self, answer: Answer) -> None:
+        self.counts[answer.outcome] += 1
+        kept = {"found": self.found, "unproven": self.unproven}.get(answer.outcome)
+        if kept is not None and len(kept) < MAX_LISTED:
+            kept.append(answer)
+
+    @property
+    def absent(self) -> int:
+        return self.counts["absent"]
 
     def reasons(self) -> list[str]:
         """Why the fetch counts as partial for this run (empty when every product was proven absent)."""
         reasons = []
-        if self.found:
+        if found := self.counts["found"]:
             reasons.append(
-                f"{len(self.found)} product(s) the paging missed are still upstream "
-                f"({_ids(self.found)}): not drafted or deleted"
+                f"{found} product(s) the paging missed are still upstream "
+                f"({_ids(self.found, found)}): not drafted or deleted"
             )
-        if self.unproven:
+        if unproven := self.counts["unproven"]:
             reasons.append(
-                f"{len(self.unproven)} product(s) could not be confirmed absent upstream "
-                f"({_ids(self.unproven)}; {self.unproven[0].detail}): not drafted or deleted"
+                f"{unproven} product(s) could not be confirmed absent upstream "
+                f"({_ids(self.unproven, unproven)}; {self.unproven[0].detail}): not drafted or deleted"
             )
         if reasons and self.absent:
-            reasons.append(f"{len(self.absent)} product(s) answered 404 upstream were acted on")
+            reasons.append(f"{self.absent} product(s) answered 404 upstream were acted on")
         return reasons
 
 
-def _ids(answers: list[Answer]) -> str:
+def distrusted(answer: Answer, distrust: str | None) -> Answer:
+    """The answer, with a 404 turned unproven when the source's 404s prove nothing (``distrust``)."""
+    if distrust and answer.outcome == "absent":
+        return replace(answer, outcome="unproven", detail=distrust)
+    return answer
+
+
+def _ids(answers: list[Answer], total: int) -> str:
     shown = ", ".join(a.source_id or a.external_id for a in answers[:MAX_IDS_IN_REASON])
-    more = len(answers) - MAX_IDS_IN_REASON
+    more = total - min(len(answers), MAX_IDS_IN_REASON)
     return f"source id(s) {shown}" + (f" and {more} more" if more > 0 else "")
 
 
@@ -132,38 +157,39 @@ Lookup = Callable[[list[str]], Iterable[tuple[str, LookupAnswer]]]
 
 def confirm_absent(
     products: Iterable[StoreProduct], *, prefix: str, listed_source_id: str | None, lookup: Lookup
-) -> Confirmation:
-    """Ask the source for each product by id (``lookup`` is the source hook's); only a 404 proves
-    a product gone, and only from a source that answers for ``listed_source_id``, a product its
-    pages listed (asked first, the same way)."""
+) -> Iterator[tuple[StoreProduct, Answer]]:
+    """Ask the source for each product by id (``lookup`` is the source hook's), ``LOOKUP_CHUNK``
+    at a time, yielding each product with its answer as it comes: nothing per product is held.
+
+    Only a 404 proves a product gone, and only from a source that answers for
+    ``listed_source_id``, a product its pages listed (asked first, the same way).
+    """
     started = time.monotonic()
-    products = list(products)
-    wanted = {p.id: source_id_of(p.external_id, prefix) for p in products}
-    ids = list(dict.fromkeys(sid for sid in wanted.values() if sid is not None))
-    control = [listed_source_id] if listed_source_id is not None else []
-    answers = dict(lookup([*control, *ids]))
-    distrust = (
-        control_problem(listed_source_id, *answers[listed_source_id])
-        if listed_source_id is not None
-        else "no product of the fetch to ask for first: a 404 proves nothing"
-    )
-
-    def answered(product: StoreProduct) -> Answer:
-        source_id = wanted[product.id]
-        outcome = (
-            outcome_of(None, None, None) if source_id is None else outcome_of(source_id, *answers[source_id])
-        )
-        return Answer(product.external_id, product.id, source_id, *outcome)
-
-    confirmation = Confirmation.sort((answered(p) for p in products), distrust=distrust)
+    distrust = "no product of the fetch to ask for first: a 404 proves nothing"
+    if listed_source_id is not None:
+        control = dict(lookup([listed_source_id]))
+        distrust = control_problem(listed_source_id, *control[listed_source_id])
+    tally: Counter[str] = Counter()
+    products = iter(products)
+    while chunk := list(islice(products, LOOKUP_CHUNK)):
+        wanted = [(product, source_id_of(product.external_id, prefix)) for product in chunk]
+        answers = dict(lookup(list(dict.fromkeys(sid for _, sid in wanted if sid is not None))))
+        for product, source_id in wanted:
+            outcome = (
+                outcome_of(None, None, None)
+                if source_id is None
+                else outcome_of(source_id, *answers[source_id])
+            )
+            answer = distrusted(Answer(product.external_id, product.id, source_id, *outcome), distrust)
+            tally[answer.outcome] += 1
+            yield product, answer
     log.info(
         "missing upstream confirmed by id in %.1f s: %d absent (404), %d found upstream, %d unproven",
         time.monotonic() - started,
-        len(confirmation.absent),
-        len(confirmation.found),
-        len(confirmation.unproven),
+        tally["absent"],
+        tally["found"],
+        tally["unproven"],
     )
-    return confirmation
 
 
 # --- The deletion guard: a run may draft or delete only a bounded share of the products it owns.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, get_args
 
@@ -19,8 +19,9 @@ from medusa_sync.core.currency import currency_decimals
 from medusa_sync.core.diff import StoreProduct, classify
 from medusa_sync.core.handles import HandleAllocator
 from medusa_sync.core.mapping import MappingContext, as_create, as_update, desired_product, draft_update
-from medusa_sync.core.missing import Confirmation, GuardDecision, judge
+from medusa_sync.core.missing import Answer, Confirmation, GuardDecision, judge
 from medusa_sync.core.models import SourceProduct
+from medusa_sync.core.report import MAX_LISTED
 from medusa_sync.core.store_index import StoreIndex
 from medusa_sync.core.store_state import planned_state
 
@@ -78,8 +79,8 @@ class ItemSink(Protocol):
     def add(self, kind: Kind, item: Any, planned: dict[str, Any] | None = None) -> None: ...
 
 
-# Given the products that would be drafted or deleted, the source's answer for each.
-ConfirmAbsent = Callable[[list[StoreProduct]], Confirmation]
+# Given the products that would be drafted or deleted, each with the source's answer, as they come.
+ConfirmAbsent = Callable[[Iterable[StoreProduct]], Iterator[tuple[StoreProduct, Answer]]]
 
 
 def plan_sync(
@@ -95,11 +96,9 @@ def plan_sync(
 ) -> dict[str, Any]:
     """The whole plan of a run: creates and updates from the pages, then what vanished upstream."""
     counts = plan_catalog(pages, quarantine, ctx, index, sink, settings)
-    missing = index.missing_upstream()
     return {
         **{kind: counts[kind] for kind in ("create", "update", "unchanged")},
-        "missing_upstream": len(missing),
-        **plan_missing(missing, fetch, index, sink, settings, confirm_absent),
+        **plan_missing(fetch, index, sink, settings, confirm_absent),
         "on_missing": settings.on_missing,
         "dry_run": settings.dry_run,
         "duplicated_external_ids": index.duplicated,
@@ -148,7 +147,6 @@ def plan_catalog(
 
 
 def plan_missing(
-    missing: list[StoreProduct],
     fetch: Mapping[str, Any],
     index: StoreIndex,
     sink: ItemSink,
@@ -156,11 +154,18 @@ def plan_missing(
     confirm_absent: ConfirmAbsent,
 ) -> dict[str, Any]:
     """Draft or delete what vanished upstream: only after a complete fetch, within the deletion
-    guard, and only the products ``confirm_absent`` proves gone (asked after the guard, so the
-    guard caps the lookups)."""
-    acting = [p for p in missing if settings.on_missing == "delete" or p.status != "draft"]
+    guard, and only the products ``confirm_absent`` proves gone.
+
+    The guard is decided from counts, before anything per missing product is read: a wrong but
+    complete source (100 products against a store of a million) fails on the guard's message, not
+    on memory. The lookups come after it, so the guard caps them too; the missing products are
+    then streamed from the index, through the lookups, into the batch files.
+    """
+    # Drafting skips what is a draft already; deleting takes everything gone.
+    drafts = settings.on_missing == "delete"
+    missing = index.missing_count()
+    acting = index.missing_count(drafts=drafts)
     guard: GuardDecision | None = None
-    confirmation = Confirmation()
     if settings.on_missing == "ignore" or not missing:
         action = "none" if not missing else "ignored (on_missing=ignore)"
     elif fetch.get("partial"):
@@ -171,30 +176,33 @@ def plan_missing(
         )
     else:
         guard = judge(
-            acting=len(acting),
+            acting=acting,
             owned=index.owned,
             max_missing_percent=settings.max_missing_percent,
             action=settings.on_missing,
         )
         action = settings.on_missing if guard.allowed else "blocked by the deletion guard"
         (log.info if guard.allowed else log.error)("deletion guard: %s", guard.reason)
-    will_act = guard is not None and guard.allowed
-    if will_act and acting:
-        confirmation = confirm_absent(acting)
+    confirmation = Confirmation()
+    if guard is not None and guard.allowed and acting:
+        for product, answer in confirm_absent(index.missing_upstream(drafts=drafts)):
+            confirmation.add(answer)
+            if answer.outcome != "absent":
+                continue
+            if settings.on_missing == "draft":
+                sink.add("update", draft_update(product.id), planned_state(product))
+            else:
+                sink.add("delete", product.id, planned_state(product))
         for reason in confirmation.reasons():
             log.warning("missing upstream: %s", reason)
-    proven = {answer.product_id for answer in confirmation.absent}
-    for product in acting if will_act else []:
-        if product.id not in proven:
-            continue
-        if settings.on_missing == "draft":
-            sink.add("update", draft_update(product.id), planned_state(product))
-        else:
-            sink.add("delete", product.id, planned_state(product))
     return {
-        "missing": [{"external_id": p.external_id, "id": p.id} for p in missing],
+        "missing_upstream": missing,
+        # The first MAX_LISTED by external id; the count above is exact.
+        "missing": [
+            {"external_id": p.external_id, "id": p.id} for p in index.missing_upstream(limit=MAX_LISTED)
+        ],
         "missing_action": action,
-        "missing_acted_on": len(proven),
+        "missing_acted_on": confirmation.absent,
         "fetch_partial": bool(fetch.get("partial")),
         "found_upstream": [a.to_json() for a in confirmation.found],
         "unproven_missing": [a.to_json() for a in confirmation.unproven],

@@ -7,7 +7,7 @@ Counts come from the result files of the batches that succeeded in this run.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from medusa_sync.core.batch_outcome import COUNTED as BATCH_COUNTED
@@ -16,17 +16,32 @@ from medusa_sync.core.batch_outcome import LISTED
 # What a batch result counts, less its request count (a cost, not a product outcome).
 COUNTED = tuple(key for key in BATCH_COUNTED if key != "requests")
 MAX_LINES_PER_LIST = 20
+# Entries kept of each per-product list of the plan and the report (quarantined, rejected,
+# superseded, not found, missing upstream): the count beside each list is exact. A run that
+# rejects a million products reports a million, lists the first thousand, and keeps every one
+# in its batch result files (the quarantine in ``quarantine/``), so no report grows with the catalog.
+MAX_LISTED = 1000
 
 
-def merge_results(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """One instance's result from the results of its batch files: counts added, lists joined."""
+def merge_results(results: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """One instance's result from the results of its batch files: counts added, lists joined up to
+    ``MAX_LISTED`` each, with their whole lengths in ``listed``."""
     merged: dict[str, Any] = {key: 0 for key in COUNTED} | {key: [] for key in LISTED}
+    listed = dict.fromkeys(LISTED, 0)
     for result in results:
         for key in COUNTED:
             merged[key] += result.get(key, 0)
         for key in LISTED:
-            merged[key] += list(result.get(key, []))
+            items = result.get(key, [])
+            merged[key] += list(items[: MAX_LISTED - len(merged[key])])
+            listed[key] += listed_count(result, key)
+    merged["listed"] = listed
     return merged
+
+
+def listed_count(result: Mapping[str, Any], key: str) -> int:
+    """How many ``key`` items a batch or instance result has (its list may be cut short)."""
+    return result.get("listed", {}).get(key, len(result.get(key, [])))
 
 
 def failed_stages(stage_states: Mapping[str, str | None]) -> list[str]:
@@ -49,20 +64,21 @@ def build_report(
     quarantine: Sequence[Mapping[str, Any]],
     taxonomy: Mapping[str, Any] | None,
     plan: Mapping[str, Any] | None,
-    results: Mapping[str, Mapping[str, Any] | None],
+    results: Mapping[str, Mapping[str, Any] | None] | Iterable[tuple[str, Mapping[str, Any] | None]],
     duration_seconds: float | None,
     stage_states: Mapping[str, str | None] | None = None,
     stock: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """``results`` maps each planned batch label to its result, or None when it did not succeed in
-    this run; ``stage_states`` maps the other upstream tasks to their state in this run."""
+    """``results`` gives each planned batch label with its result, or None when it did not succeed
+    in this run, read once and in order (``RunFolder.landed_results`` reads them one instance at
+    a time); ``stage_states`` maps the other upstream tasks to their state in this run.
+    ``quarantine`` is the first of the quarantined records (``fetch`` counts them all)."""
     plan = plan or {}
-    products, lists, failed = _merge_results(plan, results)
+    pairs = results.items() if isinstance(results, Mapping) else results
+    products, lists, failed, lines = _merge_results(plan, pairs)
     products["missing_upstream"] = plan.get("missing_upstream", 0)
     products["on_missing"] = plan.get("on_missing")
     products["missing_action"] = plan.get("missing_action")
-    for key in LISTED:
-        products[key] = len(lists[key])
     guard = plan.get("guard")
     dry_run = bool(plan.get("dry_run", params.get("dry_run")))
     because = failed_stages(stage_states or {})
@@ -93,14 +109,14 @@ def build_report(
         "products": products,
         "guard": guard,
         "batches": {
-            "total": len(results),
-            "succeeded": len(results) - len(failed),
+            "total": len(lines),
+            "succeeded": len(lines) - len(failed),
             "failed": failed,
-            "results": batch_results(results),
+            "results": lines,
         },
         # What sync_stock did (None when inventory is not synced, or it did not succeed).
         "stock": dict(stock) if stock is not None else None,
-        "quarantine": list(quarantine),
+        "quarantine": list(quarantine)[:MAX_LISTED],
         **lists,
         "duplicated_external_ids": plan.get("duplicated_external_ids", {}),
         # Missing from the fetch yet answered by the source by id: the paging missed them.
@@ -108,37 +124,38 @@ def build_report(
     }
 
 
-def batch_results(results: Mapping[str, Mapping[str, Any] | None]) -> list[dict[str, Any]]:
-    """One line per batch instance, in plan order: its label, whether it landed, and its counts.
-
-    The report page shows these, so the batch a failure names can be found and cleared.
-    """
-    lines = []
-    for label, result in results.items():
-        line: dict[str, Any] = {"label": label, "landed": result is not None}
-        if result is not None:
-            line |= {key: result.get(key, 0) for key in COUNTED}
-            line |= {key: len(result.get(key, [])) for key in LISTED}
-        lines.append(line)
-    return lines
+def batch_line(label: str, result: Mapping[str, Any] | None) -> dict[str, Any]:
+    """One batch instance's line: its label, whether it landed, and its counts. The report page
+    shows these, so the batch a failure names can be found and cleared."""
+    line: dict[str, Any] = {"label": label, "landed": result is not None}
+    if result is not None:
+        line |= {key: result.get(key, 0) for key in COUNTED}
+        line |= {key: listed_count(result, key) for key in LISTED}
+    return line
 
 
 def _merge_results(
-    plan: Mapping[str, Any], results: Mapping[str, Mapping[str, Any] | None]
-) -> tuple[dict[str, Any], dict[str, list[Any]], list[str]]:
-    products: dict[str, Any] = dict.fromkeys(COUNTED, 0)
+    plan: Mapping[str, Any], results: Iterable[tuple[str, Mapping[str, Any] | None]]
+) -> tuple[dict[str, Any], dict[str, list[Any]], list[str], list[dict[str, Any]]]:
+    """The run's counts, its lists (up to ``MAX_LISTED`` each), the failed labels and one line per
+    batch instance, in one pass over the results."""
+    products: dict[str, Any] = dict.fromkeys(COUNTED, 0) | dict.fromkeys(LISTED, 0)
     products["unchanged"] = plan.get("unchanged", 0)
     lists: dict[str, list[Any]] = {key: [] for key in LISTED}
     failed: list[str] = []
-    for label, result in results.items():
+    lines: list[dict[str, Any]] = []
+    for label, result in results:
+        lines.append(batch_line(label, result))
         if result is None:
             failed.append(label)
             continue
         for key in COUNTED:
             products[key] += result.get(key, 0)
         for key in LISTED:
-            lists[key].extend({**item, "batch_label": label} for item in result.get(key, []))
-    return products, lists, failed
+            products[key] += listed_count(result, key)
+            room = MAX_LISTED - len(lists[key])
+            lists[key].extend({**item, "batch_label": label} for item in result.get(key, [])[:room])
+    return products, lists, failed, lines
 
 
 def _source(
@@ -150,7 +167,7 @@ def _source(
     return {
         "fetched": fetch.get("fetched", 0),
         "valid": fetch.get("valid", 0),
-        "quarantined": len(quarantine),
+        "quarantined": fetch.get("quarantined", len(quarantine)),
         "complete": bool(fetch) and not fetch.get("partial") and not unconfirmed,
         # Non-empty when the fetch saw only part of the catalog: missing upstream not acted on.
         "incomplete_because": list(fetch.get("incomplete_because", [])) + unconfirmed,
@@ -279,6 +296,6 @@ def stock_run_report(
         "skipped_because": skipped_because,
         # A run skipped before its fetch has no source to show.
         "source": _source(fetch, quarantine, {}) if fetch is not None else {},
-        "quarantine": list(quarantine),
+        "quarantine": list(quarantine)[:MAX_LISTED],
         "stock": dict(stock) if stock is not None else None,
     }

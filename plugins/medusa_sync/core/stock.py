@@ -1,5 +1,6 @@
-"""Stock levels, pure: the source's ``stock`` as a quantity Medusa can hold, and which inventory
-levels a run must write to bring a stock location in step (no I/O; the operators feed it).
+"""Stock levels: the source's ``stock`` as a quantity Medusa can hold, and which inventory levels a
+run must write to bring a stock location in step. No network (the operators feed it); the plan of a
+whole catalog is made in a task-local SQLite file, so its memory does not grow with the catalog.
 
 A stock Medusa cannot hold (negative, not a whole number, missing) never stops the product from
 syncing: it is quarantined on its own, and that product's level is left as it is.
@@ -9,10 +10,13 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import TracebackType
 from typing import Any
+
+from medusa_sync.core.scratch import ScratchDb
 
 log = logging.getLogger(__name__)
 
@@ -86,27 +90,68 @@ def _whole(value: Any) -> int | None:
     return None
 
 
+# The two sides of the plan, one row per external id, so that a million products cost disk, not
+# memory. Quantities are kept as decimal text: ``parse_stock`` accepts whole numbers of any size,
+# SQLite integers stop at 2**63, and the text of a Python int is unique, so equality still holds.
+_LEVEL_SCHEMA = """
+CREATE TABLE source (external_id TEXT PRIMARY KEY, stock TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE store (external_id TEXT PRIMARY KEY, inventory_item_id TEXT, stocked_quantity TEXT,
+                    level_id TEXT) WITHOUT ROWID;
+"""
+
+# Which source products fall in each kind, over ``source s LEFT JOIN store t``: the same order of
+# questions a single product is asked (in the store? managed? a level here? the same quantity?).
+# ``IS NOT`` makes a NULL stored quantity (a fractional level) differ from every source stock.
+_LEVEL_HERE = "t.inventory_item_id IS NOT NULL AND t.level_id IS NOT NULL"
+_KINDS = {
+    "not_in_store": "t.external_id IS NULL",
+    "unmanaged": "t.external_id IS NOT NULL AND t.inventory_item_id IS NULL",
+    "create": "t.inventory_item_id IS NOT NULL AND t.level_id IS NULL",
+    "update": f"{_LEVEL_HERE} AND t.stocked_quantity IS NOT s.stock",
+    "unchanged": f"{_LEVEL_HERE} AND t.stocked_quantity IS s.stock",
+}
+_FROM = "FROM source s LEFT JOIN store t ON t.external_id = s.external_id"
+# The kinds that are written, and so streamed: the batch endpoint's two lists.
+WRITE_KINDS = ("create", "update")
+
+
 @dataclass
 class LevelPlan:
-    """The level writes of one run: ``create`` and ``update`` hold the batch endpoint's items."""
+    """The level writes of one run, as counts; ``chunks`` reads the items from the index.
 
-    create: list[dict[str, Any]] = field(default_factory=list)
-    update: list[dict[str, Any]] = field(default_factory=list)
+    A count is what gets written: ``chunks`` yields nothing for a kind whose count is zero, so
+    zeroing ``update`` (``hold_back_older``) leaves the store's levels as they are.
+    """
+
+    index: LevelIndex = field(repr=False, compare=False)
+    location_id: str
+    create: int = 0
+    update: int = 0
     unchanged: int = 0
     # Source products the store has no synced variant for yet (the catalog sync creates them).
-    not_in_store: list[str] = field(default_factory=list)
+    not_in_store: int = 0
     # Synced variants without an inventory item: not managed by inventory (yet).
-    unmanaged: list[str] = field(default_factory=list)
+    unmanaged: int = 0
 
     @property
     def writes(self) -> int:
-        return len(self.create) + len(self.update)
+        return self.create + self.update
+
+    def chunks(self, kind: str, size: int) -> Iterator[list[dict[str, Any]]]:
+        """The batch endpoint's items of ``kind`` (``create`` or ``update``), ``size`` a list."""
+        if kind not in WRITE_KINDS:
+            raise ValueError(f"{kind!r} is not a kind of level write ({', '.join(WRITE_KINDS)})")
+        if size < 1:  # fetchmany(0) reads nothing: the writes would be silently skipped
+            raise ValueError(f"a chunk holds at least one level, not {size}")
+        if not getattr(self, kind):
+            return iter(())
+        return self.index.items(kind, self.location_id, size)
 
     def describe(self) -> str:
         """The plan in one log line."""
         return (
-            f"{len(self.create)} to create, {len(self.update)} to update, {self.unchanged} unchanged, "
-            f"{len(self.not_in_store)} products not in the store yet, {len(self.unmanaged)} variants "
+            f"{self.create} to create, {self.update} to update, {self.unchanged} unchanged, "
+            f"{self.not_in_store} products not in the store yet, {self.unmanaged} variants "
             "not managed by inventory"
         )
 
@@ -115,65 +160,95 @@ class LevelPlan:
         return {
             "location_id": location_id,
             "dry_run": dry_run,
-            "created": 0 if dry_run else len(self.create),
-            "updated": 0 if dry_run else len(self.update),
-            "planned_create": len(self.create),
-            "planned_update": len(self.update),
+            "created": 0 if dry_run else self.create,
+            "updated": 0 if dry_run else self.update,
+            "planned_create": self.create,
+            "planned_update": self.update,
             "unchanged": self.unchanged,
             "superseded": superseded,
-            "not_in_store": len(self.not_in_store),
-            "unmanaged": len(self.unmanaged),
+            "not_in_store": self.not_in_store,
+            "unmanaged": self.unmanaged,
             "requests": requests,
         }
 
 
-def source_stock(records: Iterable[Mapping[str, Any]], prefix: str) -> dict[str, int]:
-    """``external id -> stock`` of every record the fetch kept with a stock Medusa can hold (a
-    quarantined stock is absent: its level is left as it is)."""
-    return {f"{prefix}{r['id']}": int(r["stock"]) for r in records if r.get("stock") is not None}
+class LevelIndex:
+    """The source's stock and the store's levels of one run, in a task-local SQLite file.
 
-
-def store_levels(
-    products: Iterable[Mapping[str, Any]], location_id: str, prefix: str
-) -> dict[str, StoreLevel]:
-    """``external id -> StoreLevel`` of the synced products in a listing (``STORE_LEVEL_FIELDS``)."""
-    return {
-        p["external_id"]: store_level(p, location_id)
-        for p in products
-        if str(p.get("external_id") or "").startswith(prefix)
-    }
-
-
-def plan_levels(source: Mapping[str, int], store: Mapping[str, StoreLevel], location_id: str) -> LevelPlan:
-    """What to write so each synced variant's level at ``location_id`` holds the source's stock.
-
-    ``source`` maps external id to quantity (only valid stocks). Products absent from
-    ``source`` (a quarantined stock, or gone upstream) keep their level as it is; an equal
-    quantity writes nothing. Only ``stocked_quantity`` is ever sent: reservations are Medusa's.
+    Both sides are streamed in (the run folder's pages, the store's paged listing) and planned
+    with SQL; the writes are read back a batch at a time. Nothing held in Python grows with the
+    catalog. Use as a context manager (or call ``close``): closing deletes the file, and a plan
+    of this index can no longer be read.
     """
-    plan = LevelPlan()
-    for external_id, quantity in source.items():
-        held = store.get(external_id)
-        if held is None:
-            plan.not_in_store.append(external_id)
-        elif held.inventory_item_id is None:
-            plan.unmanaged.append(external_id)
-        elif held.level_id is None:
-            plan.create.append(_level(held.inventory_item_id, location_id, quantity))
-        elif held.stocked_quantity != quantity:
-            plan.update.append(_level(held.inventory_item_id, location_id, quantity))
-        else:
-            plan.unchanged += 1
-    return plan
+
+    def __init__(self, *, in_memory: bool = False) -> None:
+        # ``in_memory`` for the small inputs of tests and one-off calls (see ``ScratchDb``).
+        self._scratch = ScratchDb(_LEVEL_SCHEMA, in_memory=in_memory)
+        self._db = self._scratch.db
+
+    def add_source(self, records: Iterable[Mapping[str, Any]], prefix: str) -> None:
+        """Every record the fetch kept with a stock Medusa can hold, keyed by external id (a
+        quarantined stock is absent: its level is left as it is). A repeated id keeps its last stock."""
+        rows = ((f"{prefix}{r['id']}", str(int(r["stock"]))) for r in records if r.get("stock") is not None)
+        # executemany consumes the generator row by row: one page of records in memory at a time.
+        self._db.executemany("INSERT OR REPLACE INTO source VALUES (?, ?)", rows)
+        self._db.commit()
+
+    def add_store(self, products: Iterable[Mapping[str, Any]], location_id: str, prefix: str) -> None:
+        """The synced products of a listing (``STORE_LEVEL_FIELDS``), each with its level at
+        ``location_id``; the first product seen with an external id is the one kept, as in the
+        catalog's ``StoreIndex``, so the levels written are those of the product it keeps in step."""
+        levels = (
+            store_level(p, location_id)
+            for p in products
+            if str(p.get("external_id") or "").startswith(prefix)
+        )
+        rows = (
+            (
+                level.external_id,
+                level.inventory_item_id,
+                None if level.stocked_quantity is None else str(level.stocked_quantity),
+                level.level_id,
+            )
+            for level in levels
+        )
+        self._db.executemany("INSERT OR IGNORE INTO store VALUES (?, ?, ?, ?)", rows)
+        self._db.commit()
+
+    def plan(self, location_id: str) -> LevelPlan:
+        """What to write so each synced variant's level at ``location_id`` holds the source's stock.
+
+        Products absent from the source (a quarantined stock, or gone upstream) keep their level as
+        it is; an equal quantity writes nothing. Only ``stocked_quantity`` is ever sent:
+        reservations are Medusa's. ``location_id`` must be the one the store was added with.
+        """
+        counts = ", ".join(f"count(*) FILTER (WHERE {where})" for where in _KINDS.values())
+        row = self._db.execute(f"SELECT {counts} {_FROM}").fetchone()
+        return LevelPlan(self, location_id, **dict(zip(_KINDS, row, strict=True)))
+
+    def items(self, kind: str, location_id: str, size: int) -> Iterator[list[dict[str, Any]]]:
+        """The batch endpoint's items of ``kind``, ``size`` a list, by external id (a cursor: one
+        list in memory at a time). A reading left halfway (a failed request) ends with the index."""
+        cursor = self._db.execute(
+            f"SELECT t.inventory_item_id, s.stock {_FROM} WHERE {_KINDS[kind]} ORDER BY s.external_id"
+        )
+        while rows := cursor.fetchmany(size):
+            yield [_level(item, location_id, int(stock)) for item, stock in rows]
+
+    def close(self) -> None:
+        self._scratch.close()
+
+    def __enter__(self) -> LevelIndex:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
 
 
 def _level(inventory_item_id: str, location_id: str, quantity: int) -> dict[str, Any]:
     return {"inventory_item_id": inventory_item_id, "location_id": location_id, "stocked_quantity": quantity}
-
-
-def chunks(items: list[dict[str, Any]], size: int) -> Iterable[list[dict[str, Any]]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 # --- Newest wins: the stock watermark ---------------------------------------------------------
@@ -197,8 +272,8 @@ def hold_back_older(plan: LevelPlan, fetched_at: str | None, mark: Mapping[str, 
         or not read_before(fetched_at, mark["fetched_at"])
     ):
         return 0
-    held = len(plan.update)
-    plan.update = []
+    held = plan.update
+    plan.update = 0
     log.warning(
         "the source was read at %s, before the stock %s/%s wrote (read at %s): %d level updates held "
         "back so older stock never overwrites newer; missing levels are still created",

@@ -107,10 +107,17 @@ class StoreIndex:
             self._db.execute("UPDATE ours SET seen = 1 WHERE external_id = ?", (external_id,))
         return product
 
-    def missing_upstream(self) -> list[StoreProduct]:
-        """Ours that the source no longer has, by external id."""
-        rows = self._db.execute(f"{_SELECT} WHERE seen = 0 ORDER BY external_id")
-        return [StoreProduct(*row) for row in rows]
+    def missing_upstream(self, *, drafts: bool = True, limit: int | None = None) -> Iterator[StoreProduct]:
+        """Ours that the source no longer has, by external id, read as they are consumed (a million
+        of them never sit in memory); ``drafts=False`` leaves out those already drafted."""
+        where = "seen = 0" if drafts else "seen = 0 AND status IS NOT 'draft'"
+        rows = self._db.execute(f"{_SELECT} WHERE {where} ORDER BY external_id LIMIT ?", (limit or -1,))
+        return (StoreProduct(*row) for row in rows)
+
+    def missing_count(self, *, drafts: bool = True) -> int:
+        """How many ``missing_upstream`` would give: what the deletion guard is decided from."""
+        where = "seen = 0" if drafts else "seen = 0 AND status IS NOT 'draft'"
+        return self._db.execute(f"SELECT count(*) FROM ours WHERE {where}").fetchone()[0]
 
     @property
     def owned(self) -> int:

@@ -106,7 +106,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         source = CatalogSourceHook(source_conn_id=self.source_conn_id)
         plan = plan_sync(
             pages=(read_json(page) for page in folder.pages()),
-            quarantine=read_json(folder.quarantine),
+            quarantine=folder.quarantined(),
             fetch=read_json(folder.fetch),
             ctx=ctx,
             index=index,

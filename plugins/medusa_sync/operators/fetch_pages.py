@@ -79,7 +79,7 @@ class FetchPagesOperator(BaseOperator):
         if summary["valid"] == 0:
             raise SourceCatalogEmpty(
                 f"the source gave no valid product ({summary['fetched']} records, {summary['quarantined']} "
-                "quarantined); refusing to sync an empty catalog, see quarantine.json in the run folder"
+                "quarantined); refusing to sync an empty catalog, see quarantine/ in the run folder"
             )
         self._describe_source(folder, hook)
         write_json(folder.fetch, summary)

@@ -11,6 +11,7 @@ from airflow.sdk.observability import stats
 
 from medusa_sync import dag_parts
 from medusa_sync.core.report import (
+    MAX_LISTED,
     METRIC_PREFIX,
     build_report,
     catalog_event_extra,
@@ -75,7 +76,7 @@ class SyncReportOperator(BaseOperator):
             fetch=read_optional_json(folder.fetch)
             if stages.get(dag_parts.FETCH_PAGES) == "success"
             else None,
-            quarantine=read_optional_json(folder.quarantine) or [],
+            quarantine=list(folder.quarantined(limit=MAX_LISTED)),
             taxonomy=read_optional_json(folder.taxonomy)
             if stages.get(dag_parts.SYNC_CATEGORIES) == "success"
             else None,

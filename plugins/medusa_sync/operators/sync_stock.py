@@ -16,15 +16,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from medusa_sync import settings
 from medusa_sync.core.mapping import DEFAULT_EXTERNAL_ID_PREFIX
-from medusa_sync.core.stock import (
-    STORE_LEVEL_FIELDS,
-    LevelPlan,
-    chunks,
-    hold_back_older,
-    plan_levels,
-    source_stock,
-    store_levels,
-)
+from medusa_sync.core.stock import STORE_LEVEL_FIELDS, WRITE_KINDS, LevelIndex, LevelPlan, hold_back_older
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.run_params import RunParams
 from medusa_sync.rundata.run_folder import RunFolder, write_json
@@ -81,14 +73,19 @@ class SyncStockOperator(BaseOperator):
             )
             or UNCREATED_LOCATION
         )
-        plan = self._plan(hook, folder, location_id)
-        fetched_at, mark = folder.fetched_at(), folder.read_stock_watermark()
-        held = hold_back_older(plan, fetched_at, mark)
-        if fetched_at and not params.dry_run:
-            # Before the first write: a run that fails halfway (or writes nothing, the store being
-            # right) has still decided, and an older read replayed later must not undo that.
-            folder.raise_stock_watermark(fetched_at, dag_id=context["dag"].dag_id, run_id=context["run_id"])
-        requests = 0 if params.dry_run else self._write(hook, plan)
+        # The index holds both sides and the writes until they are sent; its file is gone when the
+        # task ends, whether it succeeds or fails.
+        with LevelIndex() as index:
+            plan = self._plan(hook, folder, index, location_id)
+            fetched_at, mark = folder.fetched_at(), folder.read_stock_watermark()
+            held = hold_back_older(plan, fetched_at, mark)
+            if fetched_at and not params.dry_run:
+                # Before the first write: a run that fails halfway (or writes nothing, the store
+                # being right) has still decided, and an older read replayed later must not undo that.
+                folder.raise_stock_watermark(
+                    fetched_at, dag_id=context["dag"].dag_id, run_id=context["run_id"]
+                )
+            requests = 0 if params.dry_run else self._write(hook, plan)
         result = plan.outcome(
             location_id=location_id, dry_run=params.dry_run, superseded=held, requests=requests
         )
@@ -96,12 +93,14 @@ class SyncStockOperator(BaseOperator):
         self.log.info("stock: %s", result)
         return result
 
-    def _plan(self, hook: MedusaHook, folder: RunFolder, location_id: str) -> LevelPlan:
-        """The source's stock (from the run folder) against the store's levels, read now."""
+    def _plan(self, hook: MedusaHook, folder: RunFolder, index: LevelIndex, location_id: str) -> LevelPlan:
+        """The source's stock (from the run folder) against the store's levels, read now; both are
+        streamed into ``index``, a page at a time."""
         started = time.monotonic()
-        source = source_stock(folder.records(), self.external_id_prefix)
+        index.add_source(folder.records(), self.external_id_prefix)
         listing = hook.list_products(fields=STORE_LEVEL_FIELDS, page_size=STORE_PAGE_SIZE)
-        plan = plan_levels(source, store_levels(listing, location_id, self.external_id_prefix), location_id)
+        index.add_store(listing, location_id, self.external_id_prefix)
+        plan = index.plan(location_id)
         self.log.info("levels: %s (planned in %.1f s)", plan.describe(), time.monotonic() - started)
         return plan
 
@@ -109,8 +108,8 @@ class SyncStockOperator(BaseOperator):
         """Creates, then updates, ``[medusa_sync] level_batch_size`` levels per request."""
         size = self.level_batch_size or settings.load().level_batch_size
         requests = 0
-        for kind in ("create", "update"):
-            for chunk in chunks(getattr(plan, kind), size):
+        for kind in WRITE_KINDS:
+            for chunk in plan.chunks(kind, size):
                 started = time.monotonic()
                 hook.batch_inventory_levels(**{kind: chunk})
                 requests += 1

@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 from airflow.sdk import ObjectStoragePath
@@ -101,9 +102,16 @@ class RunFolder:
     def fetch(self) -> ObjectStoragePath:
         return self.root / "fetch.json"
 
-    @property
-    def quarantine(self) -> ObjectStoragePath:
-        return self.root / "quarantine.json"
+    def quarantine_part(self, number: int) -> ObjectStoragePath:
+        return self.root / "quarantine" / f"part-{number:05d}.json"
+
+    def quarantined(self, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        """The records the fetch quarantined, each with its reason, one part file in memory at a
+        time; ``limit``: only the first ones (what a report lists). A folder an earlier version
+        wrote has them in one ``quarantine.json``."""
+        parts = self._listing("quarantine") or [p for p in [self.root / "quarantine.json"] if p.exists()]
+        entries = (entry for part in parts for entry in read_json(part))
+        return entries if limit is None else islice(entries, limit)
 
     @property
     def source_categories(self) -> ObjectStoragePath:
@@ -134,15 +142,16 @@ class RunFolder:
     def result_for_group(self, first_path: str | ObjectStoragePath, count: int) -> list[ObjectStoragePath]:
         return [self.result_for(path) for path in self.batch_group(first_path, count)]
 
-    def landed_results(self, plan: dict[str, Any] | None, landed: Callable[[int], bool]) -> dict[str, Any]:
-        """Each mapped instance's results (its files merged) by label: None unless ``landed`` says
-        the instance succeeded in this run and every one of its result files is there."""
-        results: dict[str, Any] = {}
+    def landed_results(
+        self, plan: dict[str, Any] | None, landed: Callable[[int], bool]
+    ) -> Iterator[tuple[str, dict[str, Any] | None]]:
+        """Each mapped instance's label and result (its files merged), read one instance at a time:
+        None unless ``landed`` says the instance succeeded in this run and every one of its result
+        files is there."""
         for index, descriptor in enumerate((plan or {}).get("batches", [])):
             paths = self.result_for_group(descriptor["batch_path"], descriptor.get("batch_count", 1))
             ok = landed(index) and all(p.exists() for p in paths)
-            results[descriptor["batch_label"]] = merge_results([read_json(p) for p in paths]) if ok else None
-        return results
+            yield descriptor["batch_label"], merge_results(map(read_json, paths)) if ok else None
 
     def result_for(self, batch_path: str | ObjectStoragePath) -> ObjectStoragePath:
         return self.root / "results" / ObjectStoragePath(str(batch_path)).name
@@ -346,15 +355,20 @@ def read_optional_json(path: ObjectStoragePath) -> Any:
 class PageFileWriter:
     """Writes the fetch as it is read, one file of valid records per source page, so memory holds
     one page at a time: each page validated (``Validator``) and audited for completeness
-    (``FetchAudit``), the quarantine gathered; ``close`` writes ``quarantine.json`` and returns
-    the fetch's summary (``fetch.json``'s content)."""
+    (``FetchAudit``); the quarantine goes to ``quarantine/part-NNNNN.json`` files of up to
+    ``QUARANTINE_PART`` records as it grows. ``close`` returns the fetch's summary (``fetch.json``'s
+    content)."""
+
+    QUARANTINE_PART = 10_000
+    # Quarantined records logged one by one; the rest are counted (all are in ``quarantine/``).
+    LOGGED = 100
 
     def __init__(self, folder: RunFolder, validator: Validator, audit: FetchAudit) -> None:
         self.folder = folder
         self.validator = validator
         self.audit = audit
-        self.pages = self.valid = 0
-        self.quarantine: list[dict[str, Any]] = []
+        self.pages = self.valid = self.quarantined = self.parts = 0
+        self._pending: list[dict[str, Any]] = []
 
     def add(self, page: dict[str, Any]) -> str:
         """One page from ``CatalogSourceHook.iter_pages``; returns a line for the task log."""
@@ -367,20 +381,39 @@ class PageFileWriter:
             error=page.get("error"),
         )
         if page.get("error"):
-            self.quarantine.append({"source_id": None, "reason": self.audit.reasons[-1]})
+            self._quarantine({"source_id": None, "reason": self.audit.reasons[-1]})
         self.pages += 1
         write_json(self.folder.page(self.pages), [p.model_dump(mode="json") for p in good])
         self.valid += len(good)
-        self.quarantine.extend(q.model_dump() for q in bad)
+        for q in bad:
+            self._quarantine(q.model_dump())
         return (
             f"page {self.pages} at skip={page['skip']}: {len(page['products'])} records "
             f"({self.audit.read} of {page['total']} read), {len(bad)} quarantined"
         )
 
-    def close(self, *, started_at: str) -> dict[str, Any]:
-        for item in self.quarantine:
+    def _quarantine(self, item: dict[str, Any]) -> None:
+        self.quarantined += 1
+        if self.quarantined <= self.LOGGED:
             log.warning("quarantined source id %s: %s", item["source_id"], item["reason"])
-        write_json(self.folder.quarantine, self.quarantine)
+        self._pending.append(item)
+        if len(self._pending) == self.QUARANTINE_PART:
+            self._flush_quarantine()
+
+    def _flush_quarantine(self) -> None:
+        if self._pending:
+            self.parts += 1
+            write_json(self.folder.quarantine_part(self.parts), self._pending)
+            self._pending = []
+
+    def close(self, *, started_at: str) -> dict[str, Any]:
+        self._flush_quarantine()
+        if self.quarantined > self.LOGGED:
+            log.warning(
+                "%d more records quarantined, each with its reason in %s",
+                self.quarantined - self.LOGGED,
+                display_url(str(self.folder.root / "quarantine")),
+            )
         incomplete = self.audit.finish(self.validator.repeated_ids)
         for reason in incomplete:
             log.warning("incomplete fetch, no product will be treated as missing upstream: %s", reason)
@@ -389,7 +422,7 @@ class PageFileWriter:
             self.audit.read,
             self.pages,
             self.valid,
-            len(self.quarantine),
+            self.quarantined,
             "partial" if incomplete else "complete",
         )
         return {
@@ -398,7 +431,7 @@ class PageFileWriter:
             "pages": self.pages,
             "fetched": self.audit.read,
             "valid": self.valid,
-            "quarantined": len(self.quarantine),
+            "quarantined": self.quarantined,
             "partial": bool(incomplete),
             "incomplete_because": incomplete,
         }

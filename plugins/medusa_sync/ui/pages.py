@@ -15,8 +15,11 @@ from medusa_sync.dag_parts import STOCK_DAG_ID
 from medusa_sync.ui.report_link import REPORTING_DAGS
 from medusa_sync.ui.run_reports import RunReport
 
-# Longer lists are cut on the page (the JSON endpoint and report.json hold them all).
+# Longer lists are cut on the page (report.json and the JSON endpoint hold up to MAX_LISTED of
+# each, the run folder every one).
 MAX_ROWS = 500
+# Where the run folder keeps every entry of a list the report cuts short.
+ALL_IN = {"quarantine": "quarantine/"}
 PRODUCT_COUNTS = (
     "created",
     "updated",
@@ -111,7 +114,7 @@ def run_page(run: RunReport, airflow_url: str) -> str:
     if report.get("kind") == "stock":
         skipped = report.get("skipped_because")
         why = f'<h2>Skipped</h2><p class="note">{_e(skipped)}</p>' if skipped else ""
-        quarantined = _items("Quarantined", "quarantine", report.get("quarantine", []), QUARANTINE_COLUMNS)
+        quarantined = _quarantine(report)
         return _document(run.run_id, head + why + _fetch(report) + _stock(report) + quarantined)
     sections = [
         _why(report),
@@ -119,8 +122,17 @@ def run_page(run: RunReport, airflow_url: str) -> str:
         _counts(report),
         _stock(report),
         _batches(report),
-        _items("Quarantined", "quarantine", report.get("quarantine", []), QUARANTINE_COLUMNS),
-        *(_items(title, key, _shown(key, report.get(key, [])), _columns(key)) for title, key in LISTS),
+        _quarantine(report),
+        *(
+            _items(
+                title,
+                key,
+                _shown(key, report.get(key, [])),
+                _columns(key),
+                report.get("products", {}).get(key),
+            )
+            for title, key in LISTS
+        ),
     ]
     return _document(run.run_id, head + "".join(sections))
 
@@ -216,10 +228,24 @@ def _batches(report: Mapping[str, Any]) -> str:
     return f'<h2>Batches: {_e(summary)}</h2>{hint}<table id="batches">{header}{rows}</table>'
 
 
+def _quarantine(report: Mapping[str, Any]) -> str:
+    items = report.get("quarantine", [])
+    return _items(
+        "Quarantined", "quarantine", items, QUARANTINE_COLUMNS, report.get("source", {}).get("quarantined")
+    )
+
+
 def _items(
-    title: str, key: str, items: Sequence[Mapping[str, Any]], columns: Iterable[tuple[str, str]]
+    title: str,
+    key: str,
+    items: Sequence[Mapping[str, Any]],
+    columns: Iterable[tuple[str, str]],
+    total: int | None = None,
 ) -> str:
-    if not items:
+    """A list's first rows under its whole count (``total``: the report's count, which a list cut
+    at ``MAX_LISTED`` falls short of), saying where the rest are."""
+    total = len(items) if total is None else max(total, len(items))
+    if not items and not total:
         return f"<h2>{_e(title)}: 0</h2>"
     columns = list(columns)
     header = "<tr>" + "".join(f"<th>{_e(name)}</th>" for name, _ in columns) + "</tr>"
@@ -227,12 +253,14 @@ def _items(
         "<tr>" + "".join(f"<td>{_e(item.get(field, ''))}</td>" for _, field in columns) + "</tr>"
         for item in items[:MAX_ROWS]
     )
+    shown = min(len(items), MAX_ROWS)
     more = (
-        f'<p class="note">{len(items) - MAX_ROWS} more in report.json and the JSON endpoint.</p>'
-        if len(items) > MAX_ROWS
+        f'<p class="note">{total - shown} more: report.json and the JSON endpoint list the first '
+        f"{len(items)}, the run folder's {_e(ALL_IN.get(key, 'results/'))} every one.</p>"
+        if total > shown
         else ""
     )
-    return f'<h2>{_e(title)}: {len(items)}</h2><table id="{_e(key)}">{header}{rows}</table>{more}'
+    return f'<h2>{_e(title)}: {total}</h2><table id="{_e(key)}">{header}{rows}</table>{more}'
 
 
 # --- small parts ----------------------------------------------------------------------------

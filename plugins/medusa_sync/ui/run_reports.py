@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from medusa_sync import dag_parts
-from medusa_sync.core.report import stock_run_report
+from medusa_sync.core.batch_outcome import LISTED
+from medusa_sync.core.report import MAX_LISTED, stock_run_report
 from medusa_sync.rundata.run_folder import RunFolder, display_url, read_json, read_optional_json
 
 
@@ -35,15 +36,30 @@ class RunReport(BaseModel):
     no_report_because: str | None = None
 
 
+# What a run's page lists item by item; the runs list keeps only the counts beside them, so it
+# holds one run's lists at a time, however many runs it shows.
+ITEM_LISTS = ("quarantine", *LISTED, "found_upstream", "duplicated_external_ids")
+
+
 def recent_runs(session: Session, dag_id: str, limit: int) -> list[RunReport]:
-    """The DAG's latest runs, newest first, each with its report."""
+    """The DAG's latest runs, newest first, each with its report's counts and verdict (a run's own
+    page, ``one_run``, has its lists too)."""
     from airflow.models.dagrun import DagRun
 
     runs = session.scalars(
         select(DagRun).where(DagRun.dag_id == dag_id).order_by(DagRun.run_after.desc()).limit(limit)
     ).all()
     folders = run_folders(session, dag_id, [run.run_id for run in runs])
-    return [_with_report(_run(run), folders.get(run.run_id)) for run in runs]
+    return [counts_only(with_report(_run(run), folders.get(run.run_id))) for run in runs]
+
+
+def counts_only(run: RunReport) -> RunReport:
+    """The run with its report's per-product lists left out (what the runs list keeps)."""
+    if run.report is not None:
+        run.report = {key: value for key, value in run.report.items() if key not in ITEM_LISTS}
+        if "batches" in run.report:
+            run.report["batches"] = {k: v for k, v in run.report["batches"].items() if k != "results"}
+    return run
 
 
 def one_run(session: Session, dag_id: str, run_id: str) -> RunReport | None:
@@ -52,7 +68,7 @@ def one_run(session: Session, dag_id: str, run_id: str) -> RunReport | None:
     run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
     if run is None:
         return None
-    return _with_report(_run(run), run_folders(session, dag_id, [run_id]).get(run_id))
+    return with_report(_run(run), run_folders(session, dag_id, [run_id]).get(run_id))
 
 
 def run_folders(session: Session, dag_id: str, run_ids: list[str]) -> dict[str, str]:
@@ -85,7 +101,9 @@ def _run(run: Any) -> RunReport:
     )
 
 
-def _with_report(run: RunReport, folder_url: str | None) -> RunReport:
+def with_report(run: RunReport, folder_url: str | None) -> RunReport:
+    """The run with its report read from ``folder_url`` (a stock run's put together from its
+    files), or with why there is none."""
     if folder_url is None:
         fetch = dag_parts.FETCH_TASK.get(run.dag_id, dag_parts.FETCH_PAGES)
         run.no_report_because = f"{fetch} has not named a run folder for this run"
@@ -110,7 +128,7 @@ def _stock_report(folder: RunFolder) -> dict[str, Any]:
     skipped = read_optional_json(folder.skipped)
     return stock_run_report(
         fetch=read_optional_json(folder.fetch),
-        quarantine=read_optional_json(folder.quarantine) or [],
+        quarantine=list(folder.quarantined(limit=MAX_LISTED)),
         stock=read_optional_json(folder.stock),
         skipped_because=skipped.get("reason") if skipped else None,
     )

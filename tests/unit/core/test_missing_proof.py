@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from medusa_sync.core.missing import Answer, Confirmation, control_problem, outcome_of, source_id_of
+from medusa_sync.core.diff import StoreProduct
+from medusa_sync.core.missing import (
+    LOOKUP_CHUNK,
+    Answer,
+    Confirmation,
+    confirm_absent,
+    control_problem,
+    outcome_of,
+    source_id_of,
+)
+from medusa_sync.core.report import MAX_LISTED
 
 
 @pytest.mark.parametrize(
@@ -39,7 +49,7 @@ def test_the_reasons_name_the_found_and_unproven_ids_and_what_was_still_acted_on
         Answer("dummyjson:9", "prod_c", "9", "unproven", "GET /products/9: Service Unavailable"),
     ]
     confirmation = Confirmation.sort(answers)
-    assert [a.product_id for a in confirmation.absent] == ["prod_a"]
+    assert confirmation.absent == 1
     assert [a.product_id for a in confirmation.found] == ["prod_b"]
     assert confirmation.reasons() == [
         "1 product(s) the paging missed are still upstream (source id(s) 51): not drafted or deleted",
@@ -66,4 +76,31 @@ def test_404s_count_only_from_a_source_that_answers_for_a_product_it_listed():
     assert "its 404s prove nothing" in control_problem("7", 404, None)
     assert "its 404s prove nothing" in control_problem("7", 200, {"id": 8})
     distrusted = Confirmation.sort([Answer("dummyjson:1", "prod_1", "1", "absent", "404")], distrust="why")
-    assert (distrusted.absent, [a.detail for a in distrusted.unproven]) == ([], ["why"])
+    assert (distrusted.absent, [a.detail for a in distrusted.unproven]) == (0, ["why"])
+
+
+def test_the_missing_are_asked_for_a_chunk_at_a_time_and_answered_as_they_come():
+    calls: list[int] = []
+
+    def lookup(ids):
+        calls.append(len(ids))
+        return ((i, (404, None, "") if i != "7" else (200, {"id": 7}, "")) for i in ids)
+
+    products = (
+        StoreProduct(f"prod_{n}", f"dummyjson:{n}", f"h-{n}", f"variant_{n}", "abc", "published")
+        for n in range(1, 2501)
+    )
+    answers = confirm_absent(products, prefix="dummyjson:", listed_source_id="7", lookup=lookup)
+    first = next(answers)
+    assert calls == [1, LOOKUP_CHUNK]  # the control, then the first chunk only
+    assert (first[0].id, first[1].outcome) == ("prod_1", "absent")
+    rest = list(answers)
+    assert calls == [1, LOOKUP_CHUNK, LOOKUP_CHUNK, 2500 - 2 * LOOKUP_CHUNK]
+    assert [a.outcome for _, a in rest].count("found") == 1  # prod_7
+
+
+def test_a_tally_keeps_every_count_and_the_first_answers_of_each_list():
+    found = (Answer(f"dummyjson:{n}", f"prod_{n}", str(n), "found") for n in range(MAX_LISTED + 50))
+    tally = Confirmation.sort(found)
+    assert (tally.counts["found"], len(tally.found)) == (MAX_LISTED + 50, MAX_LISTED)
+    assert tally.reasons()[0].startswith(f"{MAX_LISTED + 50} product(s) the paging missed")

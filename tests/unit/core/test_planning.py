@@ -11,6 +11,7 @@ from medusa_sync.core.missing import confirm_absent
 from medusa_sync.core.models import SourceProduct
 from medusa_sync.core.planning import PlanSettings, plan_sync
 from medusa_sync.core.planning import plan_missing as plan_missing_products
+from medusa_sync.core.report import MAX_LISTED
 from medusa_sync.core.store_index import StoreIndex
 from tests.fixtures.store_records import store_product
 
@@ -53,21 +54,19 @@ def asked() -> list[str]:
     return []
 
 
-def plan_missing(asked, owned: int, missing: int, listed: str = "99", on_missing: str = "delete"):
+def plan_missing(asked, owned: int, missing: int, listed: str = "99", on_missing: str = "delete", **changes):
     def lookup(ids):
         asked.extend(ids)
         return ((i, ANSWERS.get(i, (404, None, ""))) for i in ids)
 
-    settings = settings_for(on_missing=on_missing)
+    settings = settings_for(on_missing=on_missing, **changes)
     products = [store_product(f"prod_{n}", f"dummyjson:{n}", f"h-{n}", "abc") for n in range(1, owned + 1)]
     sink = Sink()
     with StoreIndex.build(products, prefix="dummyjson:") as index:
         for product in products[missing:]:
             index.seen_upstream(product["external_id"])
         confirm = partial(confirm_absent, prefix="dummyjson:", listed_source_id=listed, lookup=lookup)
-        plan = plan_missing_products(
-            index.missing_upstream(), {"partial": False}, index, sink, settings, confirm
-        )
+        plan = plan_missing_products({"partial": False}, index, sink, settings, confirm)
     return plan, sink.items
 
 
@@ -103,6 +102,33 @@ def test_a_source_that_answers_404_even_for_a_product_it_listed_proves_nothing(a
     assert [a["id"] for a in plan["unproven_missing"]] == ["prod_1", "prod_3"]
     assert "its 404s prove nothing" in plan["unproven_missing"][0]["detail"]
     assert [a["id"] for a in plan["found_upstream"]] == ["prod_2"]
+
+
+def test_a_wrong_but_complete_source_is_stopped_by_the_guard_from_counts_alone():
+    # 100 products upstream against a store of 5,000: the guard decides from two counts; no
+    # product is asked for, and the plan lists only the first MAX_LISTED of the missing.
+    def confirm(products):
+        pytest.fail("the guard holds: nothing per missing product is read")
+
+    sink = Sink()
+    store = [store_product(f"prod_{n:05d}", f"dummyjson:{n}", f"h-{n}", "abc") for n in range(5000)]
+    with StoreIndex.build(store, prefix="dummyjson:") as index:
+        for n in range(100):
+            index.seen_upstream(f"dummyjson:{n}")
+        plan = plan_missing_products(
+            {"partial": False}, index, sink, settings_for(on_missing="draft"), confirm
+        )
+    assert plan["guard"]["allowed"] is False and plan["missing_action"] == "blocked by the deletion guard"
+    assert (plan["guard"]["acting"], plan["guard"]["owned"]) == (4900, 5000)
+    assert (plan["missing_upstream"], len(plan["missing"])) == (4900, MAX_LISTED)
+    assert sink.items == {"create": [], "update": [], "delete": []}
+
+
+def test_missing_products_are_asked_for_a_chunk_at_a_time_and_each_404_is_drafted(asked):
+    plan, written = plan_missing(asked, owned=2600, missing=2500, on_missing="draft", max_missing_percent=100)
+    assert asked[0] == "99" and len(asked) == 1 + 2500  # a product the fetch listed, then each missing
+    assert plan["missing_acted_on"] == 2500 - 3  # 2 and 99 are still upstream, 3 is unanswered
+    assert len(written["update"]) == 2497 and {u["status"] for u in written["update"]} == {"draft"}
 
 
 def test_the_catalog_plans_a_create_an_update_and_leaves_the_unchanged_alone(record):

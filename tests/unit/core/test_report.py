@@ -1,4 +1,4 @@
-from medusa_sync.core.report import build_report, merge_results, summary
+from medusa_sync.core.report import MAX_LISTED, build_report, merge_results, summary
 
 
 def make(results, plan=None, params=None):
@@ -168,6 +168,37 @@ def test_the_results_of_an_instance_s_files_are_merged():
     )
     assert (merged["created"], merged["resumed"]) == (350, 150)
     assert merged["superseded"] == [{"external_id": "dummyjson:9"}]
+
+
+def test_a_run_that_rejects_thousands_counts_them_all_and_lists_the_first_thousand():
+    def rejected(first: int, count: int) -> list[dict]:
+        return [{"external_id": f"dummyjson:{n}", "message": "bad"} for n in range(first, first + count)]
+
+    # Read as RunFolder.landed_results gives them: one instance at a time, its files merged.
+    instances = (
+        ("batch 1-5/9", merge_results([{"rejected": rejected(0, 700)}, {"rejected": rejected(700, 700)}])),
+        ("batch 6-9/9", merge_results([{"rejected": rejected(1400, 900)}])),
+    )
+    report = make(instances)
+    assert report["products"]["rejected"] == 2300
+    assert len(report["rejected"]) == MAX_LISTED
+    assert report["rejected"][-1]["external_id"] == f"dummyjson:{MAX_LISTED - 1}"
+    assert [line["rejected"] for line in report["batches"]["results"]] == [1400, 900]
+
+
+def test_the_source_counts_every_quarantined_record_though_the_report_lists_the_first():
+    report = build_report(
+        dag_id="medusa_product_sync",
+        run_id="manual__1",
+        params={},
+        fetch={"fetched": 5000, "valid": 0, "quarantined": 5000},
+        quarantine=[{"source_id": str(n), "reason": "stock: missing"} for n in range(MAX_LISTED)],
+        taxonomy=None,
+        plan=None,
+        results={},
+        duration_seconds=1.0,
+    )
+    assert report["source"]["quarantined"] == 5000 and len(report["quarantine"]) == MAX_LISTED
 
 
 def test_the_asset_event_carries_the_counts_only_when_the_store_changed():

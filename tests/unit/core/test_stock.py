@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 
 from medusa_sync.core.models import SourceProduct
-from medusa_sync.core.stock import StoreLevel, parse_stock, plan_levels, source_stock, store_levels
+from medusa_sync.core.stock import LevelIndex, LevelPlan, StoreLevel, parse_stock, store_level
 from medusa_sync.core.validation import StockValidator, Validator
 
 LOCATION = "sloc_1"
@@ -57,43 +62,167 @@ def test_the_stock_problem_never_reaches_the_page_files():
     assert product.model_dump(mode="json")["stock"] is None
 
 
-def test_only_levels_that_differ_are_written_and_only_their_stocked_quantity():
-    store = {
-        "d:1": StoreLevel("d:1", "iitem_1", stocked_quantity=5, level_id="ilev_1"),
-        "d:2": StoreLevel("d:2", "iitem_2", stocked_quantity=5, level_id="ilev_2"),
-        "d:3": StoreLevel("d:3", "iitem_3"),
-        "d:4": StoreLevel("d:4", None),
-    }
-    plan = plan_levels({"d:1": 5, "d:2": 8, "d:3": 0, "d:4": 1, "d:9": 2}, store, LOCATION)
-    assert plan.update == [{"inventory_item_id": "iitem_2", "location_id": LOCATION, "stocked_quantity": 8}]
-    assert plan.create == [{"inventory_item_id": "iitem_3", "location_id": LOCATION, "stocked_quantity": 0}]
+def listed(external_id: str | None, item: str | None = None, *levels: dict[str, Any]) -> dict[str, Any]:
+    """A store product as ``STORE_LEVEL_FIELDS`` lists it; without ``item``, its variant is not
+    managed by inventory."""
+    links = [{"inventory_item_id": item, "inventory": {"location_levels": list(levels)}}] if item else []
+    return {"id": f"prod_{external_id}", "external_id": external_id, "variants": [{"inventory_items": links}]}
+
+
+def level(level_id: str, quantity: float, location_id: str = LOCATION) -> dict[str, Any]:
+    return {"id": level_id, "location_id": location_id, "stocked_quantity": quantity}
+
+
+def stock(**by_id: int | None) -> list[dict[str, Any]]:
+    """Source records as the fetch keeps them: ``stock(_1=5)`` is ``[{"id": 1, "stock": 5}]``."""
+    return [{"id": int(key.lstrip("_")), "stock": value} for key, value in by_id.items()]
+
+
+@pytest.fixture
+def index() -> Iterator[LevelIndex]:
+    with LevelIndex(in_memory=True) as index:
+        yield index
+
+
+def planned(index: LevelIndex, source: list[dict], store: list[dict]) -> LevelPlan:
+    index.add_source(source, "d:")
+    index.add_store(store, LOCATION, "d:")
+    return index.plan(LOCATION)
+
+
+def written(plan: LevelPlan, kind: str, size: int = 1000) -> list[dict[str, Any]]:
+    return [item for chunk in plan.chunks(kind, size) for item in chunk]
+
+
+def item(inventory_item_id: str, quantity: int) -> dict[str, Any]:
+    return {"inventory_item_id": inventory_item_id, "location_id": LOCATION, "stocked_quantity": quantity}
+
+
+def test_only_levels_that_differ_are_written_and_only_their_stocked_quantity(index):
+    store = [
+        listed("d:1", "iitem_1", level("ilev_1", 5)),
+        listed("d:2", "iitem_2", level("ilev_2", 5)),
+        listed("d:3", "iitem_3"),
+        listed("d:4"),
+    ]
+    plan = planned(index, stock(_1=5, _2=8, _3=0, _4=1, _9=2), store)
+    assert written(plan, "update") == [item("iitem_2", 8)]
+    assert written(plan, "create") == [item("iitem_3", 0)]
     assert (plan.unchanged, plan.writes) == (1, 2)
-    assert plan.not_in_store == ["d:9"]
-    assert plan.unmanaged == ["d:4"]
+    assert (plan.not_in_store, plan.unmanaged) == (1, 1)  # d:9, d:4
 
 
-def test_the_source_stock_is_keyed_by_external_id_and_leaves_out_quarantined_stocks():
-    records = [{"id": 1, "stock": 4}, {"id": 2, "stock": None}, {"id": 3, "stock": 0}]
-    assert source_stock(records, "d:") == {"d:1": 4, "d:3": 0}
+def test_a_fractional_level_always_differs_and_a_whole_float_equals_its_integer(index):
+    store = [listed("d:1", "iitem_1", level("ilev_1", 2.5)), listed("d:2", "iitem_2", level("ilev_2", 3.0))]
+    plan = planned(index, stock(_1=2, _2=3), store)
+    assert written(plan, "update") == [item("iitem_1", 2)]
+    assert (plan.update, plan.unchanged) == (1, 1)
 
 
-def test_only_synced_products_of_a_listing_count_with_their_level_at_the_location():
-    def product(external_id: str | None, levels: list[dict]) -> dict:
-        item = {"inventory_item_id": "iitem_1", "inventory": {"location_levels": levels}}
-        return {"id": "prod_1", "external_id": external_id, "variants": [{"inventory_items": [item]}]}
-
-    elsewhere = {"id": "ilev_0", "location_id": "sloc_other", "stocked_quantity": 9}
-    here = {"id": "ilev_1", "location_id": LOCATION, "stocked_quantity": 3}
-    listing = [product("d:1", [elsewhere, here]), product("d:2", [elsewhere]), product(None, [here])]
-    assert store_levels(listing, LOCATION, "d:") == {
-        "d:1": StoreLevel("d:1", "iitem_1", stocked_quantity=3, level_id="ilev_1"),
-        "d:2": StoreLevel("d:2", "iitem_1"),
-    }
+def test_a_quarantined_stock_is_left_out_and_its_product_keeps_its_level(index):
+    store = [listed(f"d:{n}", f"iitem_{n}", level(f"ilev_{n}", 9)) for n in (1, 2, 3)]
+    plan = planned(index, stock(_1=4, _2=None, _3=0), store)
+    assert written(plan, "update") == [item("iitem_1", 4), item("iitem_3", 0)]
+    assert (plan.unchanged, plan.not_in_store, plan.writes) == (0, 0, 2)
 
 
-def test_a_product_whose_stock_is_quarantined_keeps_its_level():
-    store = {"d:1": StoreLevel("d:1", "iitem_1", stocked_quantity=5, level_id="ilev_1")}
-    assert plan_levels({}, store, LOCATION).writes == 0
+def test_a_product_without_a_stock_in_the_source_writes_nothing(index):
+    plan = planned(index, [], [listed("d:1", "iitem_1", level("ilev_1", 5))])
+    assert plan.writes == 0 and written(plan, "create") == written(plan, "update") == []
+
+
+def test_a_source_id_given_twice_keeps_its_last_stock(index):
+    plan = planned(index, [*stock(_1=4), *stock(_1=6)], [listed("d:1", "iitem_1", level("ilev_1", 4))])
+    assert written(plan, "update") == [item("iitem_1", 6)]
+
+
+def test_only_synced_products_of_a_listing_count_with_their_level_at_the_location(index):
+    elsewhere = level("ilev_0", 9, location_id="sloc_other")
+    here = level("ilev_1", 3)
+    store = [
+        listed("d:1", "iitem_1", elsewhere, here),
+        listed("d:2", "iitem_2", elsewhere),
+        listed(None, "iitem_8", here),
+        listed("other:3", "iitem_9", here),
+    ]
+    assert store_level(store[0], LOCATION) == StoreLevel(
+        "d:1", "iitem_1", stocked_quantity=3, level_id="ilev_1"
+    )
+    assert store_level(store[1], LOCATION) == StoreLevel("d:2", "iitem_2")
+    plan = planned(index, stock(_1=3, _2=5, _3=7), store)
+    assert written(plan, "create") == [item("iitem_2", 5)]
+    assert (plan.unchanged, plan.update, plan.not_in_store) == (1, 0, 1)  # d:3 is not ours in the store
+
+
+def test_the_first_product_listed_with_an_external_id_is_the_one_whose_level_is_written(index):
+    store = [listed("d:1", "iitem_a", level("ilev_a", 1)), listed("d:1", "iitem_b")]
+    plan = planned(index, stock(_1=4), store)
+    assert written(plan, "update") == [item("iitem_a", 4)] and plan.create == 0
+
+
+def test_only_creates_and_updates_are_read_and_a_chunk_holds_at_least_one_level(index):
+    plan = planned(index, stock(_1=4), [listed("d:1", "iitem_1", level("ilev_1", 4))])
+    with pytest.raises(ValueError, match="not a kind of level write"):
+        plan.chunks("unchanged", 10)
+    with pytest.raises(ValueError, match="at least one level"):
+        plan.chunks("update", 0)
+
+
+def synthetic_store(n: int) -> Iterator[dict[str, Any]]:
+    """Products 501..n+500 (the first 500 source ids not in the store yet, the last 500 gone
+    upstream), sorted into kinds by id; then products of another integration, and a second
+    product for some ids (never the one kept)."""
+    for pid in range(501, n + 501):
+        quantity = pid % 10
+        if pid % 50 == 0:
+            yield listed(f"d:{pid}")
+        elif pid % 7 == 0:
+            yield listed(f"d:{pid}", f"iitem_{pid}", level(f"ilev_{pid}", 1, location_id="sloc_other"))
+        elif pid % 3 == 0:
+            yield listed(f"d:{pid}", f"iitem_{pid}", level(f"ilev_{pid}", quantity + 1))
+        elif pid % 11 == 0:
+            yield listed(f"d:{pid}", f"iitem_{pid}", level(f"ilev_{pid}", quantity + 0.5))
+        else:
+            yield listed(f"d:{pid}", f"iitem_{pid}", level(f"ilev_{pid}", float(quantity)))
+    for pid in range(1, 101):
+        yield listed(f"other:{pid}", f"iitem_other_{pid}", level(f"ilev_other_{pid}", 0))
+    for pid in range(1000, 1100):
+        yield listed(f"d:{pid}", f"iitem_twin_{pid}")
+
+
+def kind_of(pid: int) -> str:
+    """Where ``synthetic_store`` puts a source id, decided as a reader would."""
+    if pid <= 500:
+        return "not_in_store"
+    if pid % 50 == 0:
+        return "unmanaged"
+    if pid % 7 == 0:
+        return "create"
+    if pid % 3 == 0 or pid % 11 == 0:
+        return "update"
+    return "unchanged"
+
+
+def test_a_large_plan_counts_exactly_and_its_chunks_carry_every_write_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the index's file, where we can see it
+    n, size = 20_000, 1000
+    expected = Counter(kind_of(pid) for pid in range(1, n + 1))
+    with LevelIndex() as index:
+        index.add_source(({"id": pid, "stock": pid % 10} for pid in range(1, n + 1)), "d:")
+        index.add_store(synthetic_store(n), LOCATION, "d:")
+        plan = index.plan(LOCATION)
+        counts = {kind: getattr(plan, kind) for kind in expected}
+        chunks = {kind: list(plan.chunks(kind, size)) for kind in ("create", "update")}
+        assert list(tmp_path.iterdir())  # on disk while open
+    assert counts == expected
+    for kind, lists in chunks.items():
+        assert all(len(chunk) == size for chunk in lists[:-1]) and 0 < len(lists[-1]) <= size
+        items = [entry for chunk in lists for entry in chunk]
+        wanted = {f"iitem_{pid}": pid % 10 for pid in range(1, n + 1) if kind_of(pid) == kind}
+        assert len(items) == len(wanted) == expected[kind]
+        assert {i["inventory_item_id"]: i["stocked_quantity"] for i in items} == wanted
+        assert {i["location_id"] for i in items} == {LOCATION}
+    assert list(tmp_path.iterdir()) == []  # closing deleted the file
 
 
 def test_the_stock_fetch_keeps_whole_stocks_and_quarantines_bad_ones_and_repeated_ids():

@@ -101,3 +101,30 @@ def test_a_folder_whose_run_id_tells_no_time_is_dated_by_its_last_attempt(tmp_pa
     custom.start_attempt({"try_number": 1})
     assert "nightly-catch-up" not in running.prune_older_runs(1)  # started seconds ago
     assert "nightly-catch-up" in running.prune_older_runs(0, now=time.time() + 60)
+
+
+def test_the_quarantine_is_written_in_parts_as_it_grows_and_read_back_in_order(tmp_path, monkeypatch):
+    from medusa_sync.core.completeness import FetchAudit
+    from medusa_sync.core.validation import StockValidator
+    from medusa_sync.rundata.run_folder import PageFileWriter
+
+    monkeypatch.setattr(PageFileWriter, "QUARANTINE_PART", 3)
+    folder = RunFolder(f"file://{tmp_path}")
+    writer = PageFileWriter(folder, StockValidator(), FetchAudit())
+    for skip in (0, 4):  # two pages of four records, none with a stock
+        records = [{"id": n} for n in range(skip + 1, skip + 5)]
+        writer.add({"products": records, "skip": skip, "limit": 4, "total": 8})
+        assert len(writer._pending) < 3  # a full part is written at once, not kept
+    summary = writer.close(started_at="2026-12-01T00:00:00+00:00")
+    assert summary["quarantined"] == 8
+    parts = sorted(p.name for p in (tmp_path / "quarantine").iterdir())
+    assert parts == ["part-00001.json", "part-00002.json", "part-00003.json"]
+    assert [q["source_id"] for q in folder.quarantined()] == [str(n) for n in range(1, 9)]
+    assert [q["source_id"] for q in folder.quarantined(limit=4)] == ["1", "2", "3", "4"]
+    assert {q["reason"] for q in folder.quarantined()} == {"stock: missing"}
+
+
+def test_a_folder_an_earlier_version_wrote_still_gives_its_quarantine(tmp_path):
+    folder = RunFolder(f"file://{tmp_path}")
+    write_json(folder.root / "quarantine.json", [{"source_id": "7", "reason": "price: -1 is negative"}])
+    assert [q["source_id"] for q in folder.quarantined()] == ["7"]

@@ -73,7 +73,19 @@ def test_long_lists_are_cut_on_the_page_and_say_where_the_rest_is():
     html = run_page(a_run(report), AIRFLOW)
     assert f"Quarantined: {MAX_ROWS + 7}" in html
     assert f"price: bad {MAX_ROWS - 1}<" in html and f"price: bad {MAX_ROWS}<" not in html
-    assert "7 more in report.json" in html
+    assert "7 more: report.json and the JSON endpoint list the first 507" in html
+
+
+def test_a_list_the_report_cut_short_shows_its_whole_count_and_where_every_entry_is():
+    report = a_report(**{"batch 1/1": {"created": 1}})
+    report["quarantine"] = [{"source_id": str(n), "reason": "stock: missing"} for n in range(1000)]
+    report["source"]["quarantined"] = 250_000
+    html = run_page(a_run(report), AIRFLOW)
+    assert "Quarantined: 250000" in html
+    assert (
+        f"{250_000 - MAX_ROWS} more: report.json and the JSON endpoint list the first 1000, the run "
+        "folder's quarantine/ every one" in html
+    )
 
 
 def test_a_run_without_a_report_says_why():
