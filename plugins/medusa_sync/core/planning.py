@@ -12,6 +12,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any, Literal, Protocol, get_args
 
 from medusa_sync.core.batching import Kind
@@ -127,14 +128,18 @@ def plan_catalog(
     decimals = currency_decimals(settings.currency_code)
     counts: Counter[str] = Counter()
     # A quarantined record still exists upstream: it must never count as missing.
-    for quarantined in quarantine:
-        if quarantined["source_id"]:
-            index.seen_upstream(ctx.external_id(quarantined["source_id"]))
+    ids = (ctx.external_id(q["source_id"]) for q in quarantine if q["source_id"])
+    while chunk := list(islice(ids, index.CHUNK)):
+        index.seen_upstream_all(chunk)
     for records in pages:
-        for record in records:
-            product = SourceProduct.parse(record, currency=settings.currency_code, decimals=decimals)
-            desired = desired_product(product, ctx)
-            existing = index.seen_upstream(desired["external_id"])
+        products = [
+            SourceProduct.parse(record, currency=settings.currency_code, decimals=decimals)
+            for record in records
+        ]
+        desired_page = [desired_product(product, ctx) for product in products]
+        held = index.seen_upstream_all(desired["external_id"] for desired in desired_page)
+        for product, desired in zip(products, desired_page, strict=True):
+            existing = held.get(desired["external_id"])
             action = classify(desired, existing, full_refresh=settings.full_refresh)
             counts[action] += 1
             if action == "create":

@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from medusa_sync.core.diff import StoreProduct
+from medusa_sync.core.report import MAX_LISTED
 from medusa_sync.core.scratch import ScratchDb
 
 _COLUMNS = ("id", "external_id", "handle", "variant_id", "sync_hash", "status", "updated_at")
@@ -23,6 +24,7 @@ CREATE TABLE ours ({", ".join(f"{c} TEXT" for c in _COLUMNS)}, seen INTEGER NOT 
 CREATE TABLE handles (handle TEXT PRIMARY KEY) WITHOUT ROWID;
 """
 log = logging.getLogger(__name__)
+MAX_LOGGED = 20  # duplicated external ids logged one by one
 
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM ours"
 _INSERT = f"INSERT OR IGNORE INTO ours ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
@@ -53,10 +55,14 @@ class StoreIndex:
     Use as a context manager (or call ``close``): closing deletes the file.
     """
 
+    CHUNK = 500  # ids per IN (...) query, well under SQLite's limit on parameters
+
     def __init__(self, *, prefix: str) -> None:
         self.prefix = prefix
-        # External ids found on more than one product: a broken invariant to report, not to guess at.
+        # External ids found on more than one product: a broken invariant to report, not to guess at
+        # (the first MAX_LISTED of them, by product ids; ``duplicates`` counts them all).
         self.duplicated: dict[str, list[str]] = {}
+        self.duplicates = 0
         self._scratch = ScratchDb(_SCHEMA)
         self._db = self._scratch.db
         self.handles = HandleSet(self._db)
@@ -72,7 +78,7 @@ class StoreIndex:
         except BaseException:
             index.close()
             raise
-        for external_id, ids in index.duplicated.items():
+        for external_id, ids in list(index.duplicated.items())[:MAX_LOGGED]:
             log.error(
                 "external id %s is on %d products (%s): only %s is kept in step",
                 external_id,
@@ -80,6 +86,8 @@ class StoreIndex:
                 ", ".join(ids),
                 ids[0],
             )
+        if len(index.duplicated) > MAX_LOGGED:
+            log.error("in all, %d products repeat an earlier product's external id", index.duplicates)
         return index
 
     def describe(self) -> str:
@@ -93,8 +101,12 @@ class StoreIndex:
             return
         row = tuple(getattr(product, c) for c in _COLUMNS)
         if self._db.execute(_INSERT, row).rowcount == 0:
-            first = self.get(product.external_id)
-            self.duplicated.setdefault(product.external_id, [first.id if first else "?"]).append(product.id)
+            self.duplicates += 1
+            if product.external_id in self.duplicated:
+                self.duplicated[product.external_id].append(product.id)
+            elif len(self.duplicated) < MAX_LISTED:
+                first = self.get(product.external_id)
+                self.duplicated[product.external_id] = [first.id if first else "?", product.id]
 
     def get(self, external_id: str) -> StoreProduct | None:
         row = self._db.execute(f"{_SELECT} WHERE external_id = ?", (external_id,)).fetchone()
@@ -102,10 +114,21 @@ class StoreIndex:
 
     def seen_upstream(self, external_id: str) -> StoreProduct | None:
         """Note that the source still has this id (so it is not missing); returns our product with it."""
-        product = self.get(external_id)
-        if product is not None:
-            self._db.execute("UPDATE ours SET seen = 1 WHERE external_id = ?", (external_id,))
-        return product
+        return self.seen_upstream_all([external_id]).get(external_id)
+
+    def seen_upstream_all(self, external_ids: Iterable[str]) -> dict[str, StoreProduct]:
+        """``seen_upstream`` for a page of ids at once (two queries per ``CHUNK``, not two per id):
+        our products among them, by external id."""
+        found: dict[str, StoreProduct] = {}
+        unique = list(dict.fromkeys(external_ids))
+        for start in range(0, len(unique), self.CHUNK):
+            chunk = unique[start : start + self.CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(f"{_SELECT} WHERE external_id IN ({marks})", chunk).fetchall()
+            if rows:
+                self._db.execute(f"UPDATE ours SET seen = 1 WHERE external_id IN ({marks})", chunk)
+            found.update((row[1], StoreProduct(*row)) for row in rows)
+        return found
 
     def missing_upstream(self, *, drafts: bool = True, limit: int | None = None) -> Iterator[StoreProduct]:
         """Ours that the source no longer has, by external id, read as they are consumed (a million

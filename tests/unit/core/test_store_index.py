@@ -66,3 +66,18 @@ def test_the_index_file_is_removed_on_close_even_when_building_fails():
     with pytest.raises(ConnectionError):
         StoreIndex.build(broken_listing(), prefix="dummyjson:")
     assert set(folder.parent.glob("medusa-sync-*")) == before
+
+
+def test_a_store_full_of_repeated_external_ids_counts_them_all_and_lists_the_first():
+    from medusa_sync.core.report import MAX_LISTED
+
+    twice = [
+        store_product(f"p{n}-{copy}", f"dummyjson:{n}", f"h-{n}-{copy}")
+        for n in range(MAX_LISTED + 10)
+        for copy in (1, 2)
+    ]
+    with StoreIndex.build(twice, prefix="dummyjson:") as index:
+        assert index.duplicates == MAX_LISTED + 10
+        assert len(index.duplicated) == MAX_LISTED
+        assert index.duplicated["dummyjson:0"] == ["p0-1", "p0-2"]
+        assert index.owned == MAX_LISTED + 10
