@@ -45,7 +45,7 @@ def _run(*args: str) -> str:
 def _step(step: str, folder: Path, *args: str) -> dict:
     # The result is the last line; Airflow's task logger may print the operator's log lines first.
     line = _run(step, str(folder), *args).strip().splitlines()[-1]
-    print(f"\n[{step} 1M] {line}")
+    print(f"\n[{step} {folder.name}] {line}")
     return json.loads(line)
 
 
@@ -152,3 +152,20 @@ def test_sync_stock_plans_a_million_levels_exactly_within_300_mb(million):
     assert {key: result[key] for key in expected} == expected
     assert result["chunked"] == {"create": expected["planned_create"], "update": expected["planned_update"]}
     assert result["peak_rss_mb"] <= MAX_RSS_MB
+
+
+ONE_TITLE = 100_000
+
+
+def test_a_first_sync_of_100000_products_with_one_title_gives_each_its_own_handle(tmp_path):
+    # A marketplace's "Phone Case" a hundred thousand times: handles are allocated in linear time.
+    _run("write", str(tmp_path), "--products", str(ONE_TITLE), "--title", "Phone Case", "--first-sync")
+    result = _step("plan", tmp_path, "--batch-size", "500")
+    assert (result["create"], result["update"], result["unchanged"]) == (ONE_TITLE, 0, 0)
+    handles = [
+        item["handle"]
+        for path in (tmp_path / "run" / "batches").iterdir()
+        for item in json.loads(path.read_text())["create"]
+    ]
+    assert len(set(handles)) == len(handles) == ONE_TITLE
+    assert {"phone-case", "phone-case-1", f"phone-case-{ONE_TITLE - 1}"} <= set(handles)
