@@ -202,15 +202,31 @@ def display_name(slug: str) -> str:
     return " ".join(word.capitalize() for word in slug.split("-") if word)
 
 
+class TaxonomyNeeds:
+    """Categories and tags the records use, each once, in first-seen order, gathered page by page
+    as the fetch writes them (``needed_taxonomy.json``), so ``sync_categories`` reads one small
+    file instead of every page again."""
+
+    def __init__(self) -> None:
+        self.categories: dict[str, None] = {}
+        self.tags: dict[str, None] = {}
+
+    def add(self, records: Iterable[Mapping[str, Any]]) -> TaxonomyNeeds:
+        for record in records:
+            if "category" in record:  # a stock fetch's records carry none
+                self.categories.setdefault(record["category"], None)
+            for tag in record.get("tags") or ():
+                self.tags.setdefault(tag, None)
+        return self
+
+    def to_json(self) -> dict[str, list[str]]:
+        return {"categories": list(self.categories), "tags": list(self.tags)}
+
+
 def needed_taxonomy(records: Iterable[Mapping[str, Any]]) -> tuple[list[str], list[str]]:
     """Categories and tags the records use, each once, in first-seen order."""
-    categories: dict[str, None] = {}
-    tags: dict[str, None] = {}
-    for record in records:
-        categories.setdefault(record["category"], None)
-        for tag in record.get("tags") or ():
-            tags.setdefault(tag, None)
-    return list(categories), list(tags)
+    needs = TaxonomyNeeds().add(records)
+    return list(needs.categories), list(needs.tags)
 
 
 def category_handle(source_category: str) -> str:

@@ -10,7 +10,7 @@ from medusa_sync.core.mapping import category_handle, display_name, needed_taxon
 from medusa_sync.hooks._http import create_concurrently
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.run_params import RunParams
-from medusa_sync.rundata.run_folder import RunFolder, read_json, write_json
+from medusa_sync.rundata.run_folder import RunFolder, read_json, read_optional_json, write_json
 
 
 def _records(folder: RunFolder):
@@ -42,7 +42,7 @@ class SyncTaxonomyOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         dry_run = RunParams.of(context["params"]).dry_run
         folder = RunFolder(self.run_folder)
-        categories, tags = needed_taxonomy(_records(folder))
+        categories, tags = self._needed(folder)
         names = {c["slug"]: c["name"] for c in read_json(folder.source_categories)}
         hook = MedusaHook(medusa_conn_id=self.medusa_conn_id)
 
@@ -80,6 +80,14 @@ class SyncTaxonomyOperator(BaseOperator):
             "categories_created": len(created_categories),
             "tags_created": len(created_tags),
         }
+
+    def _needed(self, folder: RunFolder) -> tuple[list[str], list[str]]:
+        """What the fetch gathered as it wrote the pages; a folder an earlier version's fetch
+        wrote has no ``needed_taxonomy.json``, and its pages are read instead."""
+        needs = read_optional_json(folder.needed_taxonomy)
+        if needs is None:
+            return needed_taxonomy(_records(folder))
+        return needs["categories"], needs["tags"]
 
     def _create(
         self, hook: MedusaHook, categories: dict[str, str], tags: list[str]

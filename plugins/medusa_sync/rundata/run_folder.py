@@ -22,6 +22,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from medusa_sync.core.batching import Batch, BatchBuilder, Kind, group_label, group_sizes
 from medusa_sync.core.completeness import FetchAudit
+from medusa_sync.core.mapping import TaxonomyNeeds
 from medusa_sync.core.models import BatchDescriptor
 from medusa_sync.core.newest_plan import PlanClaim, may_claim
 from medusa_sync.core.report import merge_results
@@ -112,6 +113,11 @@ class RunFolder:
         parts = self._listing("quarantine") or [p for p in [self.root / "quarantine.json"] if p.exists()]
         entries = (entry for part in parts for entry in read_json(part))
         return entries if limit is None else islice(entries, limit)
+
+    @property
+    def needed_taxonomy(self) -> ObjectStoragePath:
+        """The categories and tags the fetched records use (``TaxonomyNeeds``)."""
+        return self.root / "needed_taxonomy.json"
 
     @property
     def source_categories(self) -> ObjectStoragePath:
@@ -369,6 +375,7 @@ class PageFileWriter:
         self.audit = audit
         self.pages = self.valid = self.quarantined = self.parts = 0
         self._pending: list[dict[str, Any]] = []
+        self.taxonomy = TaxonomyNeeds()
 
     def add(self, page: dict[str, Any]) -> str:
         """One page from ``CatalogSourceHook.iter_pages``; returns a line for the task log."""
@@ -383,7 +390,9 @@ class PageFileWriter:
         if page.get("error"):
             self._quarantine({"source_id": None, "reason": self.audit.reasons[-1]})
         self.pages += 1
-        write_json(self.folder.page(self.pages), [p.model_dump(mode="json") for p in good])
+        records = [p.model_dump(mode="json") for p in good]
+        write_json(self.folder.page(self.pages), records)
+        self.taxonomy.add(records)
         self.valid += len(good)
         for q in bad:
             self._quarantine(q.model_dump())
@@ -408,6 +417,7 @@ class PageFileWriter:
 
     def close(self, *, started_at: str) -> dict[str, Any]:
         self._flush_quarantine()
+        write_json(self.folder.needed_taxonomy, self.taxonomy.to_json())
         if self.quarantined > self.LOGGED:
             log.warning(
                 "%d more records quarantined, each with its reason in %s",

@@ -128,3 +128,21 @@ def test_a_folder_an_earlier_version_wrote_still_gives_its_quarantine(tmp_path):
     folder = RunFolder(f"file://{tmp_path}")
     write_json(folder.root / "quarantine.json", [{"source_id": "7", "reason": "price: -1 is negative"}])
     assert [q["source_id"] for q in folder.quarantined()] == ["7"]
+
+
+def test_the_fetch_notes_the_categories_and_tags_its_records_use_as_it_writes_them(tmp_path, record):
+    from medusa_sync.core.completeness import FetchAudit
+    from medusa_sync.core.validation import Validator
+    from medusa_sync.rundata.run_folder import PageFileWriter
+
+    folder = RunFolder(f"file://{tmp_path}")
+    writer = PageFileWriter(folder, Validator(), FetchAudit())
+    first = dict(record, id=1, category="beauty", tags=["mascara", "beauty"], sku="A-1")
+    second = dict(record, id=2, category="fragrances", tags=["beauty", "perfume"], sku="A-2", meta={})
+    writer.add({"products": [first], "skip": 0, "limit": 1, "total": 2})
+    writer.add({"products": [second], "skip": 1, "limit": 1, "total": 2})
+    writer.close(started_at="2026-12-01T00:00:00+00:00")
+    assert read_json(folder.needed_taxonomy) == {
+        "categories": ["beauty", "fragrances"],
+        "tags": ["mascara", "beauty", "perfume"],
+    }
