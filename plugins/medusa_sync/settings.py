@@ -89,6 +89,13 @@ class MedusaSyncSettings(BaseModel):
     level_batch_size: int = Field(
         1000, ge=1, le=10000, description="Stock levels per inventory batch request."
     )
+    store_full_read_days: float = Field(
+        7.0,
+        ge=0,
+        description="read_store reads only the products updated since the last run's store read "
+        "(merged with what that read kept), and the whole store when its last whole read is older "
+        "than this; 0 reads the whole store every run.",
+    )
     retention_days: float = Field(
         30.0,
         ge=0,

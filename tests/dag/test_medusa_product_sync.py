@@ -7,6 +7,7 @@ store, the first sync, an unchanged re-run, then a price change at the source.
 from __future__ import annotations
 
 import copy
+import json
 from collections import Counter
 
 import pytest
@@ -62,13 +63,19 @@ def test_no_xcom_holds_product_data(local_airflow, real_catalog):
         assert not any(title in value for title in titles), (task_id, key)
 
 
-def test_an_unchanged_catalog_sends_no_write_to_medusa(sync, medusa_proxy):
+def test_an_unchanged_catalog_sends_no_write_to_medusa(sync, medusa_proxy, local_airflow):
     outcome = sync()
     assert outcome.returncode == 0, outcome.output[-5000:]
     products = outcome.report["products"]
     assert (products["created"], products["updated"], products["unchanged"]) == (0, 0, 194)
     assert medusa_proxy.writes() == []
     assert medusa_proxy.counts()["GET"] > 0
+    # read_store listed only the products updated since the first sync's read (the 194 it created,
+    # none more: the dry run's read before it was of the empty store) and merged them into that read.
+    run = local_airflow.storage / "medusa_product_sync" / outcome.report["run_id"]
+    read = json.loads((run / "store" / "snapshot.json").read_text())
+    assert read["products"] == 194
+    assert read["read"].startswith("194 changed since "), read["read"]
 
 
 def test_a_price_change_at_the_source_updates_exactly_that_product(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -91,6 +93,33 @@ def test_the_store_index_fields_come_back_from_a_filtered_listing(hook, real_cat
         assert sorted(p.external_id for p in found) == sorted(p["external_id"] for p in payloads)
         assert all(p.variant_id and p.variant_id.startswith("variant_") for p in found)
         assert {p.sync_hash for p in found} == {p["metadata"]["sync_hash"] for p in payloads}
+    finally:
+        hook.batch_products(delete=[p["id"] for p in created])
+
+
+def test_the_store_tells_its_clock_and_lists_only_the_products_updated_since_a_time(hook, real_catalog):
+    # What read_store's changed-only read rests on: the server's time, and ``updated_at[$gte]``.
+    run = uuid.uuid4().hex[:8]
+    ctx = MappingContext(external_id_prefix=f"since-{run}:")
+    payloads = [{**p, "handle": f"{p['handle']}-{run}"} for p in create_payloads(real_catalog, {4, 5}, ctx)]
+    count, before = hook.product_count_at()
+    assert before is not None and before.tzinfo is not None
+    created = hook.batch_products(create=payloads)["created"]
+    try:
+        assert hook.product_count_at()[0] == count + 2
+
+        def ids(listing):
+            return {p["id"] for p in listing}
+
+        since_before = hook.read_all_products(
+            ids, fields=("id",), updated_since=before - timedelta(seconds=1)
+        )
+        assert {p["id"] for p in created} <= since_before
+        time.sleep(1.1)  # the Date header counts whole seconds
+        _, later = hook.product_count_at()
+        edited = created[0]["id"]
+        hook.batch_products(update=[{"id": edited, "metadata": {"edited_by": "a person"}}])
+        assert hook.read_all_products(ids, fields=("id",), updated_since=later) == {edited}
     finally:
         hook.batch_products(delete=[p["id"] for p in created])
 

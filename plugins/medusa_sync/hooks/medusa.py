@@ -7,6 +7,8 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 from airflow.providers.http.hooks.http import HttpHook
@@ -267,6 +269,19 @@ class MedusaHook(HttpHook):
         ``idempotent`` (default: by method, so POST is not) decides whether a request that may
         have reached the server is sent again after a timeout.
         """
+        response = self._call(method, path, params=params, json=json, idempotent=idempotent)
+        return self._json(response, method.upper(), "/" + path.lstrip("/"))
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | Sequence[tuple[str, Any]] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+    ) -> Response:
+        """``request``'s call: the response of a call that succeeded, its body not read yet."""
         method = method.upper()
         path = "/" + path.lstrip("/")
         repeatable = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
@@ -278,6 +293,9 @@ class MedusaHook(HttpHook):
             response = self._send(method, path, auth=self._ensure_auth(), **call)
         if not response.ok:
             raise self._error(response, method, path)
+        return response
+
+    def _json(self, response: Response, method: str, path: str) -> dict[str, Any]:
         if response.status_code == 204 or not response.content:
             return {}
         try:
@@ -371,6 +389,20 @@ class MedusaHook(HttpHook):
                 if count is not None and offset + extra >= count:
                     return
 
+    def product_count_at(self) -> tuple[int, datetime | None]:
+        """How many products the store holds, and the time by the Medusa server's clock (its
+        ``Date`` header; None without one): where a later ``updated_since`` read starts from."""
+        path = "/admin/products"
+        response = self._call("GET", path, params=[("fields", "id"), ("limit", 1)])
+        count = self._json(response, "GET", path).get("count")
+        if not isinstance(count, int):
+            raise MedusaApiError(200, None, "response has no product count", "GET", path)
+        try:
+            at = parsedate_to_datetime(response.headers["Date"])
+        except (KeyError, TypeError, ValueError):
+            at = None
+        return count, at
+
     def read_all_products(
         self,
         consume: Callable[[Iterator[dict[str, Any]]], T],
@@ -379,6 +411,7 @@ class MedusaHook(HttpHook):
         page_size: int = 500,
         concurrency: int = 1,
         tries: int = STORE_READ_TRIES,
+        updated_since: datetime | None = None,
     ) -> T:
         """``consume`` every product of the store, in id order, none skipped and none twice.
 
@@ -386,8 +419,11 @@ class MedusaHook(HttpHook):
         and ``consume`` is called again from scratch with a new listing, so it must start clean
         each time (a new index, a snapshot started over). A product created meanwhile sorts last
         and moves nothing. After ``tries`` moved reads, ``StoreMovedError`` (transient) is raised.
+        With ``updated_since``, only the products updated (or created) at or after that time.
         """
         params = [("fields", ",".join(fields)), ("order", "id")]
+        if updated_since is not None:
+            params.append(("updated_at[$gte]", updated_since.isoformat()))
         for attempt in range(1, tries + 1):
             listing = self.paginate(
                 "/admin/products",

@@ -5,14 +5,23 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
+from medusa_sync import settings
 from medusa_sync.core.diff import STORE_PRODUCT_FIELDS, StoreProduct
 from medusa_sync.hooks.medusa import MedusaHook
-from medusa_sync.rundata.run_folder import RunFolder, default_storage_url
-from medusa_sync.rundata.store_snapshot import StoreSnapshot
+from medusa_sync.rundata.run_folder import RunFolder, default_storage_url, read_optional_json
+from medusa_sync.rundata.store_snapshot import (
+    StoreSnapshot,
+    at_most,
+    base_marker,
+    changed_limit,
+    changes_since,
+    record_base,
+)
 
 # Medusa pays a fixed cost per list request, so fewer, larger pages are what make the read fast.
 # Measured on a 10,000-product store, one client: pages of 500 4.1 s, 1,000 3.1 s, 2,000 2.4 s,
@@ -24,11 +33,13 @@ STORE_READ_CONCURRENCY = 1
 
 
 class ReadStoreOperator(BaseOperator):
-    """Lists every product of the store (the few fields the diff needs) into ``store/``.
+    """Writes the store as the diff needs it (a few fields of every product) into ``store/``.
 
-    It needs nothing from the source, so it runs alongside ``fetch_pages`` and the store read,
-    most of an unchanged run, costs no time of its own. ``compute_diff`` plans from it on its
-    first try; a later try reads the store again (see ``store_snapshot``).
+    It needs nothing from the source, so it runs alongside ``fetch_pages``. It lists only the
+    products updated since the previous run's read and merges them into that read, unless the
+    whole store must be read (see ``store_snapshot``: a deletion, many changes, a full refresh,
+    ``[medusa_sync] store_full_read_days``). ``compute_diff`` plans from it on its first try; a
+    later try reads the store again.
     """
 
     template_fields = ("storage_url",)
@@ -51,24 +62,83 @@ class ReadStoreOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         storage = (self.storage_url or "").strip() or default_storage_url()
-        snapshot = StoreSnapshot(RunFolder.for_run(storage, context["dag"].dag_id, context["run_id"]))
+        folder = RunFolder.for_run(storage, context["dag"].dag_id, context["run_id"])
+        snapshot = StoreSnapshot(folder)
         ti = context["ti"]
-        marker = {"task": ti.task_id, "try_number": ti.try_number, "hostname": socket.gethostname()}
         hook = MedusaHook(medusa_conn_id=self.medusa_conn_id)
         started = time.monotonic()
+        count, now = hook.product_count_at()
+        marker = {
+            "task": ti.task_id,
+            "try_number": ti.try_number,
+            "hostname": socket.gethostname(),
+            "read_started": now.isoformat() if now else None,
+        }
+        base = read_optional_json(base_marker(folder))
+        if base is not None and base.get("folder") == folder.url:
+            base = None  # this run's own earlier attempt: its pages are about to be replaced
+        since, why = changes_since(
+            base,
+            now,
+            full_read_days=settings.load().store_full_read_days,
+            # The one param it reads; the Params themselves are validated by fetch_pages beside it.
+            full_refresh=bool(context["params"].get("full_refresh")),
+        )
+        summary = None
+        if since is not None and base is not None:
+            self.log.info("reading only what changed: %s", why)
+            summary = self._read_changes(hook, snapshot, base, since, count, marker)
+        else:
+            self.log.info("reading the whole store: %s", why)
+        if summary is None:
+            summary = self._read_whole(hook, snapshot, {**marker, "full_read_at": marker["read_started"]})
+        record_base(folder, summary, context["run_id"])
+        self.log.info(
+            "store read in %.1f s: %d products in %d pages (%s)",
+            time.monotonic() - started,
+            summary["products"],
+            summary["pages"],
+            summary["read"],
+        )
+        return {"products": summary["products"], "pages": summary["pages"]}
 
-        def write(listing: Iterator[dict[str, Any]]) -> dict[str, Any]:
+    def _read_whole(
+        self, hook: MedusaHook, snapshot: StoreSnapshot, marker: dict[str, Any]
+    ) -> dict[str, Any]:
+        def write(listing: Iterator[dict[str, Any]]) -> dict[str, Any] | None:
             # Started over on each read, so an earlier attempt's or a moved read's pages never mix in.
             snapshot.start(marker)
-            return snapshot.write(map(StoreProduct.from_api, listing), self.page_size, marker)
+            return snapshot.write(
+                map(StoreProduct.from_api, listing), self.page_size, {**marker, "read": "whole"}
+            )
 
         summary = hook.read_all_products(
             write, fields=STORE_PRODUCT_FIELDS, page_size=self.page_size, concurrency=self.concurrency
         )
-        self.log.info(
-            "store read in %.1f s: %d products in %d pages",
-            time.monotonic() - started,
-            summary["products"],
-            summary["pages"],
+        assert summary is not None  # no expected count: always a summary
+        return summary
+
+    def _read_changes(
+        self,
+        hook: MedusaHook,
+        snapshot: StoreSnapshot,
+        base: dict[str, Any],
+        since: datetime,
+        count: int,
+        marker: dict[str, Any],
+    ) -> dict[str, Any] | None:
+        """The base snapshot with the products updated since ``since`` merged in; None (and the
+        reason logged) when the whole store must be read instead."""
+        limit = changed_limit(base)
+        changed = hook.read_all_products(
+            lambda listing: at_most(map(StoreProduct.from_api, listing), limit),
+            fields=STORE_PRODUCT_FIELDS,
+            page_size=self.page_size,
+            concurrency=self.concurrency,
+            updated_since=since,
         )
-        return {"products": summary["products"], "pages": summary["pages"]}
+        if changed is None:
+            self.log.info("over %d products changed: reading the whole store instead", limit)
+            return None
+        snapshot.start(marker)
+        return snapshot.merge_into(base, changed, since, self.page_size, marker, expect=count)

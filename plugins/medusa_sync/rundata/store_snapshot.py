@@ -7,23 +7,49 @@ product (every product: the handles of products that are not ours matter too), i
 A snapshot is only good for planning if nothing of this run has written to the store since it was
 taken. Upserts run only after ``compute_diff`` succeeds, so that holds on compute_diff's first
 try; any later try (a retry, a clear) reads the store itself.
+
+Reading only what changed. A daily run of a store that barely changes need not read every product
+again: each snapshot notes when its read began by the store's own clock (``read_started``), and
+the next run asks Medusa only for the products updated since then (less a margin for clocks),
+then merges them into the previous snapshot. Every change to a product bumps its ``updated_at``,
+and a new product is new; a deleted product is the one thing such a read cannot see, so the merge
+must come to exactly the store's product count, or the whole store is read. So is it when the
+changes are many, when the last whole read is older than ``[medusa_sync] store_full_read_days``,
+on a full refresh, and whenever the previous snapshot cannot be read.
 """
 
 from __future__ import annotations
 
+import heapq
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import astuple
+from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.sdk import ObjectStoragePath
 
 from medusa_sync.core.diff import StoreProduct
 from medusa_sync.core.store_index import StoreIndex
-from medusa_sync.rundata.run_folder import RunFolder, display_url, read_json, unusable_storage, write_json
+from medusa_sync.rundata.run_folder import (
+    RunFolder,
+    display_url,
+    read_json,
+    unusable_storage,
+    write_json,
+)
 
-FORMAT = 1
+# 2: the summary says when the read began by the store's clock, and when the store was last read whole.
+FORMAT = 2
+# Products updated up to this long before the previous read began are read again: the clock that
+# stamped ``updated_at`` and the one that answered the read may differ a little.
+CLOCK_MARGIN = timedelta(minutes=10)
+# More changed products than this share of the store, and the whole store is read instead: as fast
+# then, and it bounds what the merge holds in memory.
+MAX_CHANGED_SHARE = 0.1
+MIN_CHANGED_LIMIT = 1000
+MAX_CHANGED_LIMIT = 50_000
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +91,15 @@ class StoreSnapshot:
             raise unusable_storage(self.folder.url, exc) from None
 
     def write(
-        self, products: Iterable[StoreProduct], page_size: int, marker: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Write the pages, then the summary: a snapshot without its summary is never used."""
+        self,
+        products: Iterable[StoreProduct],
+        page_size: int,
+        marker: dict[str, Any],
+        *,
+        expect: int | None = None,
+    ) -> dict[str, Any] | None:
+        """Write the pages, then the summary: a snapshot without its summary is never used. With
+        ``expect``, a snapshot of any other number of products gets no summary (returns None)."""
         count = pages = 0
         rows: list[list[str | None]] = []
         for product in products:
@@ -80,6 +112,8 @@ class StoreSnapshot:
             pages += 1
             write_json(self.page(pages), rows)
             count += len(rows)
+        if expect is not None and count != expect:
+            return None
         summary = {"format": FORMAT, "products": count, "pages": pages, **marker}
         write_json(self.summary_path, summary)
         return summary
@@ -90,6 +124,59 @@ class StoreSnapshot:
             return None
         summary = read_json(self.summary_path)
         return summary if summary.get("format") == FORMAT else None
+
+    def write_merged(
+        self,
+        base: StoreSnapshot,
+        base_summary: dict[str, Any],
+        changed: list[StoreProduct],
+        page_size: int,
+        marker: dict[str, Any],
+        *,
+        expect: int,
+    ) -> dict[str, Any] | None:
+        """The base snapshot with ``changed`` in place of the products it held before (in id
+        order), or None, with no summary written, when that does not come to ``expect`` products
+        (a product was deleted since, or created after ``expect`` was counted)."""
+        ids = {product.id for product in changed}
+        kept = (product for product in base.products(base_summary) if product.id not in ids)
+        merged = heapq.merge(kept, sorted(changed, key=_by_id), key=_by_id)
+        return self.write(merged, page_size, marker, expect=expect)
+
+    def merge_into(
+        self,
+        base: dict[str, Any],
+        changed: list[StoreProduct],
+        since: datetime,
+        page_size: int,
+        marker: dict[str, Any],
+        *,
+        expect: int,
+    ) -> dict[str, Any] | None:
+        """``write_merged`` onto the run ``base`` (``store_base.json``) names; None, with the reason
+        logged, when the whole store must be read instead."""
+        read = f"{len(changed)} changed since {since.isoformat()}, merged into run {base['run_id']}'s read"
+        try:
+            summary = self.write_merged(
+                StoreSnapshot(RunFolder(base["folder"])),
+                base,
+                changed,
+                page_size,
+                {**marker, "full_read_at": base["full_read_at"], "read": read},
+                expect=expect,
+            )
+        except Exception as error:  # its folder removed (retention) or unreadable: read it all
+            log.warning(
+                "run %s's store read cannot be used (%s): reading the whole store", base["run_id"], error
+            )
+            return None
+        if summary is None:
+            log.info(
+                "the merge does not come to the store's %d products (one was deleted, or created since "
+                "they were counted): reading the whole store instead",
+                expect,
+            )
+        return summary
 
     def products(self, summary: dict[str, Any]) -> Iterator[StoreProduct]:
         """Every product of the snapshot; fails if a page is missing or short."""
@@ -103,6 +190,59 @@ class StoreSnapshot:
                 f"store snapshot in {display_url(str(self.root))} holds {seen} products, "
                 f"its summary says {summary['products']}"
             )
+
+
+def _by_id(product: StoreProduct) -> str:
+    return product.id
+
+
+# --- Where the next read starts: the previous snapshot, beside the DAG's run folders -------------
+
+
+def base_marker(folder: RunFolder) -> ObjectStoragePath:
+    """``<dag folder>/store_base.json``: the newest whole snapshot of this DAG, where the next run's
+    ``read_store`` starts from."""
+    return folder.root.parent / "store_base.json"
+
+
+def record_base(folder: RunFolder, summary: Mapping[str, Any], run_id: str) -> None:
+    """Name this run's snapshot as the next read's base (only with the store's clock known)."""
+    if summary.get("read_started"):
+        write_json(base_marker(folder), {"run_id": run_id, "folder": folder.url, **summary})
+
+
+def changes_since(
+    base: Mapping[str, Any] | None, now: datetime | None, *, full_read_days: float, full_refresh: bool
+) -> tuple[datetime | None, str]:
+    """From when the store must be read (None: whole), and why, in words for the log."""
+    if full_refresh:
+        return None, "a full refresh reads the whole store"
+    if full_read_days <= 0:
+        return None, "[medusa_sync] store_full_read_days is 0"
+    if now is None:
+        return None, "Medusa gave no Date header: the store's clock is unknown"
+    if base is None or base.get("format") != FORMAT or not base.get("read_started"):
+        return None, "no earlier store read to start from"
+    whole = datetime.fromisoformat(base["full_read_at"])
+    if now - whole > timedelta(days=full_read_days):
+        return None, f"the store was last read whole over {full_read_days:g} days ago"
+    since = datetime.fromisoformat(base["read_started"]) - CLOCK_MARGIN
+    return since, f"products updated since {since.isoformat()}, merged into run {base['run_id']}'s read"
+
+
+def changed_limit(base: Mapping[str, Any]) -> int:
+    share = int(base.get("products", 0) * MAX_CHANGED_SHARE)
+    return min(MAX_CHANGED_LIMIT, max(MIN_CHANGED_LIMIT, share))
+
+
+def at_most(products: Iterable[StoreProduct], limit: int) -> list[StoreProduct] | None:
+    """The changed products, or None as soon as there are more than ``limit``."""
+    changed: list[StoreProduct] = []
+    for product in products:
+        changed.append(product)
+        if len(changed) > limit:
+            return None
+    return changed
 
 
 def planning_index(

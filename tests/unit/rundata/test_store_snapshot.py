@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -15,6 +16,8 @@ from medusa_sync.hooks.medusa import STORE_READ_TRIES, MedusaHook
 from medusa_sync.rundata.run_folder import RunFolder, RunStorageError, write_json
 from medusa_sync.rundata.store_snapshot import StoreSnapshot, planning_index
 from tests.fixtures.store_records import store_product
+
+NOON = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)  # "now" by the store's clock
 
 
 def products(n: int) -> list[StoreProduct]:
@@ -82,18 +85,28 @@ class ListingHook:
     log = logging.getLogger(__name__)
     read_all_products = MedusaHook.read_all_products
 
-    def __init__(self, listing: list[dict[str, Any]], moved_reads: int = 0) -> None:
+    def __init__(
+        self, listing: list[dict[str, Any]], moved_reads: int = 0, now: datetime | None = NOON
+    ) -> None:
         self.listing = listing
         self.calls = 0
         self.moved_reads = moved_reads
+        self.now = now
+        self.since: list[str | None] = []  # each listing's updated_at[$gte], None for a whole read
+
+    def product_count_at(self) -> tuple[int, datetime | None]:
+        return len(self.listing), self.now
 
     def paginate(self, path: str, key: str, **kwargs: Any):
         self.calls += 1
         assert kwargs["overlap"] is True and ("order", "id") in kwargs["params"]
+        since = dict(kwargs["params"]).get("updated_at[$gte]")
+        self.since.append(since)
+        listing = [p for p in self.listing if since is None or p["updated_at"] >= since]
         if self.calls <= self.moved_reads:
-            yield from self.listing[:2]
+            yield from listing[:2]
             raise StoreMovedError("the list moved while it was read", path)
-        yield from self.listing
+        yield from listing
 
 
 def index_for(folder: RunFolder, hook: ListingHook, try_number: int) -> StoreIndex:
@@ -135,7 +148,9 @@ def test_without_a_snapshot_the_first_try_lists_the_store(folder):
 FIVE = [store_product(f"prod_{i}", f"dummyjson:{i}", f"h-{i}") for i in range(5)]
 
 
-def run_read_store(folder, monkeypatch, hook) -> tuple[dict, list[str]]:
+def run_read_store(
+    folder, monkeypatch, hook, run_id: str = "run", params: dict | None = None
+) -> tuple[dict, list[str]]:
     """read_store with ``hook`` as its Medusa, in pages of 2: its result and the snapshot's ids."""
     from medusa_sync.operators import read_store
 
@@ -144,12 +159,97 @@ def run_read_store(folder, monkeypatch, hook) -> tuple[dict, list[str]]:
     operator = read_store.ReadStoreOperator(task_id="read_store", storage_url=storage, page_size=2)
     context = {
         "dag": SimpleNamespace(dag_id="dag"),
-        "run_id": "run",
+        "run_id": run_id,
         "ti": SimpleNamespace(task_id="read_store", try_number=1),
+        "params": params or {},
     }
     result = operator.execute(context)
-    snapshot = StoreSnapshot(RunFolder(storage + "/dag/run"))
+    snapshot = StoreSnapshot(RunFolder(f"{storage}/dag/{run_id}"))
     return result, [p.id for p in snapshot.products(snapshot.summary())]
+
+
+def stamped(i: int, updated_at: str, **changes: Any) -> dict[str, Any]:
+    return {
+        **store_product(f"prod_{i}", f"dummyjson:{i}", f"h-{i}", "abc"),
+        "updated_at": updated_at,
+        **changes,
+    }
+
+
+YESTERDAY = "2026-11-30T12:00:00+00:00"
+
+
+def test_the_next_run_reads_only_what_changed_and_merges_it_into_the_last_read(folder, monkeypatch):
+    store = [stamped(i, YESTERDAY) for i in range(6)]
+    first = ListingHook(store, now=NOON - timedelta(days=1, hours=-1))  # read at 13:00 yesterday
+    run_read_store(folder, monkeypatch, first, run_id="run-1")
+    # Since: a product edited and one created; the merge keeps the other four from run-1's read.
+    store[2] = stamped(2, "2026-12-01T09:00:00+00:00", handle="edited-by-hand")
+    store.append(stamped(7, "2026-12-01T10:00:00+00:00"))
+    second = ListingHook(store)
+    result, ids = run_read_store(folder, monkeypatch, second, run_id="run-2")
+    assert second.since == ["2026-11-30T12:50:00+00:00"]  # 13:00 less the clock margin
+    assert result == {"products": 7, "pages": 4}
+    assert ids == [f"prod_{i}" for i in (0, 1, 2, 3, 4, 5, 7)]
+    snapshot = StoreSnapshot(RunFolder(folder.url.rsplit("/run", 1)[0] + "/dag/run-2"))
+    summary = snapshot.summary()
+    held = {p.id: p for p in snapshot.products(summary)}
+    assert held["prod_2"].handle == "edited-by-hand"
+    assert summary["read"].startswith("2 changed since 2026-11-30T12:50:00+00:00, merged into run run-1")
+    assert summary["full_read_at"] == first.now.isoformat()  # still yesterday's whole read
+
+
+def test_a_product_deleted_since_the_last_read_makes_the_run_read_the_whole_store(folder, monkeypatch):
+    store = [stamped(i, YESTERDAY) for i in range(6)]
+    run_read_store(folder, monkeypatch, ListingHook(store, now=NOON - timedelta(hours=20)), run_id="run-1")
+    del store[3]  # deleted: no updated_at to find it by; the merge comes to 6, the store holds 5
+    second = ListingHook(store)
+    result, ids = run_read_store(folder, monkeypatch, second, run_id="run-2")
+    assert second.since == ["2026-11-30T15:50:00+00:00", None]  # changes, then the whole store
+    assert result["products"] == 5 and "prod_3" not in ids
+
+
+@pytest.mark.parametrize(
+    ("why", "setting", "params", "last_read"),
+    [
+        ("a full refresh", 7, {"full_refresh": True}, timedelta(hours=20)),
+        ("the setting is 0", 0, {}, timedelta(hours=20)),
+        ("the last whole read is too old", 7, {}, timedelta(days=8)),
+    ],
+)
+def test_the_whole_store_is_read_when(folder, monkeypatch, why, setting, params, last_read):
+    from medusa_sync import settings
+
+    monkeypatch.setattr(settings, "_configured", lambda: {"store_full_read_days": str(setting)})
+    store = [stamped(i, YESTERDAY) for i in range(3)]
+    run_read_store(folder, monkeypatch, ListingHook(store, now=NOON - last_read), run_id="run-1")
+    second = ListingHook(store)
+    run_read_store(folder, monkeypatch, second, run_id="run-2", params=params)
+    assert second.since == [None], why
+
+
+def test_too_many_changes_are_read_whole(folder, monkeypatch):
+    from medusa_sync.rundata import store_snapshot
+
+    monkeypatch.setattr(store_snapshot, "MIN_CHANGED_LIMIT", 2)
+    store = [stamped(i, YESTERDAY) for i in range(6)]
+    run_read_store(folder, monkeypatch, ListingHook(store, now=NOON - timedelta(hours=20)), run_id="run-1")
+    for i in range(3):
+        store[i] = stamped(i, "2026-12-01T09:00:00+00:00", status="draft")
+    second = ListingHook(store)
+    run_read_store(folder, monkeypatch, second, run_id="run-2")
+    assert second.since == ["2026-11-30T15:50:00+00:00", None]
+
+
+def test_a_last_read_whose_folder_is_gone_is_not_used(folder, monkeypatch):
+    import shutil
+
+    store = [stamped(i, YESTERDAY) for i in range(3)]
+    run_read_store(folder, monkeypatch, ListingHook(store, now=NOON - timedelta(hours=20)), run_id="run-1")
+    shutil.rmtree(folder.root.path.rsplit("/run", 1)[0] + "/dag/run-1")  # removed by retention
+    second = ListingHook(store)
+    result, ids = run_read_store(folder, monkeypatch, second, run_id="run-2")
+    assert second.since[-1] is None and result["products"] == 3 and ids == ["prod_0", "prod_1", "prod_2"]
 
 
 def test_the_read_store_operator_writes_what_the_hook_lists(folder, monkeypatch):
