@@ -7,7 +7,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
@@ -400,8 +400,9 @@ class MedusaHook(HttpHook):
         try:
             at = parsedate_to_datetime(response.headers["Date"])
         except (KeyError, TypeError, ValueError):
-            at = None
-        return count, at
+            return count, None
+        # An HTTP date is always GMT; one written "-0000" parses without a zone.
+        return count, at if at.tzinfo else at.replace(tzinfo=UTC)
 
     def read_all_products(
         self,

@@ -5,6 +5,7 @@ import json
 import logging
 import pickle
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -707,3 +708,16 @@ def test_a_server_that_caps_the_page_size_is_paged_by_what_it_serves_with_the_ov
     hook, _ = make_hook()
     assert hook.read_all_products(list, fields=["id"], page_size=50, concurrency=4) == products
     assert sorted(int(r.param("offset")[0]) for r in server.requests) == [0, 9, 18]
+
+
+def test_the_store_count_comes_with_the_time_by_the_servers_clock(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connect(monkeypatch, server.url)
+    server.json({"products": [{"id": "prod_1"}], "count": 7, "offset": 0, "limit": 1})
+    hook, _ = make_hook()
+    before = datetime.now(UTC).replace(microsecond=0)
+    count, at = hook.product_count_at()
+    assert count == 7
+    assert at is not None and at.tzinfo is not None and before <= at <= datetime.now(UTC)
+    assert (server.requests[0].param("fields"), server.requests[0].param("limit")) == (["id"], ["1"])
