@@ -29,7 +29,6 @@ import argparse
 import contextlib
 import json
 import multiprocessing
-import resource
 import subprocess
 import sys
 import time
@@ -179,7 +178,13 @@ def _store_listing(path: Path) -> Iterator[dict[str, Any]]:
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's own high-water mark (``VmHWM``). Not ``ru_maxrss``: Linux carries the RSS a
+    process had when it called exec into that figure, so a step started by a large parent (pytest,
+    ``all`` after ``write``) would report the parent's size."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("/proc/self/status has no VmHWM line")
 
 
 def _folder(folder_dir: Path, name: str = "run") -> RunFolder:
