@@ -25,7 +25,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import astuple
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import ObjectStoragePath
@@ -223,11 +223,20 @@ def changes_since(
         return None, "Medusa gave no Date header: the store's clock is unknown"
     if base is None or base.get("format") != FORMAT or not base.get("read_started"):
         return None, "no earlier store read to start from"
-    whole = datetime.fromisoformat(base["full_read_at"])
+    try:
+        whole, started = _utc(base["full_read_at"]), _utc(base["read_started"])
+        run_id = base["run_id"]
+    except (KeyError, TypeError, ValueError) as error:
+        return None, f"the last read's marker cannot be used ({type(error).__name__}: {error})"
     if now - whole > timedelta(days=full_read_days):
         return None, f"the store was last read whole over {full_read_days:g} days ago"
-    since = datetime.fromisoformat(base["read_started"]) - CLOCK_MARGIN
-    return since, f"products updated since {since.isoformat()}, merged into run {base['run_id']}'s read"
+    since = started - CLOCK_MARGIN
+    return since, f"products updated since {since.isoformat()}, merged into run {run_id}'s read"
+
+
+def _utc(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def changed_limit(base: Mapping[str, Any]) -> int:

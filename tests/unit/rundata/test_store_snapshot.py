@@ -271,3 +271,14 @@ def test_a_store_that_keeps_moving_fails_the_try_with_a_transient_error(folder):
     with pytest.raises(StoreMovedError) as raised:
         index_for(folder, hook, try_number=2)
     assert raised.value.transient and hook.calls == STORE_READ_TRIES
+
+
+def test_a_marker_that_cannot_be_used_means_a_whole_read_not_a_failed_task():
+    from medusa_sync.rundata.store_snapshot import FORMAT, changes_since
+
+    broken = {"format": FORMAT, "read_started": "yesterday", "full_read_at": "2026-11-30T12:00:00"}
+    since, why = changes_since(broken, NOON, full_read_days=7, full_refresh=False)
+    assert since is None and why.startswith("the last read's marker cannot be used (ValueError")
+    naive = {**broken, "read_started": "2026-11-30T13:00:00", "run_id": "run-1"}  # read as UTC
+    since, _ = changes_since(naive, NOON, full_read_days=7, full_refresh=False)
+    assert since == datetime(2026, 11, 30, 12, 50, tzinfo=UTC)
