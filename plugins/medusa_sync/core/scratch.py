@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -42,14 +42,25 @@ class ScratchDb:
         self.close()
 
 
+# Keys per IN (...) query, well under SQLite's limit on parameters.
+IN_CHUNK = 500
+
+
+def in_chunks(keys: Iterable[str]) -> Iterator[tuple[list[str], str]]:
+    """The distinct keys, ``IN_CHUNK`` at a time, each chunk with its ``?,?,…`` placeholders: one
+    query per chunk of a page, not one per key, is what keeps SQLite calls off a page's time."""
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), IN_CHUNK):
+        chunk = unique[start : start + IN_CHUNK]
+        yield chunk, ",".join("?" * len(chunk))
+
+
 class FirstOwner:
     """Remembers which owner claimed each key first (e.g. which source id has a sku).
 
     Read and written a page of keys at a time: one query per page, not one per key, is what
     keeps a 10,000-record fetch from spending its time in SQLite calls.
     """
-
-    CHUNK = 500  # keys per IN (...) query, well under SQLite's limit on parameters
 
     def __init__(self, scratch: ScratchDb, name: str) -> None:
         if not name.isidentifier():
@@ -60,11 +71,8 @@ class FirstOwner:
 
     def owners(self, keys: Iterable[str]) -> dict[str, str]:
         """The owner of each of ``keys`` that has been claimed."""
-        unique = list(dict.fromkeys(keys))
         found: dict[str, str] = {}
-        for start in range(0, len(unique), self.CHUNK):
-            chunk = unique[start : start + self.CHUNK]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in in_chunks(keys):
             found.update(
                 self._db.execute(f"SELECT key, owner FROM {self._table} WHERE key IN ({marks})", chunk)
             )

@@ -15,7 +15,7 @@ from typing import Any
 
 from medusa_sync.core.diff import StoreProduct
 from medusa_sync.core.report import MAX_LISTED
-from medusa_sync.core.scratch import ScratchDb
+from medusa_sync.core.scratch import IN_CHUNK, ScratchDb, in_chunks
 
 _COLUMNS = ("id", "external_id", "handle", "variant_id", "sync_hash", "status", "updated_at")
 _SCHEMA = f"""
@@ -28,6 +28,11 @@ MAX_LOGGED = 20  # duplicated external ids logged one by one
 
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM ours"
 _INSERT = f"INSERT OR IGNORE INTO ours ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
+
+
+def _missing(drafts: bool) -> str:
+    """Ours the source did not have; without ``drafts``, those not drafted already."""
+    return "seen = 0" if drafts else "seen = 0 AND status IS NOT 'draft'"
 
 
 class HandleSet:
@@ -55,7 +60,7 @@ class StoreIndex:
     Use as a context manager (or call ``close``): closing deletes the file.
     """
 
-    CHUNK = 500  # ids per IN (...) query, well under SQLite's limit on parameters
+    CHUNK = IN_CHUNK  # ids a caller streaming many hands ``seen_upstream_all`` at a time
 
     def __init__(self, *, prefix: str) -> None:
         self.prefix = prefix
@@ -117,13 +122,10 @@ class StoreIndex:
         return self.seen_upstream_all([external_id]).get(external_id)
 
     def seen_upstream_all(self, external_ids: Iterable[str]) -> dict[str, StoreProduct]:
-        """``seen_upstream`` for a page of ids at once (two queries per ``CHUNK``, not two per id):
+        """``seen_upstream`` for a page of ids at once (two queries per ``IN_CHUNK``, not two per id):
         our products among them, by external id."""
         found: dict[str, StoreProduct] = {}
-        unique = list(dict.fromkeys(external_ids))
-        for start in range(0, len(unique), self.CHUNK):
-            chunk = unique[start : start + self.CHUNK]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in in_chunks(external_ids):
             rows = self._db.execute(f"{_SELECT} WHERE external_id IN ({marks})", chunk).fetchall()
             if rows:
                 self._db.execute(f"UPDATE ours SET seen = 1 WHERE external_id IN ({marks})", chunk)
@@ -133,14 +135,14 @@ class StoreIndex:
     def missing_upstream(self, *, drafts: bool = True, limit: int | None = None) -> Iterator[StoreProduct]:
         """Ours that the source no longer has, by external id, read as they are consumed (a million
         of them never sit in memory); ``drafts=False`` leaves out those already drafted."""
-        where = "seen = 0" if drafts else "seen = 0 AND status IS NOT 'draft'"
-        rows = self._db.execute(f"{_SELECT} WHERE {where} ORDER BY external_id LIMIT ?", (limit or -1,))
+        rows = self._db.execute(
+            f"{_SELECT} WHERE {_missing(drafts)} ORDER BY external_id LIMIT ?", (limit or -1,)
+        )
         return (StoreProduct(*row) for row in rows)
 
     def missing_count(self, *, drafts: bool = True) -> int:
         """How many ``missing_upstream`` would give: what the deletion guard is decided from."""
-        where = "seen = 0" if drafts else "seen = 0 AND status IS NOT 'draft'"
-        return self._db.execute(f"SELECT count(*) FROM ours WHERE {where}").fetchone()[0]
+        return self._db.execute(f"SELECT count(*) FROM ours WHERE {_missing(drafts)}").fetchone()[0]
 
     @property
     def owned(self) -> int:

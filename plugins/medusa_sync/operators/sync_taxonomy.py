@@ -13,11 +13,6 @@ from medusa_sync.run_params import RunParams
 from medusa_sync.rundata.run_folder import RunFolder, read_json, read_optional_json, write_json
 
 
-def _records(folder: RunFolder):
-    for page in folder.pages():
-        yield from read_json(page)
-
-
 class SyncTaxonomyOperator(BaseOperator):
     """Creates missing categories (matched by handle) and tags (matched by value).
 
@@ -86,7 +81,7 @@ class SyncTaxonomyOperator(BaseOperator):
         wrote has no ``needed_taxonomy.json``, and its pages are read instead."""
         needs = read_optional_json(folder.needed_taxonomy)
         if needs is None:
-            return needed_taxonomy(_records(folder))
+            return needed_taxonomy(folder.records())
         return needs["categories"], needs["tags"]
 
     def _create(
