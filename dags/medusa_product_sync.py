@@ -5,7 +5,7 @@ Wiring only: the stages live in ``medusa_sync.operators``; see the README for ev
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, Asset, AssetAlias
+from airflow.sdk import DAG, AssetAlias
 
 from medusa_sync import dag_parts, settings
 from medusa_sync.operators.compute_diff import ComputeDiffOperator
@@ -19,8 +19,7 @@ from medusa_sync.operators.upsert_batch import UpsertBatchOperator
 SETTINGS = settings.load()
 PARAMS = dag_parts.product_params(SETTINGS)
 RUN_FOLDER = dag_parts.run_folder_of(dag_parts.FETCH_PAGES)
-CATALOG_ASSET = Asset(name="medusa_product_catalog", uri="medusa://catalog/products")
-# The report emits CATALOG_ASSET through this alias only when a run changed the catalog: an Asset
+# The report emits the catalog asset through this alias only when a run changed the catalog: an Asset
 # declared in ``outlets`` would get an event on every successful report, dry runs included.
 CATALOG_CHANGES = AssetAlias("medusa_product_catalog_changes")
 
@@ -44,6 +43,7 @@ with DAG(**dag_parts.dag_arguments(dag_parts.PRODUCT_DAG_ID, SETTINGS, PARAMS)) 
         **MEDUSA_TASK,
         source_conn_id=SETTINGS.source_conn_id,
         run_folder=RUN_FOLDER,
+        upsert_concurrency=SETTINGS.upsert_concurrency,
     )
     upsert_batch = UpsertBatchOperator.partial(
         task_id=dag_parts.UPSERT_BATCH,
@@ -65,7 +65,9 @@ with DAG(**dag_parts.dag_arguments(dag_parts.PRODUCT_DAG_ID, SETTINGS, PARAMS)) 
         task_id=dag_parts.REPORT,
         run_folder=RUN_FOLDER,
         outlets=[CATALOG_CHANGES],
-        catalog_asset=CATALOG_ASSET,
+        # Built by the report when it emits it: an Asset built here would cost every task's parse.
+        catalog_asset_name="medusa_product_catalog",
+        catalog_asset_uri="medusa://catalog/products",
         retries=0,
     )
 

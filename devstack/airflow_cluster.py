@@ -409,8 +409,10 @@ class AirflowCluster:
         run_id: str,
         timeout: float = 300,
         states: Iterable[str] = FINISHED_RUN_STATES,
+        poll: float = 0.5,
     ) -> str:
-        """Poll the run until it reaches one of ``states``; fails early if a component dies."""
+        """Poll the run every ``poll`` seconds until it reaches one of ``states``; fails early if a
+        component dies."""
         wanted = tuple(states)
         deadline = time.monotonic() + timeout
         while True:
@@ -424,7 +426,7 @@ class AirflowCluster:
                     for t in self.api.task_instances(dag_id, run_id)
                 ]
                 raise AirflowClusterError(f"run {run_id} still {state} after {timeout} s: {summary}")
-            time.sleep(0.5)
+            time.sleep(poll)
 
     def wait_for_task_state(
         self,

@@ -222,7 +222,8 @@ def _compute_diff(folder: RunFolder, store: Path, batch_size: int) -> tuple[dict
         return (200, {"id": int(source_id)}, "") if int(source_id) <= served else (404, None, "")
 
     CatalogSourceHook.lookup_products = lambda self, ids, **kwargs: ((i, answer(i)) for i in ids)  # type: ignore[method-assign]
-    operator = ComputeDiffOperator(task_id="compute_diff", run_folder=folder.url)
+    # Dealt out as the DAG does at its default [medusa_sync] upsert_concurrency.
+    operator = ComputeDiffOperator(task_id="compute_diff", run_folder=folder.url, upsert_concurrency=2)
     started = time.monotonic()
     with StoreIndex.build(_store_listing(store), prefix=PREFIX) as index:
         indexed = time.monotonic() - started

@@ -39,7 +39,7 @@ def test_both_contenders_leave_the_exact_catalog(result):
     first = result["dag_first"]
     assert (first["state"], first["created"]) == ("success", 1000)
     assert first["store"] == exact
-    assert first["mapped_instances"] == 4  # 5 batch files of 200, dealt to 4 instances
+    assert first["mapped_instances"] == 2  # 5 batch files of 200, one instance per concurrent slot
 
 
 def test_an_unchanged_rerun_writes_nothing_and_one_percent_writes_exactly_that(result):

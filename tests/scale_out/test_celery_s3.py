@@ -111,12 +111,10 @@ def test_the_catalog_in_10_batches_runs_on_both_workers_with_its_data_in_the_buc
     upserts = instances(celery_cluster, run_id, "upsert_batch")
     print("[scale-out] upsert_batch hosts: "
           + ", ".join(f"{t['map_index']}:{t['hostname']}" for t in upserts), flush=True)  # fmt: skip
-    # 10 batch files of at most 20 products, dealt out to 4 instances (batch_groups.MIN_INSTANCES).
+    # 10 batch files of at most 20 products, dealt out to one instance per concurrent upsert (2).
     assert [(t["rendered_map_index"], t["state"]) for t in upserts] == [
-        ("batches 1-3/10 · 60 create", "success"),
-        ("batches 4-6/10 · 60 create", "success"),
-        ("batches 7-8/10 · 40 create", "success"),
-        ("batches 9-10/10 · 34 create", "success"),
+        ("batches 1-5/10 · 100 create", "success"),
+        ("batches 6-10/10 · 94 create", "success"),
     ]
     assert {t["hostname"] for t in upserts} == set(WORKERS)
     assert {t["hostname"] for t in celery_cluster.api.task_instances(DAG_ID, run_id)} <= set(WORKERS)

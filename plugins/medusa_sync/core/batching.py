@@ -125,21 +125,31 @@ class BatchBuilder:
 # --- How batch files are dealt out to mapped ``upsert_batch`` instances.
 
 MAX_INSTANCES = 1024  # Airflow's default [core] max_map_length
-BATCHES_PER_INSTANCE = 5  # amortises an instance's start-up over about 1,000 products
-MIN_INSTANCES = 4  # enough to keep 2 concurrent upserts busy on a small catalog
+# Each instance pays a start-up and a scheduling gap during which its slot sends nothing; about
+# 5,000 products (25 files of 200) make that a small share of the instance's time. A retry or a
+# clear skips the files an instance already finished, so a large instance costs nothing extra then.
+BATCHES_PER_INSTANCE = 25
 
 
 def group_sizes(
     files: int,
     *,
+    concurrency: int = 1,
     per_instance: int = BATCHES_PER_INSTANCE,
-    min_instances: int = MIN_INSTANCES,
     max_instances: int = MAX_INSTANCES,
 ) -> list[int]:
-    """How many consecutive files each instance gets; never more than ``max_instances`` groups."""
+    """How many consecutive files each instance gets; never more than ``max_instances`` groups.
+
+    Instances come in rounds of ``concurrency`` (the upserts a run sends at once), evenly filled,
+    so every slot has one to send and they finish together: no slot idles while the last instance
+    of an odd round runs alone.
+    """
     if files <= 0:
         return []
-    instances = min(files, max_instances, max(min_instances, ceil(files / per_instance)))
+    if concurrency < 1 or per_instance < 1:
+        raise ValueError(f"concurrency and per_instance must be at least 1: {concurrency}, {per_instance}")
+    rounds = ceil(files / (per_instance * concurrency))
+    instances = min(files, max_instances, rounds * concurrency)
     base, extra = divmod(files, instances)
     return [base + 1 if n < extra else base for n in range(instances)]
 

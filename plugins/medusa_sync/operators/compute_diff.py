@@ -47,6 +47,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         source_conn_id: str = CatalogSourceHook.default_conn_name,
         max_batch_bytes: int = DEFAULT_MAX_BYTES,
         external_id_prefix: str = DEFAULT_EXTERNAL_ID_PREFIX,
+        upsert_concurrency: int = 1,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -55,6 +56,8 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         self.source_conn_id = source_conn_id
         self.max_batch_bytes = max_batch_bytes
         self.external_id_prefix = external_id_prefix
+        # The upsert instances a run sends at once: the batch files are dealt out in rounds of it.
+        self.upsert_concurrency = upsert_concurrency
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         settings = CatalogRunParams.of(context["params"]).plan_settings()
@@ -101,7 +104,9 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """Everything after the store read; writes the batch files, returns the plan and descriptors."""
         writer = BatchFileWriter(
-            folder, BatchBuilder(max_items=settings.batch_size, max_bytes=self.max_batch_bytes)
+            folder,
+            BatchBuilder(max_items=settings.batch_size, max_bytes=self.max_batch_bytes),
+            concurrency=self.upsert_concurrency,
         )
         source = CatalogSourceHook(source_conn_id=self.source_conn_id)
         plan = plan_sync(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import cached_property
 from typing import Any
 
 import pendulum
@@ -44,14 +45,29 @@ class SyncReportOperator(BaseOperator):
         *,
         run_folder: str | None,
         batch_task_id: str = dag_parts.UPSERT_BATCH,
-        catalog_asset: Asset | None = None,
+        catalog_asset_name: str | None = None,
+        catalog_asset_uri: str | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("trigger_rule", "all_done")
         super().__init__(**kwargs)
         self.run_folder = run_folder
         self.batch_task_id = batch_task_id
-        self.catalog_asset = catalog_asset
+        self.catalog_asset_name = catalog_asset_name
+        self.catalog_asset_uri = catalog_asset_uri
+
+    @cached_property
+    def catalog_asset(self) -> Asset | None:
+        """The asset a run that changed the store emits, built when it is first needed.
+
+        Building an ``Asset`` checks its URI against the URI handlers of every installed provider,
+        which loads them all (the Amazon provider brings boto3): a cost every task of the DAG would
+        pay when it parses the DAG file, for what only this task uses, and only on a run that changed
+        something.
+        """
+        if self.catalog_asset_name is None or self.catalog_asset_uri is None:
+            return None
+        return Asset(name=self.catalog_asset_name, uri=self.catalog_asset_uri)
 
     def execute(self, context: Context) -> dict[str, Any]:
         states = self._task_states(context)

@@ -449,11 +449,13 @@ class PageFileWriter:
 
 class BatchFileWriter:
     """Cuts planned items into batch files of the run folder as they come, so memory holds one
-    batch at a time; ``close`` deals the files out to mapped instances (``core.batching``)."""
+    batch at a time; ``close`` deals the files out to mapped instances (``core.batching``), in
+    rounds of ``concurrency``, the instances a run sends at once."""
 
-    def __init__(self, folder: RunFolder, builder: BatchBuilder) -> None:
+    def __init__(self, folder: RunFolder, builder: BatchBuilder, *, concurrency: int = 1) -> None:
         self.folder = folder
         self.builder = builder
+        self.concurrency = concurrency
         self.written: list[tuple[str, Counter[str]]] = []
 
     def add(self, kind: Kind, item: Any, planned: dict[str, Any] | None = None) -> None:
@@ -463,7 +465,7 @@ class BatchFileWriter:
         """Flush the last batch; one descriptor per mapped instance, with its files and label."""
         self._write(self.builder.flush())
         total, first, descriptors = len(self.written), 0, []
-        for count in group_sizes(total):
+        for count in group_sizes(total, concurrency=self.concurrency):
             group = self.written[first : first + count]
             label = group_label(first + 1, count, total, [kinds for _, kinds in group])
             descriptors.append(BatchDescriptor(batch_path=group[0][0], batch_count=count, batch_label=label))
