@@ -46,8 +46,11 @@ def test_batches_are_dynamically_mapped_and_labelled(dag):
     assert upsert.map_index_template == "{{ task.batch_label }}"
 
 
-def test_the_report_runs_whatever_happened_upstream(dag):
-    assert dag.get_task("report").trigger_rule == "all_done"
+def test_the_report_runs_whatever_happened_upstream_once_the_upserts_and_stock_are_done(dag):
+    report = dag.get_task("report")
+    assert report.trigger_rule == "all_done"
+    # Both: sync_stock may be skipped early (sync_inventory off), the upserts never are before compute_diff.
+    assert report.upstream_task_ids == {"upsert_batch", "sync_stock"}
 
 
 def test_stock_is_synced_after_the_upserts_even_when_there_was_none_to_send(dag):

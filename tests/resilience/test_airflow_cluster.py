@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import pytest
@@ -34,6 +35,10 @@ def cluster(
         yield cluster
 
 
+def when(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
 def test_a_triggered_run_syncs_the_real_catalog(cluster: AirflowCluster, medusa_store: MedusaStore) -> None:
     cluster.api.unpause(DAG_ID)
     started = time.monotonic()
@@ -54,9 +59,14 @@ def test_a_triggered_run_syncs_the_real_catalog(cluster: AirflowCluster, medusa_
         "sync_stock",
         "report",
     }
-    # With sync_inventory off the stock stage skips itself; the run still succeeds.
-    assert {t["task_id"]: t["state"] for t in instances}["sync_stock"] == "skipped"
+    # With sync_inventory off the stock stage is skipped as the fetch ends, before any upsert: no
+    # process is started for it, and the report follows the upserts at once. The run still succeeds.
+    by_task = {t["task_id"]: t for t in instances if t["map_index"] == -1}
     batches = [t for t in instances if t["task_id"] == "upsert_batch"]
+    assert by_task["sync_stock"]["state"] == "skipped"
+    assert when(by_task["sync_stock"]["end_date"]) <= min(when(t["start_date"]) for t in batches)
+    fetch_log = cluster.api.task_log(DAG_ID, run_id, "fetch_pages", try_number=1)
+    assert "sync_inventory is off: sync_stock skipped" in fetch_log
     assert [(t["map_index"], t["rendered_map_index"], t["state"]) for t in batches] == [
         (0, "batch 1/1 · 194 create", "success")
     ]

@@ -6,7 +6,7 @@ import socket
 from typing import Any
 
 import pendulum
-from airflow.sdk import BaseOperator, Context
+from airflow.sdk import BaseOperator, Context, SkipMixin
 
 from medusa_sync import dag_parts, settings
 from medusa_sync.core.completeness import FetchAudit
@@ -22,18 +22,22 @@ from medusa_sync.rundata.run_folder import (
     write_json,
 )
 
+# The XCom key of a task's return value (Airflow's own name for it).
+RETURN_VALUE = "return_value"
+
 
 class SourceCatalogEmpty(Exception):
     """Nothing usable came from the source: syncing would only risk the store."""
 
 
-class FetchPagesOperator(BaseOperator):
+class FetchPagesOperator(BaseOperator, SkipMixin):
     """Writes one file of valid records per source page, so memory holds one page at a time.
 
     Returns only the run folder and counts; the records stay in storage. ``partial`` in the result
     (and in ``fetch.json``) is true unless the fetch provably saw the whole catalog; then nothing
     is treated as missing upstream. ``page_concurrency`` pages are read at once after the first
-    (which tells the total); a 429 pauses them all for its ``Retry-After``.
+    (which tells the total); a 429 pauses them all for its ``Retry-After``. With ``sync_inventory``
+    off, it marks the run's ``sync_stock`` skipped as it ends.
     """
 
     template_fields = ("storage_url",)
@@ -83,10 +87,25 @@ class FetchPagesOperator(BaseOperator):
             )
         self._describe_source(folder, hook)
         write_json(folder.fetch, summary)
+        self._skip_stock_stage(context, params, summary)
         return summary
 
     def _params(self, context: Context) -> RunParams:
         return CatalogRunParams.of(context["params"])
+
+    def _skip_stock_stage(self, context: Context, params: RunParams, summary: dict[str, Any]) -> None:
+        """With ``sync_inventory`` off, ``sync_stock`` has nothing to do in this run. Marked skipped
+        now, the scheduler starts no process for it after the upserts, and ``report`` follows them
+        at once. ``skip`` ends this task by raising, so the summary is pushed first as the return
+        value it is."""
+        dag = context["dag"]
+        if params.sync_inventory or not dag.has_task(dag_parts.SYNC_STOCK):
+            return
+        context["ti"].xcom_push(key=RETURN_VALUE, value=summary)
+        self.log.info(
+            "sync_inventory is off: %s skipped, stock levels are left as they are", dag_parts.SYNC_STOCK
+        )
+        self.skip(ti=context["ti"], tasks=[dag.get_task(dag_parts.SYNC_STOCK)])
 
     def _validator(self, scratch: ScratchDb, params: Any) -> Validator:
         return Validator(
