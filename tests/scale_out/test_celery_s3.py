@@ -117,7 +117,8 @@ def test_the_catalog_in_10_batches_runs_on_both_workers_with_its_data_in_the_buc
         ("batches 6-10/10 · 94 create", "success"),
     ]
     assert {t["hostname"] for t in upserts} == set(WORKERS)
-    assert {t["hostname"] for t in celery_cluster.api.task_instances(DAG_ID, run_id)} <= set(WORKERS)
+    ran = [t for t in celery_cluster.api.task_instances(DAG_ID, run_id) if t["state"] != "skipped"]
+    assert {t["hostname"] for t in ran} <= set(WORKERS)  # sync_stock, skipped, ran nowhere
 
     assert_store_exact(medusa_store_module, real_catalog)
     report = celery_cluster.report(run_id)
