@@ -8,7 +8,8 @@ What it does, on this machine, against real servers it starts itself:
 3. (a) the raw loop: every source page, the categories and tags one request each, then
    ``POST /admin/products/batch`` of 200 creates with 2 concurrent clients, no orchestration;
 4. (b) the DAG's first sync through a real Airflow (scheduler with LocalExecutor, api-server,
-   dag-processor, PostgreSQL metadata database), tasks running in parallel where the DAG allows;
+   dag-processor, PostgreSQL metadata database), tasks running in parallel where the DAG allows,
+   after one untimed dry run of a single product that warms the api-server up (``warm_up``);
    (c) a rerun with nothing changed; (d) a rerun with 1 % of the prices changed.
 
 ``--stock`` measures the stock sync instead: the catalog synced with ``sync_inventory`` on, then
