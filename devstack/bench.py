@@ -448,15 +448,22 @@ def _compute_diff_says(cluster: AirflowCluster, run_id: str, instances: list[dic
     ]
 
 
+def _span(run: dict[str, Any], ti: dict[str, Any]) -> tuple[float, float] | None:
+    """A task instance's start and end in seconds after its run was queued; None until it ended."""
+    if not ti.get("start_date") or not ti.get("end_date"):
+        return None
+    origin = _seconds(run.get("queued_at") or run["start_date"])
+    return _seconds(ti["start_date"]) - origin, _seconds(ti["end_date"]) - origin
+
+
 def _timeline(run: dict[str, Any], instances: list[dict[str, Any]]) -> dict[str, list[float]]:
     """Each task's first start and last end, in seconds after the run was queued: the gaps
     between one task's end and the next one's start are the scheduling overhead."""
-    origin = _seconds(run.get("queued_at") or run["start_date"])
     spans: dict[str, list[float]] = {}
     for ti in instances:
-        if not ti.get("start_date") or not ti.get("end_date"):
+        if (timed := _span(run, ti)) is None:
             continue
-        start, end = _seconds(ti["start_date"]) - origin, _seconds(ti["end_date"]) - origin
+        start, end = timed
         span = spans.setdefault(ti["task_id"], [start, end])
         span[0], span[1] = min(span[0], start), max(span[1], end)
     ordered = sorted(spans.items(), key=lambda kv: kv[1][0])
@@ -466,13 +473,8 @@ def _timeline(run: dict[str, Any], instances: list[dict[str, Any]]) -> dict[str,
 def _upsert_spans(run: dict[str, Any], instances: list[dict[str, Any]]) -> list[list[float]]:
     """Each mapped upsert instance's start and end, in seconds after the run was queued, by start:
     the gaps between one instance's end and the next one's start are what mapping costs."""
-    origin = _seconds(run.get("queued_at") or run["start_date"])
-    spans = [
-        [round(_seconds(ti["start_date"]) - origin, 1), round(_seconds(ti["end_date"]) - origin, 1)]
-        for ti in instances
-        if ti["task_id"] == "upsert_batch" and ti["map_index"] >= 0 and ti.get("end_date")
-    ]
-    return sorted(spans)
+    timed = (_span(run, ti) for ti in instances if ti["task_id"] == "upsert_batch" and ti["map_index"] >= 0)
+    return sorted([round(start, 1), round(end, 1)] for start, end in filter(None, timed))
 
 
 def store_exact(store: Store, catalog: list[dict[str, Any]]) -> dict[str, Any]:
