@@ -132,9 +132,9 @@ def _write_page(job: tuple[str, int, int, list[dict[str, Any]]]) -> str:
     ctx, lines, page = context(), [], []
     for record in records:
         product = SourceProduct.parse(record)
-        page.append(product.model_dump(mode="json"))
+        page.append(product.kept())
         if product.id > shift:
-            fresh = desired_product(product, ctx)["metadata"][HASH_KEY]
+            fresh = desired_product(page[-1], ctx)["metadata"][HASH_KEY]
             sync_hash = "stale" if product.id % 10 == 0 else fresh
             listed = store_product(product.id, slugify(product.title), sync_hash, record["stock"])
             lines.append(json.dumps(listed) + "\n")
@@ -254,9 +254,7 @@ def guard(folder_dir: Path) -> dict[str, Any]:
 
     folder = _folder(folder_dir, "guard-run")
     write_json(folder.taxonomy, taxonomy())
-    write_json(
-        folder.page(1), [SourceProduct.parse(r).model_dump(mode="json") for r in iter_catalog(GUARD_SOURCE)]
-    )
+    write_json(folder.page(1), [SourceProduct.parse(r).kept() for r in iter_catalog(GUARD_SOURCE)])
     write_json(folder.fetch, {"fetched": GUARD_SOURCE, "valid": GUARD_SOURCE, "pages": 1, "partial": False})
     started = time.monotonic()
     result, _, _ = _compute_diff(folder, folder_dir / "store.jsonl", 500)

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from medusa_sync.core.handles import slugify
-from medusa_sync.core.models import SourceProduct
 from medusa_sync.core.ownership import OWNED_CATEGORIES_KEY, OWNED_TAGS_KEY, owned_members
 
 DEFAULT_EXTERNAL_ID_PREFIX = "dummyjson:"
@@ -60,51 +59,52 @@ class MappingContext:
         return f"{self.external_id_prefix}{source_id}"
 
 
-def _measurements(product: SourceProduct) -> dict[str, float]:
-    dims = product.dimensions
+def _measurements(record: Mapping[str, Any]) -> dict[str, float]:
+    dims = record.get("dimensions") or {}
     values = {
-        "weight": product.weight,
-        "width": dims.width if dims else None,
-        "height": dims.height if dims else None,
-        "length": dims.depth if dims else None,
+        "weight": record.get("weight"),
+        "width": dims.get("width"),
+        "height": dims.get("height"),
+        "length": dims.get("depth"),
     }
     return {k: v for k, v in values.items() if v is not None}
 
 
-def desired_product(product: SourceProduct, ctx: MappingContext) -> dict[str, Any]:
+def desired_product(record: Mapping[str, Any], ctx: MappingContext) -> dict[str, Any]:
     """The product as Medusa should hold it, as a create payload without a handle.
 
-    ``metadata.sync_hash`` is the hash of everything else, so an equal hash in the store means
-    there is nothing to write.
+    ``record`` is a valid record as the fetch keeps it (``SourceProduct.kept``): validated once,
+    by the fetch, and read here as plain data, so planning a million products does not validate
+    each one again. ``metadata.sync_hash`` is the hash of everything else, so an equal hash in
+    the store means there is nothing to write.
     """
-    measurements = _measurements(product)
+    measurements = _measurements(record)
     variant: dict[str, Any] = {
         "title": VARIANT_TITLE,
-        "sku": product.sku,
-        "barcode": product.barcode,
+        "sku": record.get("sku"),
+        "barcode": (record.get("meta") or {}).get("barcode"),
         "manage_inventory": ctx.manage_inventory,
         "options": {OPTION_TITLE: OPTION_VALUE},
-        "prices": [{"amount": product.price, "currency_code": ctx.currency_code}],
+        "prices": [{"amount": record["price"], "currency_code": ctx.currency_code}],
         **measurements,
     }
+    category = record["category"]
     metadata = {
         name: value
         for name in METADATA_FIELDS
-        if (value := getattr(product, name)) is not None and not (name == "stock" and ctx.manage_inventory)
+        if (value := record.get(name)) is not None and not (name == "stock" and ctx.manage_inventory)
     }
     payload: dict[str, Any] = {
-        "title": product.title,
-        "description": product.description,
+        "title": record["title"],
+        "description": record.get("description") or "",
         "status": ctx.status,
-        "external_id": ctx.external_id(product.id),
-        "thumbnail": product.thumbnail,
-        "images": [{"url": url} for url in product.images],
+        "external_id": ctx.external_id(record["id"]),
+        "thumbnail": record.get("thumbnail"),
+        "images": [{"url": url} for url in record.get("images") or ()],
         "options": [{"title": OPTION_TITLE, "values": [OPTION_VALUE]}],
         "variants": [{k: v for k, v in variant.items() if v is not None}],
-        "categories": [{"id": ctx.category_ids[product.category]}]
-        if product.category in ctx.category_ids
-        else [],
-        "tags": [{"id": ctx.tag_ids[t]} for t in dict.fromkeys(product.tags) if t in ctx.tag_ids],
+        "categories": [{"id": ctx.category_ids[category]}] if category in ctx.category_ids else [],
+        "tags": [{"id": ctx.tag_ids[t]} for t in dict.fromkeys(record.get("tags") or ()) if t in ctx.tag_ids],
         "sales_channels": [{"id": ctx.sales_channel_id}] if ctx.sales_channel_id else [],
         **measurements,
         "metadata": metadata,

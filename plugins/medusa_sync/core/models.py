@@ -139,6 +139,11 @@ class SourceProduct(BaseModel):
         """Validate a raw record for prices in ``currency``, whose amounts have ``decimals`` digits."""
         return cls.model_validate(record, context={"currency": (currency.upper(), decimals)})
 
+    def kept(self) -> dict[str, Any]:
+        """The record as the fetch keeps it in the run folder, and as the mapping reads it: plain
+        JSON data, normalised by this model, so later stages need not validate it again."""
+        return self.model_dump(mode="json")
+
     @property
     def barcode(self) -> str | None:
         return self.meta.barcode if self.meta else None

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Literal, Protocol, get_args
 
 from medusa_sync.core.batching import Kind
-from medusa_sync.core.currency import currency_decimals
 from medusa_sync.core.diff import StoreProduct, classify
 from medusa_sync.core.handles import HandleAllocator
 from medusa_sync.core.mapping import MappingContext, as_create, as_update, desired_product, draft_update
 from medusa_sync.core.missing import Answer, Confirmation, GuardDecision, judge
-from medusa_sync.core.models import SourceProduct
 from medusa_sync.core.report import MAX_LISTED
 from medusa_sync.core.store_index import StoreIndex
 from medusa_sync.core.store_state import planned_state
@@ -86,7 +84,7 @@ ConfirmAbsent = Callable[[Iterable[StoreProduct]], Iterator[tuple[StoreProduct, 
 
 def plan_sync(
     *,
-    pages: Iterable[Iterable[Mapping[str, Any]]],
+    pages: Iterable[Sequence[Mapping[str, Any]]],
     quarantine: Iterable[Mapping[str, Any]],
     fetch: Mapping[str, Any],
     ctx: MappingContext,
@@ -116,34 +114,32 @@ def describe_plan(plan: Mapping[str, Any]) -> str:
 
 
 def plan_catalog(
-    pages: Iterable[Iterable[Mapping[str, Any]]],
+    pages: Iterable[Sequence[Mapping[str, Any]]],
     quarantine: Iterable[Mapping[str, Any]],
     ctx: MappingContext,
     index: StoreIndex,
     sink: ItemSink,
     settings: PlanSettings,
 ) -> Counter[str]:
-    """Map every valid record and queue its create or update; returns the count of each action."""
+    """Map every valid record and queue its create or update; returns the count of each action.
+
+    ``pages`` hold the records as the fetch kept them (``SourceProduct.kept``): already valid.
+    """
     allocator = HandleAllocator(index.handles)
-    decimals = currency_decimals(settings.currency_code)
     counts: Counter[str] = Counter()
     # A quarantined record still exists upstream: it must never count as missing.
     ids = (ctx.external_id(q["source_id"]) for q in quarantine if q["source_id"])
     while chunk := list(islice(ids, index.CHUNK)):
         index.seen_upstream_all(chunk)
     for records in pages:
-        products = [
-            SourceProduct.parse(record, currency=settings.currency_code, decimals=decimals)
-            for record in records
-        ]
-        desired_page = [desired_product(product, ctx) for product in products]
+        desired_page = [desired_product(record, ctx) for record in records]
         held = index.seen_upstream_all(desired["external_id"] for desired in desired_page)
-        for product, desired in zip(products, desired_page, strict=True):
+        for record, desired in zip(records, desired_page, strict=True):
             existing = held.get(desired["external_id"])
             action = classify(desired, existing, full_refresh=settings.full_refresh)
             counts[action] += 1
             if action == "create":
-                handle = allocator.allocate(product.title, fallback=f"product-{product.id}")
+                handle = allocator.allocate(record["title"], fallback=f"product-{record['id']}")
                 sink.add("create", as_create(desired, handle, ctx.shipping_profile_id))
             elif action == "update":
                 update = as_update(desired, existing.id, existing.variant_id, ctx.shipping_profile_id)

@@ -390,7 +390,7 @@ class PageFileWriter:
         if page.get("error"):
             self._quarantine({"source_id": None, "reason": self.audit.reasons[-1]})
         self.pages += 1
-        records = [p.model_dump(mode="json") for p in good]
+        records = [p.kept() for p in good]
         write_json(self.folder.page(self.pages), records)
         self.taxonomy.add(records)
         self.valid += len(good)
