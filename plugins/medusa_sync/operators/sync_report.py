@@ -136,14 +136,17 @@ class SyncReportOperator(BaseOperator):
     def _announce(self, context: Context, report: dict[str, Any]) -> None:
         """Emit the catalog asset, with the counts, through the alias outlet when the store changed."""
         alias = next((o for o in self.outlets if isinstance(o, AssetAlias)), None)
-        if self.catalog_asset is None or alias is None:
+        if alias is None or self.catalog_asset_name is None:
             return
         extra = catalog_event_extra(report)
         if extra is None:
             self.log.info("no asset event: %s", "dry run" if report.get("dry_run") else "nothing changed")
             return
-        context["outlet_events"][alias].add(self.catalog_asset, extra=extra)
-        self.log.info("asset event %s: %s", self.catalog_asset.name, json.dumps(extra))
+        # Only now: building the asset loads every provider's URI handlers (see ``catalog_asset``).
+        if (asset := self.catalog_asset) is None:
+            return
+        context["outlet_events"][alias].add(asset, extra=extra)
+        self.log.info("asset event %s: %s", asset.name, json.dumps(extra))
 
     def _task_states(self, context: Context) -> dict[str, str | None]:
         """``{task_id or "<task_id>_<map index>": state}`` for every task instance of this run."""
