@@ -49,10 +49,19 @@ def _web_url(url: str, what: str) -> str:
     return url
 
 
-class SourceProduct(BaseModel):
-    """One product as the DummyJSON-style API sends it; unknown fields are ignored."""
+class KeptRecord(BaseModel):
+    """A source record a fetch keeps: validated once, then written to the run folder as ``kept``."""
 
     model_config = _LENIENT
+
+    def kept(self) -> dict[str, Any]:
+        """The record as the fetch keeps it in the run folder, and as later stages read it: plain
+        JSON data, normalised by this model, so they need not validate it again."""
+        return self.model_dump(mode="json")
+
+
+class SourceProduct(KeptRecord):
+    """One product as the DummyJSON-style API sends it; unknown fields are ignored."""
 
     id: int = Field(gt=0)
     title: str = Field(min_length=1, max_length=1000)
@@ -139,20 +148,13 @@ class SourceProduct(BaseModel):
         """Validate a raw record for prices in ``currency``, whose amounts have ``decimals`` digits."""
         return cls.model_validate(record, context={"currency": (currency.upper(), decimals)})
 
-    def kept(self) -> dict[str, Any]:
-        """The record as the fetch keeps it in the run folder, and as the mapping reads it: plain
-        JSON data, normalised by this model, so later stages need not validate it again."""
-        return self.model_dump(mode="json")
-
     @property
     def barcode(self) -> str | None:
         return self.meta.barcode if self.meta else None
 
 
-class StockRecord(BaseModel):
+class StockRecord(KeptRecord):
     """One product's stock as the stock sync reads it (``select=id,stock``): a level to hold."""
-
-    model_config = _LENIENT
 
     id: int = Field(gt=0)
     stock: int = Field(ge=0)

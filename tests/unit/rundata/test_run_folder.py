@@ -124,6 +124,26 @@ def test_the_quarantine_is_written_in_parts_as_it_grows_and_read_back_in_order(t
     assert {q["reason"] for q in folder.quarantined()} == {"stock: missing"}
 
 
+def test_a_stock_fetch_keeps_its_valid_records_as_plain_data(tmp_path):
+    from medusa_sync.core.completeness import FetchAudit
+    from medusa_sync.core.validation import StockValidator
+    from medusa_sync.rundata.run_folder import PageFileWriter
+
+    folder = RunFolder(f"file://{tmp_path}")
+    writer = PageFileWriter(folder, StockValidator(), FetchAudit())
+    writer.add(
+        {
+            "products": [{"id": 1, "stock": 5, "title": "not kept"}, {"id": 2}],
+            "skip": 0,
+            "limit": 2,
+            "total": 2,
+        }
+    )
+    summary = writer.close(started_at="2026-12-01T00:00:00+00:00")
+    assert (summary["valid"], summary["quarantined"]) == (1, 1)
+    assert list(folder.records()) == [{"id": 1, "stock": 5}]
+
+
 def test_a_folder_an_earlier_version_wrote_still_gives_its_quarantine(tmp_path):
     folder = RunFolder(f"file://{tmp_path}")
     write_json(folder.root / "quarantine.json", [{"source_id": "7", "reason": "price: -1 is negative"}])
