@@ -11,13 +11,14 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
-from airflow.providers.http.hooks.http import HttpHook
+from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowFailException
 from requests import PreparedRequest, Response, Session
 from requests.auth import AuthBase
 
 from medusa_sync.errors import MedusaApiError, StoreMovedError
 from medusa_sync.hooks._http import RETRYABLE_EXCEPTIONS, PageAhead, RetryPolicy, call_with_retry
+from medusa_sync.hooks.http_session import open_session
 
 _LOG = logging.getLogger(__name__)
 
@@ -100,12 +101,13 @@ def no_response_reason(exc: BaseException) -> str:
 LOCATION_FIELDS = "id,name,sales_channels.id"
 
 
-class MedusaHook(HttpHook):
+class MedusaHook(BaseHook):
     """Talks to Medusa's Admin API with an API key or an admin login.
 
-    HttpHook provides the connection handling (base URL, TLS and proxy extras, keep-alive); status
-    handling and retries are done here, because HttpHook's errors only carry a status as text and
-    it would send unknown extras as headers.
+    The connection gives the URL (``host``, or ``schema``, ``host`` and ``port``), the secret key
+    or the admin login and password, and transport extras as an ``http`` connection has them
+    (``proxies``, ``verify``, ``cert``, ...); other extras are never sent as headers. Status
+    handling and retries are done here, typed by what a retry can fix.
 
     A connection's ``timeout`` extra (the form's "Timeout" field), when set, overrides the
     ``timeout`` argument.
@@ -123,10 +125,11 @@ class MedusaHook(HttpHook):
         retry: RetryPolicy | None = None,
         timeout: float = 60.0,
     ) -> None:
-        super().__init__(method="GET", http_conn_id=medusa_conn_id)
+        super().__init__()
         self.medusa_conn_id = medusa_conn_id
         self.retry_policy = retry or RetryPolicy()
         self.timeout = timeout
+        self.base_url = ""
         self._session: Session | None = None
         self._email: str | None = None
         self._secret: str | None = None
@@ -143,35 +146,16 @@ class MedusaHook(HttpHook):
 
     # -- session and auth ------------------------------------------------------------------------
 
-    def get_conn(
-        self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None
-    ) -> Session:
+    def get_conn(self) -> Session:
         """A session for this connection; its extras configure transport only, never headers."""
         connection = self.get_connection(self.medusa_conn_id)
-        self._set_base_url(connection)
-        session = Session()
-        session.headers.update({"Accept": "application/json"})
-        session = self._configure_session_from_extra(session, connection, extra_options or {})
-        session = self._configure_session_from_mount_adapters(session)
-        if headers:
-            session.headers.update(headers)
-        extra = connection.extra_dejson
-        timeout = extra.get("timeout", extra.get(f"extra__{self.conn_type}__timeout"))
-        if timeout not in (None, ""):
-            self.timeout = float(timeout)
+        opened = open_session(connection, timeout_keys=("timeout", f"extra__{self.conn_type}__timeout"))
+        self.base_url = opened.base_url
+        if opened.timeout is not None:
+            self.timeout = opened.timeout
         self._email = connection.login or None
         self._secret = connection.password or None
-        return session
-
-    def _configure_session_from_extra(
-        self, session: Session, connection: Any, extra_options: dict[str, Any]
-    ) -> Session:
-        """Keep HttpHook's handling of transport extras but drop the extras it would make headers."""
-        headers = dict(session.headers)
-        session = super()._configure_session_from_extra(session, connection, extra_options)
-        session.headers.clear()
-        session.headers.update(headers)
-        return session
+        return opened.session
 
     def _ensure_session(self) -> Session:
         if self._session is None:

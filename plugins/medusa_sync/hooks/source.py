@@ -11,13 +11,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
-from airflow.providers.common.compat.sdk import AirflowNotFoundException
-from airflow.providers.http.hooks.http import HttpHook
-from airflow.sdk import Connection
+from airflow.sdk import BaseHook, Connection
+from airflow.sdk.exceptions import AirflowNotFoundException
 from requests import Response, Session
 
 from medusa_sync.errors import SourceApiError
 from medusa_sync.hooks._http import RETRYABLE_EXCEPTIONS, PageAhead, RetryPolicy, call_with_retry, retry_after
+from medusa_sync.hooks.http_session import open_session
 from medusa_sync.hooks.medusa import no_response_reason
 
 _LOG = logging.getLogger(__name__)
@@ -83,12 +83,14 @@ def _display_name(slug: str) -> str:
     return " ".join(word.capitalize() for word in slug.split("-") if word)
 
 
-class CatalogSourceHook(HttpHook):
+class CatalogSourceHook(BaseHook):
     """Reads the product catalog over plain HTTP; a connection without a host means DummyJSON itself.
 
-    A connection's ``timeout`` extra, when set, overrides the ``timeout`` argument. Other string
-    extras are HTTP headers, as with any ``http`` connection (e.g. an API token the catalog needs);
-    non-string ones are dropped, since requests refuses them as header values.
+    The connection is an ``http`` one and means what it means there: a login and password are sent
+    as HTTP Basic auth, transport extras (``proxies``, ``verify``, ``cert``, ...) configure the
+    session, and other string extras are HTTP headers (e.g. an API token the catalog needs);
+    non-string ones are dropped, since requests refuses them as header values. A ``timeout``
+    extra, when set, overrides the ``timeout`` argument.
     """
 
     conn_name_attr = "source_conn_id"
@@ -104,8 +106,9 @@ class CatalogSourceHook(HttpHook):
         retry: RetryPolicy | None = None,
         timeout: float = 60.0,
     ) -> None:
-        super().__init__(method="GET", http_conn_id=source_conn_id)
+        super().__init__()
         self.source_conn_id = source_conn_id
+        self.base_url = ""
         self.retry_policy = retry or RetryPolicy()
         self.timeout = timeout
         self._session: Session | None = None
@@ -131,19 +134,24 @@ class CatalogSourceHook(HttpHook):
             _LOG.info("Connection %r is not defined: using %s", conn_id, DEFAULT_HOST)
             return Connection(conn_id=conn_id, conn_type="http")
 
+    def get_conn(self) -> Session:
+        """A session for this connection, its base URL in ``base_url``."""
+        connection = self.get_connection(self.source_conn_id)
+        opened = open_session(connection, default_host=self.default_host, extras_as_headers=True)
+        for name in opened.ignored_extras:
+            self.log.warning(
+                "Connection %r: extra %r is not a header value; ignored", self.source_conn_id, name
+            )
+        if connection.login:
+            opened.session.auth = (connection.login, connection.password or "")
+        if opened.timeout is not None:
+            self.timeout = opened.timeout
+        self.base_url = opened.base_url
+        return opened.session
+
     def _ensure_session(self) -> Session:
         if self._session is None:
-            session = self.get_conn({"Accept": "application/json"})
-            for name, value in list(session.headers.items()):
-                if not isinstance(value, str | bytes):
-                    self.log.warning(
-                        "Connection %r: extra %r is not a header value; ignored", self.source_conn_id, name
-                    )
-                    del session.headers[name]
-            timeout = self.merged_extra.get("timeout")
-            if timeout not in (None, ""):
-                self.timeout = float(timeout)
-            self._session = session
+            self._session = self.get_conn()
         return self._session
 
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:

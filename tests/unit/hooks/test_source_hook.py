@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import pickle
@@ -330,3 +331,15 @@ def test_after_a_429_no_thread_of_the_hook_sends_until_retry_after_has_passed(
     )
     assert first_429.path == "/products"
     assert other.at - first_429.at >= 0.9
+
+
+def test_a_login_on_the_connection_is_sent_as_basic_auth(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn = {"conn_type": "http", "host": server.url, "login": "reader", "password": "s3cret"}
+    monkeypatch.setenv("AIRFLOW_CONN_DUMMYJSON_DEFAULT", json.dumps(conn))
+    server.json(["beauty"])
+    hook, _ = make_hook()
+    assert hook.get_json("/products/categories") == ["beauty"]
+    expected = base64.b64encode(b"reader:s3cret").decode()
+    assert server.requests[0].headers["Authorization"] == f"Basic {expected}"
