@@ -1,4 +1,6 @@
-"""The dev-stack Medusa behaves as the sync expects: healthy, keyed, isolated per test."""
+"""The dev-stack Medusa behaves as the sync expects: healthy, keyed, isolated per test.
+
+The read-only checks share the module's store; only the isolation check starts a store of its own."""
 
 from __future__ import annotations
 
@@ -10,27 +12,29 @@ from tests.fixtures.medusa import MedusaStore
 pytestmark = pytest.mark.medusa
 
 
-def test_health_is_ok(medusa_store: MedusaStore) -> None:
-    response = requests.get(f"{medusa_store.url}/health", timeout=10)
+def test_health_is_ok(medusa_store_module: MedusaStore) -> None:
+    response = requests.get(f"{medusa_store_module.url}/health", timeout=10)
     assert response.status_code == 200
     assert response.text == "OK"
 
 
-def test_the_secret_key_authenticates_on_an_empty_store(medusa_store: MedusaStore) -> None:
-    assert medusa_store.api_key.startswith("sk_")
-    response = medusa_store.admin.get("/admin/products")
+def test_the_secret_key_authenticates_on_an_empty_store(medusa_store_module: MedusaStore) -> None:
+    assert medusa_store_module.api_key.startswith("sk_")
+    response = medusa_store_module.admin.get("/admin/products")
     assert response.status_code == 200
     assert response.json()["count"] == 0
 
 
-def test_a_wrong_key_is_rejected(medusa_store: MedusaStore) -> None:
-    response = requests.get(f"{medusa_store.url}/admin/products", auth=("sk_not_a_real_key", ""), timeout=10)
+def test_a_wrong_key_is_rejected(medusa_store_module: MedusaStore) -> None:
+    response = requests.get(
+        f"{medusa_store_module.url}/admin/products", auth=("sk_not_a_real_key", ""), timeout=10
+    )
     assert response.status_code == 401
 
 
-def test_the_store_has_a_default_sales_channel_and_usd(medusa_store: MedusaStore) -> None:
-    store = medusa_store.admin.get("/admin/stores").json()["stores"][0]
-    channels = medusa_store.admin.get("/admin/sales-channels").json()["sales_channels"]
+def test_the_store_has_a_default_sales_channel_and_usd(medusa_store_module: MedusaStore) -> None:
+    store = medusa_store_module.admin.get("/admin/stores").json()["stores"][0]
+    channels = medusa_store_module.admin.get("/admin/sales-channels").json()["sales_channels"]
     assert store["default_sales_channel_id"] in {c["id"] for c in channels}
     assert "Default Sales Channel" in {c["name"] for c in channels}
     assert {"eur", "usd"} <= {c["currency_code"] for c in store["supported_currencies"]}

@@ -22,14 +22,16 @@ if TYPE_CHECKING:  # the plugin itself is loaded by pytest.ini
 pytestmark = [pytest.mark.airflow, pytest.mark.medusa]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def cluster(
-    airflow_cluster_factory: StartCluster, medusa_store: MedusaStore, fresh_catalog: CatalogServer
+    airflow_cluster_factory: StartCluster, medusa_store_module: MedusaStore, catalog: CatalogServer
 ) -> Iterator[AirflowCluster]:
+    """One cluster and store for the module: the first test syncs the empty store, the second
+    searches everything both runs left behind for the key."""
     with airflow_cluster_factory(
         {
-            "medusa_default": medusa_connection(medusa_store.url, api_key=medusa_store.api_key),
-            "dummyjson_default": source_connection(fresh_catalog.url),
+            "medusa_default": medusa_connection(medusa_store_module.url, api_key=medusa_store_module.api_key),
+            "dummyjson_default": source_connection(catalog.url),
         }
     ) as cluster:
         yield cluster
@@ -39,7 +41,10 @@ def when(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
-def test_a_triggered_run_syncs_the_real_catalog(cluster: AirflowCluster, medusa_store: MedusaStore) -> None:
+def test_a_triggered_run_syncs_the_real_catalog(
+    cluster: AirflowCluster, medusa_store_module: MedusaStore
+) -> None:
+    medusa_store = medusa_store_module
     cluster.api.unpause(DAG_ID)
     started = time.monotonic()
     run_id = cluster.api.trigger(DAG_ID)
@@ -80,8 +85,9 @@ def test_a_triggered_run_syncs_the_real_catalog(cluster: AirflowCluster, medusa_
 
 
 def test_the_api_key_reaches_no_log_xcom_or_stored_file(
-    cluster: AirflowCluster, medusa_store: MedusaStore
+    cluster: AirflowCluster, medusa_store_module: MedusaStore
 ) -> None:
+    medusa_store = medusa_store_module
     cluster.api.unpause(DAG_ID)
     run_id = cluster.api.trigger(DAG_ID, conf={"max_products": 20})
     assert cluster.wait_for_run(DAG_ID, run_id, timeout=300) == "success", cluster.logs_tail()
