@@ -92,6 +92,15 @@ def _flag(value: Any) -> Any:
     return value
 
 
+def _number(connection: Any, key: str, value: Any, kind: type[int] | type[float]) -> Any:
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"connection {connection.conn_id!r}: extra {key!r} must be a number, not {value!r}"
+        ) from None
+
+
 def open_session(
     connection: Any,
     *,
@@ -114,7 +123,9 @@ def open_session(
     session.verify = _flag(extra.get("verify", extra.get("verify_ssl", True)))
     session.cert = extra.get("cert")
     session.stream = bool(_flag(extra.get("stream", False)))
-    session.max_redirects = int(extra.get("max_redirects", DEFAULT_REDIRECT_LIMIT))
+    session.max_redirects = _number(
+        connection, "max_redirects", extra.get("max_redirects", DEFAULT_REDIRECT_LIMIT), int
+    )
     session.trust_env = bool(_flag(extra.get("trust_env", True)))
     adapter = KeepAliveAdapter()
     session.mount("http://", adapter)
@@ -123,7 +134,7 @@ def open_session(
     timeout: float | None = None
     for key in timeout_keys:
         if extra.get(key) not in (None, ""):
-            timeout = float(extra[key])
+            timeout = _number(connection, key, extra[key], float)
             break
 
     ignored: list[str] = []

@@ -100,3 +100,9 @@ def test_connections_probe_idle_sockets_with_tcp_keep_alive(server: FakeServer) 
         assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
         if hasattr(socket, "TCP_KEEPIDLE"):
             assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 120
+
+
+@pytest.mark.parametrize("key", ["timeout", "max_redirects"])
+def test_a_number_extra_that_is_not_one_is_named_with_its_connection(key: str) -> None:
+    with pytest.raises(ValueError, match=rf"connection 'c': extra '{key}' must be a number, not 'soon'"):
+        open_session(conn("shop.example", extra={key: "soon"}))
