@@ -31,6 +31,7 @@ import json
 import os
 import platform
 import secrets
+import shutil
 import sys
 import tempfile
 import threading
@@ -94,6 +95,19 @@ TASK_TITLE = "airflow worker -- "
 
 def _log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def scratch_dir() -> Iterator[Path]:
+    """The bench's own folder (the stores' logs, Airflow's home, its run folders: hundreds of MB at
+    100,000 products): removed after a bench that completes, kept after one that fails, for its logs."""
+    work = Path(tempfile.mkdtemp(prefix="medusa-bench-"))
+    try:
+        yield work
+    except BaseException:
+        _log(f"logs kept in {work}")
+        raise
+    shutil.rmtree(work, ignore_errors=True)
 
 
 # --- servers ------------------------------------------------------------------------------------
@@ -400,9 +414,12 @@ def stock_benchmark(products: int) -> dict[str, Any]:
     """The catalog synced with inventory, then the hourly stock sync: unchanged, and with 1 % of
     the stocks changed at the source."""
     catalog = generate_catalog(products, seed=1)
-    work = Path(tempfile.mkdtemp(prefix="medusa-bench-"))
     result: dict[str, Any] = {"products": products, "machine": machine()}
-    with CatalogServer(catalog) as source, medusa_template() as (template, email, password):
+    with (
+        scratch_dir() as work,
+        CatalogServer(catalog) as source,
+        medusa_template() as (template, email, password),
+    ):
         store = Store(template, email, password, work)
         with airflow_for(store, source, work, (DAG_ID, STOCK_DAG_ID)) as cluster, TaskMemory() as memory:
             first = dag_run(cluster, store, memory, "catalog, inventory on", conf={"sync_inventory": True})
@@ -542,9 +559,12 @@ def benchmark(
     products: int, *, raw: bool = True, day_later: bool = False, unchanged_runs: int = 1
 ) -> dict[str, Any]:
     catalog = generate_catalog(products, seed=1)
-    work = Path(tempfile.mkdtemp(prefix="medusa-bench-"))
     result: dict[str, Any] = {"products": products, "machine": machine()}
-    with CatalogServer(catalog) as source, medusa_template() as (template, email, password):
+    with (
+        scratch_dir() as work,
+        CatalogServer(catalog) as source,
+        medusa_template() as (template, email, password),
+    ):
         _log(f"catalog of {products} products on {source.url}")
         if raw:
             raw_store = Store(template, email, password, work)
