@@ -26,7 +26,11 @@ CATALOG_CHANGES = AssetAlias("medusa_product_catalog_changes")
 MEDUSA_TASK = dag_parts.medusa_task(SETTINGS)
 
 with DAG(**dag_parts.dag_arguments(dag_parts.PRODUCT_DAG_ID, SETTINGS, PARAMS)) as dag:
-    fetch_pages = FetchPagesOperator(task_id=dag_parts.FETCH_PAGES, **dag_parts.source_task(SETTINGS))
+    # In the pool too: it asks Medusa whether every category and tag exists (then sync_categories
+    # is skipped and compute_diff follows the fetch at once).
+    fetch_pages = FetchPagesOperator(
+        task_id=dag_parts.FETCH_PAGES, **dag_parts.source_task(SETTINGS), **MEDUSA_TASK
+    )
     # Reads the store while the source is fetched: it needs nothing from the source.
     read_store = ReadStoreOperator(
         task_id=dag_parts.READ_STORE,
@@ -44,6 +48,8 @@ with DAG(**dag_parts.dag_arguments(dag_parts.PRODUCT_DAG_ID, SETTINGS, PARAMS)) 
         source_conn_id=SETTINGS.source_conn_id,
         run_folder=RUN_FOLDER,
         upsert_concurrency=SETTINGS.upsert_concurrency,
+        # Also after a sync_categories the fetch skipped (nothing to create); never after a failure.
+        trigger_rule="none_failed",
     )
     upsert_batch = UpsertBatchOperator.partial(
         task_id=dag_parts.UPSERT_BATCH,

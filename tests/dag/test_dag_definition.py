@@ -36,8 +36,21 @@ def test_the_store_is_read_alongside_the_fetch_and_feeds_the_diff(dag):
 
 
 def test_every_task_that_talks_to_medusa_is_in_the_medusa_pool(dag):
-    talks_to_medusa = {"read_store", "sync_categories", "compute_diff", "upsert_batch", "sync_stock"}
+    # fetch_pages asks whether every category and tag exists, to skip sync_categories when they do.
+    talks_to_medusa = {
+        "fetch_pages",
+        "read_store",
+        "sync_categories",
+        "compute_diff",
+        "upsert_batch",
+        "sync_stock",
+    }
     assert {t.task_id for t in dag.tasks if t.pool == "medusa_api"} == talks_to_medusa
+
+
+def test_the_diff_follows_a_sync_categories_the_fetch_skipped_but_never_a_failure(dag):
+    assert dag.get_task("compute_diff").trigger_rule == "none_failed"
+    assert dag.get_task("compute_diff").upstream_task_ids == {"sync_categories", "read_store"}
 
 
 def test_batches_are_dynamically_mapped_and_labelled(dag):

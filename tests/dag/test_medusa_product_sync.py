@@ -70,6 +70,12 @@ def test_an_unchanged_catalog_sends_no_write_to_medusa(sync, medusa_proxy, local
     assert (products["created"], products["updated"], products["unchanged"]) == (0, 0, 194)
     assert medusa_proxy.writes() == []
     assert medusa_proxy.counts()["GET"] > 0
+    # Every category and tag was there already: the fetch found them, wrote the ids the diff maps
+    # with, and skipped sync_categories, whose process never started; the report still counts them.
+    states = local_airflow.task_states(outcome.report["run_id"])
+    assert (states["sync_categories"], states["compute_diff"]) == ("skipped", "success")
+    assert outcome.report["categories"] == {"created": 0, "existing": 24}
+    assert outcome.report["tags"] == {"created": 0, "existing": 138}
     # read_store listed only the products updated since the first sync's read (the 194 it created,
     # none more: the dry run's read before it was of the empty store) and merged them into that read.
     run = local_airflow.storage / "medusa_product_sync" / outcome.report["run_id"]
@@ -95,6 +101,28 @@ def test_a_price_change_at_the_source_updates_exactly_that_product(
     assert after[target]["variants"][0]["prices"][0]["amount"] == 123.45
     moved = Counter(ext for ext, p in after.items() if p["updated_at"] != before[ext])
     assert set(moved) == {target}
+
+
+def test_a_category_deleted_in_the_admin_is_created_again_by_the_next_run(
+    sync, local_airflow, medusa_store_module, real_catalog
+):
+    admin = medusa_store_module.admin
+    listed = admin.get("/admin/product-categories", params={"handle": "beauty", "fields": "id"})
+    [beauty] = listed.json()["product_categories"]
+    deleted = admin.delete(f"/admin/product-categories/{beauty['id']}")
+    assert deleted.status_code == 200, deleted.text[:500]
+
+    outcome = sync()
+    assert outcome.returncode == 0, outcome.output[-5000:]
+    # The fetch found one category missing, so sync_categories ran, and made only that one.
+    assert local_airflow.task_states(outcome.report["run_id"])["sync_categories"] == "success"
+    assert outcome.report["categories"] == {"created": 1, "existing": 23}
+    in_beauty = {
+        p["external_id"]
+        for p in store_products(medusa_store_module)
+        if [c["handle"] for c in p["categories"]] == ["beauty"]
+    }
+    assert in_beauty == {f"dummyjson:{r['id']}" for r in real_catalog if r["category"] == "beauty"}
 
 
 # Numbers that cannot be prices, each given to one product: (source id, price, reason).

@@ -13,12 +13,16 @@ from medusa_sync.core.completeness import FetchAudit
 from medusa_sync.core.currency import currency_decimals
 from medusa_sync.core.scratch import ScratchDb
 from medusa_sync.core.validation import Validator
+from medusa_sync.hooks._http import RetryPolicy
+from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.hooks.source import CatalogSourceHook
+from medusa_sync.operators.sync_taxonomy import existing_taxonomy
 from medusa_sync.run_params import CatalogRunParams, RunParams
 from medusa_sync.rundata.run_folder import (
     PageFileWriter,
     RunFolder,
     default_storage_url,
+    read_json,
     write_json,
 )
 
@@ -36,8 +40,10 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
     Returns only the run folder and counts; the records stay in storage. ``partial`` in the result
     (and in ``fetch.json``) is true unless the fetch provably saw the whole catalog; then nothing
     is treated as missing upstream. ``page_concurrency`` pages are read at once after the first
-    (which tells the total); a 429 pauses them all for its ``Retry-After``. With ``sync_inventory``
-    off, it marks the run's ``sync_stock`` skipped as it ends.
+    (which tells the total); a 429 pauses them all for its ``Retry-After``. As it ends, it marks
+    skipped the stages with nothing to do in this run: ``sync_stock`` with ``sync_inventory`` off,
+    and, given ``medusa_conn_id``, ``sync_categories`` when every category and tag the records need
+    is in the store already.
     """
 
     template_fields = ("storage_url",)
@@ -51,9 +57,12 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
         source_conn_id: str = CatalogSourceHook.default_conn_name,
         storage_url: str | None = None,
         page_concurrency: int | None = None,
+        medusa_conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        # With it, the fetch checks whether ``sync_categories`` has anything to do (two reads).
+        self.medusa_conn_id = medusa_conn_id
         # None: ``[medusa_sync] source_concurrency``, read when the task runs.
         self.page_concurrency = page_concurrency
         self.source_conn_id = source_conn_id
@@ -87,25 +96,62 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
             )
         self._describe_source(folder, hook)
         write_json(folder.fetch, summary)
-        self._skip_stock_stage(context, params, summary)
+        idle = [*self._idle_taxonomy_stage(context, folder), *self._idle_stock_stage(context, params)]
+        if idle:
+            # ``skip`` ends this task by raising, so the summary is pushed first as the return value it is.
+            context["ti"].xcom_push(key=RETURN_VALUE, value=summary)
+            self.skip(ti=context["ti"], tasks=idle)
         return summary
 
     def _params(self, context: Context) -> RunParams:
         return CatalogRunParams.of(context["params"])
 
-    def _skip_stock_stage(self, context: Context, params: RunParams, summary: dict[str, Any]) -> None:
+    def _idle_stock_stage(self, context: Context, params: RunParams) -> list[Any]:
         """With ``sync_inventory`` off, ``sync_stock`` has nothing to do in this run. Marked skipped
         now, the scheduler starts no process for it after the upserts, and ``report`` follows them
-        at once. ``skip`` ends this task by raising, so the summary is pushed first as the return
-        value it is."""
+        at once."""
         dag = context["dag"]
         if params.sync_inventory or not dag.has_task(dag_parts.SYNC_STOCK):
-            return
-        context["ti"].xcom_push(key=RETURN_VALUE, value=summary)
+            return []
         self.log.info(
             "sync_inventory is off: %s skipped, stock levels are left as they are", dag_parts.SYNC_STOCK
         )
-        self.skip(ti=context["ti"], tasks=[dag.get_task(dag_parts.SYNC_STOCK)])
+        return [dag.get_task(dag_parts.SYNC_STOCK)]
+
+    def _idle_taxonomy_stage(self, context: Context, folder: RunFolder) -> list[Any]:
+        """When every category and tag the records need is in the store already, writes the
+        ``taxonomy.json`` that ``sync_categories`` would have written and returns that task to be
+        skipped: on most days the scheduler then starts ``compute_diff`` straight after the fetch
+        and its store read. The check is best effort: if it cannot be made, ``sync_categories``
+        runs as usual (and fails there, with its own message, if Medusa is unreachable)."""
+        dag = context["dag"]
+        if not self.medusa_conn_id or not dag.has_task(dag_parts.SYNC_CATEGORIES):
+            return []
+        needs = read_json(folder.needed_taxonomy)
+        try:
+            # One attempt each, no backoff: the fetch never waits on a store that is down.
+            hook = MedusaHook(
+                medusa_conn_id=self.medusa_conn_id, retry=RetryPolicy(max_attempts=1), timeout=10
+            )
+            taxonomy = existing_taxonomy(hook, needs["categories"], needs["tags"])
+        except Exception as error:  # the stage that owns it will say what is wrong
+            self.log.warning(
+                "could not check the store's categories and tags (%s: %s): %s will",
+                type(error).__name__,
+                error,
+                dag_parts.SYNC_CATEGORIES,
+            )
+            return []
+        if taxonomy is None:
+            return []
+        write_json(folder.taxonomy, taxonomy)
+        self.log.info(
+            "all %d categories and %d tags are in the store: %s skipped",
+            len(needs["categories"]),
+            len(needs["tags"]),
+            dag_parts.SYNC_CATEGORIES,
+        )
+        return [dag.get_task(dag_parts.SYNC_CATEGORIES)]
 
     def _validator(self, scratch: ScratchDb, params: Any) -> Validator:
         return Validator(

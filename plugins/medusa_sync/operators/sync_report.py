@@ -94,7 +94,8 @@ class SyncReportOperator(BaseOperator):
             else None,
             quarantine=list(folder.quarantined(limit=MAX_LISTED)),
             taxonomy=read_optional_json(folder.taxonomy)
-            if stages.get(dag_parts.SYNC_CATEGORIES) == "success"
+            # Skipped by the fetch when everything existed: the fetch wrote it then.
+            if stages.get(dag_parts.SYNC_CATEGORIES) in ("success", "skipped")
             else None,
             plan=plan,
             results=folder.landed_results(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
@@ -50,24 +51,20 @@ class SyncTaxonomyOperator(BaseOperator):
         category_ids.update({c["handle"]: c["id"] for c in created_categories})
         tag_ids.update({t["value"]: t["id"] for t in created_tags})
 
-        created_handles = {c["handle"] for c in created_categories}
-        handles = {c: category_handle(c) for c in categories}
-        missing = [c for c in categories if handles[c] not in category_ids]
-        taxonomy = {
-            "categories": {c: category_ids[h] for c, h in handles.items() if h in category_ids},
-            "tags": {t: tag_ids[t] for t in tags if t in tag_ids},
-            "categories_created": sorted(created_handles),
-            "categories_existing": len(categories) - len(missing) - len(created_handles),
-            "categories_to_create": missing,
-            "tags_created": [t["value"] for t in created_tags],
-            "tags_existing": sum(1 for t in tags if t in tag_ids) - len(created_tags),
-        }
+        taxonomy = taxonomy_file(
+            categories,
+            tags,
+            category_ids,
+            tag_ids,
+            created_categories=[c["handle"] for c in created_categories],
+            created_tags=[t["value"] for t in created_tags],
+        )
         write_json(folder.taxonomy, taxonomy)
         self.log.info(
             "categories: %d needed, %d created, %d to create (dry run); tags: %d needed, %d created",
             len(categories),
             len(created_categories),
-            len(missing),
+            len(taxonomy["categories_to_create"]),
             len(tags),
             len(created_tags),
         )
@@ -121,3 +118,46 @@ class SyncTaxonomyOperator(BaseOperator):
                 hook.delete_tag(tag["id"])
             except Exception:
                 self.log.exception("could not delete tag %r", tag["value"])
+
+
+def taxonomy_file(
+    categories: Sequence[str],
+    tags: Sequence[str],
+    category_ids: Mapping[str, str],
+    tag_ids: Mapping[str, str],
+    *,
+    created_categories: Sequence[str] = (),
+    created_tags: Sequence[str] = (),
+) -> dict[str, Any]:
+    """``taxonomy.json``: the ids ``compute_diff`` maps with (source category -> id, tag -> id) and
+    the counts the report shows. ``category_ids`` is by Medusa handle and ``tag_ids`` by value,
+    both including what this attempt created (``created_*``, handles and values)."""
+    handles = {c: category_handle(c) for c in categories}
+    missing = [c for c in categories if handles[c] not in category_ids]
+    return {
+        "categories": {c: category_ids[h] for c, h in handles.items() if h in category_ids},
+        "tags": {t: tag_ids[t] for t in tags if t in tag_ids},
+        "categories_created": sorted(created_categories),
+        "categories_existing": len(categories) - len(missing) - len(created_categories),
+        "categories_to_create": missing,
+        "tags_created": list(created_tags),
+        "tags_existing": sum(1 for t in tags if t in tag_ids) - len(created_tags),
+    }
+
+
+def existing_taxonomy(
+    hook: MedusaHook, categories: Sequence[str], tags: Sequence[str]
+) -> dict[str, Any] | None:
+    """``taxonomy.json`` when every category and tag the records need is in the store already
+    (then there is nothing for ``sync_categories`` to do), else None. Two lists, filtered to what
+    is needed: the common day, when the source brought no new category or tag."""
+    handles = [category_handle(c) for c in categories]
+    category_ids = {
+        c["handle"]: c["id"] for c in hook.list_categories(handles=handles, fields=("id", "handle"))
+    }
+    if len(category_ids) < len(set(handles)):
+        return None
+    tag_ids = {t["value"]: t["id"] for t in hook.list_tags(values=tags)}
+    if any(t not in tag_ids for t in tags):
+        return None
+    return taxonomy_file(categories, tags, category_ids, tag_ids)
