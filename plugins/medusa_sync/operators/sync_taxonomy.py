@@ -155,7 +155,7 @@ def existing_taxonomy(
     category_ids = {
         c["handle"]: c["id"] for c in hook.list_categories(handles=handles, fields=("id", "handle"))
     }
-    if len(category_ids) < len(set(handles)):
+    if any(h not in category_ids for h in handles):
         return None
     tag_ids = {t["value"]: t["id"] for t in hook.list_tags(values=tags)}
     if any(t not in tag_ids for t in tags):
