@@ -22,7 +22,6 @@ from medusa_sync.rundata.run_folder import (
     PageFileWriter,
     RunFolder,
     default_storage_url,
-    read_json,
     write_json,
 )
 
@@ -96,7 +95,10 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
             )
         self._describe_source(folder, hook)
         write_json(folder.fetch, summary)
-        idle = [*self._idle_taxonomy_stage(context, folder), *self._idle_stock_stage(context, params)]
+        idle = [
+            *self._idle_taxonomy_stage(context, folder, writer.taxonomy.to_json()),
+            *self._idle_stock_stage(context, params),
+        ]
         if idle:
             # ``skip`` ends this task by raising, so the summary is pushed first as the return value it is.
             context["ti"].xcom_push(key=RETURN_VALUE, value=summary)
@@ -118,7 +120,9 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
         )
         return [dag.get_task(dag_parts.SYNC_STOCK)]
 
-    def _idle_taxonomy_stage(self, context: Context, folder: RunFolder) -> list[Any]:
+    def _idle_taxonomy_stage(
+        self, context: Context, folder: RunFolder, needs: dict[str, list[str]]
+    ) -> list[Any]:
         """When every category and tag the records need is in the store already, writes the
         ``taxonomy.json`` that ``sync_categories`` would have written and returns that task to be
         skipped: on most days the scheduler then starts ``compute_diff`` straight after the fetch
@@ -127,7 +131,6 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
         dag = context["dag"]
         if not self.medusa_conn_id or not dag.has_task(dag_parts.SYNC_CATEGORIES):
             return []
-        needs = read_json(folder.needed_taxonomy)
         try:
             # One attempt each, no backoff: the fetch never waits on a store that is down.
             hook = MedusaHook(
