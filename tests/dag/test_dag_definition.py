@@ -12,6 +12,7 @@ from airflow.sdk.exceptions import AirflowFailException, ParamValidationError
 from airflow.serialization.serialized_objects import DagSerialization
 
 from medusa_sync.run_params import CatalogRunParams, ParamError
+from tests.fixtures.airflow_runs import TALKS_TO_MEDUSA
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 
@@ -36,16 +37,7 @@ def test_the_store_is_read_alongside_the_fetch_and_feeds_the_diff(dag):
 
 
 def test_every_task_that_talks_to_medusa_is_in_the_medusa_pool(dag):
-    # fetch_pages asks whether every category and tag exists, to skip sync_categories when they do.
-    talks_to_medusa = {
-        "fetch_pages",
-        "read_store",
-        "sync_categories",
-        "compute_diff",
-        "upsert_batch",
-        "sync_stock",
-    }
-    assert {t.task_id for t in dag.tasks if t.pool == "medusa_api"} == talks_to_medusa
+    assert {t.task_id for t in dag.tasks if t.pool == "medusa_api"} == TALKS_TO_MEDUSA
 
 
 def test_the_diff_follows_a_sync_categories_the_fetch_skipped_but_never_a_failure(dag):

@@ -24,6 +24,7 @@ from devstack.catalog_server import category_name
 from devstack.celery_cluster import STORAGE_VARIABLE, WORKERS, CeleryCluster
 from devstack.counting_proxy import CountingProxy, Watch
 from devstack.s3_server import S3Server
+from tests.fixtures.airflow_runs import TALKS_TO_MEDUSA
 from tests.fixtures.medusa import MedusaStore
 from tests.fixtures.store_view import differences, ours, store_categories, store_products
 
@@ -204,15 +205,7 @@ def test_a_1_slot_pool_keeps_medusa_to_one_batch_request_at_a_time_across_worker
     assert batches.peak_in_flight == 1
     assert medusa_proxy.peak_in_flight == 1  # nor any other request of the Medusa tasks
     pooled = [t for t in celery_cluster.api.task_instances(DAG_ID, run_id) if t["pool"] == MEDUSA_POOL]
-    talks_to_medusa = {
-        "fetch_pages",
-        "read_store",
-        "sync_categories",
-        "compute_diff",
-        "upsert_batch",
-        "sync_stock",
-    }
-    assert {t["task_id"] for t in pooled} == talks_to_medusa
+    assert {t["task_id"] for t in pooled} == TALKS_TO_MEDUSA
     ran = [t for t in pooled if t["state"] != "skipped"]  # sync_stock: skipped as the fetch ended
     assert overlapping([(t["start_date"], t["end_date"]) for t in ran]) == []
     report = celery_cluster.report(run_id)
