@@ -10,6 +10,7 @@ connection written for ``HttpHook`` means the same thing to our hooks.
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -18,6 +19,13 @@ from requests import Session
 from requests.adapters import HTTPAdapter
 from requests.models import DEFAULT_REDIRECT_LIMIT
 from urllib3.connection import HTTPConnection
+
+from medusa_sync.hooks.connection_secrets import (
+    ConnectionSecrets,
+    fail_on_problems,
+    header_problem,
+    redact_userinfo,
+)
 
 # Extras that configure the transport or the hook, never sent as headers.
 TRANSPORT_EXTRAS: frozenset[str] = frozenset(
@@ -71,6 +79,8 @@ class ConnectionSession:
     timeout: float | None
     # Extras that are neither transport settings nor sent as headers (for the hook to mention).
     ignored_extras: list[str]
+    # Header values, proxy and URL passwords: masked in the task log, scrubbed from hook errors.
+    secrets: ConnectionSecrets
 
 
 def base_url_of(connection: Any, default_host: str = "") -> str:
@@ -81,7 +91,10 @@ def base_url_of(connection: Any, default_host: str = "") -> str:
     if connection.port:
         url = f"{url}:{connection.port}"
     if not urlparse(url).scheme:
-        raise ValueError(f"connection {connection.conn_id!r}: the URL {url!r} has no scheme (http or https)")
+        raise ValueError(
+            f"connection {connection.conn_id!r}: the URL {redact_userinfo(url)!r} has no scheme "
+            "(http or https)"
+        )
     return url
 
 
@@ -107,6 +120,7 @@ def open_session(
     default_host: str = "",
     extras_as_headers: bool = False,
     timeout_keys: tuple[str, ...] = ("timeout",),
+    credential_problems: Iterable[str] = (),
 ) -> ConnectionSession:
     """A session configured from ``connection``'s fields and extras.
 
@@ -115,6 +129,11 @@ def open_session(
     string extra is sent as a header, as an ``http`` connection does (an API token the catalog
     wants); otherwise, and for values that are not strings, they are left out and listed in
     ``ignored_extras``. The first of ``timeout_keys`` that is set gives ``timeout``.
+
+    A header extra that requests or HTTP would refuse (a line break, leading whitespace, a
+    character outside Latin-1, a name that is not a token) raises ``ConnectionSettingError``
+    before any request, together with the hook's ``credential_problems``: a fail-fast error
+    naming the connection and each extra, never a value.
     """
     extra: dict[str, Any] = dict(connection.extra_dejson or {})
     session = Session()
@@ -137,12 +156,25 @@ def open_session(
             timeout = _number(connection, key, extra[key], float)
             break
 
+    secrets = ConnectionSecrets()
+    problems = list(credential_problems)
     ignored: list[str] = []
     for name, value in extra.items():
         if name in TRANSPORT_EXTRAS or name in timeout_keys:
             continue
         if extras_as_headers and isinstance(value, str):
-            session.headers[name] = value
+            secrets.add(value)  # which header carries a token is not known: every value is hidden
+            problem = header_problem(name, value)
+            if problem:
+                problems.append(f"extra {name[:60]!r} {problem}")
+            else:
+                session.headers[name] = value
         else:
             ignored.append(name)
-    return ConnectionSession(session, base_url_of(connection, default_host), timeout, ignored)
+    proxies = session.proxies.values() if isinstance(session.proxies, dict) else [session.proxies]
+    for proxy in proxies:
+        secrets.add_url(proxy)
+    fail_on_problems(connection.conn_id, problems)
+    base_url = base_url_of(connection, default_host)
+    secrets.add_url(base_url)
+    return ConnectionSession(session, base_url, timeout, ignored, secrets)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from requests.auth import AuthBase
 
 from medusa_sync.errors import MedusaApiError, StoreMovedError
 from medusa_sync.hooks._http import RETRYABLE_EXCEPTIONS, PageAhead, RetryPolicy, call_with_retry
+from medusa_sync.hooks.connection_secrets import ConnectionSecrets, credential_problem, redact_userinfo
 from medusa_sync.hooks.http_session import open_session
 
 _LOG = logging.getLogger(__name__)
@@ -82,11 +82,6 @@ def _error_details(response: Response) -> tuple[str | None, str]:
     return None, (text[:300] if text else (response.reason or "error"))
 
 
-def redact_userinfo(text: str) -> str:
-    """Hide ``user:password@`` in URLs that a library put into an error text."""
-    return re.sub(r"(?<=://)[^/@\s'\"]+@", "***@", text)
-
-
 def no_response_reason(exc: BaseException) -> str:
     """Short, secret-free description of why no response came (requests' text holds whole URLs)."""
     detail = str(exc)
@@ -134,6 +129,7 @@ class MedusaHook(BaseHook):
         self._email: str | None = None
         self._secret: str | None = None
         self._auth: AuthBase | None = None
+        self._secrets = ConnectionSecrets()
         self._sleep: Callable[[float], Any] = time.sleep  # tests swap it for a recorder
 
     @property
@@ -149,12 +145,18 @@ class MedusaHook(BaseHook):
     def get_conn(self) -> Session:
         """A session for this connection; its extras configure transport only, never headers."""
         connection = self.get_connection(self.medusa_conn_id)
-        opened = open_session(connection, timeout_keys=("timeout", f"extra__{self.conn_type}__timeout"))
+        opened = open_session(
+            connection,
+            timeout_keys=("timeout", f"extra__{self.conn_type}__timeout"),
+            credential_problems=_credential_problems(connection),
+        )
+        self._secrets = opened.secrets
         self.base_url = opened.base_url
         if opened.timeout is not None:
             self.timeout = opened.timeout
         self._email = connection.login or None
         self._secret = connection.password or None
+        self._secrets.add(self._secret)
         return opened.session
 
     def _ensure_session(self) -> Session:
@@ -171,9 +173,12 @@ class MedusaHook(BaseHook):
                     "or the admin password when login is set"
                 )
             if self._email:
-                self._auth = _HeaderAuth(f"Bearer {self._login()}")
+                token = self._login()
+                self._secrets.add(token)
+                self._auth = _HeaderAuth(f"Bearer {token}")
             else:
                 encoded = base64.b64encode(f"{self._secret}:".encode()).decode("ascii")
+                self._secrets.add(encoded)
                 self._auth = _HeaderAuth(f"Basic {encoded}")
         return self._auth
 
@@ -212,7 +217,10 @@ class MedusaHook(BaseHook):
         started = time.monotonic()
 
         def send() -> Response:
-            return session.request(method, url, params=params, json=json, auth=auth, timeout=self.timeout)
+            try:
+                return session.request(method, url, params=params, json=json, auth=auth, timeout=self.timeout)
+            except Exception as exc:  # requests may quote a header value or a URL's password
+                raise self._secrets.scrubbed(exc) from None
 
         try:
             response = call_with_retry(
@@ -224,7 +232,8 @@ class MedusaHook(BaseHook):
                 idempotent=idempotent,
             )
         except RETRYABLE_EXCEPTIONS as exc:
-            raise MedusaApiError(None, None, no_response_reason(exc), method, path) from None
+            reason = self._secrets.scrub(no_response_reason(exc))
+            raise MedusaApiError(None, None, reason, method, path) from None
         self.log.debug(
             "Medusa %s %s -> %d (%.0f ms)",
             method,
@@ -298,6 +307,7 @@ class MedusaHook(BaseHook):
         """The error of a failed call: ``MedusaSetupError`` when only a change of the connection
         (its key, its host) can fix it, naming the connection and what to check; never a secret."""
         kind, message = _error_details(response)
+        message = self._secrets.scrub(message)  # a server may echo the credentials it refused
         status = response.status_code
         if status == 401:
             hint = "check its secret API key (or its admin email and password)"
@@ -670,9 +680,10 @@ class MedusaHook(BaseHook):
         except ValueError as exc:  # no secret configured
             return False, str(exc)
         except Exception as exc:
-            return False, redact_userinfo(f"{where}: {type(exc).__name__}: {exc}")[:300]
+            return False, self._secrets.scrub(f"{where}: {type(exc).__name__}: {exc}")[:300]
         if not response.ok:
             kind, message = _error_details(response)
+            message = self._secrets.scrub(message)
             return False, _test_verdict(
                 MedusaApiError(response.status_code, kind, message, "GET", STORES_PATH), where
             )
@@ -687,6 +698,22 @@ class MedusaHook(BaseHook):
             True,
             f"Connected to Medusa store {name!r} at {where}" if name else f"Connected to Medusa at {where}",
         )
+
+
+def _credential_problems(connection: Any) -> list[str]:
+    """What in the login (an admin email) or password (a secret API key, or the admin's password)
+    cannot be meant as typed: a pasted line break, a control character, spaces around a key or an
+    email. Names the field, never its value."""
+    problems = []
+    login, password = connection.login or "", connection.password or ""
+    problem = credential_problem(login, latin1=False, surrounding_space=True)
+    if problem:
+        problems.append(f"login (the admin email) {problem}")
+    what = "password (the admin password)" if login else "password (the secret API key)"
+    problem = credential_problem(password, latin1=False, surrounding_space=not login)
+    if problem:
+        problems.append(f"{what} {problem}")
+    return problems
 
 
 def _no_such_record(error: MedusaApiError) -> bool:

@@ -17,6 +17,7 @@ from requests import Response, Session
 
 from medusa_sync.errors import SourceApiError
 from medusa_sync.hooks._http import RETRYABLE_EXCEPTIONS, PageAhead, RetryPolicy, call_with_retry, retry_after
+from medusa_sync.hooks.connection_secrets import ConnectionSecrets, credential_problem
 from medusa_sync.hooks.http_session import open_session
 from medusa_sync.hooks.medusa import no_response_reason
 
@@ -79,6 +80,18 @@ def _upcoming(
     ]
 
 
+def _basic_auth_problems(connection: Connection) -> list[str]:
+    """What in the login and password HTTP Basic auth cannot send as typed (names, not values)."""
+    problems = []
+    for field, value in (("login", connection.login), ("password", connection.password)):
+        problem = credential_problem(value or "", latin1=True, surrounding_space=False)
+        if field == "login" and not problem and ":" in (value or ""):
+            problem = "has a colon, which HTTP Basic auth cannot carry in a login"
+        if problem and (field == "login" or connection.login):
+            problems.append(f"{field} {problem}")
+    return problems
+
+
 def _display_name(slug: str) -> str:
     return " ".join(word.capitalize() for word in slug.split("-") if word)
 
@@ -112,6 +125,7 @@ class CatalogSourceHook(BaseHook):
         self.retry_policy = retry or RetryPolicy()
         self.timeout = timeout
         self._session: Session | None = None
+        self._secrets = ConnectionSecrets()
         self._sleep: Callable[[float], Any] = time.sleep  # tests swap it for a recorder
         self._backoff = _Backoff(lambda seconds: self._sleep(seconds))
 
@@ -137,13 +151,20 @@ class CatalogSourceHook(BaseHook):
     def get_conn(self) -> Session:
         """A session for this connection, its base URL in ``base_url``."""
         connection = self.get_connection(self.source_conn_id)
-        opened = open_session(connection, default_host=self.default_host, extras_as_headers=True)
+        opened = open_session(
+            connection,
+            default_host=self.default_host,
+            extras_as_headers=True,
+            credential_problems=_basic_auth_problems(connection),
+        )
+        self._secrets = opened.secrets
         for name in opened.ignored_extras:
             self.log.warning(
                 "Connection %r: extra %r is not a header value; ignored", self.source_conn_id, name
             )
         if connection.login:
             opened.session.auth = (connection.login, connection.password or "")
+            self._secrets.add_basic(connection.login, connection.password or "")
         if opened.timeout is not None:
             self.timeout = opened.timeout
         self.base_url = opened.base_url
@@ -163,7 +184,10 @@ class CatalogSourceHook(BaseHook):
 
         def send() -> Response:
             self._backoff.wait()
-            response = session.get(url, params=params, timeout=self.timeout)
+            try:
+                response = session.get(url, params=params, timeout=self.timeout)
+            except Exception as exc:  # requests may quote a header value or a URL's password
+                raise self._secrets.scrubbed(exc) from None
             if response.status_code == 429:
                 hinted = retry_after(response)
                 self._backoff.hold(
@@ -184,13 +208,14 @@ class CatalogSourceHook(BaseHook):
                 unusable=_json_problem,
             )
         except RETRYABLE_EXCEPTIONS as exc:
-            raise SourceApiError(None, no_response_reason(exc), "GET", path) from None
+            raise SourceApiError(None, self._secrets.scrub(no_response_reason(exc)), "GET", path) from None
         self.log.debug(
             "Catalog GET %s -> %d (%.0f ms)", path, response.status_code, (time.monotonic() - started) * 1000
         )
         if not response.ok:
             text = (response.text or "").strip()[:300] or response.reason or "error"
-            raise SourceApiError(response.status_code, text, "GET", path)
+            # A server may echo the credentials it refused.
+            raise SourceApiError(response.status_code, self._secrets.scrub(text), "GET", path)
         try:
             return json.loads(response.content)
         except ValueError:
