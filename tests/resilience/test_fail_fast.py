@@ -1,5 +1,7 @@
 """What no retry can fix fails the run at once, saying what to fix: a wrong key (401), a key that
-may not use the Admin API (403), a host that is not Medusa (404), a currency that does not exist.
+may not use the Admin API (403), a host that is not Medusa (404), a currency that does not exist,
+a source token pasted with a newline (shown nowhere: not in a log, the report, the run folder, the
+metadata database or the exception text).
 And what the package can fix itself, it fixes: a missing ``medusa_api`` pool is created when the
 scheduler starts.
 
@@ -10,6 +12,7 @@ cluster restarts with it, keeping its history) or the run's conf.
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 
 import pendulum
@@ -28,6 +31,8 @@ ENV = {"AIRFLOW__MEDUSA_SYNC__RETRIES": "3", "AIRFLOW__MEDUSA_SYNC__RETRY_DELAY_
 WRONG_KEY = "sk_wrong_0123456789abcdef0123"
 # The tasks that talk to Medusa first; whichever asks first fails first.
 MEDUSA_TASKS = ("read_store", "sync_categories")
+# The runs ``failed_at_once`` started, latest last: for a test that searches what one left.
+RUNS: list[str] = []
 
 
 @pytest.fixture(scope="module")
@@ -46,14 +51,21 @@ def not_medusa(catalog: CatalogServer) -> Iterator[CountingProxy]:
 
 
 def failed_at_once(
-    cluster: AirflowCluster, proxy: CountingProxy, medusa: dict, conf: dict | None = None
+    cluster: AirflowCluster,
+    proxy: CountingProxy,
+    medusa: dict,
+    conf: dict | None = None,
+    source: dict | None = None,
 ) -> tuple[str, str]:
-    """Run the DAG against ``medusa`` (reached through ``proxy``); returns the first failed task and
-    its log (and the report). Asserts it failed on its first try less than 10 s after the run's
-    first request to the host, and that no task was retried."""
-    cluster.restart_with(connections={**cluster.connections, "medusa_default": medusa})
+    """Run the DAG against ``medusa`` (reached through ``proxy``) and, when given, the ``source``
+    connection; returns the first failed task and its log (and the report). Asserts it failed on
+    its first try less than 10 s after the run's first request to the host, and that no task was
+    retried."""
+    changed = {"medusa_default": medusa, **({"dummyjson_default": source} if source else {})}
+    cluster.restart_with(connections={**cluster.connections, **changed})
     mark = len(proxy.seen)
     run_id = cluster.api.trigger(DAG_ID, conf=conf or {})
+    RUNS.append(run_id)
     assert cluster.wait_for_run(DAG_ID, run_id, timeout=180) == "failed", cluster.logs_tail()
     tasks = cluster.api.task_instances(DAG_ID, run_id)
     assert all(t["try_number"] <= 1 for t in tasks), tasks
@@ -123,6 +135,60 @@ def test_a_currency_that_does_not_exist_fails_the_run_at_once_naming_the_param(
     task, log = failed_at_once(cluster, medusa_proxy, medusa, conf={"currency_code": "xyz"})
     assert task in ("fetch_pages", "read_store")
     assert "param 'currency_code'" in log and "not an ISO 4217 currency code" in log, log[-2000:]
+
+
+# Two source tokens, each pasted with a trailing newline: one where Airflow's masker would look
+# (an ``Authorization`` extra), one where it would not (a custom header name).
+SOURCE_TOKEN = "srcTok_4b9e0d7c2a61f835"
+CATALOG_KEY = "catKey_93d1e6a05f7b2c48"
+
+
+def found_in_cluster(cluster: AirflowCluster, secrets: tuple[str, ...]) -> list[str]:
+    """Where any of ``secrets`` shows: every file of the cluster's home (task and component logs,
+    the run folders with their reports) and a dump of its metadata database (XCom included)."""
+    wanted = [secret.encode() for secret in secrets]
+    files = [p for p in cluster.home.rglob("*") if p.is_file() and not p.is_symlink()]
+    found = [str(p) for p in files if any(secret in p.read_bytes() for secret in wanted)]
+    dump = subprocess.run(
+        ["pg_dump", "-h", "127.0.0.1", "-U", "postgres", "--data-only", cluster.database],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    assert b"COPY public.xcom" in dump, "the dump has no XCom table to search"
+    return found + ["metadata database"] * any(secret in dump for secret in wanted)
+
+
+def test_a_source_token_pasted_with_a_newline_fails_the_run_at_once_and_shows_nowhere(
+    cluster: AirflowCluster,
+    medusa_store_module: MedusaStore,
+    medusa_proxy: CountingProxy,
+    catalog: CatalogServer,
+) -> None:
+    """Before: requests refused the header with a message quoting the token (escaped, so the masker
+    missed it), printed in the task log on every one of the retries, for minutes."""
+    source = {
+        **source_connection(catalog.url),
+        "extra": {"Authorization": f"Bearer {SOURCE_TOKEN}\n", "X-Catalog-Key": f"{CATALOG_KEY}\n"},
+    }
+    medusa = medusa_connection(medusa_proxy.url, api_key=medusa_store_module.api_key)
+    try:
+        task, log = failed_at_once(cluster, medusa_proxy, medusa, source=source)
+    finally:  # the next test's restart takes the good source connection again
+        cluster.connections["dummyjson_default"] = source_connection(catalog.url)
+    run_id = RUNS[-1]
+    assert task == "fetch_pages"
+    assert "ConnectionSettingError" in log and "connection 'dummyjson_default'" in log, log[-3000:]
+    assert "extra 'Authorization' value has a line break at its end" in log
+    assert "extra 'X-Catalog-Key' value has a line break at its end" in log
+    run_folder = cluster.storage_dir / DAG_ID / run_id
+    assert any(p.is_file() for p in run_folder.rglob("*")), "the run left no file to search"
+    logs = "".join(
+        cluster.api.task_log(DAG_ID, run_id, t["task_id"], 1)
+        for t in cluster.api.task_instances(DAG_ID, run_id)
+        if t["try_number"] >= 1
+    )
+    for text in (log, logs):
+        assert SOURCE_TOKEN not in text and CATALOG_KEY not in text
+    assert found_in_cluster(cluster, (SOURCE_TOKEN, CATALOG_KEY, medusa_store_module.api_key)) == []
 
 
 def test_a_missing_pool_is_created_when_the_scheduler_starts_and_runs_do_not_wait(
