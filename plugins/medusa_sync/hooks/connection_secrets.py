@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterable
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -151,10 +150,6 @@ class ConnectionSecrets:
                 self.add(urlsplit(url).password)
             except ValueError:
                 self.add(url)
-
-    def add_all(self, values: Iterable[str | None]) -> None:
-        for value in values:
-            self.add(value)
 
     def scrub(self, text: str) -> str:
         """``text`` with every secret form and URL userinfo replaced by ``***``."""
