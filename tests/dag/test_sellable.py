@@ -3,9 +3,11 @@
 One store, in order: the store is set up to sell (a USD region, a stock location with a flat
 shipping option on the default shipping profile, a publishable key); a default sync, then a
 customer buys 5 synced products through the store API with the publishable key only; a merchant
-edits a synced product by hand, its price changes at the source, and the next run lands the new
-price, keeps every hand edit and writes no other product; a ``sync_inventory=true`` sync, then
-the customer buys 5 more and their stock is reserved.
+edits a synced product by hand (a variant "Large" with its own price, an image made its thumbnail, a
+cross-listing into a category and a tag the sync made for other products, prices, a channel…), its
+title, price and images change at the source, and the next run lands every upstream change, keeps
+every hand edit and writes no other product; a ``sync_inventory=true`` sync, then the customer buys
+5 more and their stock is reserved.
 """
 
 from __future__ import annotations
@@ -25,10 +27,17 @@ PRODUCTS = "/admin/products/batch"
 EDITED = 1  # the source id of the product the merchant edits
 UNPROFILED = 3  # a synced product whose shipping profile was taken away
 OWN_FIELDS = (
-    "id,external_id,handle,metadata,*categories,*tags,*sales_channels,shipping_profile.id,variants.id,"
+    "id,external_id,handle,title,thumbnail,metadata,*categories,*tags,*sales_channels,shipping_profile.id,"
+    "images.id,images.url,images.rank,options.id,options.title,variants.id,variants.title,"
     "variants.prices.id,variants.prices.amount,variants.prices.currency_code,"
     "variants.prices.price_rules.attribute,variants.prices.price_rules.value"
 )
+HAND_IMAGE = "https://shop.example/lash-princess-lifestyle.jpg"
+# The source's record of the edited product, as it changes upstream.
+NEW_IMAGES = [
+    "https://cdn.dummyjson.com/product-images/beauty/essence-mascara-lash-princess/2.webp",
+    "https://cdn.dummyjson.com/product-images/beauty/essence-mascara-lash-princess/3.webp",
+]
 
 
 def _ok(response) -> dict[str, Any]:
@@ -81,19 +90,27 @@ def test_a_default_sync_gives_every_product_the_default_shipping_profile_and_it_
 
 
 def hand_edit(store, product: dict[str, Any], storefront: Storefront) -> dict[str, Any]:
-    """What a merchant does in the admin to a synced product; returns what they added."""
+    """What a merchant does in the admin to a synced product; returns what they added.
+
+    The category and the tag are ones the sync created for other source products ("fragrances",
+    "perfumes"), never this product's: the sync must still leave them on it.
+    """
     admin = store.admin
-    summer = _ok(admin.post("/admin/product-categories", json={"name": "Summer sale", "is_active": True}))
-    staff = _ok(admin.post("/admin/product-tags", json={"value": "staff-pick"}))
+    [fragrances] = _ok(admin.get("/admin/product-categories", params={"handle": "fragrances"}))[
+        "product_categories"
+    ]
+    [perfumes] = _ok(admin.get("/admin/product-tags", params={"value": "perfumes"}))["product_tags"]
     pos = _ok(admin.post("/admin/sales-channels", json={"name": "Point of sale"}))
     fragile = _ok(admin.post("/admin/shipping-profiles", json={"name": "Fragile", "type": "fragile"}))
     added = {
-        "category": summer["product_category"]["id"],
-        "tag": staff["product_tag"]["id"],
+        "category": fragrances["id"],
+        "tag": perfumes["id"],
         "channel": pos["sales_channel"]["id"],
         "profile": fragile["shipping_profile"]["id"],
         "handle": "mascara-summer-edition",
     }
+    assert added["category"] not in {c["id"] for c in product["categories"]}
+    assert added["tag"] not in {t["id"] for t in product["tags"]}
     [variant] = product["variants"]
     prices = [
         {"id": p["id"], "amount": p["amount"], "currency_code": p["currency_code"]} for p in variant["prices"]
@@ -105,6 +122,25 @@ def hand_edit(store, product: dict[str, Any], storefront: Storefront) -> dict[st
             json={"prices": [*prices, {"amount": 8.5, "currency_code": "eur"}, region_price]},
         )
     )
+    # A second size: a value of the product's option, then a variant on it with its own price.
+    [option] = product["options"]
+    _ok(
+        admin.post(
+            f"/admin/products/{product['id']}/options/batch",
+            json={"update": [{"product_option_id": option["id"], "add": [{"value": "Large"}]}]},
+        )
+    )
+    large = _ok(
+        admin.post(
+            f"/admin/products/{product['id']}/variants",
+            json={
+                "title": "Large",
+                "options": {option["title"]: "Large"},
+                "prices": [{"amount": 24.5, "currency_code": "usd"}],
+            },
+        )
+    )
+    added["variant"] = next(v["id"] for v in large["product"]["variants"] if v["title"] == "Large")
     _ok(
         admin.post(
             f"/admin/products/{product['id']}",
@@ -113,6 +149,9 @@ def hand_edit(store, product: dict[str, Any], storefront: Storefront) -> dict[st
                 "tags": [{"id": t["id"]} for t in product["tags"]] + [{"id": added["tag"]}],
                 "sales_channels": [{"id": c["id"]} for c in product["sales_channels"]]
                 + [{"id": added["channel"]}],
+                "images": [{"id": i["id"], "url": i["url"]} for i in product["images"]]
+                + [{"url": HAND_IMAGE}],
+                "thumbnail": HAND_IMAGE,
                 "metadata": {"merchant_note": "restock in June"},
                 "handle": added["handle"],
                 "shipping_profile_id": added["profile"],
@@ -136,6 +175,9 @@ def test_hand_edits_survive_an_upstream_price_change_and_the_new_price_lands(
     changed = copy.deepcopy(real_catalog)
     record = next(r for r in changed if r["id"] == EDITED)
     record["price"] = 19.99
+    record["title"] = "Essence Mascara Lash Princess XL"
+    record["images"] = NEW_IMAGES
+    record["thumbnail"] = NEW_IMAGES[0]
     with catalog.serving(changed):
         outcome = sync()
     assert outcome.returncode == 0, outcome.output[-5000:]
@@ -146,15 +188,26 @@ def test_hand_edits_survive_an_upstream_price_change_and_the_new_price_lands(
     assert [w for w in medusa_proxy.writes() if w != ("POST", PRODUCTS)] == []
 
     after = synced(store)[EDITED]
+    # Every upstream change landed...
+    assert after["title"] == "Essence Mascara Lash Princess XL"
+    variants = {v["title"]: v for v in after["variants"]}
+    assert set(variants) == {"Default", "Large"}
     prices = {
         (p["currency_code"], tuple(sorted((p.get("rules") or {}).items()))): p["amount"]
-        for p in after["variants"][0]["prices"]
+        for p in variants["Default"]["prices"]
     }
     assert prices == {
         ("usd", ()): 19.99,
         ("eur", ()): 8.5,
         ("usd", (("region_id", storefront.region_id),)): 7.77,
     }
+    images = [i["url"] for i in sorted(after["images"], key=lambda i: i["rank"])]
+    # The source's old image is gone, its new ones take its place, before the merchant's.
+    assert images == [*NEW_IMAGES, HAND_IMAGE]
+    # ...and every hand edit is there.
+    assert variants["Large"]["id"] == added["variant"]
+    assert [(p["currency_code"], p["amount"]) for p in variants["Large"]["prices"]] == [("usd", 24.5)]
+    assert after["thumbnail"] == HAND_IMAGE
     source_category = {c["id"] for c in edited["categories"]}
     assert {c["id"] for c in after["categories"]} == source_category | {added["category"]}
     assert {t["id"] for t in after["tags"]} == {t["id"] for t in edited["tags"]} | {added["tag"]}

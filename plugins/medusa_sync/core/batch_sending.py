@@ -67,17 +67,8 @@ class BatchSender:
     owns (``ownership``).
     """
 
-    def __init__(
-        self,
-        store: StoreClient,
-        *,
-        owned_categories: frozenset[str] = frozenset(),
-        owned_tags: frozenset[str] = frozenset(),
-        label: str = "",
-    ) -> None:
+    def __init__(self, store: StoreClient, *, label: str = "") -> None:
         self.store = store
-        self.owned_categories = owned_categories
-        self.owned_tags = owned_tags
         self.label = label
         # The store's current products (with the merge fields) by id, from the latest read.
         self._held: dict[str, dict[str, Any]] = {}
@@ -135,7 +126,8 @@ class BatchSender:
         ids = [i for kind, item in batch.items() if (i := item_id(kind, item))]
         if not ids:
             return {}
-        # Only a batch with content updates pays for the lists; drafts and deletes need none.
+        # Only a batch with content updates pays for the lists (and the thumbnail, images and
+        # variants the merge sorts into the sync's and the merchant's); drafts and deletes need none.
         merging = any("variants" in item for item in batch.update)
         fields = (*STORE_PRODUCT_FIELDS, *MERGE_FIELDS) if merging else STORE_PRODUCT_FIELDS
         found = {p["id"]: p for p in self.store.list_products(fields=fields, ids=ids)}
@@ -153,7 +145,7 @@ class BatchSender:
         """The request: each update merged with the product as the store held it at the last read."""
         body = batch.body()
         body["update"] = [
-            merge_update(item, held, owned_categories=self.owned_categories, owned_tags=self.owned_tags)
+            merge_update(item, held)
             if (held := self._held.get(item["id"])) is not None and "variants" in item
             else item
             for item in body["update"]

@@ -1,7 +1,8 @@
 """Source product → Medusa payloads. Pure: the same record and context always give the same payload.
 
 The desired state is expressed as a *create* payload; an update is derived from it by dropping what
-Medusa refuses or must keep (``options``, the handle) and pinning the existing variant by id.
+Medusa refuses or must keep (``options``, the handle). Which of the product's variants, images and
+other members are the sync's is decided when the update is sent (``ownership.merge_update``).
 """
 
 from __future__ import annotations
@@ -13,11 +14,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from medusa_sync.core.handles import slugify
-from medusa_sync.core.ownership import OWNED_CATEGORIES_KEY, OWNED_TAGS_KEY, owned_members
+from medusa_sync.core.ownership import (
+    OWNED_CATEGORIES_KEY,
+    OWNED_IMAGES_KEY,
+    OWNED_TAGS_KEY,
+    OWNED_THUMBNAIL_KEY,
+    SYNC_OPTION_TITLE,
+    SYNC_OPTION_VALUE,
+    owned_members,
+    owned_urls,
+)
 
 DEFAULT_EXTERNAL_ID_PREFIX = "dummyjson:"
-OPTION_TITLE = "Default option"
-OPTION_VALUE = "Default"
+OPTION_TITLE = SYNC_OPTION_TITLE
+OPTION_VALUE = SYNC_OPTION_VALUE
 VARIANT_TITLE = "Default"
 
 # Source fields kept in product metadata under the source's own names.
@@ -111,9 +121,14 @@ def desired_product(record: Mapping[str, Any], ctx: MappingContext) -> dict[str,
     }
     payload = {k: v for k, v in payload.items() if v is not None}
     payload["metadata"][HASH_KEY] = content_hash(payload)
-    # Which categories and tags are the sync's, for the merge of a later update (``ownership``).
+    # What the sync puts on the product, for the merge of a later update (``ownership``). A new
+    # product without a thumbnail gets its first image as one from Medusa: the sync's too.
+    urls = [image["url"] for image in payload["images"]]
+    thumbnail = payload.get("thumbnail") or next(iter(urls), None)
     payload["metadata"][OWNED_CATEGORIES_KEY] = owned_members(payload["categories"])
     payload["metadata"][OWNED_TAGS_KEY] = owned_members(payload["tags"])
+    payload["metadata"][OWNED_IMAGES_KEY] = owned_urls(urls)
+    payload["metadata"][OWNED_THUMBNAIL_KEY] = owned_urls([thumbnail] if thumbnail else [])
     return payload
 
 
@@ -130,9 +145,10 @@ def as_update(
     """An update that makes the product equal the desired state, as far as the sync owns it.
 
     The lists hold the sync's own members only: ``upsert_batch`` merges them with what the store
-    holds just before sending (``ownership.merge_update``), which also drops the shipping profile
-    when the product already has one. ``options`` is refused on update and the handle is kept as
-    first allocated.
+    holds just before sending (``ownership.merge_update``), which also picks the product's variant
+    that is the sync's (``variant_id`` is the plan's guess, used only by a body sent unmerged) and
+    drops the shipping profile when the product already has one. ``options`` is refused on update
+    and the handle is kept as first allocated.
     """
     update = {k: v for k, v in desired.items() if k not in ("options", "handle")}
     for name in CLEARABLE_PRODUCT_FIELDS:

@@ -32,8 +32,9 @@ class UpsertBatchOperator(BaseOperator):
     retried or cleared.
 
     Updates carry only the sync's own list members; the same read also fetches each product's
-    lists (``ownership.MERGE_FIELDS``), and every send merges them in (``ownership.merge_update``),
-    so what a merchant added by hand survives. The sending itself is ``core.batch_sending``.
+    lists, images and variants (``ownership.MERGE_FIELDS``), and every send merges them in
+    (``ownership.merge_update``): the sync replaces only what the product records as its own, so
+    what a merchant added by hand survives. The sending itself is ``core.batch_sending``.
     """
 
     template_fields = ("batch_path", "batch_count", "batch_label")
@@ -56,15 +57,9 @@ class UpsertBatchOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         folder = RunFolder.of_file(self.batch_path)
-        categories, tags = self._owned_taxonomy(folder)
         paths = folder.batch_group(self.batch_path, int(self.batch_count))
         retry = int(context["ti"].try_number or 1) > 1
-        sender = BatchSender(
-            MedusaHook(medusa_conn_id=self.medusa_conn_id),
-            owned_categories=categories,
-            owned_tags=tags,
-            label=self.batch_label,
-        )
+        sender = BatchSender(MedusaHook(medusa_conn_id=self.medusa_conn_id), label=self.batch_label)
         # When this run read the source; a batch written outside the DAG has no fetch to date it.
         fetched_at = folder.fetched_at()
         totals: Counter[str] = Counter()
@@ -91,17 +86,3 @@ class UpsertBatchOperator(BaseOperator):
     def _newer_run(self, folder: RunFolder, context: Context, fetched_at: str | None) -> str | None:
         """The run whose newer plan supersedes this run's batches (read before each file)."""
         return superseded_by(folder.read_newest_plan(), context["run_id"], fetched_at)
-
-    # -- steps -------------------------------------------------------------------------------------
-
-    def _owned_taxonomy(self, folder: RunFolder) -> tuple[frozenset[str], frozenset[str]]:
-        """The ids of the categories and tags the sync owns: those of the source, this run.
-
-        Without ``taxonomy.json`` (a batch written by something other than this DAG), only the ids
-        each product records in its metadata count as the sync's.
-        """
-        if not folder.taxonomy.exists():
-            self.log.warning("no taxonomy.json: only the categories and tags products record are owned")
-            return frozenset(), frozenset()
-        taxonomy = read_json(folder.taxonomy)
-        return frozenset(taxonomy["categories"].values()), frozenset(taxonomy["tags"].values())

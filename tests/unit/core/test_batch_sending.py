@@ -3,14 +3,17 @@ how a refused item is isolated, and that an update carries back what the merchan
 
 from __future__ import annotations
 
+import copy
 import itertools
 from typing import Any
 
 import pytest
 
+from medusa_sync.core import batch_sending
 from medusa_sync.core.batch_sending import BatchSender
 from medusa_sync.core.batching import Batch
 from medusa_sync.core.mapping import HASH_KEY
+from medusa_sync.core.ownership import MERGE_FIELDS, url_key
 from medusa_sync.errors import MedusaApiError
 
 PLANNED_AT = "2026-11-28T10:00:00.000Z"
@@ -31,7 +34,7 @@ class MemoryStore:
 
     def list_products(self, *, fields, external_ids=None, ids=None):
         return [
-            p
+            projected(p, fields)
             for p in self.products.values()
             if (ids and p["id"] in ids) or (external_ids and p["external_id"] in external_ids)
         ]
@@ -58,6 +61,29 @@ class MemoryStore:
             "updated": [{"id": i["id"]} for i in update],
             "deleted": {"ids": list(delete)},
         }
+
+
+def projected(product: dict[str, Any], fields) -> dict[str, Any]:
+    """Only the fields asked for, as Medusa answers ``fields=``: ``a.b`` gives ``b`` of ``a`` (of each
+    item of a list), a bare name the whole value, and ``id`` always; a price's ``rules`` come only
+    with its ``price_rules`` attribute and value."""
+    tree: dict[str, Any] = {}
+    for name in fields:
+        node = tree
+        for part in name.split("."):
+            node = node.setdefault(part, {})
+    return {"id": product["id"], **_pick(product, tree)}
+
+
+def _pick(value: Any, tree: dict[str, Any]) -> Any:
+    if isinstance(value, list):
+        return [_pick(item, tree) for item in value]
+    if not isinstance(value, dict) or not tree:
+        return copy.deepcopy(value)
+    picked = {key: _pick(value[key], sub) for key, sub in tree.items() if key in value}
+    if {"attribute", "value"} <= set(tree.get("price_rules", {})) and "rules" in value:
+        picked["rules"] = copy.deepcopy(value["rules"])
+    return picked
 
 
 def product(product_id: str, external_id: str, sync_hash: str, **extra: Any) -> dict[str, Any]:
@@ -96,10 +122,8 @@ def batch_of(creates=(), updates=(), deletes=()) -> Batch:
     return batch
 
 
-def send(store: MemoryStore, batch: Batch, *, retry: bool = False, newer_run: str | None = None, **owned):
-    return BatchSender(store, **owned).send_file(
-        batch, name="batch_0001.json", retry=retry, newer_run=newer_run
-    )
+def send(store: MemoryStore, batch: Batch, *, retry: bool = False, newer_run: str | None = None):
+    return BatchSender(store).send_file(batch, name="batch_0001.json", retry=retry, newer_run=newer_run)
 
 
 def test_a_refused_item_is_isolated_by_splitting_and_the_rest_lands():
@@ -163,42 +187,131 @@ def test_once_a_newer_run_planned_every_item_is_superseded_by_it_and_nothing_is_
     assert store.posts == [] and "prod_1" in store.products
 
 
-def test_an_update_sends_back_the_merchants_price_category_and_channel():
-    held = product(
+HAND_IMAGE = "https://shop.example/lifestyle.jpg"
+HAND_THUMB = "https://shop.example/hand-thumb.jpg"
+SYNC_IMAGE = "https://cdn.example/mascara/1.webp"
+
+
+def hand_edited() -> dict[str, Any]:
+    """A synced product after a merchant's hand edits, as the store holds it: every merge field
+    matters to what the next update must send back."""
+    return product(
         "prod_1",
         "dummyjson:1",
         "h1",
-        categories=[{"id": "pcat_beauty"}, {"id": "pcat_summer_sale"}],
-        tags=[{"id": "ptag_beauty"}],
+        metadata={
+            HASH_KEY: "h1",
+            "sync_category_ids": "pcat_beauty",
+            "sync_tag_ids": "ptag_beauty",
+            "sync_images": url_key(SYNC_IMAGE),
+            "sync_thumbnail": url_key("https://cdn.example/mascara/thumbnail.webp"),
+        },
+        thumbnail=HAND_THUMB,
+        # Listed out of rank order: only the rank tells that the merchant's image comes first.
+        images=[
+            {"id": "img_sync", "url": SYNC_IMAGE, "rank": 1},
+            {"id": "img_hand", "url": HAND_IMAGE, "rank": 0},
+        ],
+        # "fragrances" and "perfume" exist because the sync created them for other products.
+        categories=[{"id": "pcat_beauty"}, {"id": "pcat_fragrances"}],
+        tags=[{"id": "ptag_beauty"}, {"id": "ptag_perfume"}],
         sales_channels=[{"id": "sc_web"}, {"id": "sc_pos"}],
+        shipping_profile={"id": "sp_fragile"},
         variants=[
             {
+                "id": "variant_large",
+                "options": [{"value": "Large"}],
+                "prices": [{"id": "price_large", "amount": 15, "currency_code": "usd"}],
+            },
+            {
                 "id": "variant_prod_1",
+                "options": [{"value": "Default"}],
                 "prices": [
+                    # Before the plain USD price, each of these would pass for it without the
+                    # field that tells it apart.
+                    {"id": "price_bulk", "amount": 8, "currency_code": "usd", "min_quantity": 10},
+                    {"id": "price_small", "amount": 11, "currency_code": "usd", "max_quantity": 2},
+                    {
+                        "id": "price_region",
+                        "amount": 7.77,
+                        "currency_code": "usd",
+                        "rules": {"region_id": "reg_us"},
+                    },
                     {"id": "price_usd", "amount": 9.99, "currency_code": "usd"},
                     {"id": "price_eur", "amount": 8.5, "currency_code": "eur"},
                 ],
-            }
+            },
         ],
     )
-    content = update(
+
+
+def content_update() -> dict[str, Any]:
+    """The planned update of that product: new price, title, images and thumbnail upstream."""
+    return update(
         "prod_1",
-        categories=[{"id": "pcat_fragrances"}],
+        thumbnail="https://cdn.example/mascara/new-thumbnail.webp",
+        images=[{"url": SYNC_IMAGE}, {"url": "https://cdn.example/mascara/2.webp"}],
+        categories=[{"id": "pcat_beauty"}],
         tags=[{"id": "ptag_beauty"}],
         sales_channels=[{"id": "sc_web"}],
+        shipping_profile_id="sp_default",
         variants=[{"id": "variant_prod_1", "prices": [{"amount": 12.5, "currency_code": "usd"}]}],
     )
-    store = MemoryStore([held])
-    send(
-        store,
-        batch_of(updates=[(content, planned("dummyjson:1"))]),
-        owned_categories=frozenset({"pcat_beauty", "pcat_fragrances"}),
-        owned_tags=frozenset({"ptag_beauty"}),
-    )
+
+
+def sent_update(merge_fields=MERGE_FIELDS) -> dict[str, Any]:
+    store = MemoryStore([hand_edited()])
+    original = batch_sending.MERGE_FIELDS
+    batch_sending.MERGE_FIELDS = merge_fields
+    try:
+        send(store, batch_of(updates=[(content_update(), planned("dummyjson:1"))]))
+    finally:
+        batch_sending.MERGE_FIELDS = original
     [sent] = store.posts[0]["update"]
-    assert sent["categories"] == [{"id": "pcat_fragrances"}, {"id": "pcat_summer_sale"}]
-    assert sent["sales_channels"] == [{"id": "sc_web"}, {"id": "sc_pos"}]
-    assert sent["variants"][0]["prices"] == [
-        {"id": "price_usd", "amount": 12.5, "currency_code": "usd"},
-        {"id": "price_eur", "amount": 8.5, "currency_code": "eur"},
+    return sent
+
+
+def test_an_update_sends_back_every_hand_edit_and_changes_only_the_syncs_members():
+    sent = sent_update()
+    assert sent["title"] == "Renamed"
+    assert sent["variants"] == [
+        {
+            "id": "variant_prod_1",
+            "prices": [
+                {"id": "price_usd", "amount": 12.5, "currency_code": "usd"},
+                {"id": "price_bulk", "amount": 8, "currency_code": "usd", "min_quantity": 10},
+                {"id": "price_small", "amount": 11, "currency_code": "usd", "max_quantity": 2},
+                {
+                    "id": "price_region",
+                    "amount": 7.77,
+                    "currency_code": "usd",
+                    "rules": {"region_id": "reg_us"},
+                },
+                {"id": "price_eur", "amount": 8.5, "currency_code": "eur"},
+            ],
+        },
+        {"id": "variant_large"},
     ]
+    assert sent["images"] == [
+        {"id": "img_hand", "url": HAND_IMAGE},
+        {"id": "img_sync", "url": SYNC_IMAGE},
+        {"url": "https://cdn.example/mascara/2.webp"},
+    ]
+    assert "thumbnail" not in sent  # the merchant's stays
+    assert sent["categories"] == [{"id": "pcat_beauty"}, {"id": "pcat_fragrances"}]
+    assert sent["tags"] == [{"id": "ptag_beauty"}, {"id": "ptag_perfume"}]
+    assert sent["sales_channels"] == [{"id": "sc_web"}, {"id": "sc_pos"}]
+    assert "shipping_profile_id" not in sent  # the merchant's stays
+    assert sent["metadata"]["sync_variant_id"] == "variant_prod_1"
+
+
+@pytest.mark.parametrize("dropped", MERGE_FIELDS)
+def test_each_merge_field_is_needed_to_keep_the_hand_edits(dropped):
+    # The store answers only the fields asked for: a merge field left out of the read loses a hand
+    # edit (or a price row), so the body differs from the one above, or cannot be made at all.
+    fewer = tuple(f for f in MERGE_FIELDS if f != dropped)
+    try:
+        body = sent_update(fewer)
+    except KeyError:
+        return
+    assert body != sent_update()

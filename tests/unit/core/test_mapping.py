@@ -146,3 +146,18 @@ def test_the_syncs_categories_and_tags_are_recorded_in_metadata_outside_the_hash
     assert metadata["sync_tag_ids"] == "ptag_beauty,ptag_mascara"
     untagged = desired(record, MappingContext(**{**CTX.__dict__, "tag_ids": {}}))["metadata"]
     assert untagged["sync_tag_ids"] == ""  # an update sends "", which removes the key
+
+
+def test_the_syncs_images_and_thumbnail_are_recorded_outside_the_hash(record):
+    from medusa_sync.core.ownership import url_key
+
+    payload = desired(record)
+    metadata = payload["metadata"]
+    assert metadata["sync_images"] == ",".join(url_key(url) for url in record["images"])
+    assert metadata["sync_thumbnail"] == url_key(record["thumbnail"])
+    # Medusa makes the first image a new product's thumbnail when it has none: the sync's too.
+    bare = desired({**record, "thumbnail": None})["metadata"]
+    assert bare["sync_thumbnail"] == url_key(record["images"][0])
+    # The records are not content: the hash is the one every store already holds (see above),
+    # so a store synced before they existed is not rewritten.
+    assert metadata[HASH_KEY] == "3544bb2816ea83090b7dba411cfde9a8"
