@@ -221,6 +221,8 @@ def summary(report: Mapping[str, Any]) -> str:
             detail = item.get("message") or item.get("action")
             if item.get("superseded_by"):
                 detail += f", superseded by run {item['superseded_by']}"
+            if item.get("reason"):
+                detail += f": {item['reason']}"
             lines.append(f"  {key.replace('_', ' ')} {what} ({item.get('batch_label')}): {detail}")
     return "\n".join(lines)
 

@@ -145,8 +145,7 @@ class ReadStoreOperator(BaseOperator):
             # pages, so a store a merchant keeps editing moves every repeat of it. A whole read
             # lists every product whatever its updated_at: edits never move it, only deletions do.
             self.log.warning(
-                "the store kept moving under the read of what changed (%s): reading the whole store "
-                "instead",
+                "the store kept moving under the read of what changed (%s): reading the whole store instead",
                 moved.message,
             )
             return None

@@ -65,14 +65,17 @@ def plan_missing(asked, owned: int, missing: int, listed: str = "99", on_missing
     with StoreIndex.build(products, prefix="dummyjson:") as index:
         for product in products[missing:]:
             index.seen_upstream(product["external_id"])
-        confirm = partial(confirm_absent, prefix="dummyjson:", listed_source_id=listed, lookup=lookup)
+        confirm = partial(
+            confirm_absent, prefix="dummyjson:", listed_source_id=listed, lookup=lookup, sleep=lambda _: None
+        )
         plan = plan_missing_products({"partial": False}, index, sink, settings, confirm)
     return plan, sink.items
 
 
 def test_only_the_product_answered_404_is_deleted(asked):
     plan, written = plan_missing(asked, owned=40, missing=3, on_missing="delete")
-    assert asked == ["99", "1", "2", "3"]  # a product it listed first, then the missing ones
+    # A product it listed first, then the missing ones, then the one that answered 404 again.
+    assert asked == ["99", "1", "2", "3", "1"]
     assert written["delete"] == ["prod_1"]
     assert plan["missing_acted_on"] == 1
     assert [a["id"] for a in plan["found_upstream"]] == ["prod_2"]
@@ -88,7 +91,7 @@ def test_nothing_is_asked_when_the_guard_holds(asked):
 
 def test_all_proven_absent_are_drafted_and_the_fetch_stays_complete(asked):
     plan, written = plan_missing(asked, owned=100, missing=1, on_missing="draft")
-    assert asked == ["99", "1"]
+    assert asked == ["99", "1", "1"]
     assert [item["id"] for item in written["update"]] == ["prod_1"]
     assert plan["missing_unconfirmed_because"] == [] and plan["found_upstream"] == []
 
@@ -126,7 +129,8 @@ def test_a_wrong_but_complete_source_is_stopped_by_the_guard_from_counts_alone()
 
 def test_missing_products_are_asked_for_a_chunk_at_a_time_and_each_404_is_drafted(asked):
     plan, written = plan_missing(asked, owned=2600, missing=2500, on_missing="draft", max_missing_percent=100)
-    assert asked[0] == "99" and len(asked) == 1 + 2500  # a product the fetch listed, then each missing
+    # A product the fetch listed, then each missing, then again each that answered 404 (not 2 nor 3).
+    assert asked[0] == "99" and len(asked) == 1 + 2500 + 2497
     assert plan["missing_acted_on"] == 2500 - 3  # 2 and 99 are still upstream, 3 is unanswered
     assert len(written["update"]) == 2497 and {u["status"] for u in written["update"]} == {"draft"}
 
