@@ -171,6 +171,64 @@ def test_the_catalog_plans_a_create_an_update_and_leaves_the_unchanged_alone(rec
     assert "handle" not in update
 
 
+def test_without_a_shipping_profile_creates_are_held_back_and_reported_the_rest_goes_ahead(record, asked):
+    ctx = MappingContext(sales_channel_id="sc_1", category_ids={"beauty": "pcat_1"}, shipping_profile_id=None)
+    changed, new, newer = (SourceProduct.parse(dict(record, id=n)).kept() for n in (2, 3, 4))
+    store = [
+        store_product("prod_2", "dummyjson:2", "h-2", "an-older-hash"),
+        *(store_product(f"prod_{n}", f"dummyjson:{n}", f"h-{n}", "abc") for n in range(5, 40)),
+        store_product("prod_1", "dummyjson:1", "h-1", "abc"),  # gone upstream: answered 404 twice
+    ]
+    sink = Sink()
+
+    def lookup(ids):
+        asked.extend(ids)
+        return [(i, ANSWERS.get(i, (200, {"id": int(i)}, ""))) for i in ids]
+
+    with StoreIndex.build(store, prefix="dummyjson:") as index:
+        for n in range(5, 40):
+            index.seen_upstream(f"dummyjson:{n}")
+        plan = plan_sync(
+            pages=[[changed, new, newer]],
+            quarantine=[],
+            fetch={"partial": False},
+            ctx=ctx,
+            index=index,
+            sink=sink,
+            settings=settings_for(on_missing="delete"),
+            confirm_absent=partial(
+                confirm_absent,
+                prefix="dummyjson:",
+                listed_source_id="99",
+                lookup=lookup,
+                sleep=lambda _: None,
+            ),
+        )
+    # The update and the delete go ahead; the two new products are held back, not failed.
+    assert [u["id"] for u in sink.items["update"]] == ["prod_2"] and sink.items["delete"] == ["prod_1"]
+    assert sink.items["create"] == [] and "shipping_profile_id" not in sink.items["update"][0]
+    assert (plan["create"], plan["update"], plan["missing_acted_on"]) == (0, 1, 1)
+    held = plan["held_back"]
+    assert (held["count"], held["external_ids"]) == (2, ["dummyjson:3", "dummyjson:4"])
+    assert "no default shipping profile and shipping_profile_id is empty" in held["because"]
+
+
+def test_with_a_shipping_profile_nothing_is_held_back(record):
+    ctx = MappingContext(shipping_profile_id="sp_1")
+    with StoreIndex.build([], prefix="dummyjson:") as index:
+        plan = plan_sync(
+            pages=[[SourceProduct.parse(dict(record, id=3)).kept()]],
+            quarantine=[],
+            fetch={"partial": False},
+            ctx=ctx,
+            index=index,
+            sink=Sink(),
+            settings=settings_for(),
+            confirm_absent=lambda products: pytest.fail("nothing is missing: nothing to ask"),
+        )
+    assert plan["create"] == 1 and plan["held_back"] is None
+
+
 def test_a_quarantined_record_is_never_missing_upstream(asked):
     store = [store_product("prod_7", "dummyjson:7", "h-7", "abc")]
     with StoreIndex.build(store, prefix="dummyjson:") as index:
