@@ -54,6 +54,8 @@ with DAG(**dag_parts.dag_arguments(dag_parts.PRODUCT_DAG_ID, SETTINGS, PARAMS)) 
     upsert_batch = UpsertBatchOperator.partial(
         task_id=dag_parts.UPSERT_BATCH,
         **MEDUSA_TASK,
+        # A draft or delete sent late (a clear, a retry) asks the source again whether it is gone.
+        source_conn_id=SETTINGS.source_conn_id,
         map_index_template="{{ task.batch_label }}",
         max_active_tis_per_dagrun=SETTINGS.upsert_concurrency,
         execution_timeout=SETTINGS.batch_timeout,

@@ -27,7 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from medusa_sync.core.missing import DEFAULT_MAX_MISSING_PERCENT
+from medusa_sync.core.missing import DEFAULT_MAX_MISSING_PERCENT, DEFAULT_RECHECK_PAUSE_SECONDS
 from medusa_sync.core.planning import OnMissing, ProductStatus
 
 SECTION = "medusa_sync"
@@ -101,6 +101,21 @@ class MedusaSyncSettings(BaseModel):
         ge=0,
         description="Run folders of runs started longer ago are removed when a run of the same DAG "
         "starts; never the newest successful run's.",
+    )
+    # --- proof that a product is gone upstream ---
+    missing_proof_max_age_minutes: float = Field(
+        60.0,
+        ge=0,
+        description="A draft or delete sent longer than this after its plan (and any sent by a retried "
+        "or cleared upsert_batch) asks the source for the product again first, and is sent only on a "
+        "fresh 404; 0 asks again on every send.",
+    )
+    missing_recheck_pause_seconds: float = Field(
+        DEFAULT_RECHECK_PAUSE_SECONDS,
+        ge=0,
+        le=60,
+        description="A product the source answers 404 for is asked for again after this pause: only a "
+        "second 404 proves it gone.",
     )
     # --- retries and timeouts ---
     retries: int = Field(3, ge=0, description="Retries of a failed task (exponential backoff).")

@@ -259,3 +259,60 @@ def reserved(store, source_ids: list[int]) -> dict[int, int]:
         [level] = [lv for lv in _ok(response)["inventory_levels"] if lv["location_id"] == where]
         found[source_id] = level["reserved_quantity"]
     return found
+
+
+NEWCOMER = 9003  # a product added upstream while the store has no default shipping profile
+
+
+def remove_default_shipping_profile(store) -> str:
+    """What a merchant may do in the admin: delete the default shipping profile. Medusa refuses
+    while shipping options serve it or products are linked to it, so those go first."""
+    admin = store.admin
+    profile = default_profile(store)
+    options = _ok(
+        admin.get("/admin/shipping-options", params={"fields": "id,shipping_profile_id", "limit": 100})
+    )
+    for option in options["shipping_options"]:
+        if option.get("shipping_profile_id") == profile:
+            _ok(admin.delete(f"/admin/shipping-options/{option['id']}"))
+    linked = [
+        p["id"] for p in synced(store).values() if (p.get("shipping_profile") or {}).get("id") == profile
+    ]
+    _ok(admin.post(PRODUCTS, json={"update": [{"id": i, "shipping_profile_id": None} for i in linked]}))
+    _ok(admin.delete(f"/admin/shipping-profiles/{profile}"))
+    left = _ok(admin.get("/admin/shipping-profiles", params={"type": "default"}))["shipping_profiles"]
+    assert left == []
+    return profile
+
+
+def test_a_store_without_a_default_shipping_profile_still_syncs_its_updates_and_holds_creates_back(
+    sync, catalog, medusa_store_module, medusa_proxy, real_catalog
+):
+    """Last in the module: it leaves the store without a default shipping profile."""
+    store = medusa_store_module
+    remove_default_shipping_profile(store)
+    changed = copy.deepcopy(real_catalog)
+    next(r for r in changed if r["id"] == 5)["price"] = 12.34
+    newcomer = copy.deepcopy(changed[0]) | {
+        "id": NEWCOMER,
+        "sku": f"NEW-{NEWCOMER}",
+        "title": "Unshippable Lamp",
+    }
+    newcomer["meta"]["barcode"] = f"{NEWCOMER}000000000"
+    with catalog.serving([*changed, newcomer]):
+        outcome = sync(sync_inventory=True)  # as the module's last sync: only the price differs
+    assert outcome.returncode == 0, outcome.output[-5000:]
+    report = outcome.report
+    assert report["status"] == "success" and report["failed_because"] == []
+    products = report["products"]
+    assert (products["created"], products["updated"], products["unchanged"]) == (0, 1, 193)
+    held = report["held_back"]
+    print(f"\n[sellable] no default shipping profile: products {products}; held back {held}")
+    assert (held["count"], held["external_ids"]) == (1, [f"dummyjson:{NEWCOMER}"])
+    assert "shipping_profile_id" in held["because"]
+    assert "1 new product(s) not created" in outcome.output  # the task log says it too
+    after = synced(store)
+    assert NEWCOMER not in after and len(after) == 194
+    prices = {p["external_id"]: p["variants"][0]["prices"] for p in store_products(store)}
+    assert [p["amount"] for p in prices["dummyjson:5"] if p["currency_code"] == "usd"] == [12.34]
+    assert not medusa_proxy.bodies("POST", PRODUCTS)[0].get("create")

@@ -8,8 +8,10 @@ the module, its scenarios in order.
 from __future__ import annotations
 
 import copy
+import json
 import time
 from collections import Counter
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -19,7 +21,12 @@ from tests.fixtures.store_view import ours, store_products
 
 pytestmark = [pytest.mark.airflow, pytest.mark.medusa]
 
-FAST_RETRIES = {"AIRFLOW__MEDUSA_SYNC__RETRIES": "2", "AIRFLOW__MEDUSA_SYNC__RETRY_DELAY_SECONDS": "1"}
+FAST_RETRIES = {
+    "AIRFLOW__MEDUSA_SYNC__RETRIES": "2",
+    "AIRFLOW__MEDUSA_SYNC__RETRY_DELAY_SECONDS": "1",
+    # The pause before a 404 is asked for again: short, so the runs stay fast; two 404s still needed.
+    "AIRFLOW__MEDUSA_SYNC__MISSING_RECHECK_PAUSE_SECONDS": "0.2",
+}
 PRODUCT = 42  # the source id whose price the runs fight over
 
 
@@ -163,3 +170,54 @@ def test_clearing_an_old_failed_batch_after_a_newer_run_that_wrote_nothing_rolls
     store = ours(store_products(medusa_store_module))
     assert GONE in store and NEW not in store and len(store) == 194
     assert price_in_store(medusa_store_module) == price
+
+
+BACK = 77  # a product removed upstream, planned for deletion, then back upstream
+
+
+def test_clearing_an_old_failed_delete_with_no_newer_run_asks_the_source_again_and_deletes_nothing(
+    cluster, catalog, medusa_proxy, medusa_store_module, real_catalog
+):
+    """R3 plans to delete a product the source answered 404 for (twice); its batch fails. The
+    product comes back upstream and no run plans since (as when the later runs fail in their fetch
+    or are dry runs), so no newer-plan marker stops R3's batch. Cleared with its plan 2 hours old,
+    the delete asks the source again, finds the product, and deletes nothing."""
+    current = with_price(real_catalog, price_in_store(medusa_store_module))
+    catalog.replace_products([r for r in current if r["id"] != BACK])
+    medusa_proxy.inject(
+        Fault("POST", "/admin/products/batch", status=502, times=-1, body={"message": "bad gateway"})
+    )
+    run_3 = cluster.api.trigger(DAG_ID, conf={"on_missing": "delete"})
+    assert cluster.wait_for_run(DAG_ID, run_3, timeout=600) == "failed", cluster.logs_tail()
+    planned = cluster.report(run_3)["planned"]
+    assert (planned["create"], planned["update"], planned["missing_upstream"]) == (0, 0, 1)
+    plan_file = cluster.storage_dir / DAG_ID / run_3 / "plan.json"
+    plan = json.loads(plan_file.read_text())
+    assert plan["missing_acted_on"] == 1  # the plan proved it gone: two 404s
+
+    medusa_proxy.reset()
+    catalog.replace_products(current)  # upstream: the product is back; no run plans since
+    # The plan as it would be had the clear come two hours later: what upsert_batch dates it by.
+    plan["planned_at"] = (datetime.fromisoformat(plan["planned_at"]) - timedelta(hours=2)).isoformat()
+    plan_file.write_text(json.dumps(plan))
+
+    medusa_proxy.reset()  # from here on, count only what R3's cleared batch sends
+    assert rerun(cluster, run_3, "upsert_batch", only_failed=True) == "success", cluster.logs_tail()
+    report = cluster.report(run_3)
+    print(f"\n[stale] R3 after clear: products {report['products']}; superseded {report['superseded']}")
+    [superseded] = report["superseded"]
+    assert (superseded["external_id"], superseded["action"], superseded["superseded_by"]) == (
+        f"dummyjson:{BACK}",
+        "delete",
+        None,  # no newer run: the source itself said the product is back
+    )
+    assert superseded["reason"].startswith(f"back upstream: the source has source id {BACK} again")
+    assert (report["products"]["deleted"], report["products"]["superseded"]) == (0, 1)
+    assert [w for w in medusa_proxy.writes() if w[1] == "/admin/products/batch"] == []
+    store = ours(store_products(medusa_store_module))
+    assert BACK in store and len(store) == 194
+    # Both reasons to ask again were seen: the clear, and the plan's age over the 60 min bound.
+    tries = cluster.api.task_instance(DAG_ID, run_3, "upsert_batch", map_index=0)["try_number"]
+    log = cluster.api.task_log(DAG_ID, run_3, "upsert_batch", try_number=tries, map_index=0)
+    assert "asking the source again for the 1 product(s) to draft or delete" in log
+    assert "a retried or cleared batch; planned 12" in log and "missing_proof_max_age_minutes=60" in log

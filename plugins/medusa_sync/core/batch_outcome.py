@@ -81,6 +81,15 @@ class BatchOutcome:
                  "superseded_by": None}  # the store moved: a person, another tool
             )  # fmt: skip
 
+    def supersede_unproven(self, kind: Kind, item: Any, planned: dict[str, Any] | None, reason: str) -> None:
+        """A draft or delete the source no longer proves gone when it is sent: not sent."""
+        self.superseded.append(
+            {**describe(kind, item, planned),
+             "store_updated_at": None,
+             "superseded_by": None,  # no newer run: the source has it, or did not answer 404 again
+             "reason": reason}
+        )  # fmt: skip
+
     def supersede_all(self, batch: Batch, run_id: str) -> None:
         """Every item of a batch a newer run's plan supersedes (``newest_plan``): none is sent."""
         for kind, item in batch.items():

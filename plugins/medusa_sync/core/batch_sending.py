@@ -10,12 +10,15 @@ it a store in memory.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from medusa_sync.core.batch_outcome import BatchOutcome, describe
 from medusa_sync.core.batching import Batch, Kind, item_id
 from medusa_sync.core.diff import STORE_PRODUCT_FIELDS, StoreProduct
+from medusa_sync.core.mapping import is_draft_update
+from medusa_sync.core.missing import Answer
 from medusa_sync.core.ownership import MERGE_FIELDS, merge_update
 from medusa_sync.core.store_state import create_verdict, verdict
 from medusa_sync.errors import MedusaApiError
@@ -56,6 +59,23 @@ def is_item_error(error: MedusaApiError) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class Reproof:
+    """Drafts and deletes are proven again at send time: the plan's 404 is too old to act on
+    (``because`` says why: the batch is retried or cleared, or was planned too long ago).
+
+    ``confirm`` is ``missing.confirm_absent`` bound to the source: given the products (an id and an
+    external id each), the source's fresh answer for each; only ``absent`` (404 twice) is sent.
+    """
+
+    because: str
+    confirm: Callable[[list[StoreProduct]], Iterable[tuple[StoreProduct, Answer]]]
+
+
+def _acts_on_missing(kind: Kind, item: Any) -> bool:
+    return kind == "delete" or (kind == "update" and is_draft_update(item))
+
+
 class BatchSender:
     """Sends the batch files of one mapped instance, one at a time.
 
@@ -67,9 +87,18 @@ class BatchSender:
     owns (``ownership``).
     """
 
-    def __init__(self, store: StoreClient, *, label: str = "") -> None:
+    def __init__(
+        self,
+        store: StoreClient,
+        *,
+        label: str = "",
+        reproof: Reproof | None = None,
+    ) -> None:
         self.store = store
         self.label = label
+        self.reproof = reproof
+        # The source's fresh answer for each draft or delete asked about (by product id).
+        self._reproven: dict[str, Answer] = {}
         # The store's current products (with the merge fields) by id, from the latest read.
         self._held: dict[str, dict[str, Any]] = {}
 
@@ -120,7 +149,47 @@ class BatchSender:
             else:
                 outcome.settle(kind, item, why, current, planned, retry=retry)
                 log.info("%s %s: %s", kind, describe(kind, item, planned)["external_id"], why)
-        return batch.subset(keep)
+        return batch.subset(self._reprove(batch, keep, outcome))
+
+    def _reprove(
+        self, batch: Batch, items: list[tuple[Kind, Any]], outcome: BatchOutcome
+    ) -> list[tuple[Kind, Any]]:
+        """With a ``reproof``, the drafts and deletes still to send, each asked for again at the
+        source: only those it answers 404 for again are kept; the others are superseded, with why."""
+        if self.reproof is None:
+            return items
+        acting = [(kind, item) for kind, item in items if _acts_on_missing(kind, item)]
+        unasked = {
+            product_id: (batch.planned_for(kind, item) or {}).get("external_id") or ""
+            for kind, item in acting
+            if (product_id := item_id(kind, item)) and product_id not in self._reproven
+        }
+        if unasked:
+            log.info(
+                "%s: asking the source again for the %d product(s) to draft or delete (%s); only a "
+                "fresh 404 lets one through",
+                self.label,
+                len(unasked),
+                self.reproof.because,
+            )
+            asked = [
+                StoreProduct(pid, external_id, None, None, None, None) for pid, external_id in unasked.items()
+            ]
+            self._reproven.update((p.id, answer) for p, answer in self.reproof.confirm(asked))
+        kept = []
+        for kind, item in items:
+            answer = self._reproven.get(item_id(kind, item) or "") if _acts_on_missing(kind, item) else None
+            if answer is None or answer.outcome == "absent":
+                kept.append((kind, item))
+                continue
+            if answer.outcome == "found":
+                reason = f"back upstream: the source has source id {answer.source_id} again ({answer.detail})"
+            else:
+                reason = f"not proven gone again ({self.reproof.because}): {answer.detail}"
+            planned = batch.planned_for(kind, item)
+            outcome.supersede_unproven(kind, item, planned, reason)
+            log.warning("%s %s not sent: %s", kind, describe(kind, item, planned)["external_id"], reason)
+        return kept
 
     def _store_by_id(self, batch: Batch) -> dict[str, StoreProduct]:
         ids = [i for kind, item in batch.items() if (i := item_id(kind, item))]

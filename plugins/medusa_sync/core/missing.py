@@ -1,5 +1,6 @@
 """Products that look missing upstream: how many a run may act on (the deletion guard),
-and the proof, product by product, that each is really gone (a by-id lookup answering 404).
+and the proof, product by product, that each is really gone (a by-id lookup answering 404 twice,
+a short pause apart: one 404 may be a hiccup of a gateway or a cache).
 
 Pure: the lookups themselves are the source hook's; this module decides from their answers.
 """
@@ -26,6 +27,8 @@ Outcome = Literal["absent", "found", "unproven"]
 MAX_IDS_IN_REASON = 10
 # Missing products asked for by id per lookup call.
 LOOKUP_CHUNK = 1000
+# The pause before a product answered 404 is asked for again ([medusa_sync] absence_recheck_seconds).
+DEFAULT_RECHECK_PAUSE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -155,14 +158,35 @@ LookupAnswer = tuple[int | None, Any, str]
 Lookup = Callable[[list[str]], Iterable[tuple[str, LookupAnswer]]]
 
 
+def second_look(source_id: str, first: LookupAnswer, second: LookupAnswer | None) -> tuple[Outcome, str]:
+    """The outcome of a product asked for twice: absent only when both answers are 404s."""
+    outcome, detail = outcome_of(source_id, *first)
+    if outcome != "absent":
+        return outcome, detail
+    if second is None:
+        return "unproven", f"GET /products/{source_id} answered 404 once and was not asked again"
+    outcome, detail = outcome_of(source_id, *second)
+    if outcome == "absent":
+        return "absent", "404 twice"
+    return outcome, f"404, then {detail} when asked again"
+
+
 def confirm_absent(
-    products: Iterable[StoreProduct], *, prefix: str, listed_source_id: str | None, lookup: Lookup
+    products: Iterable[StoreProduct],
+    *,
+    prefix: str,
+    listed_source_id: str | None,
+    lookup: Lookup,
+    pause: float = DEFAULT_RECHECK_PAUSE_SECONDS,
+    sleep: Callable[[float], Any] = time.sleep,
 ) -> Iterator[tuple[StoreProduct, Answer]]:
     """Ask the source for each product by id (``lookup`` is the source hook's), ``LOOKUP_CHUNK``
     at a time, yielding each product with its answer as it comes: nothing per product is held.
 
     Only a 404 proves a product gone, and only from a source that answers for
-    ``listed_source_id``, a product its pages listed (asked first, the same way).
+    ``listed_source_id``, a product its pages listed (asked first, the same way); and only when
+    asked again ``pause`` seconds later (once per chunk, for its 404s) it answers 404 again.
+    ``products`` need only an ``id`` and an ``external_id``.
     """
     started = time.monotonic()
     distrust = "no product of the fetch to ask for first: a 404 proves nothing"
@@ -174,12 +198,17 @@ def confirm_absent(
     while chunk := list(islice(products, LOOKUP_CHUNK)):
         wanted = [(product, source_id_of(product.external_id, prefix)) for product in chunk]
         answers = dict(lookup(list(dict.fromkeys(sid for _, sid in wanted if sid is not None))))
+        again: dict[str, LookupAnswer] = {}
+        if distrust is None and (absent := [sid for sid, answer in answers.items() if answer[0] == 404]):
+            sleep(pause)
+            again = dict(lookup(absent))
         for product, source_id in wanted:
-            outcome = (
-                outcome_of(None, None, None)
-                if source_id is None
-                else outcome_of(source_id, *answers[source_id])
-            )
+            if source_id is None:
+                outcome = outcome_of(None, None, None)
+            elif distrust is not None:  # no 404 counts (``distrusted``): none was asked again
+                outcome = outcome_of(source_id, *answers[source_id])
+            else:
+                outcome = second_look(source_id, answers[source_id], again.get(source_id))
             answer = distrusted(Answer(product.external_id, product.id, source_id, *outcome), distrust)
             tally[answer.outcome] += 1
             yield product, answer

@@ -21,6 +21,7 @@ from medusa_sync.core.handles import HandleAllocator
 from medusa_sync.core.mapping import MappingContext, as_create, as_update, desired_product, draft_update
 from medusa_sync.core.missing import Answer, Confirmation, GuardDecision, judge
 from medusa_sync.core.report import MAX_LISTED
+from medusa_sync.core.shipping import NO_PROFILE
 from medusa_sync.core.store_index import StoreIndex
 from medusa_sync.core.store_state import planned_state
 
@@ -54,7 +55,7 @@ class PlanSettings:
         *,
         taxonomy: Mapping[str, Mapping[str, str]],
         sales_channel_id: str,
-        shipping_profile_id: str,
+        shipping_profile_id: str | None,
         external_id_prefix: str,
     ) -> MappingContext:
         """The mapping's context: these settings with the ids resolved against the store
@@ -94,9 +95,16 @@ def plan_sync(
     confirm_absent: ConfirmAbsent,
 ) -> dict[str, Any]:
     """The whole plan of a run: creates and updates from the pages, then what vanished upstream."""
-    counts = plan_catalog(pages, quarantine, ctx, index, sink, settings)
+    held_back: list[str] = []
+    counts = plan_catalog(pages, quarantine, ctx, index, sink, settings, held_back=held_back)
     return {
         **{kind: counts[kind] for kind in ("create", "update", "unchanged")},
+        # New products not created: no shipping profile to give them (``shipping.NO_PROFILE``).
+        "held_back": (
+            {"count": counts["held_back"], "because": NO_PROFILE, "external_ids": held_back}
+            if counts["held_back"]
+            else None
+        ),
         **plan_missing(fetch, index, sink, settings, confirm_absent),
         "on_missing": settings.on_missing,
         "dry_run": settings.dry_run,
@@ -120,10 +128,14 @@ def plan_catalog(
     index: StoreIndex,
     sink: ItemSink,
     settings: PlanSettings,
+    held_back: list[str] | None = None,
 ) -> Counter[str]:
     """Map every valid record and queue its create or update; returns the count of each action.
 
     ``pages`` hold the records as the fetch kept them (``SourceProduct.kept``): already valid.
+    Without a shipping profile (``ctx.shipping_profile_id`` None: the store has no default one),
+    a create is held back, counted ``held_back`` (the first ``MAX_LISTED`` external ids go to
+    ``held_back``) and not queued; updates, drafts and deletes need no profile and go ahead.
     """
     allocator = HandleAllocator(index.handles)
     counts: Counter[str] = Counter()
@@ -137,6 +149,11 @@ def plan_catalog(
         for record, desired in zip(records, desired_page, strict=True):
             existing = held.get(desired["external_id"])
             action = classify(desired, existing, full_refresh=settings.full_refresh)
+            if action == "create" and not ctx.shipping_profile_id:
+                counts["held_back"] += 1
+                if held_back is not None and len(held_back) < MAX_LISTED:
+                    held_back.append(desired["external_id"])
+                continue
             counts[action] += 1
             if action == "create":
                 handle = allocator.allocate(record["title"], fallback=f"product-{record['id']}")
@@ -144,6 +161,8 @@ def plan_catalog(
             elif action == "update":
                 update = as_update(desired, existing.id, existing.variant_id, ctx.shipping_profile_id)
                 sink.add("update", update, planned_state(existing))
+    if counts["held_back"]:
+        log.warning("%d new product(s) not created: %s", counts["held_back"], NO_PROFILE)
     return counts
 
 

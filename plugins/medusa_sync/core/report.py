@@ -121,6 +121,8 @@ def build_report(
         "duplicated_external_ids": plan.get("duplicated_external_ids", {}),
         # Missing from the fetch yet answered by the source by id: the paging missed them.
         "found_upstream": list(plan.get("found_upstream", [])),
+        # New products not created, and why (no shipping profile): None when none was held back.
+        "held_back": plan.get("held_back"),
     }
 
 
@@ -207,6 +209,8 @@ def summary(report: Mapping[str, Any]) -> str:
         )
     if report.get("guard"):
         lines.append(f"  guard       {report['guard']['reason']}")
+    if held := report.get("held_back"):
+        lines.append(f"  held back   {held['count']} new product(s) not created: {held['because']}")
     unconfirmed = src.get("missing_unconfirmed", [])
     for reason in src.get("incomplete_because", []):
         if reason not in unconfirmed:
@@ -221,6 +225,8 @@ def summary(report: Mapping[str, Any]) -> str:
             detail = item.get("message") or item.get("action")
             if item.get("superseded_by"):
                 detail += f", superseded by run {item['superseded_by']}"
+            if item.get("reason"):
+                detail += f": {item['reason']}"
             lines.append(f"  {key.replace('_', ' ')} {what} ({item.get('batch_label')}): {detail}")
     return "\n".join(lines)
 

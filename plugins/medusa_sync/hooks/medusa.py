@@ -15,6 +15,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from requests import PreparedRequest, Response, Session
 from requests.auth import AuthBase
 
+from medusa_sync.core.shipping import NO_PROFILE, pick_default
 from medusa_sync.errors import MedusaApiError, StoreMovedError
 from medusa_sync.hooks._http import RETRYABLE_EXCEPTIONS, PageAhead, RetryPolicy, call_with_retry
 from medusa_sync.hooks.connection_secrets import ConnectionSecrets, credential_problem, redact_userinfo
@@ -51,8 +52,8 @@ class StockLocationNotFound(AirflowFailException):
 
 
 class ShippingProfileNotFound(AirflowFailException):
-    """The ``shipping_profile_id`` param names no shipping profile (or the store has no default
-    one): every create would be refused, and no retry changes that."""
+    """The ``shipping_profile_id`` param names no shipping profile: the merchant asked for one
+    that is not there, and no retry changes that."""
 
 
 class _HeaderAuth(AuthBase):
@@ -614,38 +615,30 @@ class MedusaHook(BaseHook):
             raise MedusaApiError(200, None, "the store has no default sales channel", "GET", "/admin/stores")
         return str(channel)
 
-    def default_shipping_profile_id(self) -> str:
-        """The store's default shipping profile (type ``default``): without a profile a product
-        cannot be shipped, and, managed by inventory, not even ordered."""
-        params = {"type": "default", "fields": "id", "limit": 1}
+    def default_shipping_profile_id(self) -> str | None:
+        """The store's default shipping profile (type ``default``), None when it has none: without
+        a profile a product cannot be shipped, and, managed by inventory, not even ordered. Of
+        several, the oldest (``core.shipping.pick_default``), with a warning."""
+        params = {"type": "default", "fields": "id,created_at", "limit": 100}
         found = self.request("GET", "/admin/shipping-profiles", params=params).get("shipping_profiles") or []
-        if not found:
-            raise MedusaApiError(
-                200,
-                None,
-                "the store has no default shipping profile: set shipping_profile_id",
-                "GET",
-                "/admin/shipping-profiles",
-            )
-        return str(found[0]["id"])
+        chosen, warning = pick_default(found)
+        if warning:
+            self.log.warning("%s", warning)
+        return chosen
 
-    def shipping_profile_for(self, given: str | None) -> str:
-        """The given profile (checked once per run), or the store's default one."""
+    def shipping_profile_for(self, given: str | None) -> str | None:
+        """The given profile (checked once per run), or the store's default one; None when the
+        param is empty and the store has no default profile (the plan then holds creates back)."""
         if given:
             if self.get_shipping_profile(given) is None:
                 raise ShippingProfileNotFound(
                     f"shipping_profile_id {given!r}: Medusa has no such shipping profile"
                 )
             return given
-        try:
-            return self.default_shipping_profile_id()
-        except MedusaApiError as error:
-            if error.transient or isinstance(error, MedusaSetupError):
-                raise
-            raise ShippingProfileNotFound(
-                f"shipping_profile_id is empty and {error.message}: create a shipping profile in "
-                "Medusa or set the param to one"
-            ) from None
+        chosen = self.default_shipping_profile_id()
+        if chosen is None:
+            self.log.warning("%s", NO_PROFILE)
+        return chosen
 
     def get_shipping_profile(self, profile_id: str) -> dict[str, Any] | None:
         """The shipping profile, or None when Medusa has none with that id."""

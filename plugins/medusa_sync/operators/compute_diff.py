@@ -22,6 +22,7 @@ from medusa_sync.operators.read_store import STORE_PAGE_SIZE, STORE_READ_CONCURR
 from medusa_sync.run_params import CatalogRunParams
 from medusa_sync.rundata.run_folder import BatchFileWriter, RunFolder, read_json, write_json
 from medusa_sync.rundata.store_snapshot import planning_index
+from medusa_sync.settings import load as load_settings
 
 # Source lookups in flight at once while confirming products missing upstream.
 LOOKUP_CONCURRENCY = 4
@@ -61,6 +62,8 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         settings = CatalogRunParams.of(context["params"]).plan_settings()
+        # Before the source is asked about what is missing: upsert_batch measures a proof's age from it.
+        planned_at = pendulum.now("UTC").isoformat()
         folder = RunFolder(self.run_folder)
         folder.clear_plan()
         hook = MedusaHook(medusa_conn_id=self.medusa_conn_id)
@@ -85,6 +88,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         with index:
             started = time.monotonic()
             plan, descriptors = self.plan(folder, ctx, index, settings)
+        plan["planned_at"] = planned_at
         write_json(folder.plan, plan)
         self.log.info("plan (%.1f s): %s", time.monotonic() - started, describe_plan(plan))
         if not settings.dry_run:  # before a skip: a plan with nothing to send has decided too
@@ -109,6 +113,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
             concurrency=self.upsert_concurrency,
         )
         source = CatalogSourceHook(source_conn_id=self.source_conn_id)
+        pause = load_settings().missing_recheck_pause_seconds
         plan = plan_sync(
             pages=(read_json(page) for page in folder.pages()),
             quarantine=folder.quarantined(),
@@ -117,12 +122,13 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
             index=index,
             sink=writer,
             settings=settings,
-            # Each product that would be drafted or deleted, asked for by id: only a 404 proves it gone.
+            # Each product that would be drafted or deleted, asked for by id: only two 404s prove it gone.
             confirm_absent=lambda products: confirm_absent(
                 products,
                 prefix=self.external_id_prefix,
                 listed_source_id=folder.first_source_id(),
                 lookup=lambda ids: source.lookup_products(ids, concurrency=LOOKUP_CONCURRENCY),
+                pause=pause,
             ),
         )
         descriptors = writer.close()

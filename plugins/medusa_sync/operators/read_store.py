@@ -12,6 +12,7 @@ from airflow.sdk import BaseOperator, Context
 
 from medusa_sync import settings
 from medusa_sync.core.diff import STORE_PRODUCT_FIELDS, StoreProduct
+from medusa_sync.errors import StoreMovedError
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.rundata.run_folder import RunFolder, default_storage_url, read_optional_json
 from medusa_sync.rundata.store_snapshot import (
@@ -128,15 +129,26 @@ class ReadStoreOperator(BaseOperator):
         marker: dict[str, Any],
     ) -> dict[str, Any] | None:
         """The base snapshot with the products updated since ``since`` merged in; None (and the
-        reason logged) when the whole store must be read instead."""
+        reason logged) when the whole store must be read instead: too many changes, a store that
+        kept moving under every repeat of this read, or a merge that does not add up."""
         limit = changed_limit(base)
-        changed = hook.read_all_products(
-            lambda listing: at_most(map(StoreProduct.from_api, listing), limit),
-            fields=STORE_PRODUCT_FIELDS,
-            page_size=self.page_size,
-            concurrency=self.concurrency,
-            updated_since=since,
-        )
+        try:
+            changed = hook.read_all_products(
+                lambda listing: at_most(map(StoreProduct.from_api, listing), limit),
+                fields=STORE_PRODUCT_FIELDS,
+                page_size=self.page_size,
+                concurrency=self.concurrency,
+                updated_since=since,
+            )
+        except StoreMovedError as moved:
+            # Edits made during the read add products to an ``updated_since`` listing and shift its
+            # pages, so a store a merchant keeps editing moves every repeat of it. A whole read
+            # lists every product whatever its updated_at: edits never move it, only deletions do.
+            self.log.warning(
+                "the store kept moving under the read of what changed (%s): reading the whole store instead",
+                moved.message,
+            )
+            return None
         if changed is None:
             self.log.info("over %d products changed: reading the whole store instead", limit)
             return None

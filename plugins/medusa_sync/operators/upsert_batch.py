@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
+import pendulum
 from airflow.sdk import BaseOperator, Context
 
 from medusa_sync.core.batch_outcome import COUNTED, LISTED
-from medusa_sync.core.batch_sending import BatchSender
+from medusa_sync.core.batch_sending import BatchSender, Reproof
 from medusa_sync.core.batching import Batch
+from medusa_sync.core.diff import StoreProduct
+from medusa_sync.core.mapping import DEFAULT_EXTERNAL_ID_PREFIX
+from medusa_sync.core.missing import confirm_absent
 from medusa_sync.core.newest_plan import superseded_by
 from medusa_sync.hooks.medusa import MedusaHook
-from medusa_sync.rundata.run_folder import RunFolder, read_json, write_json
+from medusa_sync.hooks.source import CatalogSourceHook
+from medusa_sync.rundata.run_folder import RunFolder, read_json, read_optional_json, write_json
+from medusa_sync.settings import load as load_settings
 
 SUMMED = (*COUNTED, *LISTED)
+# Source lookups in flight at once while proving drafts and deletes again.
+LOOKUP_CONCURRENCY = 4
 
 
 class UpsertBatchOperator(BaseOperator):
@@ -30,6 +39,11 @@ class UpsertBatchOperator(BaseOperator):
     skips the files an earlier attempt finished (their result file is there). Items Medusa refuses
     are isolated by splitting the batch and reported; transient errors fail the instance so it is
     retried or cleared.
+
+    A draft or delete acts on a 404 the source gave when the run planned. Sent by a retried or
+    cleared instance, or longer than ``[medusa_sync] missing_proof_max_age_minutes`` after the plan,
+    that proof is stale: the product is asked for again (``core.missing.confirm_absent``, two 404s
+    a pause apart) and one the source has again is superseded ("back upstream"), not sent.
 
     Updates carry only the sync's own list members; the same read also fetches each product's
     lists, images and variants (``ownership.MERGE_FIELDS``), and every send merges them in
@@ -47,6 +61,8 @@ class UpsertBatchOperator(BaseOperator):
         batch_count: int | str = 1,
         batch_label: str = "",
         medusa_conn_id: str = MedusaHook.default_conn_name,
+        source_conn_id: str = CatalogSourceHook.default_conn_name,
+        external_id_prefix: str = DEFAULT_EXTERNAL_ID_PREFIX,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -54,12 +70,18 @@ class UpsertBatchOperator(BaseOperator):
         self.batch_count = batch_count
         self.batch_label = batch_label
         self.medusa_conn_id = medusa_conn_id
+        self.source_conn_id = source_conn_id
+        self.external_id_prefix = external_id_prefix
 
     def execute(self, context: Context) -> dict[str, Any]:
         folder = RunFolder.of_file(self.batch_path)
         paths = folder.batch_group(self.batch_path, int(self.batch_count))
         retry = int(context["ti"].try_number or 1) > 1
-        sender = BatchSender(MedusaHook(medusa_conn_id=self.medusa_conn_id), label=self.batch_label)
+        sender = BatchSender(
+            MedusaHook(medusa_conn_id=self.medusa_conn_id),
+            label=self.batch_label,
+            reproof=self._reproof(folder, retry),
+        )
         # When this run read the source; a batch written outside the DAG has no fetch to date it.
         fetched_at = folder.fetched_at()
         totals: Counter[str] = Counter()
@@ -86,3 +108,37 @@ class UpsertBatchOperator(BaseOperator):
     def _newer_run(self, folder: RunFolder, context: Context, fetched_at: str | None) -> str | None:
         """The run whose newer plan supersedes this run's batches (read before each file)."""
         return superseded_by(folder.read_newest_plan(), context["run_id"], fetched_at)
+
+    # -- steps -------------------------------------------------------------------------------------
+
+    def _reproof(self, folder: RunFolder, retry: bool, now: datetime | None = None) -> Reproof | None:
+        """How this instance proves its drafts and deletes again, or None when the plan's proof is
+        fresh: a first try, within ``missing_proof_max_age_minutes`` of the plan."""
+        settings = load_settings()
+        because = ["a retried or cleared batch"] if retry else []
+        planned_at = (read_optional_json(folder.plan) or {}).get("planned_at") or folder.fetched_at()
+        if planned_at is None:
+            self.log.warning("no plan time in the run folder: the age of its 404s is unknown")
+        else:
+            age = ((now or pendulum.now("UTC")) - datetime.fromisoformat(planned_at)).total_seconds() / 60
+            if age >= settings.missing_proof_max_age_minutes:
+                because.append(
+                    f"planned {age:.0f} min ago, missing_proof_max_age_minutes="
+                    f"{settings.missing_proof_max_age_minutes:g}"
+                )
+        if not because:
+            return None
+        source = CatalogSourceHook(source_conn_id=self.source_conn_id)
+
+        def confirm(products: list[StoreProduct]) -> Any:
+            return confirm_absent(
+                products,
+                prefix=self.external_id_prefix,
+                # A product this run's fetch listed, asked for first: a source answering 404 for
+                # everything (a wrong route, a gateway) proves nothing.
+                listed_source_id=folder.first_source_id(),
+                lookup=lambda ids: source.lookup_products(ids, concurrency=LOOKUP_CONCURRENCY),
+                pause=settings.missing_recheck_pause_seconds,
+            )
+
+        return Reproof(because="; ".join(because), confirm=confirm)

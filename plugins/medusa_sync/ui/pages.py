@@ -145,10 +145,14 @@ def _columns(key: str) -> tuple[tuple[str, str], ...]:
 
 
 def _shown(key: str, items: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """Superseded items name the newer run whose plan won, or the store change (a person, a tool)."""
+    """Superseded items name the newer run whose plan won, why a late draft or delete was not sent
+    (the source has the product again), or else the store change (a person, a tool)."""
     if key != "superseded":
         return list(items)
-    return [{**item, "superseded_by": item.get("superseded_by") or "a change in the store"} for item in items]
+    return [
+        {**item, "superseded_by": item.get("superseded_by") or item.get("reason") or "a change in the store"}
+        for item in items
+    ]
 
 
 def _why(report: Mapping[str, Any]) -> str:

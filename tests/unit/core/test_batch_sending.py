@@ -315,3 +315,79 @@ def test_each_merge_field_is_needed_to_keep_the_hand_edits(dropped):
     except KeyError:
         return
     assert body != sent_update()
+
+
+def reproof(answers: dict[str, tuple], asked: list[str]):
+    """Drafts and deletes proven again against a source answering each id from ``answers`` (the
+    second asking of an id from ``answers[id + "'"]`` when there is one); ``asked`` records every id."""
+    from functools import partial
+
+    from medusa_sync.core.batch_sending import Reproof
+    from medusa_sync.core.missing import confirm_absent
+
+    def lookup(ids):
+        for source_id in ids:
+            again = source_id in asked
+            asked.append(source_id)
+            yield source_id, answers.get(source_id + "'" if again else source_id, answers.get(source_id))
+
+    confirm = partial(
+        confirm_absent, prefix="dummyjson:", listed_source_id="99", lookup=lookup, sleep=lambda _: None
+    )
+    return Reproof(because="a retried or cleared batch", confirm=confirm)
+
+
+def test_a_late_draft_or_delete_is_sent_only_on_a_fresh_404_twice_and_one_back_upstream_is_kept():
+    from medusa_sync.core.mapping import draft_update
+
+    gone = (404, None, "")
+    store = MemoryStore([product(f"prod_{n}", f"dummyjson:{n}", "h1") for n in (1, 2, 3, 4)])
+    batch = batch_of(
+        updates=[
+            (draft_update("prod_3"), planned("dummyjson:3")),
+            (update("prod_4"), planned("dummyjson:4")),
+        ],
+        deletes=[("prod_1", planned("dummyjson:1")), ("prod_2", planned("dummyjson:2"))],
+    )
+    asked: list[str] = []
+    answers = {
+        "99": (200, {"id": 99}, ""),  # a product the run's fetch listed: the source's 404s mean something
+        "1": gone,
+        "2": (200, {"id": 2}, ""),  # back upstream since the plan
+        "3": gone,
+        "3'": (503, None, "GET /products/3: Service Unavailable"),  # 404 once only: no proof
+    }
+    outcome = BatchSender(store, reproof=reproof(answers, asked)).send_file(
+        batch, name="batch_0001.json", retry=True, newer_run=None
+    )
+    assert asked == ["99", "3", "1", "2", "3", "1"]  # the drafts and deletes only, the 404s twice
+    assert store.posts[0]["delete"] == ["prod_1"] and [u["id"] for u in store.posts[0]["update"]] == [
+        "prod_4"
+    ]
+    assert sorted(store.products) == ["prod_2", "prod_3", "prod_4"]
+    assert (outcome.counts["deleted"], outcome.counts["drafted"], outcome.counts["updated"]) == (1, 0, 1)
+    assert sorted((s["external_id"], s["action"], s["reason"]) for s in outcome.superseded) == [
+        ("dummyjson:2", "delete", "back upstream: the source has source id 2 again (200)"),
+        (
+            "dummyjson:3",
+            "draft",
+            "not proven gone again (a retried or cleared batch): 404, then GET /products/3: Service "
+            "Unavailable when asked again",
+        ),
+    ]
+
+
+def test_without_a_reproof_the_plans_404_stands_and_the_source_is_not_asked():
+    store = MemoryStore([product("prod_1", "dummyjson:1", "h1")])
+    outcome = send(store, batch_of(deletes=[("prod_1", planned("dummyjson:1"))]))
+    assert outcome.counts["deleted"] == 1 and store.products == {}
+
+
+def test_a_source_that_answers_404_even_for_a_product_it_listed_deletes_nothing_late():
+    store = MemoryStore([product("prod_1", "dummyjson:1", "h1")])
+    asked: list[str] = []
+    outcome = BatchSender(
+        store, reproof=reproof({"99": (404, None, ""), "1": (404, None, "")}, asked)
+    ).send_file(batch_of(deletes=[("prod_1", planned("dummyjson:1"))]), name="b", retry=True, newer_run=None)
+    assert store.posts == [] and "prod_1" in store.products
+    assert "its 404s prove nothing" in outcome.superseded[0]["reason"]

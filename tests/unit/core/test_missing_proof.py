@@ -90,13 +90,73 @@ def test_the_missing_are_asked_for_a_chunk_at_a_time_and_answered_as_they_come()
         StoreProduct(f"prod_{n}", f"dummyjson:{n}", f"h-{n}", f"variant_{n}", "abc", "published")
         for n in range(1, 2501)
     )
-    answers = confirm_absent(products, prefix="dummyjson:", listed_source_id="7", lookup=lookup)
+    pauses: list[float] = []
+    answers = confirm_absent(
+        products, prefix="dummyjson:", listed_source_id="7", lookup=lookup, pause=2.0, sleep=pauses.append
+    )
     first = next(answers)
-    assert calls == [1, LOOKUP_CHUNK]  # the control, then the first chunk only
-    assert (first[0].id, first[1].outcome) == ("prod_1", "absent")
+    # The control, then the first chunk, then its 404s again after one pause: nothing of the next.
+    assert calls == [1, LOOKUP_CHUNK, LOOKUP_CHUNK - 1] and pauses == [2.0]
+    assert (first[0].id, first[1].outcome, first[1].detail) == ("prod_1", "absent", "404 twice")
     rest = list(answers)
-    assert calls == [1, LOOKUP_CHUNK, LOOKUP_CHUNK, 2500 - 2 * LOOKUP_CHUNK]
+    assert calls == [1, LOOKUP_CHUNK, LOOKUP_CHUNK - 1, LOOKUP_CHUNK, LOOKUP_CHUNK, 500, 500]
+    assert pauses == [2.0] * 3
     assert [a.outcome for _, a in rest].count("found") == 1  # prod_7
+
+
+def flaky(first: dict[str, tuple], second: dict[str, tuple], asked: list[list[str]]):
+    """A source answering each id as ``first`` says on the first asking, as ``second`` after."""
+
+    def lookup(ids):
+        before = {i for ids_asked in asked for i in ids_asked}
+        answers = second if any(i in before for i in ids if i != "1") else first
+        asked.append(list(ids))
+        return ((i, answers.get(i, (200, {"id": i}, ""))) for i in ids)
+
+    return lookup
+
+
+def missing(*numbers: int) -> list[StoreProduct]:
+    return [StoreProduct(f"prod_{n}", f"dummyjson:{n}", f"h-{n}", None, "abc", "published") for n in numbers]
+
+
+def test_one_404_is_no_proof_the_product_must_answer_404_again_after_a_pause():
+    gone = (404, None, "")
+    asked: list[list[str]] = []
+    lookup = flaky(
+        first={"4": gone, "5": gone, "6": gone},
+        second={
+            "4": gone,
+            "5": (200, {"id": 5}, ""),
+            "6": (503, None, "GET /products/6: Service Unavailable"),
+        },
+        asked=asked,
+    )
+    pauses: list[float] = []
+    answers = dict(
+        (p.id, a)
+        for p, a in confirm_absent(
+            missing(4, 5, 6), prefix="dummyjson:", listed_source_id="1", lookup=lookup, pause=0.5,
+            sleep=pauses.append,
+        )
+    )  # fmt: skip
+    assert asked == [["1"], ["4", "5", "6"], ["4", "5", "6"]] and pauses == [0.5]
+    assert [(answers[p].outcome, answers[p].detail) for p in ("prod_4", "prod_5", "prod_6")] == [
+        ("absent", "404 twice"),
+        ("found", "404, then 200 when asked again"),
+        ("unproven", "404, then GET /products/6: Service Unavailable when asked again"),
+    ]
+
+
+def test_nothing_is_asked_again_when_no_404_can_count():
+    asked: list[list[str]] = []
+    lookup = flaky(first={"1": (404, None, ""), "4": (404, None, "")}, second={}, asked=asked)
+    pauses: list[float] = []
+    [(_, answer)] = confirm_absent(
+        missing(4), prefix="dummyjson:", listed_source_id="1", lookup=lookup, sleep=pauses.append
+    )
+    assert answer.outcome == "unproven" and "its 404s prove nothing" in answer.detail
+    assert asked == [["1"], ["4"]] and pauses == []
 
 
 def test_a_tally_keeps_every_count_and_the_first_answers_of_each_list():

@@ -65,14 +65,17 @@ def plan_missing(asked, owned: int, missing: int, listed: str = "99", on_missing
     with StoreIndex.build(products, prefix="dummyjson:") as index:
         for product in products[missing:]:
             index.seen_upstream(product["external_id"])
-        confirm = partial(confirm_absent, prefix="dummyjson:", listed_source_id=listed, lookup=lookup)
+        confirm = partial(
+            confirm_absent, prefix="dummyjson:", listed_source_id=listed, lookup=lookup, sleep=lambda _: None
+        )
         plan = plan_missing_products({"partial": False}, index, sink, settings, confirm)
     return plan, sink.items
 
 
 def test_only_the_product_answered_404_is_deleted(asked):
     plan, written = plan_missing(asked, owned=40, missing=3, on_missing="delete")
-    assert asked == ["99", "1", "2", "3"]  # a product it listed first, then the missing ones
+    # A product it listed first, then the missing ones, then the one that answered 404 again.
+    assert asked == ["99", "1", "2", "3", "1"]
     assert written["delete"] == ["prod_1"]
     assert plan["missing_acted_on"] == 1
     assert [a["id"] for a in plan["found_upstream"]] == ["prod_2"]
@@ -88,7 +91,7 @@ def test_nothing_is_asked_when_the_guard_holds(asked):
 
 def test_all_proven_absent_are_drafted_and_the_fetch_stays_complete(asked):
     plan, written = plan_missing(asked, owned=100, missing=1, on_missing="draft")
-    assert asked == ["99", "1"]
+    assert asked == ["99", "1", "1"]
     assert [item["id"] for item in written["update"]] == ["prod_1"]
     assert plan["missing_unconfirmed_because"] == [] and plan["found_upstream"] == []
 
@@ -126,7 +129,8 @@ def test_a_wrong_but_complete_source_is_stopped_by_the_guard_from_counts_alone()
 
 def test_missing_products_are_asked_for_a_chunk_at_a_time_and_each_404_is_drafted(asked):
     plan, written = plan_missing(asked, owned=2600, missing=2500, on_missing="draft", max_missing_percent=100)
-    assert asked[0] == "99" and len(asked) == 1 + 2500  # a product the fetch listed, then each missing
+    # A product the fetch listed, then each missing, then again each that answered 404 (not 2 nor 3).
+    assert asked[0] == "99" and len(asked) == 1 + 2500 + 2497
     assert plan["missing_acted_on"] == 2500 - 3  # 2 and 99 are still upstream, 3 is unanswered
     assert len(written["update"]) == 2497 and {u["status"] for u in written["update"]} == {"draft"}
 
@@ -165,6 +169,64 @@ def test_the_catalog_plans_a_create_an_update_and_leaves_the_unchanged_alone(rec
     [update] = sink.items["update"]
     assert (update["id"], update["variants"][0]["id"]) == ("prod_2", "variant_prod_2")
     assert "handle" not in update
+
+
+def test_without_a_shipping_profile_creates_are_held_back_and_reported_the_rest_goes_ahead(record, asked):
+    ctx = MappingContext(sales_channel_id="sc_1", category_ids={"beauty": "pcat_1"}, shipping_profile_id=None)
+    changed, new, newer = (SourceProduct.parse(dict(record, id=n)).kept() for n in (2, 3, 4))
+    store = [
+        store_product("prod_2", "dummyjson:2", "h-2", "an-older-hash"),
+        *(store_product(f"prod_{n}", f"dummyjson:{n}", f"h-{n}", "abc") for n in range(5, 40)),
+        store_product("prod_1", "dummyjson:1", "h-1", "abc"),  # gone upstream: answered 404 twice
+    ]
+    sink = Sink()
+
+    def lookup(ids):
+        asked.extend(ids)
+        return [(i, ANSWERS.get(i, (200, {"id": int(i)}, ""))) for i in ids]
+
+    with StoreIndex.build(store, prefix="dummyjson:") as index:
+        for n in range(5, 40):
+            index.seen_upstream(f"dummyjson:{n}")
+        plan = plan_sync(
+            pages=[[changed, new, newer]],
+            quarantine=[],
+            fetch={"partial": False},
+            ctx=ctx,
+            index=index,
+            sink=sink,
+            settings=settings_for(on_missing="delete"),
+            confirm_absent=partial(
+                confirm_absent,
+                prefix="dummyjson:",
+                listed_source_id="99",
+                lookup=lookup,
+                sleep=lambda _: None,
+            ),
+        )
+    # The update and the delete go ahead; the two new products are held back, not failed.
+    assert [u["id"] for u in sink.items["update"]] == ["prod_2"] and sink.items["delete"] == ["prod_1"]
+    assert sink.items["create"] == [] and "shipping_profile_id" not in sink.items["update"][0]
+    assert (plan["create"], plan["update"], plan["missing_acted_on"]) == (0, 1, 1)
+    held = plan["held_back"]
+    assert (held["count"], held["external_ids"]) == (2, ["dummyjson:3", "dummyjson:4"])
+    assert "no default shipping profile and shipping_profile_id is empty" in held["because"]
+
+
+def test_with_a_shipping_profile_nothing_is_held_back(record):
+    ctx = MappingContext(shipping_profile_id="sp_1")
+    with StoreIndex.build([], prefix="dummyjson:") as index:
+        plan = plan_sync(
+            pages=[[SourceProduct.parse(dict(record, id=3)).kept()]],
+            quarantine=[],
+            fetch={"partial": False},
+            ctx=ctx,
+            index=index,
+            sink=Sink(),
+            settings=settings_for(),
+            confirm_absent=lambda products: pytest.fail("nothing is missing: nothing to ask"),
+        )
+    assert plan["create"] == 1 and plan["held_back"] is None
 
 
 def test_a_quarantined_record_is_never_missing_upstream(asked):

@@ -454,17 +454,34 @@ def test_a_given_location_or_profile_medusa_does_not_have_fails_naming_it(
         hook.shipping_profile_for("sp_x")
 
 
-def test_an_empty_profile_means_the_default_one_and_a_store_without_it_fails_saying_what_to_do(
-    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+def test_an_empty_profile_means_the_default_one_and_a_store_without_it_means_none(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     connect(monkeypatch, server.url)
-    server.json({"shipping_profiles": [{"id": "sp_default"}]})
+    server.json({"shipping_profiles": [{"id": "sp_default", "created_at": "2026-01-01T00:00:00.000Z"}]})
     server.json({"shipping_profiles": []})
     hook, _ = make_hook()
     assert hook.shipping_profile_for(None) == "sp_default"
     assert server.requests[0].param("type") == ["default"]
-    with pytest.raises(ShippingProfileNotFound, match="create a shipping profile in Medusa or set the param"):
-        hook.shipping_profile_for("")
+    assert hook.shipping_profile_for("") is None  # not a failure: the plan holds creates back
+    assert "no default shipping profile and shipping_profile_id is empty" in caplog.text
+
+
+def test_of_several_default_profiles_the_oldest_is_used_and_a_warning_names_the_others(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    connect(monkeypatch, server.url)
+    profiles = [
+        {"id": "sp_b", "created_at": "2026-03-01T00:00:00.000Z"},
+        {"id": "sp_c", "created_at": "2026-01-01T00:00:00.000Z"},
+        {"id": "sp_a", "created_at": "2026-03-01T00:00:00.000Z"},
+    ]
+    server.json({"shipping_profiles": profiles})
+    server.json({"shipping_profiles": list(reversed(profiles))})
+    hook, _ = make_hook()
+    assert hook.shipping_profile_for(None) == "sp_c"
+    assert hook.shipping_profile_for(None) == "sp_c"  # whatever order Medusa lists them in
+    assert "3 default shipping profiles: using the oldest, sp_c (not sp_a, sp_b)" in caplog.text
 
 
 def test_categories_and_tags(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:

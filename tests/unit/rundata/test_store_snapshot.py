@@ -282,3 +282,38 @@ def test_a_marker_that_cannot_be_used_means_a_whole_read_not_a_failed_task():
     naive = {**broken, "read_started": "2026-11-30T13:00:00", "run_id": "run-1"}  # read as UTC
     since, _ = changes_since(naive, NOON, full_read_days=7, full_refresh=False)
     assert since == datetime(2026, 11, 30, 12, 50, tzinfo=UTC)
+
+
+class EditedDuringReads(ListingHook):
+    """A store a merchant keeps editing: every read of what changed since (``updated_at[$gte]``)
+    moves under it, as edits made during it add products to that listing; a whole read, whose
+    membership edits cannot change, goes through."""
+
+    def paginate(self, path: str, key: str, **kwargs: Any):
+        since = dict(kwargs["params"]).get("updated_at[$gte]")
+        self.moved_reads = self.calls + 1 if since is not None else 0
+        return super().paginate(path, key, **kwargs)
+
+
+def test_a_store_that_keeps_moving_under_the_read_of_changes_is_read_whole(folder, monkeypatch):
+    from structlog.testing import capture_logs
+
+    store = [stamped(i, YESTERDAY) for i in range(6)]
+    run_read_store(folder, monkeypatch, ListingHook(store, now=NOON - timedelta(hours=20)), run_id="run-1")
+    store[4] = stamped(4, "2026-12-01T09:00:00+00:00", handle="edited-by-hand")
+    second = EditedDuringReads(store)
+    with capture_logs() as task_log:  # the operator's log, as the task log shows it
+        result, ids = run_read_store(folder, monkeypatch, second, run_id="run-2")
+    # Every repeat of the read of changes moved; then one whole read, which did not.
+    assert second.since == ["2026-11-30T15:50:00+00:00"] * STORE_READ_TRIES + [None]
+    assert result["products"] == 6 and ids == [f"prod_{i}" for i in range(6)]
+    snapshot = StoreSnapshot(RunFolder(folder.url.rsplit("/run", 1)[0] + "/dag/run-2"))
+    summary = snapshot.summary()
+    assert summary["read"] == "whole"
+    assert {p.id: p.handle for p in snapshot.products(summary)}["prod_4"] == "edited-by-hand"
+    said = [entry["event"] for entry in task_log if "kept moving" in entry["event"]]
+    assert said == [
+        "the store kept moving under the read of what changed (the list moved while it was read): "
+        "reading the whole store instead"
+    ]
+    assert any(entry["event"].endswith("pages (whole)") for entry in task_log)

@@ -119,10 +119,17 @@ def test_superseded_items_name_the_newer_run_or_the_store_change():
     report["superseded"] = [
         {"external_id": "dummyjson:42", "action": "update", "superseded_by": "scheduled__tuesday"},
         {"external_id": "dummyjson:43", "action": "update", "superseded_by": None},
+        {
+            "external_id": "dummyjson:77",
+            "action": "delete",
+            "superseded_by": None,
+            "reason": "back upstream: the source has source id 77 again (200)",
+        },
     ]
     html = run_page(a_run(report), AIRFLOW)
     assert "<th>Superseded by</th>" in html
     assert "<td>scheduled__tuesday</td>" in html and "<td>a change in the store</td>" in html
+    assert "<td>back upstream: the source has source id 77 again (200)</td>" in html
 
 
 def a_stock_run(report: dict | None, why: str | None = None) -> RunReport:
