@@ -505,8 +505,8 @@ class Soak:
                     else row.run
                 )
             finally:
+                row.fired = armed.fired()  # before disarming: taking a catalog fault away resets its counts
                 armed.disarm()
-                row.fired = armed.fired()
             problems = self._after_run(before, before_upstream & {r["id"] for r in self.catalog.products})
             if not problems and (row.run != "success" or self._unconverged(on_missing)):
                 _, row.follow_up = self._trigger(conf)
@@ -798,6 +798,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table", type=Path, help="also write the table (markdown) to this file")
     args = parser.parse_args(argv)
     seed = args.seed if args.seed is not None else secrets.randbelow(1 << 31)
+    # Stopped with SIGTERM, tear the stack down as on Ctrl-C (servers stopped, databases dropped).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     print(f"soak seed {seed}", flush=True)
     started = time.monotonic()
     home = REPO / ".devstack" / "soak" / f"{time.strftime('%Y%m%dT%H%M%S')}-{seed}"
