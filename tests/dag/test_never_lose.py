@@ -13,7 +13,7 @@ import pytest
 
 from devstack.catalog_server import Faults
 from devstack.counting_proxy import Fault
-from tests.fixtures.store_view import ours, store_products
+from devstack.store_view import ours, store_products
 
 pytestmark = [pytest.mark.medusa, pytest.mark.airflow]
 

@@ -18,8 +18,8 @@ import pytest
 
 from devstack.airflow_local import medusa_connection, source_connection
 from devstack.counting_proxy import Fault
+from devstack.store_view import levels, location_id, ours, stocked, store_products
 from medusa_sync.core.stock import STORE_LEVEL_FIELDS
-from tests.fixtures.store_view import levels, location_id, ours, stocked, store_products
 
 pytestmark = [pytest.mark.medusa, pytest.mark.airflow]
 

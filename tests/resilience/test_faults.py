@@ -7,14 +7,13 @@ and runs the whole DAG with Airflow (task retries 1 s apart instead of 30 s).
 from __future__ import annotations
 
 import base64
-from collections import Counter
 
 import pytest
 
 from devstack.airflow_local import medusa_connection, source_connection
 from devstack.catalog_server import Faults
 from devstack.counting_proxy import Fault
-from tests.fixtures.store_view import differences, ours, store_categories, store_products
+from devstack.store_view import exact_store_problems, store_categories
 
 pytestmark = [pytest.mark.medusa, pytest.mark.airflow]
 
@@ -35,12 +34,7 @@ def run(fault_airflow, fresh_catalog, proxy, store, *, login: bool = False, **co
 
 def assert_store_equals_source(store, catalog):
     """Every source product exactly once, every mapped field as the source says."""
-    products = store_products(store)
-    external_ids = Counter(p["external_id"] for p in products)
-    assert {e: n for e, n in external_ids.items() if n > 1} == {}, "duplicates"
-    mine = ours(products)
-    assert set(mine) == {r["id"] for r in catalog}, "lost or extra products"
-    assert {r["id"]: d for r in catalog if (d := differences(mine[r["id"]], r))} == {}
+    assert exact_store_problems(store, catalog) == []
 
 
 def test_a_flaky_source_with_429_bursts_still_syncs_everything(

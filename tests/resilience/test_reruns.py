@@ -9,13 +9,12 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections import Counter
 
 import pytest
 
 from devstack.airflow_local import DAG_ID, medusa_connection, source_connection
 from devstack.counting_proxy import Fault
-from tests.fixtures.store_view import differences, ours, store_products
+from devstack.store_view import exact_store_problems
 
 pytestmark = [pytest.mark.airflow, pytest.mark.medusa]
 
@@ -34,12 +33,7 @@ def cluster(airflow_cluster_factory, medusa_store, fresh_medusa_proxy, fresh_cat
 
 
 def assert_each_product_exactly_once(store, catalog):
-    products = store_products(store)
-    duplicates = {e: n for e, n in Counter(p["external_id"] for p in products).items() if n > 1}
-    assert duplicates == {}
-    mine = ours(products)
-    assert set(mine) == {r["id"] for r in catalog}
-    assert {r["id"]: d for r in catalog if (d := differences(mine[r["id"]], r))} == {}
+    assert exact_store_problems(store, catalog) == []
 
 
 def states(cluster, run_id, task_id="upsert_batch"):

@@ -17,7 +17,7 @@ import pytest
 
 from devstack.airflow_local import DAG_ID, medusa_connection, source_connection
 from devstack.counting_proxy import Fault
-from tests.fixtures.store_view import ours, store_products
+from devstack.store_view import ours, store_products
 
 pytestmark = [pytest.mark.airflow, pytest.mark.medusa]
 

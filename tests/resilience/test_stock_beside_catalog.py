@@ -21,8 +21,8 @@ from devstack.airflow_cluster import AirflowCluster
 from devstack.airflow_local import DAG_ID, MEDUSA_POOL, medusa_connection, source_connection
 from devstack.catalog_server import CatalogServer
 from devstack.counting_proxy import CountingProxy, Watch
+from devstack.store_view import ours, stocked, store_products
 from tests.fixtures.medusa import MedusaStore
-from tests.fixtures.store_view import ours, stocked, store_products
 
 pytestmark = [pytest.mark.airflow, pytest.mark.medusa]
 

@@ -24,9 +24,9 @@ from devstack.catalog_server import category_name
 from devstack.celery_cluster import STORAGE_VARIABLE, WORKERS, CeleryCluster
 from devstack.counting_proxy import CountingProxy, Watch
 from devstack.s3_server import S3Server
+from devstack.store_view import differences, ours, store_categories, store_products
 from tests.fixtures.airflow_runs import TALKS_TO_MEDUSA
 from tests.fixtures.medusa import MedusaStore
-from tests.fixtures.store_view import differences, ours, store_categories, store_products
 
 pytestmark = [pytest.mark.airflow, pytest.mark.medusa]
 
