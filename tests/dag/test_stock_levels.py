@@ -10,15 +10,17 @@ overwritten by an older run replayed after it. Every write is counted at the pro
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
+import sys
 from typing import Any
 
 import pytest
 
 from devstack.airflow_local import medusa_connection, source_connection
 from devstack.counting_proxy import Fault
-from devstack.store_view import levels, location_id, ours, stocked, store_products
+from devstack.store_view import differences, levels, location_id, ours, stocked, store_products
 from medusa_sync.core.stock import STORE_LEVEL_FIELDS
 
 pytestmark = [pytest.mark.medusa, pytest.mark.airflow]
@@ -197,6 +199,100 @@ def test_a_bad_stock_is_quarantined_with_its_reason_and_its_product_still_syncs(
     after = stocked(medusa_store_module)
     assert (after[11], after[12]) == (before[11], before[12])  # their levels are left as they were
     assert outcome.report["stock"]["unchanged"] == 192
+
+
+# Absurd numbers, each on a product of its own: (source id, where in the record, value, how the
+# quarantine reason begins). The 5,000-digit integer is on the first page with 99 good records.
+ABSURD = [
+    (20, ("weight",), "NaN", "weight: Value error, 'NaN' is not a finite number"),
+    (
+        21,
+        ("dimensions", "width"),
+        "Infinity",
+        "dimensions.width: Value error, 'Infinity' is not a finite number",
+    ),
+    (22, ("rating",), "NaN", "rating: Value error, 'NaN' is not a finite number"),
+    (23, ("weight",), 1e26, "weight: Value error, 1E+26 is larger than 9007199254740991"),
+    (24, ("weight",), -5, "weight: Value error, -5 is negative"),
+    (
+        26,
+        ("minimumOrderQuantity",),
+        7 * (10**5000 - 1) // 9,  # 5,000 sevens, made without the text Python refuses to convert
+        "minimumOrderQuantity: Value error, 777777777777... (a number of 5000 digits) is larger than",
+    ),
+    # The exact decimal text reaches the sync (a JSON number this server could only write as the
+    # nearest double); the cap refuses it, naming the limit, rather than lose its cents.
+    (
+        27,
+        ("price",),
+        "78069713967633.85",
+        "price: Value error, '78069713967633.85' is larger than 9999999999999.99, the largest USD "
+        "price Medusa holds exactly (15 significant digits)",
+    ),
+]
+HUGE_STOCK = (25, 1e30, "stock: 1E+30 is larger than 9007199254740991")
+
+
+@contextlib.contextmanager
+def served_huge_integers():
+    """Let this process's catalog server write a 5,000-digit integer (Python refuses ``str`` of
+    one past 4,300 digits); the sync runs in its own processes, under the default limit."""
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        yield
+    finally:
+        sys.set_int_max_str_digits(limit)
+
+
+def test_absurd_numbers_cost_their_records_and_everything_else_syncs_then_a_rerun_writes_nothing(
+    sync, catalog, medusa_store_module, medusa_proxy
+):
+    original = copy.deepcopy(catalog.products)
+    records = copy.deepcopy(original)
+    by_id = {r["id"]: r for r in records}
+    for source_id, where, value, _ in ABSURD:
+        target = by_id[source_id]
+        for key in where[:-1]:
+            target = target[key]
+        target[where[-1]] = value
+    by_id[HUGE_STOCK[0]]["stock"] = HUGE_STOCK[1]
+    by_id[28]["title"] += " (same page as the huge integer)"
+    by_id[150]["title"] += " (second page)"
+    before = ours(store_products(medusa_store_module))
+    before_levels = stocked(medusa_store_module) if before else {}  # no location in a new store
+    catalog.replace_products(records)
+    try:
+        with served_huge_integers():
+            outcome = sync(sync_inventory=True)
+            assert outcome.returncode == 0, outcome.output[-5000:]
+            assert outcome.report["status"] == "success"
+            reasons = {q["source_id"]: q["reason"] for q in outcome.report["quarantine"]}
+            for source_id, _, _, reason in [*ABSURD, (HUGE_STOCK[0], None, None, HUGE_STOCK[2])]:
+                assert reasons.pop(str(source_id)).startswith(reason)
+            # Anything else quarantined is a stock an earlier test of this module made bad.
+            assert all(reason.startswith("stock:") for reason in reasons.values()), reasons
+            quarantined = {source_id for source_id, *_ in ABSURD}
+            assert outcome.report["source"]["valid"] == len(records) - len(quarantined)
+
+            products = ours(store_products(medusa_store_module))
+            for record in records:
+                if record["id"] in quarantined:
+                    # Left as the store held it (or not created, for a product new to it).
+                    assert products.get(record["id"]) == before.get(record["id"])
+                else:  # synced, in step with the source field by field (stock lives in its level)
+                    assert differences(products[record["id"]], {**record, "stock": None}) == []
+            assert products[28]["title"].endswith("(same page as the huge integer)")
+            assert products[150]["title"].endswith("(second page)")
+            if HUGE_STOCK[0] in before_levels:
+                assert stocked(medusa_store_module)[HUGE_STOCK[0]] == before_levels[HUGE_STOCK[0]]
+
+            rerun = sync(sync_inventory=True)
+            assert rerun.returncode == 0, rerun.output[-5000:]
+            assert medusa_proxy.writes() == []
+            assert rerun.report["products"]["updated"] == rerun.report["products"]["created"] == 0
+    finally:
+        catalog.replace_products(original)
 
 
 def test_a_newer_stock_run_that_failed_halfway_is_not_overwritten_by_an_older_runs_stock(

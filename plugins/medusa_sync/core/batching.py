@@ -6,12 +6,13 @@ larger than average, so counting items alone is not enough.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from math import ceil
 from typing import Any, Literal
+
+from medusa_sync.core.number_rules import finite_json
 
 # Comfortably under Medusa's 2 MB body limit (the limit counts bytes of the raw JSON body).
 DEFAULT_MAX_BYTES = 1_500_000
@@ -21,7 +22,15 @@ Kind = Literal["create", "update", "delete"]
 
 
 def encoded_size(item: Any) -> int:
-    return len(json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode()) + 1
+    """Bytes ``item`` adds to a request body. Every item of every batch file is measured here, so
+    this is also where a non-finite number is refused before any batch file is written."""
+    return len(finite_json(item, lambda: _named(item)).encode()) + 1
+
+
+def _named(item: Any) -> str:
+    if isinstance(item, dict):
+        return f"the planned item {item.get('external_id') or item.get('id') or '(unnamed)'}"
+    return "a planned item"
 
 
 def item_id(kind: Kind, item: Any) -> str | None:

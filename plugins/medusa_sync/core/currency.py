@@ -23,13 +23,16 @@ def currency_decimals(code: str) -> int:
     return get_currency_precision(upper)
 
 
-# The largest count of minor units a JavaScript number holds exactly (2**53 - 1). Medusa computes
-# cart and order totals with JavaScript numbers, so a larger price would lose its last cents.
-MAX_MINOR_UNITS = 2**53 - 1
+# The largest count of minor units a price may have: 15 digits. Medusa's API takes a price's
+# ``amount`` only as a JSON number (``z.number()``), which JavaScript reads as a double; a decimal of
+# at most 15 significant digits is exactly what it reads back (a 16-digit one, 78069713967633.85,
+# is not). Under 2**53, so Medusa's cart and order totals of it stay exact too.
+MAX_MINOR_UNITS = 10**15 - 1
 
 
 def max_amount(decimals: int) -> Decimal:
-    """The largest price, in major units, that Medusa can total exactly for a currency."""
+    """The largest price, in major units, that Medusa holds exactly for a currency (USD
+    9999999999999.99, JPY 999999999999999)."""
     return Decimal(MAX_MINOR_UNITS).scaleb(-decimals)
 
 

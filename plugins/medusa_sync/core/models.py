@@ -6,25 +6,56 @@ quarantine entry naming the field, instead of a run that dies on one bad product
 
 from __future__ import annotations
 
-import math
 import re
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from decimal import Decimal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from medusa_sync.core.currency import excess_decimals, max_amount
+from medusa_sync.core.number_rules import (
+    DISCOUNT_PERCENT,
+    MAX_SAFE_INTEGER,
+    MEASURE,
+    QUANTITY,
+    RATING,
+    SOURCE_ID,
+    NumberRule,
+    shown,
+)
 from medusa_sync.core.stock import parse_stock
 
 _LENIENT = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
 
+def _ruled(rule: NumberRule) -> BeforeValidator:
+    """The field's number checked by ``rule`` (``core.number_rules``) before pydantic sees it: a bad
+    one fails the record with the rule's reason, under the field's name."""
+    return BeforeValidator(lambda raw: raw if raw is None else rule.value(raw))
+
+
+# The numeric source fields, each declared once with its rule. A bad value quarantines the record.
+Measure = Annotated[float | None, _ruled(MEASURE)]
+Rating = Annotated[float | None, _ruled(RATING)]
+DiscountPercent = Annotated[float | None, _ruled(DISCOUNT_PERCENT)]
+Quantity = Annotated[int | None, _ruled(QUANTITY)]
+SourceId = Annotated[int, _ruled(SOURCE_ID)]
+
+
 class Dimensions(BaseModel):
     model_config = _LENIENT
 
-    width: float | None = None
-    height: float | None = None
-    depth: float | None = None
+    width: Measure = None
+    height: Measure = None
+    depth: Measure = None
 
 
 class SourceMeta(BaseModel):
@@ -63,7 +94,7 @@ class KeptRecord(BaseModel):
 class SourceProduct(KeptRecord):
     """One product as the DummyJSON-style API sends it; unknown fields are ignored."""
 
-    id: int = Field(gt=0)
+    id: SourceId
     title: str = Field(min_length=1, max_length=1000)
     description: str = ""
     category: str = Field(min_length=1)
@@ -71,13 +102,13 @@ class SourceProduct(KeptRecord):
     tags: list[str] = Field(default_factory=list)
     brand: str | None = None
     sku: str | None = None
-    weight: float | None = None
+    weight: Measure = None
     dimensions: Dimensions | None = None
     images: list[str] = Field(default_factory=list)
     thumbnail: str | None = None
     meta: SourceMeta | None = None
-    rating: float | None = None
-    discountPercentage: float | None = None
+    rating: Rating = None
+    discountPercentage: DiscountPercent = None
     # A whole number of units, or None; a stock Medusa cannot hold does not fail the record: it
     # is None here and ``stock_problem`` says why (quarantined when inventory is synced).
     stock: int | None = None
@@ -86,7 +117,7 @@ class SourceProduct(KeptRecord):
     warrantyInformation: str | None = None
     shippingInformation: str | None = None
     returnPolicy: str | None = None
-    minimumOrderQuantity: int | None = None
+    minimumOrderQuantity: Quantity = None
 
     @model_validator(mode="before")
     @classmethod
@@ -109,26 +140,20 @@ class SourceProduct(KeptRecord):
     @field_validator("price", mode="before")
     @classmethod
     def _price_is_money(cls, value: Any, info: ValidationInfo) -> Any:
-        # Money must survive the trip exactly: 9.99 in the source is 9.99 in the store, and a
-        # price must fit the currency's minor unit (see ``parse``).
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise ValueError("price must be a number")
-        try:
-            amount = Decimal(str(value))
-        except InvalidOperation:
-            raise ValueError(f"price {value!r} is not a number") from None
-        if not amount.is_finite() or (isinstance(value, float) and math.isnan(value)):
-            raise ValueError(f"price {value!r} is not a finite number")
-        if amount < 0:
-            raise ValueError(f"price {value} is negative")
+        # Money must survive the trip exactly: 9.99 in the source is 9.99 in the store. It is
+        # checked as the source's exact decimal text (see ``core.number_rules``), must fit the
+        # currency's minor unit and hold at most 15 significant digits (``currency.max_amount``).
         currency, decimals = (info.context or {}).get("currency", ("USD", 2))
-        if amount > max_amount(decimals):
-            raise ValueError(
-                f"price {value} is too large: Medusa totals {currency} exactly only up to "
-                f"{max_amount(decimals)}"
-            )
+        limit = max_amount(decimals)
+        rule = NumberRule(
+            maximum=limit,
+            why_max=f"the largest {currency} price Medusa holds exactly (15 significant digits)",
+        )
+        amount: Decimal = rule.exact(value)
         if excess_decimals(amount, decimals):
-            raise ValueError(f"price {value} has more decimals than {currency} allows ({decimals})")
+            raise ValueError(f"{shown(value)} has more decimals than {currency} allows ({decimals})")
+        # At most 15 significant digits: this float is exactly the source's decimal, and its JSON
+        # text (Python's shortest repr) reads back as the same number in JavaScript and here.
         return float(amount)
 
     @field_validator("images")
@@ -156,8 +181,8 @@ class SourceProduct(KeptRecord):
 class StockRecord(KeptRecord):
     """One product's stock as the stock sync reads it (``select=id,stock``): a level to hold."""
 
-    id: int = Field(gt=0)
-    stock: int = Field(ge=0)
+    id: SourceId
+    stock: int = Field(ge=0, le=MAX_SAFE_INTEGER)
 
 
 class QuarantinedRecord(BaseModel):

@@ -9,34 +9,28 @@ syncing: it is quarantined on its own, and that product's level is left as it is
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from medusa_sync.core.number_rules import STOCK, NumberProblem
 from medusa_sync.core.scratch import ScratchDb
 
 log = logging.getLogger(__name__)
 
 
 def parse_stock(raw: Any) -> tuple[int | None, str | None]:
-    """``(quantity, None)`` for a stock Medusa can hold, else ``(None, reason)``."""
+    """``(quantity, None)`` for a stock Medusa can hold, else ``(None, reason)``: a whole JSON
+    number from 0 to 2**53 - 1 (``core.number_rules.STOCK``; JavaScript rounds a larger one, so the
+    level read back would differ from the source every day)."""
     if raw is None:
         return None, "stock: missing"
-    if isinstance(raw, bool) or not isinstance(raw, int | float):
-        return None, f"stock: {_show(raw)} is not an integer"
-    if isinstance(raw, float) and (not math.isfinite(raw) or not raw.is_integer()):
-        return None, f"stock: {_show(raw)} is not an integer"
-    if raw < 0:
-        return None, f"stock: {_show(raw)} is negative"
-    return int(raw), None
-
-
-def _show(raw: Any) -> str:
-    text = repr(raw)
-    return text if len(text) <= 40 else text[:37] + "..."
+    try:
+        return int(STOCK.exact(raw)), None
+    except NumberProblem as problem:
+        return None, f"stock: {problem}"
 
 
 @dataclass(frozen=True)
@@ -91,8 +85,8 @@ def _whole(value: Any) -> int | None:
 
 
 # The two sides of the plan, one row per external id, so that a million products cost disk, not
-# memory. Quantities are kept as decimal text: ``parse_stock`` accepts whole numbers of any size,
-# SQLite integers stop at 2**63, and the text of a Python int is unique, so equality still holds.
+# memory. Quantities are kept as decimal text (``parse_stock`` caps them at 2**53 - 1, SQLite
+# integers stop at 2**63; the text of a Python int is unique, so equality holds either way).
 _LEVEL_SCHEMA = """
 CREATE TABLE source (external_id TEXT PRIMARY KEY, stock TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE store (external_id TEXT PRIMARY KEY, inventory_item_id TEXT, stocked_quantity TEXT,

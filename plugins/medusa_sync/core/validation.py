@@ -28,8 +28,14 @@ def _describe(error: ValidationError) -> str:
 
 
 def _raw_id(record: Any) -> str | None:
+    """The id of a record being quarantined, as the source sent it; None when there is none, or
+    when it is no id at all (a number of thousands of digits is not worth a line of the report)."""
     if isinstance(record, dict) and record.get("id") is not None:
-        return str(record["id"])
+        raw = record["id"]
+        if isinstance(raw, int) and raw.bit_length() > 128:
+            return None
+        text = str(raw)
+        return text if len(text) <= 64 else None
     return None
 
 

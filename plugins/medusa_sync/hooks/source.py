@@ -15,6 +15,7 @@ from airflow.sdk import BaseHook, Connection
 from airflow.sdk.exceptions import AirflowNotFoundException
 from requests import Response, Session
 
+from medusa_sync.core.number_rules import load_source_json
 from medusa_sync.errors import SourceApiError
 from medusa_sync.hooks._http import RETRYABLE_EXCEPTIONS, PageAhead, RetryPolicy, call_with_retry, retry_after
 from medusa_sync.hooks.connection_secrets import ConnectionSecrets, credential_problem
@@ -32,7 +33,7 @@ MAX_PAGES_WITHOUT_TOTAL = 1000
 def _json_problem(response: Response) -> str | None:
     """Why a 2xx body cannot be used (a proxy or server cut it off); such a body is worth re-fetching."""
     try:
-        json.loads(response.content)
+        load_source_json(response.content)
     except json.JSONDecodeError as exc:
         return f"the body is not valid JSON ({len(response.content)} bytes; {exc.msg} at byte {exc.pos})"
     except ValueError:  # undecodable bytes
@@ -217,7 +218,7 @@ class CatalogSourceHook(BaseHook):
             # A server may echo the credentials it refused.
             raise SourceApiError(response.status_code, self._secrets.scrub(text), "GET", path)
         try:
-            return json.loads(response.content)
+            return load_source_json(response.content)
         except ValueError:
             problem = _json_problem(response) or "the body is not valid JSON"
             raise SourceApiError(response.status_code, problem, "GET", path, transient=True) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -26,9 +27,26 @@ LOCATION = "sloc_1"
         ("many", (None, "stock: 'many' is not an integer")),
         ("12", (None, "stock: '12' is not an integer")),
         (2.5, (None, "stock: 2.5 is not an integer")),
-        (float("nan"), (None, "stock: nan is not an integer")),
+        (float("nan"), (None, "stock: nan is not a finite number")),
         (True, (None, "stock: True is not an integer")),
         (None, (None, "stock: missing")),
+        (Decimal("4.0"), (4, None)),
+        (2**53 - 1, (2**53 - 1, None)),
+        (
+            Decimal("1e30"),
+            (
+                None,
+                "stock: 1E+30 is larger than 9007199254740991, the largest number JavaScript holds exactly",
+            ),
+        ),
+        (
+            2**53 + 1,
+            (
+                None,
+                "stock: 9007199254740993 is larger than 9007199254740991, the largest number "
+                "JavaScript holds exactly",
+            ),
+        ),
     ],
 )
 def test_a_stock_is_a_whole_non_negative_number(raw, expected):
