@@ -154,11 +154,12 @@ def merge_prices(
     return merged
 
 
-def _sync_variant(current: Mapping[str, Any]) -> str | None:
+def sync_variant_id(current: Mapping[str, Any]) -> str | None:
     """The id of the variant the sync writes on this product, if it still has one.
 
     The recorded one; without a record (a product no update has written since the record came),
-    the only variant on the sync's option value.
+    the only variant on the sync's option value. Never "the first variant": a merchant's may come
+    first.
     """
     ids = [v["id"] for v in current.get("variants") or () if v and v.get("id")]
     recorded = (current.get("metadata") or {}).get(OWNED_VARIANT_KEY)
@@ -185,7 +186,7 @@ def merge_variants(
     """
     [planned] = desired
     held = [v for v in current.get("variants") or () if v and v.get("id")]
-    ours = _sync_variant(current)
+    ours = sync_variant_id(current)
     fields = {k: v for k, v in planned.items() if k not in ("id", "options")}
     if ours is None:
         fields["options"] = {SYNC_OPTION_TITLE: SYNC_OPTION_VALUE}

@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any
 
 from medusa_sync.core.number_rules import STOCK, NumberProblem
+from medusa_sync.core.ownership import sync_variant_id
 from medusa_sync.core.scratch import ScratchDb
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,8 @@ STORE_LEVEL_FIELDS = (
     "id",
     "external_id",
     "variants.id",
+    # Which variant is the sync's (``ownership.sync_variant_id``): a merchant may add others.
+    "variants.options.value",
     "variants.inventory_items.inventory_item_id",
     "variants.inventory_items.inventory.location_levels.id",
     "variants.inventory_items.inventory.location_levels.location_id",
@@ -61,9 +64,14 @@ STORE_LEVEL_FIELDS = (
 
 
 def store_level(product: Mapping[str, Any], location_id: str) -> StoreLevel:
-    """The synced (single) variant's inventory item and its level at ``location_id``."""
-    variants = product.get("variants") or []
-    links = (variants[0].get("inventory_items") or []) if variants else []
+    """The sync's variant's inventory item and its level at ``location_id``.
+
+    A variant a merchant added beside it keeps its own stock: never the first variant, the sync's
+    (on the sync's option value; a product with one variant, that one).
+    """
+    variants = {v["id"]: v for v in product.get("variants") or () if v and v.get("id")}
+    ours = sync_variant_id(product) or (next(iter(variants)) if len(variants) == 1 else None)
+    links = (variants[ours].get("inventory_items") or []) if ours else []
     if not links:
         return StoreLevel(product["external_id"], None)
     item = links[0]

@@ -84,7 +84,8 @@ def listed(external_id: str | None, item: str | None = None, *levels: dict[str, 
     """A store product as ``STORE_LEVEL_FIELDS`` lists it; without ``item``, its variant is not
     managed by inventory."""
     links = [{"inventory_item_id": item, "inventory": {"location_levels": list(levels)}}] if item else []
-    return {"id": f"prod_{external_id}", "external_id": external_id, "variants": [{"inventory_items": links}]}
+    variant = {"id": f"variant_{external_id}", "options": [{"value": "Default"}], "inventory_items": links}
+    return {"id": f"prod_{external_id}", "external_id": external_id, "variants": [variant]}
 
 
 def level(level_id: str, quantity: float, location_id: str = LOCATION) -> dict[str, Any]:
@@ -170,6 +171,24 @@ def test_only_synced_products_of_a_listing_count_with_their_level_at_the_locatio
     plan = planned(index, stock(_1=3, _2=5, _3=7), store)
     assert written(plan, "create") == [item("iitem_2", 5)]
     assert (plan.unchanged, plan.update, plan.not_in_store) == (1, 0, 1)  # d:3 is not ours in the store
+
+
+def test_a_variant_the_merchant_added_keeps_its_own_stock_whichever_comes_first(index):
+    # The merchant's "Large" variant is listed before the sync's: the level planned is the sync's.
+    product = listed("d:1", "iitem_sync", level("ilev_sync", 2))
+    large = {
+        "id": "variant_large",
+        "options": [{"value": "Large"}],
+        "inventory_items": [
+            {"inventory_item_id": "iitem_large", "inventory": {"location_levels": [level("ilev_large", 50)]}}
+        ],
+    }
+    product["variants"].insert(0, large)
+    assert store_level(product, LOCATION) == StoreLevel(
+        "d:1", "iitem_sync", stocked_quantity=2, level_id="ilev_sync"
+    )
+    plan = planned(index, stock(_1=7), [product])
+    assert written(plan, "update") == [item("iitem_sync", 7)]
 
 
 def test_the_first_product_listed_with_an_external_id_is_the_one_whose_level_is_written(index):

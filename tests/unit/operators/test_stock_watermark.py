@@ -89,7 +89,7 @@ class HalfFailingStore:
             return {
                 "id": f"prod_{n}",
                 "external_id": f"dummyjson:{n}",
-                "variants": [{"inventory_items": [item]}],
+                "variants": [{"id": f"variant_{n}", "inventory_items": [item]}],
             }
 
         return [

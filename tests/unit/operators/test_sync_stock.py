@@ -26,7 +26,11 @@ def listed(n: int, *, managed: bool = True, quantity: int | None = None) -> dict
         else [{"id": f"ilev_{n}", "location_id": LOCATION, "stocked_quantity": quantity}]
     )
     items = [{"inventory_item_id": f"iitem_{n}", "inventory": {"location_levels": levels}}] if managed else []
-    return {"id": f"prod_{n}", "external_id": f"dummyjson:{n}", "variants": [{"inventory_items": items}]}
+    return {
+        "id": f"prod_{n}",
+        "external_id": f"dummyjson:{n}",
+        "variants": [{"id": f"variant_{n}", "inventory_items": items}],
+    }
 
 
 class Store:
