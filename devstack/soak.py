@@ -1,6 +1,6 @@
 """A seeded chaos soak: many DAG runs in a row on a real stack, each under one random fault.
 
-    ./dev soak [--rounds 20] [--seed S] [--merchant-edits default|all]
+    ./dev soak [--rounds 20] [--seed S] [--merchant-edits all|basic]
 
 Round 0 syncs the catalog and a merchant edits one synced product by hand. Every round then draws,
 from its own seed (itself drawn from the soak's seed): upstream mutations (price, title and image
@@ -287,7 +287,7 @@ class Merchant:
         channels = {c["id"] for c in product["sales_channels"]}
         return None if self.own["channel"] in channels and len(channels) >= 2 else f"channels now {channels}"
 
-    # the edits the sync is being taught to keep (--merchant-edits all)
+    # the edits on members the sync also writes (left out by --merchant-edits basic)
 
     def large_variant(self, product: dict[str, Any], _round: int) -> None:
         if any(v.get("title") == "Large" for v in product["variants"]):
@@ -370,15 +370,14 @@ def _edit(name: str) -> MerchantEdit:
     return MerchantEdit(name, getattr(Merchant, name), getattr(Merchant, f"{name}_check"))
 
 
-# What the sync keeps today, and (``all``) the variant, image and cross-listing edits it is being
-# taught to keep: add an edit here, with its method and its ``_check``.
+# Every hand edit the sync must keep (``all``, the default), or only those on members the sync never
+# owns (``basic``: no variant, image, cross-listing into a synced category or shared tag). Add an
+# edit here, with its method and its ``_check``.
 MERCHANT_EDITS = {
-    "default": [
-        _edit(n) for n in ("eur_price", "metadata_note", "own_category", "own_tag", "second_channel")
-    ],
+    "basic": [_edit(n) for n in ("eur_price", "metadata_note", "own_category", "own_tag", "second_channel")],
 }
 MERCHANT_EDITS["all"] = [
-    *MERCHANT_EDITS["default"],
+    *MERCHANT_EDITS["basic"],
     *(_edit(n) for n in ("large_variant", "hand_image", "cross_listing", "shared_tag")),
 ]
 
@@ -409,7 +408,7 @@ class Soak:
         *,
         seed: int,
         rounds: int,
-        merchant_edits: str = "default",
+        merchant_edits: str = "all",
         out: Callable[[str], None] = print,
     ) -> None:
         self.cluster, self.catalog, self.proxy, self.store = cluster, catalog, proxy, store
@@ -791,8 +790,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--merchant-edits",
         choices=sorted(MERCHANT_EDITS),
-        default="default",
-        help="'all' adds a variant, an image, a cross-listing and a shared tag",
+        default="all",
+        help="'basic' leaves out the variant, image, cross-listing and shared tag",
     )
     parser.add_argument("--catalog-file", type=Path, default=REAL_CATALOG_FILE)
     parser.add_argument("--table", type=Path, help="also write the table (markdown) to this file")

@@ -100,9 +100,7 @@ def test_the_api_key_reaches_no_log_xcom_or_stored_file(
     assert cluster.wait_for_run(DAG_ID, run_id, timeout=300) == "success", cluster.logs_tail()
 
     secrets = (medusa_store.api_key.encode(), SOURCE_TOKEN.encode())
-    leaked = [
-        p for p in cluster.home.rglob("*") if p.is_file() and any(s in p.read_bytes() for s in secrets)
-    ]
+    leaked = [p for p in cluster.home.rglob("*") if p.is_file() and any(s in p.read_bytes() for s in secrets)]
     assert leaked == []
     xcoms = subprocess.run(
         ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", cluster.database, "-Atc",
