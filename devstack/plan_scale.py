@@ -46,6 +46,8 @@ from medusa_sync.rundata.run_folder import PageFileWriter, RunFolder, read_json,
 
 PAGE_SIZE = 100
 SALES_CHANNEL = "sc_scale"
+# The store's default shipping profile, as compute_diff finds it: without one, creates are held back.
+SHIPPING_PROFILE = "sp_synthetic"
 UPDATED_AT = "2026-11-01T00:00:00.000Z"
 LOCATION = "sloc_scale"
 PREFIX = "dummyjson:"
@@ -62,7 +64,12 @@ def taxonomy() -> dict[str, dict[str, str]]:
 
 def context() -> MappingContext:
     tax = taxonomy()
-    return MappingContext(sales_channel_id=SALES_CHANNEL, category_ids=tax["categories"], tag_ids=tax["tags"])
+    return MappingContext(
+        sales_channel_id=SALES_CHANNEL,
+        category_ids=tax["categories"],
+        tag_ids=tax["tags"],
+        shipping_profile_id=SHIPPING_PROFILE,
+    )
 
 
 def store_product(source_id: int, handle: str, sync_hash: str, stock: int | None = None) -> dict[str, Any]:
