@@ -184,7 +184,7 @@ def test_a_deployment_set_to_yen_quarantines_a_fraction_and_syncs_whole_amounts(
     assert outcome.report["quarantine"] == [
         {
             "source_id": str(source[0]["id"]),
-            "reason": "price: Value error, price 12.5 has more decimals than JPY allows (0)",
+            "reason": "price: Value error, 12.5 has more decimals than JPY allows (0)",
         }
     ]
     store = ours(store_products(medusa_store_module))
