@@ -7,7 +7,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -15,6 +15,8 @@ from airflow.sdk import BaseHook, Connection
 from airflow.sdk.exceptions import AirflowNotFoundException
 from requests import Response, Session
 
+from medusa_sync.core import missing
+from medusa_sync.core.diff import StoreProduct
 from medusa_sync.core.number_rules import load_source_json
 from medusa_sync.errors import SourceApiError
 from medusa_sync.hooks._http import RETRYABLE_EXCEPTIONS, PageAhead, RetryPolicy, call_with_retry, retry_after
@@ -23,6 +25,8 @@ from medusa_sync.hooks.http_session import open_session
 from medusa_sync.hooks.medusa import no_response_reason
 
 _LOG = logging.getLogger(__name__)
+# Lookups by id in flight at once while proving products gone upstream.
+LOOKUP_CONCURRENCY = 4
 
 DEFAULT_HOST = "https://dummyjson.com"
 # Paging stops after this many empty pages in a row, and, without a total, after this many pages.
@@ -332,6 +336,21 @@ class CatalogSourceHook(BaseHook):
         with PageAhead[str](self.lookup_product, concurrency, name="source-lookup") as ahead:
             for index, source_id in enumerate(source_ids):
                 yield source_id, ahead.get(source_id, source_ids[index + 1 : index + ahead.depth])
+
+    def confirm_absent(
+        self, products: Iterable[StoreProduct], *, prefix: str, listed_source_id: str | None, pause: float
+    ) -> Iterator[tuple[StoreProduct, missing.Answer]]:
+        """``core.missing.confirm_absent`` asked of this source, ``LOOKUP_CONCURRENCY`` lookups on
+        the wire: each product by id, proven gone only by two 404s ``pause`` seconds apart, and
+        only when the source answers for ``listed_source_id``, a product the fetch listed (a source
+        answering 404 for everything, a wrong route or a gateway, proves nothing)."""
+        return missing.confirm_absent(
+            products,
+            prefix=prefix,
+            listed_source_id=listed_source_id,
+            lookup=lambda ids: self.lookup_products(ids, concurrency=LOOKUP_CONCURRENCY),
+            pause=pause,
+        )
 
     def categories(self) -> list[dict[str, str]]:
         """The catalog's categories as ``{"slug", "name"}``; older APIs return bare slugs."""

@@ -12,7 +12,6 @@ from medusa_sync import dag_parts
 from medusa_sync.core.batching import DEFAULT_MAX_BYTES, BatchBuilder
 from medusa_sync.core.diff import STORE_PRODUCT_FIELDS
 from medusa_sync.core.mapping import DEFAULT_EXTERNAL_ID_PREFIX, MappingContext
-from medusa_sync.core.missing import confirm_absent
 from medusa_sync.core.newest_plan import PlanClaim
 from medusa_sync.core.planning import PlanSettings, describe_plan, plan_sync
 from medusa_sync.core.store_index import StoreIndex
@@ -23,9 +22,6 @@ from medusa_sync.run_params import CatalogRunParams
 from medusa_sync.rundata.run_folder import BatchFileWriter, RunFolder, read_json, write_json
 from medusa_sync.rundata.store_snapshot import planning_index
 from medusa_sync.settings import load as load_settings
-
-# Source lookups in flight at once while confirming products missing upstream.
-LOOKUP_CONCURRENCY = 4
 
 
 class ComputeDiffOperator(BaseOperator, SkipMixin):
@@ -123,11 +119,10 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
             sink=writer,
             settings=settings,
             # Each product that would be drafted or deleted, asked for by id: only two 404s prove it gone.
-            confirm_absent=lambda products: confirm_absent(
+            confirm_absent=lambda products: source.confirm_absent(
                 products,
                 prefix=self.external_id_prefix,
                 listed_source_id=folder.first_source_id(),
-                lookup=lambda ids: source.lookup_products(ids, concurrency=LOOKUP_CONCURRENCY),
                 pause=pause,
             ),
         )

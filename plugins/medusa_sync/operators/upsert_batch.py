@@ -14,7 +14,6 @@ from medusa_sync.core.batch_sending import BatchSender, Reproof
 from medusa_sync.core.batching import Batch
 from medusa_sync.core.diff import StoreProduct
 from medusa_sync.core.mapping import DEFAULT_EXTERNAL_ID_PREFIX
-from medusa_sync.core.missing import confirm_absent
 from medusa_sync.core.newest_plan import superseded_by
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.hooks.source import CatalogSourceHook
@@ -22,8 +21,6 @@ from medusa_sync.rundata.run_folder import RunFolder, read_json, read_optional_j
 from medusa_sync.settings import load as load_settings
 
 SUMMED = (*COUNTED, *LISTED)
-# Source lookups in flight at once while proving drafts and deletes again.
-LOOKUP_CONCURRENCY = 4
 
 
 class UpsertBatchOperator(BaseOperator):
@@ -131,13 +128,10 @@ class UpsertBatchOperator(BaseOperator):
         source = CatalogSourceHook(source_conn_id=self.source_conn_id)
 
         def confirm(products: list[StoreProduct]) -> Any:
-            return confirm_absent(
+            return source.confirm_absent(
                 products,
                 prefix=self.external_id_prefix,
-                # A product this run's fetch listed, asked for first: a source answering 404 for
-                # everything (a wrong route, a gateway) proves nothing.
                 listed_source_id=folder.first_source_id(),
-                lookup=lambda ids: source.lookup_products(ids, concurrency=LOOKUP_CONCURRENCY),
                 pause=settings.missing_recheck_pause_seconds,
             )
 
