@@ -57,6 +57,8 @@ from devstack.airflow_local import (
 )
 
 FINISHED_RUN_STATES = ("success", "failed")
+# Two retries one second apart: a scenario that fails a task on purpose ends in seconds, not minutes.
+FAST_RETRIES = {"AIRFLOW__MEDUSA_SYNC__RETRIES": "2", "AIRFLOW__MEDUSA_SYNC__RETRY_DELAY_SECONDS": "1"}
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 COMPONENTS = {
     "api-server": ["api-server", "--host", "127.0.0.1", "--workers", "1"],

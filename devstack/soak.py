@@ -55,7 +55,6 @@ FAULTS = (
 )
 ON_MISSING = ("ignore", "draft", "delete")
 # Task retries 1 s apart instead of 30 s: a soak waits on many.
-FAST_RETRIES = {"AIRFLOW__MEDUSA_SYNC__RETRIES": "2", "AIRFLOW__MEDUSA_SYNC__RETRY_DELAY_SECONDS": "1"}
 BATCH = "/admin/products/batch"
 # At most this many products are gone upstream at once, well inside the deletion guard (10 %).
 MAX_REMOVED = 4
@@ -768,7 +767,7 @@ def soak_stack(
                     "dummyjson_default": source_connection(catalog.url),
                 }
                 with ac.AirflowCluster(
-                    home / "airflow", airflow_template, connections=connections, env=FAST_RETRIES
+                    home / "airflow", airflow_template, connections=connections, env=ac.FAST_RETRIES
                 ) as cluster:
                     cluster.start()
                     cluster.api.unpause(DAG_ID)

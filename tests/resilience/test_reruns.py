@@ -12,13 +12,12 @@ import time
 
 import pytest
 
+from devstack.airflow_cluster import FAST_RETRIES
 from devstack.airflow_local import DAG_ID, medusa_connection, source_connection
 from devstack.counting_proxy import Fault
 from devstack.store_view import exact_store_problems
 
 pytestmark = [pytest.mark.airflow, pytest.mark.medusa]
-
-FAST_RETRIES = {"AIRFLOW__MEDUSA_SYNC__RETRIES": "2", "AIRFLOW__MEDUSA_SYNC__RETRY_DELAY_SECONDS": "1"}
 
 
 @pytest.fixture

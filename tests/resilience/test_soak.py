@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import pytest
 
+from devstack.airflow_cluster import FAST_RETRIES
 from devstack.airflow_local import DAG_ID, medusa_connection, source_connection
-from devstack.soak import FAST_RETRIES, Soak
+from devstack.soak import Soak
 
 pytestmark = [pytest.mark.airflow, pytest.mark.medusa]
 

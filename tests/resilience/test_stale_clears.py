@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from devstack import airflow_cluster as ac
 from devstack.airflow_local import DAG_ID, medusa_connection, source_connection
 from devstack.counting_proxy import Fault
 from devstack.store_view import ours, store_products
@@ -22,8 +23,7 @@ from devstack.store_view import ours, store_products
 pytestmark = [pytest.mark.airflow, pytest.mark.medusa]
 
 FAST_RETRIES = {
-    "AIRFLOW__MEDUSA_SYNC__RETRIES": "2",
-    "AIRFLOW__MEDUSA_SYNC__RETRY_DELAY_SECONDS": "1",
+    **ac.FAST_RETRIES,
     # The pause before a 404 is asked for again: short, so the runs stay fast; two 404s still needed.
     "AIRFLOW__MEDUSA_SYNC__MISSING_RECHECK_PAUSE_SECONDS": "0.2",
 }
@@ -65,15 +65,22 @@ def rerun(cluster, run_id: str, task_id: str, *, only_failed: bool) -> str:
     return cluster.wait_for_run(DAG_ID, run_id, timeout=600)
 
 
+def failed_with_batches_down(cluster, medusa_proxy, conf: dict | None = None) -> str:
+    """A run that plans, then fails: Medusa answers every batch request 502 (until the proxy is
+    reset). Its batches are left failed, for a later clear."""
+    medusa_proxy.inject(
+        Fault("POST", "/admin/products/batch", status=502, times=-1, body={"message": "bad gateway"})
+    )
+    run_id = cluster.api.trigger(DAG_ID, conf=conf)
+    assert cluster.wait_for_run(DAG_ID, run_id, timeout=600) == "failed", cluster.logs_tail()
+    return run_id
+
+
 def test_clearing_an_old_failed_batch_after_a_newer_run_keeps_the_newer_price(
     cluster, catalog, medusa_proxy, medusa_store_module, real_catalog
 ):
     catalog.replace_products(with_price(real_catalog, 111.11))
-    medusa_proxy.inject(
-        Fault("POST", "/admin/products/batch", status=502, times=-1, body={"message": "bad gateway"})
-    )
-    run_a = cluster.api.trigger(DAG_ID)
-    assert cluster.wait_for_run(DAG_ID, run_a, timeout=600) == "failed"
+    run_a = failed_with_batches_down(cluster, medusa_proxy)
     assert cluster.report(run_a)["batches"]["failed"] == ["batch 1/1 · 1 update"]
 
     medusa_proxy.reset()  # Medusa reachable again
@@ -139,11 +146,7 @@ def test_clearing_an_old_failed_batch_after_a_newer_run_that_wrote_nothing_rolls
     newcomer["meta"]["barcode"] = f"{NEW}000000000"  # skus and barcodes are unique in a catalog
     changed = [r for r in with_price(current, 99.99) if r["id"] != GONE] + [newcomer]
     catalog.replace_products(changed)
-    medusa_proxy.inject(
-        Fault("POST", "/admin/products/batch", status=502, times=-1, body={"message": "bad gateway"})
-    )
-    run_1 = cluster.api.trigger(DAG_ID, conf={"on_missing": "delete"})
-    assert cluster.wait_for_run(DAG_ID, run_1, timeout=600) == "failed", cluster.logs_tail()
+    run_1 = failed_with_batches_down(cluster, medusa_proxy, {"on_missing": "delete"})
     planned = cluster.report(run_1)["planned"]
     assert (planned["create"], planned["update"], planned["missing_upstream"]) == (1, 1, 1)
 
@@ -184,11 +187,7 @@ def test_clearing_an_old_failed_delete_with_no_newer_run_asks_the_source_again_a
     the delete asks the source again, finds the product, and deletes nothing."""
     current = with_price(real_catalog, price_in_store(medusa_store_module))
     catalog.replace_products([r for r in current if r["id"] != BACK])
-    medusa_proxy.inject(
-        Fault("POST", "/admin/products/batch", status=502, times=-1, body={"message": "bad gateway"})
-    )
-    run_3 = cluster.api.trigger(DAG_ID, conf={"on_missing": "delete"})
-    assert cluster.wait_for_run(DAG_ID, run_3, timeout=600) == "failed", cluster.logs_tail()
+    run_3 = failed_with_batches_down(cluster, medusa_proxy, {"on_missing": "delete"})
     planned = cluster.report(run_3)["planned"]
     assert (planned["create"], planned["update"], planned["missing_upstream"]) == (0, 0, 1)
     plan_file = cluster.storage_dir / DAG_ID / run_3 / "plan.json"
