@@ -121,19 +121,27 @@ def desired_product(record: Mapping[str, Any], ctx: MappingContext) -> dict[str,
     }
     payload = {k: v for k, v in payload.items() if v is not None}
     payload["metadata"][HASH_KEY] = content_hash(payload)
-    # What the sync puts on the product, for the merge of a later update (``ownership``). A new
-    # product without a thumbnail gets its first image as one from Medusa: the sync's too.
-    urls = [image["url"] for image in payload["images"]]
-    thumbnail = payload.get("thumbnail") or next(iter(urls), None)
+    # Which categories and tags are the sync's, for the merge of a later update (``ownership``).
     payload["metadata"][OWNED_CATEGORIES_KEY] = owned_members(payload["categories"])
     payload["metadata"][OWNED_TAGS_KEY] = owned_members(payload["tags"])
-    payload["metadata"][OWNED_IMAGES_KEY] = owned_urls(urls)
-    payload["metadata"][OWNED_THUMBNAIL_KEY] = owned_urls([thumbnail] if thumbnail else [])
     return payload
 
 
 def as_create(desired: dict[str, Any], handle: str, shipping_profile_id: str | None = None) -> dict[str, Any]:
-    create = {**desired, "handle": handle}
+    """A new product: the desired state with its handle, its shipping profile, and the record of the
+    images and thumbnail the sync puts there (``ownership``).
+
+    The image records are made here, for the products written, not in ``desired_product`` for every
+    product planned: an update records them as ``ownership.merge_update`` sends it. A new product
+    without a thumbnail gets its first image as one from Medusa: the sync's too.
+    """
+    urls = [image["url"] for image in desired.get("images") or ()]
+    thumbnail = desired.get("thumbnail") or next(iter(urls), None)
+    records = {
+        OWNED_IMAGES_KEY: owned_urls(urls),
+        OWNED_THUMBNAIL_KEY: owned_urls([thumbnail] if thumbnail else []),
+    }
+    create = {**desired, "handle": handle, "metadata": {**desired.get("metadata", {}), **records}}
     if shipping_profile_id:
         create["shipping_profile_id"] = shipping_profile_id
     return create

@@ -148,15 +148,14 @@ def test_the_syncs_categories_and_tags_are_recorded_in_metadata_outside_the_hash
     assert untagged["sync_tag_ids"] == ""  # an update sends "", which removes the key
 
 
-def test_the_syncs_images_and_thumbnail_are_recorded_outside_the_hash(record):
+def test_a_new_products_images_and_thumbnail_are_recorded_outside_the_hash(record):
     from medusa_sync.core.ownership import url_key
 
-    payload = desired(record)
-    metadata = payload["metadata"]
+    metadata = as_create(desired(record), "h")["metadata"]
     assert metadata["sync_images"] == ",".join(url_key(url) for url in record["images"])
     assert metadata["sync_thumbnail"] == url_key(record["thumbnail"])
     # Medusa makes the first image a new product's thumbnail when it has none: the sync's too.
-    bare = desired({**record, "thumbnail": None})["metadata"]
+    bare = as_create(desired({**record, "thumbnail": None}), "h")["metadata"]
     assert bare["sync_thumbnail"] == url_key(record["images"][0])
     # The records are not content: the hash is the one every store already holds (see above),
     # so a store synced before they existed is not rewritten.
