@@ -91,14 +91,104 @@ class KeptRecord(BaseModel):
         return self.model_dump(mode="json")
 
 
+# Medusa allows up to this many options on a product in a sensible catalog; Shopify's limit too.
+MAX_OPTIONS = 3
+# The source variant id, on the Medusa variant the sync wrote for it (the variant's metadata).
+SOURCE_VARIANT_KEY = "source_variant_id"
+
+
+def _money(value: Any, info: ValidationInfo) -> float:
+    """A price as the source's exact decimal, checked for the run's currency (see ``_price_is_money``)."""
+    # Money must survive the trip exactly: 9.99 in the source is 9.99 in the store. It is
+    # checked as the source's exact decimal text (see ``core.number_rules``), must fit the
+    # currency's minor unit and hold at most 15 significant digits (``currency.max_amount``).
+    currency, decimals = (info.context or {}).get("currency", ("USD", 2))
+    limit = max_amount(decimals)
+    rule = NumberRule(
+        maximum=limit,
+        why_max=f"the largest {currency} price Medusa holds exactly (15 significant digits)",
+    )
+    amount: Decimal = rule.exact(value)
+    if excess_decimals(amount, decimals):
+        raise ValueError(f"{shown(value)} has more decimals than {currency} allows ({decimals})")
+    # At most 15 significant digits: this float is exactly the source's decimal, and its JSON
+    # text (Python's shortest repr) reads back as the same number in JavaScript and here.
+    return float(amount)
+
+
+class SourceOption(BaseModel):
+    """One option of a product with variants (``Size``) and the values its variants use."""
+
+    model_config = _LENIENT
+
+    title: str = Field(min_length=1, max_length=255)
+    values: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(min_length=1)
+
+    @field_validator("values")
+    @classmethod
+    def _values_once(cls, values: list[str]) -> list[str]:
+        return list(dict.fromkeys(values))
+
+
+class SourceVariant(BaseModel):
+    """One variant of a product with variants, identified by its source variant id (never by its
+    position): its option values, sku, barcode, price, stock, measures and own image."""
+
+    model_config = _LENIENT
+
+    id: SourceId
+    title: str = Field(min_length=1, max_length=1000)
+    options: dict[str, str]
+    sku: str | None = None
+    barcode: str | None = None
+    price: float
+    stock: int | None = None
+    stock_problem: str | None = Field(default=None, exclude=True)
+    weight: Measure = None
+    dimensions: Dimensions | None = None
+    image: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stock_apart(cls, record: Any) -> Any:
+        if not isinstance(record, dict) or record.get("stock") is None:
+            return record
+        quantity, problem = parse_stock(record.get("stock"))
+        return {**record, "stock": quantity, "stock_problem": problem}
+
+    @field_validator("sku", "barcode")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("price", mode="before")
+    @classmethod
+    def _price_is_money(cls, value: Any, info: ValidationInfo) -> Any:
+        return _money(value, info)
+
+    @field_validator("image")
+    @classmethod
+    def _image_is_a_web_url(cls, url: str | None) -> str | None:
+        return None if url is None else _web_url(url, "image")
+
+
 class SourceProduct(KeptRecord):
-    """One product as the DummyJSON-style API sends it; unknown fields are ignored."""
+    """One product of the catalog, in the sync's own source-neutral shape (a source adapter turns
+    its feed's records into it; a DummyJSON record already is one). Unknown fields are ignored.
+
+    A product either has no ``variants`` (then it is one variant, priced by ``price``, with its
+    sku, barcode, stock and measures on the product, as DummyJSON sends it) or has 1..n
+    ``variants`` over 1..3 ``options``: each variant names one value of every option, no two the
+    same combination, no two the same id or sku.
+    """
 
     id: SourceId
     title: str = Field(min_length=1, max_length=1000)
     description: str = ""
     category: str = Field(min_length=1)
-    price: float
+    price: float | None = None
+    options: list[SourceOption] = Field(default_factory=list, max_length=MAX_OPTIONS)
+    variants: list[SourceVariant] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
     brand: str | None = None
     sku: str | None = None
@@ -122,8 +212,8 @@ class SourceProduct(KeptRecord):
     @model_validator(mode="before")
     @classmethod
     def _stock_apart(cls, record: Any) -> Any:
-        if not isinstance(record, dict):
-            return record
+        if not isinstance(record, dict) or record.get("variants"):
+            return record  # a product with variants: each variant has its own stock
         quantity, problem = parse_stock(record.get("stock"))
         return {**record, "stock": quantity, "stock_problem": problem}
 
@@ -140,21 +230,7 @@ class SourceProduct(KeptRecord):
     @field_validator("price", mode="before")
     @classmethod
     def _price_is_money(cls, value: Any, info: ValidationInfo) -> Any:
-        # Money must survive the trip exactly: 9.99 in the source is 9.99 in the store. It is
-        # checked as the source's exact decimal text (see ``core.number_rules``), must fit the
-        # currency's minor unit and hold at most 15 significant digits (``currency.max_amount``).
-        currency, decimals = (info.context or {}).get("currency", ("USD", 2))
-        limit = max_amount(decimals)
-        rule = NumberRule(
-            maximum=limit,
-            why_max=f"the largest {currency} price Medusa holds exactly (15 significant digits)",
-        )
-        amount: Decimal = rule.exact(value)
-        if excess_decimals(amount, decimals):
-            raise ValueError(f"{shown(value)} has more decimals than {currency} allows ({decimals})")
-        # At most 15 significant digits: this float is exactly the source's decimal, and its JSON
-        # text (Python's shortest repr) reads back as the same number in JavaScript and here.
-        return float(amount)
+        return None if value is None else _money(value, info)
 
     @field_validator("images")
     @classmethod
@@ -167,6 +243,54 @@ class SourceProduct(KeptRecord):
     @classmethod
     def _thumbnail_is_a_web_url(cls, url: str | None) -> str | None:
         return None if url is None else _web_url(url, "thumbnail")
+
+    @model_validator(mode="after")
+    def _variants_fit_options(self) -> SourceProduct:
+        if not self.variants:
+            if self.options:
+                raise ValueError("options: given without variants")
+            if self.price is None:
+                raise ValueError("price: missing (a product without variants needs one)")
+            return self
+        titles = [option.title for option in self.options]
+        if not titles:
+            raise ValueError("options: missing (a product with variants needs 1 to 3)")
+        if len(set(titles)) != len(titles):
+            raise ValueError(f"options: a title is used twice in {titles}")
+        allowed = {option.title: set(option.values) for option in self.options}
+        ids: set[int] = set()
+        skus: set[str] = set()
+        combinations: set[tuple[str, ...]] = set()
+        for n, variant in enumerate(self.variants):
+            where = f"variants.{n}"
+            if set(variant.options) != set(titles):
+                raise ValueError(f"{where}.options: names {sorted(variant.options)}, the product's are {titles}")
+            for title, value in variant.options.items():
+                if value not in allowed[title]:
+                    raise ValueError(f"{where}.options: {value!r} is not a value of option {title!r}")
+            combination = tuple(variant.options[t] for t in titles)
+            if combination in combinations:
+                raise ValueError(f"{where}.options: {combination} is taken by another variant")
+            if variant.id in ids:
+                raise ValueError(f"{where}.id: {variant.id} appears twice in this product")
+            if variant.sku and variant.sku in skus:
+                raise ValueError(f"{where}.sku: {variant.sku!r} appears twice in this product")
+            combinations.add(combination)
+            ids.add(variant.id)
+            skus.update([variant.sku] if variant.sku else [])
+        return self
+
+    def kept(self) -> dict[str, Any]:
+        """As ``KeptRecord.kept``; a product without variants is kept without the (empty) lists, so
+        a one-variant record reads exactly as it did before products had variants."""
+        record = super().kept()
+        if not self.variants:
+            del record["options"], record["variants"]
+        return record
+
+    @property
+    def has_variants(self) -> bool:
+        return bool(self.variants)
 
     @classmethod
     def parse(cls, record: Any, *, currency: str = "usd", decimals: int = 2) -> SourceProduct:
