@@ -264,7 +264,9 @@ class SourceProduct(KeptRecord):
         for n, variant in enumerate(self.variants):
             where = f"variants.{n}"
             if set(variant.options) != set(titles):
-                raise ValueError(f"{where}.options: names {sorted(variant.options)}, the product's are {titles}")
+                raise ValueError(
+                    f"{where}.options: names {sorted(variant.options)}, the product's are {titles}"
+                )
             for title, value in variant.options.items():
                 if value not in allowed[title]:
                     raise ValueError(f"{where}.options: {value!r} is not a value of option {title!r}")
