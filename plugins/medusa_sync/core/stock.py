@@ -11,6 +11,7 @@ syncing: it is quarantined on its own, and that product's level is left as it is
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -101,19 +102,16 @@ def store_levels(product: Mapping[str, Any], location_id: str) -> list[StoreLeve
     without a source variant id is a merchant's and is left out, whichever comes first.
     """
     variants = [v for v in product.get("variants") or () if v and v.get("id")]
-    by_source = [(source_variant_of(v), v) for v in variants]
-    found = [
-        _variant_level(product["external_id"], variant, location_id, source_variant_id=key)
-        for key, variant in by_source
-        if key is not None
-    ]
-    if not found:
+    if not any(v.get("metadata") for v in variants):  # most products: no need to look closer
         return [store_level(product, location_id)]
-    theirs = {v["id"] for key, v in by_source if key is not None}
+    keyed = [(key, v) for v in variants if (key := source_variant_of(v)) is not None]
+    if not keyed:
+        return [store_level(product, location_id)]
+    external_id = product["external_id"]
+    found = [_variant_level(external_id, v, location_id, source_variant_id=key) for key, v in keyed]
     single = sync_variant_id(product)
-    if single and single not in theirs:
-        variant = next(v for v in variants if v["id"] == single)
-        found.append(_variant_level(product["external_id"], variant, location_id))
+    if single and single not in {v["id"] for _, v in keyed}:
+        found.append(_variant_level(external_id, next(v for v in variants if v["id"] == single), location_id))
     return found
 
 
@@ -154,9 +152,9 @@ def _whole(value: Any) -> int | None:
 _LEVEL_SCHEMA = """
 CREATE TABLE source (external_id TEXT NOT NULL, variant TEXT NOT NULL, stock TEXT NOT NULL,
                      PRIMARY KEY (external_id, variant)) WITHOUT ROWID;
-CREATE TABLE store (seq INTEGER PRIMARY KEY, product_id TEXT, external_id TEXT NOT NULL,
-                    variant TEXT NOT NULL, inventory_item_id TEXT, stocked_quantity TEXT,
-                    level_id TEXT, UNIQUE (external_id, variant));
+CREATE TABLE store (external_id TEXT NOT NULL, variant TEXT NOT NULL, seq INTEGER NOT NULL,
+                    product_id TEXT, inventory_item_id TEXT, stocked_quantity TEXT, level_id TEXT,
+                    PRIMARY KEY (external_id, variant)) WITHOUT ROWID;
 """
 
 # Which source levels fall in each kind, over ``source s LEFT JOIN store t``: the same order of
@@ -256,6 +254,8 @@ class LevelIndex:
         # ``in_memory`` for the small inputs of tests and one-off calls (see ``ScratchDb``).
         self._scratch = ScratchDb(_LEVEL_SCHEMA, in_memory=in_memory)
         self._db = self._scratch.db
+        # Products listed so far (``add_store`` may be given the listing in parts).
+        self._listed = 0
 
     def add_source(self, records: Iterable[Mapping[str, Any]], prefix: str) -> None:
         """Every level the fetch kept a stock Medusa can hold for, keyed by external id and source
@@ -271,24 +271,23 @@ class LevelIndex:
         ``location_id`` (``store_levels``); the first product seen with an external id is the one
         kept, as in the catalog's ``StoreIndex``, so the levels written are those of the product
         it keeps in step."""
+        listed = itertools.count(self._listed)
         rows = (
             (
-                product.get("id"),
                 level.external_id,
                 level.source_variant_id,
+                seq,
+                product.get("id"),
                 level.inventory_item_id,
                 None if level.stocked_quantity is None else str(level.stocked_quantity),
                 level.level_id,
             )
-            for product in products
+            for seq, product in zip(listed, products, strict=False)
             if str(product.get("external_id") or "").startswith(prefix)
             for level in store_levels(product, location_id)
         )
-        self._db.executemany(
-            "INSERT OR IGNORE INTO store (product_id, external_id, variant, inventory_item_id, "
-            "stocked_quantity, level_id) VALUES (?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+        self._db.executemany("INSERT OR IGNORE INTO store VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        self._listed = next(listed)
         self._db.execute(_LATER_TWINS)
         self._db.commit()
 
