@@ -1,4 +1,5 @@
 from pathlib import Path
+from typing import Any
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
@@ -8,6 +9,8 @@ from medusa_sync.settings import environment_name
 from tests.fixtures.airflow_runs import LocalAirflow
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
+STOCK_DAG = "medusa_stock_sync"
+LEVELS = "/admin/inventory-items/location-levels/batch"
 
 
 @pytest.fixture(scope="module")
@@ -45,3 +48,30 @@ def sync(local_airflow, catalog, medusa_store_module, medusa_proxy):
         return outcome
 
     return run
+
+
+@pytest.fixture(scope="module")
+def stock_sync(local_airflow, catalog, medusa_store_module, medusa_proxy):
+    """One run of ``medusa_stock_sync`` through the counting proxy; returns its ``stock.json``."""
+
+    def run(**conf: Any) -> dict[str, Any]:
+        medusa_proxy.reset()
+        outcome = local_airflow.run_dag(
+            connections={
+                "medusa_default": medusa_connection(medusa_proxy.url, api_key=medusa_store_module.api_key),
+                "dummyjson_default": source_connection(catalog.url),
+            },
+            conf=conf,
+            dag_id=STOCK_DAG,
+            result="stock.json",
+        )
+        assert outcome.returncode == 0 and outcome.report is not None, outcome.output[-5000:]
+        return outcome.report
+
+    return run
+
+
+def level_writes(proxy) -> tuple[int, int]:
+    """(levels created, levels updated) as the batch requests that reached Medusa asked."""
+    bodies = proxy.bodies("POST", LEVELS)
+    return sum(len(b.get("create", [])) for b in bodies), sum(len(b.get("update", [])) for b in bodies)

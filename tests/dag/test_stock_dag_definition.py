@@ -33,7 +33,7 @@ def test_it_runs_hourly_without_catchup_one_run_at_a_time_and_ends_within_the_ho
 
 def test_it_reads_stock_then_writes_levels_taking_the_whole_medusa_pool(stock_dag):
     assert stock_dag.task_ids == ["fetch_stock", "sync_stock"]
-    assert stock_dag.get_task("fetch_stock").select == "id,stock"
+    assert stock_dag.get_task("fetch_stock").select == "id,stock,variants"
     sync_stock = stock_dag.get_task("sync_stock")
     assert sync_stock.upstream_task_ids == {"fetch_stock"}
     defaults = settings.load({})

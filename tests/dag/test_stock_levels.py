@@ -22,33 +22,11 @@ from devstack.airflow_local import medusa_connection, source_connection
 from devstack.counting_proxy import Fault
 from devstack.store_view import differences, levels, location_id, ours, stocked, store_products
 from medusa_sync.core.stock import STORE_LEVEL_FIELDS
+from tests.dag.conftest import LEVELS, STOCK_DAG, level_writes
 
 pytestmark = [pytest.mark.medusa, pytest.mark.airflow]
 
-STOCK_DAG = "medusa_stock_sync"
-LEVELS = "/admin/inventory-items/location-levels/batch"
 PRODUCTS = "/admin/products/batch"
-
-
-@pytest.fixture(scope="module")
-def stock_sync(local_airflow, catalog, medusa_store_module, medusa_proxy):
-    """One run of ``medusa_stock_sync`` through the counting proxy; returns its ``stock.json``."""
-
-    def run(**conf: Any) -> dict[str, Any]:
-        medusa_proxy.reset()
-        outcome = local_airflow.run_dag(
-            connections={
-                "medusa_default": medusa_connection(medusa_proxy.url, api_key=medusa_store_module.api_key),
-                "dummyjson_default": source_connection(catalog.url),
-            },
-            conf=conf,
-            dag_id=STOCK_DAG,
-            result="stock.json",
-        )
-        assert outcome.returncode == 0 and outcome.report is not None, outcome.output[-5000:]
-        return outcome.report
-
-    return run
 
 
 def change_stock(catalog, changes: dict[int, Any]) -> list[dict[str, Any]]:
@@ -58,12 +36,6 @@ def change_stock(catalog, changes: dict[int, Any]) -> list[dict[str, Any]]:
             record["stock"] = changes[record["id"]]
     catalog.replace_products(records)
     return records
-
-
-def level_writes(proxy) -> tuple[int, int]:
-    """(levels created, levels updated) as the batch requests that reached Medusa asked."""
-    bodies = proxy.bodies("POST", LEVELS)
-    return sum(len(b.get("create", [])) for b in bodies), sum(len(b.get("update", [])) for b in bodies)
 
 
 def reserve(store, *, source_id: int, quantity: int) -> str:

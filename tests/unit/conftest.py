@@ -27,3 +27,35 @@ def record() -> dict:
         "images": ["https://cdn.example.test/1.webp", "https://cdn.example.test/2.webp"],
         "thumbnail": "https://cdn.example.test/thumbnail.webp",
     }
+
+
+def shirt(pid: int = 7, stocks: tuple = (3, 0, 8, 5), **changes) -> dict:
+    """A canonical product with variants: sizes S, M by colours Red, Blue, source variant ids
+    ``pid * 100 + 1..4``, each with its own sku, barcode and ``stocks`` entry."""
+    combos = [("S", "Red"), ("S", "Blue"), ("M", "Red"), ("M", "Blue")]
+    variants = [
+        {
+            "id": pid * 100 + n,
+            "title": f"{size} / {colour}",
+            "options": {"Size": size, "Colour": colour},
+            "sku": f"TEE-{pid}-{size}-{colour}",
+            "barcode": f"{pid:04d}{n:04d}",
+            "price": 19.99,
+            "stock": stock,
+        }
+        for n, ((size, colour), stock) in enumerate(zip(combos, stocks, strict=True), start=1)
+    ]
+    return {
+        "id": pid,
+        "title": f"Tee {pid}",
+        "category": "tops",
+        "options": [{"title": "Size", "values": ["S", "M"]}, {"title": "Colour", "values": ["Red", "Blue"]}],
+        "variants": variants,
+        **changes,
+    }
+
+
+@pytest.fixture
+def variant_record():
+    """``shirt``: a canonical product with four variants (Size by Colour)."""
+    return shirt

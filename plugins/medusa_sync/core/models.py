@@ -304,11 +304,33 @@ class SourceProduct(KeptRecord):
         return self.meta.barcode if self.meta else None
 
 
-class StockRecord(KeptRecord):
-    """One product's stock as the stock sync reads it (``select=id,stock``): a level to hold."""
+Stocked = Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER)]
+
+
+class StockVariant(BaseModel):
+    """One variant's stock in a stock record: the level of the Medusa variant that carries this
+    source variant id (``SOURCE_VARIANT_KEY``)."""
 
     id: SourceId
-    stock: int = Field(ge=0, le=MAX_SAFE_INTEGER)
+    stock: Stocked
+
+
+class StockRecord(KeptRecord):
+    """One product's stock as the stock sync reads it: ``{id, stock}`` for a product without
+    variants (one level), ``{id, variants: [{id, stock}]}`` for a product with variants (a level
+    per variant; a variant whose stock was set aside is absent, so its level is left as it is).
+    ``problems`` are the reasons variants were set aside, for the quarantine (never kept)."""
+
+    id: SourceId
+    stock: Stocked | None = None
+    variants: list[StockVariant] | None = None
+    problems: list[str] = Field(default_factory=list, exclude=True)
+
+    def kept(self) -> dict[str, Any]:
+        """Only the shape this record has: a product without variants is kept exactly as before."""
+        record = super().kept()
+        del record["variants" if self.variants is None else "stock"]
+        return record
 
 
 class QuarantinedRecord(BaseModel):

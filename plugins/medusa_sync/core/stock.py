@@ -1,6 +1,9 @@
 """Stock levels: the source's ``stock`` as a quantity Medusa can hold, and which inventory levels a
-run must write to bring a stock location in step. No network (the operators feed it); the plan of a
-whole catalog is made in a task-local SQLite file, so its memory does not grow with the catalog.
+run must write to bring a stock location in step: one level per product without variants (its one
+variant's), one per variant of a product with variants (the Medusa variant whose metadata
+``source_variant_id`` is the source variant's id); a merchant's variant is never touched. No
+network (the operators feed it); the plan of a whole catalog is made in a task-local SQLite file,
+so its memory does not grow with the catalog.
 
 A stock Medusa cannot hold (negative, not a whole number, missing) never stops the product from
 syncing: it is quarantined on its own, and that product's level is left as it is.
@@ -8,6 +11,7 @@ syncing: it is quarantined on its own, and that product's level is left as it is
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -40,12 +44,14 @@ class StoreLevel:
 
     ``level_id`` is None when the inventory item has no level there yet; ``inventory_item_id``
     is None when the variant has no inventory item (not managed by inventory yet).
+    ``source_variant_id`` is "" for the one variant of a product without variants.
     """
 
     external_id: str
     inventory_item_id: str | None
     stocked_quantity: int | None = None
     level_id: str | None = None
+    source_variant_id: str = ""
 
 
 # What the store must tell about each product to plan its level: one list request per page.
@@ -56,6 +62,9 @@ STORE_LEVEL_FIELDS = (
     "variants.id",
     # Which variant is the sync's (``ownership.sync_variant_id``): a merchant may add others.
     "variants.options.value",
+    # Which source variant a variant is (``SOURCE_VARIANT_KEY``); the sync keeps a few short keys
+    # there, and Medusa cannot send one key of a JSON column alone.
+    "variants.metadata",
     "variants.inventory_items.inventory_item_id",
     "variants.inventory_items.inventory.location_levels.id",
     "variants.inventory_items.inventory.location_levels.location_id",
@@ -64,23 +73,66 @@ STORE_LEVEL_FIELDS = (
 
 
 def store_level(product: Mapping[str, Any], location_id: str) -> StoreLevel:
-    """The sync's variant's inventory item and its level at ``location_id``.
+    """The sync's variant's inventory item and its level at ``location_id``, for a product
+    without variants.
 
     A variant a merchant added beside it keeps its own stock: never the first variant, the sync's
     (on the sync's option value; a product with one variant, that one).
     """
     variants = {v["id"]: v for v in product.get("variants") or () if v and v.get("id")}
     ours = sync_variant_id(product) or (next(iter(variants)) if len(variants) == 1 else None)
-    links = (variants[ours].get("inventory_items") or []) if ours else []
+    return _variant_level(product["external_id"], variants.get(ours) if ours else None, location_id)
+
+
+def source_variant_of(variant: Mapping[str, Any]) -> str | None:
+    """The source variant id a Medusa variant was written for; None for a merchant's variant."""
+    # Imported here: ``models`` imports this module (``parse_stock``).
+    from medusa_sync.core.models import SOURCE_VARIANT_KEY
+
+    value = (variant.get("metadata") or {}).get(SOURCE_VARIANT_KEY)
+    return None if value is None or value == "" else str(value)
+
+
+def store_levels(product: Mapping[str, Any], location_id: str) -> list[StoreLevel]:
+    """Every level the sync keeps on a listed product (``STORE_LEVEL_FIELDS``).
+
+    A product none of whose variants carries a source variant id is today's one-variant product:
+    its one level, as ``store_level`` finds it. Otherwise, one level per variant that carries one
+    (keyed by it), plus the sync's one-variant variant if the product still holds it; a variant
+    without a source variant id is a merchant's and is left out, whichever comes first.
+    """
+    variants = [v for v in product.get("variants") or () if v and v.get("id")]
+    if not any(v.get("metadata") for v in variants):  # most products: no need to look closer
+        return [store_level(product, location_id)]
+    keyed = [(key, v) for v in variants if (key := source_variant_of(v)) is not None]
+    if not keyed:
+        return [store_level(product, location_id)]
+    external_id = product["external_id"]
+    found = [_variant_level(external_id, v, location_id, source_variant_id=key) for key, v in keyed]
+    single = sync_variant_id(product)
+    if single and single not in {v["id"] for _, v in keyed}:
+        found.append(_variant_level(external_id, next(v for v in variants if v["id"] == single), location_id))
+    return found
+
+
+def _variant_level(
+    external_id: str, variant: Mapping[str, Any] | None, location_id: str, *, source_variant_id: str = ""
+) -> StoreLevel:
+    """One variant's inventory item and its level at ``location_id`` (None: no such variant)."""
+    links = (variant.get("inventory_items") or []) if variant else []
     if not links:
-        return StoreLevel(product["external_id"], None)
+        return StoreLevel(external_id, None, source_variant_id=source_variant_id)
     item = links[0]
     levels = (item.get("inventory") or {}).get("location_levels") or []
     here = next((level for level in levels if level.get("location_id") == location_id), None)
     if here is None:
-        return StoreLevel(product["external_id"], item["inventory_item_id"])
+        return StoreLevel(external_id, item["inventory_item_id"], source_variant_id=source_variant_id)
     return StoreLevel(
-        product["external_id"], item["inventory_item_id"], _whole(here.get("stocked_quantity")), here["id"]
+        external_id,
+        item["inventory_item_id"],
+        _whole(here.get("stocked_quantity")),
+        here["id"],
+        source_variant_id,
     )
 
 
@@ -92,17 +144,21 @@ def _whole(value: Any) -> int | None:
     return None
 
 
-# The two sides of the plan, one row per external id, so that a million products cost disk, not
-# memory. Quantities are kept as decimal text (``parse_stock`` caps them at 2**53 - 1, SQLite
-# integers stop at 2**63; the text of a Python int is unique, so equality holds either way).
+# The two sides of the plan, one row per level the sync keeps: (external id, source variant id),
+# the variant id "" for a product without variants. A million products cost disk, not memory.
+# Quantities are kept as decimal text (``parse_stock`` caps them at 2**53 - 1, SQLite integers stop
+# at 2**63; the text of a Python int is unique, so equality holds either way). ``seq`` is the
+# listing order, so that of two products with one external id the first listed is kept.
 _LEVEL_SCHEMA = """
-CREATE TABLE source (external_id TEXT PRIMARY KEY, stock TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE store (external_id TEXT PRIMARY KEY, inventory_item_id TEXT, stocked_quantity TEXT,
-                    level_id TEXT) WITHOUT ROWID;
+CREATE TABLE source (external_id TEXT NOT NULL, variant TEXT NOT NULL, stock TEXT NOT NULL,
+                     PRIMARY KEY (external_id, variant)) WITHOUT ROWID;
+CREATE TABLE store (external_id TEXT NOT NULL, variant TEXT NOT NULL, seq INTEGER NOT NULL,
+                    product_id TEXT, inventory_item_id TEXT, stocked_quantity TEXT, level_id TEXT,
+                    PRIMARY KEY (external_id, variant)) WITHOUT ROWID;
 """
 
-# Which source products fall in each kind, over ``source s LEFT JOIN store t``: the same order of
-# questions a single product is asked (in the store? managed? a level here? the same quantity?).
+# Which source levels fall in each kind, over ``source s LEFT JOIN store t``: the same order of
+# questions a single level is asked (in the store? managed? a level here? the same quantity?).
 # ``IS NOT`` makes a NULL stored quantity (a fractional level) differ from every source stock.
 _LEVEL_HERE = "t.inventory_item_id IS NOT NULL AND t.level_id IS NOT NULL"
 _KINDS = {
@@ -112,7 +168,17 @@ _KINDS = {
     "update": f"{_LEVEL_HERE} AND t.stocked_quantity IS NOT s.stock",
     "unchanged": f"{_LEVEL_HERE} AND t.stocked_quantity IS s.stock",
 }
-_FROM = "FROM source s LEFT JOIN store t ON t.external_id = s.external_id"
+_FROM = "FROM source s LEFT JOIN store t ON t.external_id = s.external_id AND t.variant = s.variant"
+# Of two products listed with one external id, the rows of all but the first listed go: only one
+# of them is kept in step (the catalog's ``StoreIndex`` keeps the same one).
+_LATER_TWINS = """
+DELETE FROM store WHERE external_id IN (
+    SELECT external_id FROM store GROUP BY external_id HAVING count(DISTINCT product_id) > 1
+) AND product_id IS NOT (
+    SELECT first.product_id FROM store first
+    WHERE first.external_id = store.external_id ORDER BY first.seq LIMIT 1
+)
+"""
 # The kinds that are written, and so streamed: the batch endpoint's two lists.
 WRITE_KINDS = ("create", "update")
 
@@ -130,7 +196,8 @@ class LevelPlan:
     create: int = 0
     update: int = 0
     unchanged: int = 0
-    # Source products the store has no synced variant for yet (the catalog sync creates them).
+    # Source levels the store has no synced variant for yet (the catalog sync creates them): a
+    # product without variants not created yet, or a variant of a product with variants.
     not_in_store: int = 0
     # Synced variants without an inventory item: not managed by inventory (yet).
     unmanaged: int = 0
@@ -153,8 +220,8 @@ class LevelPlan:
         """The plan in one log line."""
         return (
             f"{self.create} to create, {self.update} to update, {self.unchanged} unchanged, "
-            f"{self.not_in_store} products not in the store yet, {self.unmanaged} variants "
-            "not managed by inventory"
+            f"{self.not_in_store} products or variants not in the store yet, {self.unmanaged} "
+            "variants not managed by inventory"
         )
 
     def outcome(self, *, location_id: str, dry_run: bool, superseded: int, requests: int) -> dict[str, Any]:
@@ -187,41 +254,48 @@ class LevelIndex:
         # ``in_memory`` for the small inputs of tests and one-off calls (see ``ScratchDb``).
         self._scratch = ScratchDb(_LEVEL_SCHEMA, in_memory=in_memory)
         self._db = self._scratch.db
+        # Products listed so far (``add_store`` may be given the listing in parts).
+        self._listed = 0
 
     def add_source(self, records: Iterable[Mapping[str, Any]], prefix: str) -> None:
-        """Every record the fetch kept with a stock Medusa can hold, keyed by external id (a
-        quarantined stock is absent: its level is left as it is). A repeated id keeps its last stock."""
-        rows = ((f"{prefix}{r['id']}", str(int(r["stock"]))) for r in records if r.get("stock") is not None)
+        """Every level the fetch kept a stock Medusa can hold for, keyed by external id and source
+        variant id (a quarantined stock is absent: its level is left as it is). Records of either
+        fetch, whole products or stock records, of either shape (``StockRecord``). A repeated id
+        keeps its last stock."""
         # executemany consumes the generator row by row: one page of records in memory at a time.
-        self._db.executemany("INSERT OR REPLACE INTO source VALUES (?, ?)", rows)
+        self._db.executemany("INSERT OR REPLACE INTO source VALUES (?, ?, ?)", _source_rows(records, prefix))
         self._db.commit()
 
     def add_store(self, products: Iterable[Mapping[str, Any]], location_id: str, prefix: str) -> None:
-        """The synced products of a listing (``STORE_LEVEL_FIELDS``), each with its level at
-        ``location_id``; the first product seen with an external id is the one kept, as in the
-        catalog's ``StoreIndex``, so the levels written are those of the product it keeps in step."""
-        levels = (
-            store_level(p, location_id)
-            for p in products
-            if str(p.get("external_id") or "").startswith(prefix)
-        )
+        """The synced products of a listing (``STORE_LEVEL_FIELDS``), each with its levels at
+        ``location_id`` (``store_levels``); the first product seen with an external id is the one
+        kept, as in the catalog's ``StoreIndex``, so the levels written are those of the product
+        it keeps in step."""
+        listed = itertools.count(self._listed)
         rows = (
             (
                 level.external_id,
+                level.source_variant_id,
+                seq,
+                product.get("id"),
                 level.inventory_item_id,
                 None if level.stocked_quantity is None else str(level.stocked_quantity),
                 level.level_id,
             )
-            for level in levels
+            for seq, product in zip(listed, products, strict=False)
+            if str(product.get("external_id") or "").startswith(prefix)
+            for level in store_levels(product, location_id)
         )
-        self._db.executemany("INSERT OR IGNORE INTO store VALUES (?, ?, ?, ?)", rows)
+        self._db.executemany("INSERT OR IGNORE INTO store VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        self._listed = next(listed)
+        self._db.execute(_LATER_TWINS)
         self._db.commit()
 
     def plan(self, location_id: str) -> LevelPlan:
         """What to write so each synced variant's level at ``location_id`` holds the source's stock.
 
-        Products absent from the source (a quarantined stock, or gone upstream) keep their level as
-        it is; an equal quantity writes nothing. Only ``stocked_quantity`` is ever sent:
+        Products and variants absent from the source (a quarantined stock, or gone upstream) keep
+        their level as it is; an equal quantity writes nothing. Only ``stocked_quantity`` is ever sent:
         reservations are Medusa's. ``location_id`` must be the one the store was added with.
         """
         counts = ", ".join(f"count(*) FILTER (WHERE {where})" for where in _KINDS.values())
@@ -232,7 +306,8 @@ class LevelIndex:
         """The batch endpoint's items of ``kind``, ``size`` a list, by external id (a cursor: one
         list in memory at a time). A reading left halfway (a failed request) ends with the index."""
         cursor = self._db.execute(
-            f"SELECT t.inventory_item_id, s.stock {_FROM} WHERE {_KINDS[kind]} ORDER BY s.external_id"
+            f"SELECT t.inventory_item_id, s.stock {_FROM} WHERE {_KINDS[kind]} "
+            "ORDER BY s.external_id, s.variant"
         )
         while rows := cursor.fetchmany(size):
             yield [_level(item, location_id, int(stock)) for item, stock in rows]
@@ -247,6 +322,19 @@ class LevelIndex:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _source_rows(records: Iterable[Mapping[str, Any]], prefix: str) -> Iterator[tuple[str, str, str]]:
+    """``(external id, source variant id or "", stock)`` of every stock a record holds."""
+    for record in records:
+        external_id = f"{prefix}{record['id']}"
+        variants = record.get("variants")
+        if variants:  # a product with variants: a level per variant, none for the product
+            for variant in variants:
+                if variant.get("stock") is not None:
+                    yield external_id, str(variant["id"]), str(int(variant["stock"]))
+        elif record.get("stock") is not None:
+            yield external_id, "", str(int(record["stock"]))
 
 
 def _level(inventory_item_id: str, location_id: str, quantity: int) -> dict[str, Any]:

@@ -83,12 +83,26 @@ class Validator:
             else:
                 page.claim(product)
                 valid.append(product)
-                if self.check_stock and getattr(product, "stock_problem", None):
-                    quarantined.append(
-                        QuarantinedRecord(source_id=str(product.id), reason=product.stock_problem)
-                    )
+                quarantined.extend(
+                    QuarantinedRecord(source_id=str(product.id), reason=reason)
+                    for reason in self._set_aside(product)
+                )
         page.save()
         return valid, quarantined
+
+    def _set_aside(self, product: Any) -> list[str]:
+        """Why parts of a valid record are not synced (the record itself is): with inventory
+        synced, a stock Medusa cannot hold, the product's or a variant's. That level is left as
+        it is; everything else of the product syncs."""
+        if not self.check_stock:
+            return []
+        reasons = [product.stock_problem] if product.stock_problem else []
+        reasons += [
+            f"variants.{n}.{variant.stock_problem} (source variant {variant.id})"
+            for n, variant in enumerate(product.variants)
+            if variant.stock_problem
+        ]
+        return reasons
 
     def _parse(self, record: Any) -> SourceProduct | QuarantinedRecord:
         if not isinstance(record, dict):
@@ -100,8 +114,15 @@ class Validator:
 
 
 class StockValidator(Validator):
-    """Validates ``{id, stock}`` records: a bad stock is quarantined with its reason, a repeated
-    id too (the first one wins, as for whole records)."""
+    """Validates stock records: ``{id, stock}``, or ``{id, variants: [{id, stock}]}`` for a product
+    with variants (other fields are ignored, so whole records of either shape do too).
+
+    A bad product stock quarantines the record with its reason; a bad variant stock quarantines
+    that variant's level only (the record is kept without it, the reason names
+    ``variants.N.stock``). A variant without a stock has no level to hold and is left out, as the
+    catalog fetch leaves it (``SourceVariant``). A repeated id is quarantined too (the first one
+    wins, as for whole records).
+    """
 
     KEYS = ("id",)
 
@@ -111,6 +132,8 @@ class StockValidator(Validator):
     def _parse(self, record: Any) -> StockRecord | QuarantinedRecord:  # type: ignore[override]
         if not isinstance(record, dict):
             return QuarantinedRecord(source_id=None, reason="record: not a JSON object")
+        if record.get("variants"):
+            return self._parse_variants(record)
         quantity, problem = parse_stock(record.get("stock"))
         if problem:
             return QuarantinedRecord(source_id=_raw_id(record), reason=problem)
@@ -118,6 +141,40 @@ class StockValidator(Validator):
             return StockRecord.model_validate({"id": record.get("id"), "stock": quantity})
         except ValidationError as exc:
             return QuarantinedRecord(source_id=_raw_id(record), reason=_describe(exc))
+
+    def _parse_variants(self, record: dict[str, Any]) -> StockRecord | QuarantinedRecord:
+        """A product with variants: each variant's level on its own. What would quarantine the
+        whole product in the catalog fetch (an id that is no id, one variant id twice) quarantines
+        the record; a variant's bad stock only that variant."""
+        source_id = _raw_id(record)
+        variants = record["variants"]
+        if not isinstance(variants, list) or not all(isinstance(v, dict) for v in variants):
+            return QuarantinedRecord(source_id=source_id, reason="variants: not a list of JSON objects")
+        try:  # the ids first: a bad one fails the record, whatever the stocks
+            ids = StockRecord.model_validate(
+                {"id": record.get("id"), "variants": [{"id": v.get("id"), "stock": 0} for v in variants]}
+            )
+        except ValidationError as exc:
+            return QuarantinedRecord(source_id=source_id, reason=_describe(exc))
+        stocked: list[dict[str, int]] = []
+        problems: list[str] = []
+        seen: set[int] = set()
+        for n, (variant, raw) in enumerate(zip(ids.variants or [], variants, strict=True)):
+            if variant.id in seen:
+                reason = f"variants.{n}.id: {variant.id} appears twice in this product"
+                return QuarantinedRecord(source_id=source_id, reason=reason)
+            seen.add(variant.id)
+            if raw.get("stock") is None:
+                continue  # no stock given: no level to hold
+            quantity, problem = parse_stock(raw["stock"])
+            if problem:
+                problems.append(f"variants.{n}.{problem} (source variant {variant.id})")
+            else:
+                stocked.append({"id": variant.id, "stock": quantity})
+        return StockRecord.model_validate({"id": ids.id, "variants": stocked, "problems": problems})
+
+    def _set_aside(self, product: Any) -> list[str]:
+        return list(product.problems)
 
 
 class _PageClaims:
@@ -127,25 +184,27 @@ class _PageClaims:
     def __init__(self, owners: dict[str, FirstOwner], products: list[SourceProduct]) -> None:
         self._tables = owners
         self._known = {
-            name: table.owners(v for p in products if (v := _key(p, name))) for name, table in owners.items()
+            name: table.owners(value for p in products for _, value in _keys(p, name))
+            for name, table in owners.items()
         }
         self._new: dict[str, list[tuple[str, str]]] = {name: [] for name in owners}
 
     def repeated(self, product: SourceProduct) -> tuple[str, str] | None:
         """``(field, reason)`` when a key of ``product`` is taken: the first record with an id,
-        sku or barcode wins (Medusa would refuse a second one)."""
+        sku or barcode wins (Medusa would refuse a second one). A product with variants claims
+        every variant's sku and barcode; the reason names the variant."""
         if str(product.id) in self._known["id"]:
             return "id", f"id: {product.id} appears more than once in this fetch"
         for name in (name for name in self._tables if name != "id"):
-            value = _key(product, name)
-            if value and value in self._known[name]:
-                return name, f"{name}: {value!r} is already used by source id {self._known[name][value]}"
+            for where, value in _keys(product, name):
+                if value in self._known[name]:
+                    return name, f"{where}: {value!r} is already used by source id {self._known[name][value]}"
         return None
 
     def claim(self, product: SourceProduct) -> None:
         owner = str(product.id)
         for name in self._tables:
-            if value := _key(product, name):
+            for _, value in _keys(product, name):
                 self._known[name][value] = owner
                 self._new[name].append((value, owner))
 
@@ -154,7 +213,16 @@ class _PageClaims:
             table.claim_all(self._new[name])
 
 
-def _key(product: SourceProduct, name: str) -> str | None:
+def _keys(product: SourceProduct, name: str) -> list[tuple[str, str]]:
+    """``(where, value)`` of every ``name`` the product would hold in Medusa: its own for a product
+    without variants, each variant's (``variants.N.sku (source variant V)``) for one with them."""
     if name == "id":
-        return str(product.id)
-    return getattr(product, name) or None
+        return [("id", str(product.id))]
+    if product.variants:
+        return [
+            (f"variants.{n}.{name} (source variant {variant.id})", value)
+            for n, variant in enumerate(product.variants)
+            if (value := getattr(variant, name))
+        ]
+    value = getattr(product, name)
+    return [(name, value)] if value else []

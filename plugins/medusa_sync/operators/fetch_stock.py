@@ -1,4 +1,5 @@
-"""The stock DAG's first stage: page through the source's ``id`` and ``stock`` only."""
+"""The stock DAG's first stage: page through the source's ``id`` and ``stock`` only (and, for a
+product with variants, its variants' ``id`` and ``stock``)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,15 @@ from medusa_sync.rundata.run_folder import RunFolder, write_json
 
 class FetchStockOperator(FetchPagesOperator):
     """Reads only ``id`` and ``stock`` of every source product (the source's ``select``), for the
-    hourly stock sync: a fraction of the bytes of whole records, and the same run folder layout."""
+    hourly stock sync: a fraction of the bytes of whole records, and the same run folder layout.
 
-    select = "id,stock"
+    ``variants`` is asked for too: a product with variants keeps its stock there, a level per
+    variant (``StockValidator`` keeps each variant's ``id`` and ``stock`` only). A source without
+    the field sends none (DummyJSON leaves a selected key it does not have out of the record), so
+    a DummyJSON record is ``{id, stock}`` as before.
+    """
+
+    select = "id,stock,variants"
 
     def _params(self, context: Context) -> RunParams:
         return RunParams.of(context["params"])

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from medusa_sync.core.models import SourceProduct
-from medusa_sync.core.stock import LevelIndex, LevelPlan, StoreLevel, parse_stock, store_level
+from medusa_sync.core.stock import LevelIndex, LevelPlan, StoreLevel, parse_stock, store_level, store_levels
 from medusa_sync.core.validation import StockValidator, Validator
 
 LOCATION = "sloc_1"
@@ -273,3 +273,117 @@ def test_the_stock_fetch_keeps_whole_stocks_and_quarantines_bad_ones_and_repeate
         ("1", "id: 1 appears more than once in this fetch"),
     ]
     assert validator.repeated_ids == [1]
+
+
+# --- Products with variants: a level per variant ----------------------------------------------
+
+
+def test_a_stock_record_of_a_product_with_variants_keeps_each_variants_id_and_stock_and_sets_aside_a_bad_one(
+    variant_record,
+):
+    whole = variant_record(7, stocks=(3, -2, None, 5))  # whole records too: other fields are ignored
+    selected = {"id": 8, "stock": None, "variants": [{"id": 801, "stock": 4}, {"id": "802", "stock": 0}]}
+    valid, quarantined = StockValidator().validate([whole, selected, {"id": 9, "stock": 6}])
+    assert [r.kept() for r in valid] == [
+        {"id": 7, "variants": [{"id": 701, "stock": 3}, {"id": 704, "stock": 5}]},
+        {"id": 8, "variants": [{"id": 801, "stock": 4}, {"id": 802, "stock": 0}]},
+        {"id": 9, "stock": 6},  # a product without variants: exactly as before
+    ]
+    assert [(q.source_id, q.reason) for q in quarantined] == [
+        ("7", "variants.1.stock: -2 is negative (source variant 702)")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("variants", "reason"),
+    [
+        ([{"id": 1, "stock": 1}, {"id": 1, "stock": 2}], "variants.1.id: 1 appears twice in this product"),
+        ([{"id": "x", "stock": 1}], "variants.0.id: Value error, 'x' is not an integer"),
+        ([{"id": 1, "stock": 1}, "bad"], "variants: not a list of JSON objects"),
+    ],
+)
+def test_a_stock_record_whose_variants_cannot_be_told_apart_is_quarantined_whole(variants, reason):
+    valid, quarantined = StockValidator().validate([{"id": 5, "variants": variants}])
+    assert valid == [] and [(q.source_id, q.reason) for q in quarantined] == [("5", reason)]
+
+
+def variant(variant_id: str, source_variant_id: str | None, item: str | None, *levels: dict[str, Any]):
+    """A store variant as ``STORE_LEVEL_FIELDS`` lists it: the sync's when it carries
+    ``source_variant_id`` in its metadata, a merchant's when not."""
+    links = [{"inventory_item_id": item, "inventory": {"location_levels": list(levels)}}] if item else []
+    metadata = {"source_variant_id": source_variant_id, "sync_hash": "h"} if source_variant_id else {}
+    options = [{"value": "M"}, {"value": "Red"}]
+    return {"id": variant_id, "options": options, "metadata": metadata, "inventory_items": links}
+
+
+def with_variants(external_id: str, *variants: dict[str, Any], product_id: str | None = None):
+    return {"id": product_id or f"prod_{external_id}", "external_id": external_id, "variants": list(variants)}
+
+
+def test_each_source_variants_level_goes_to_the_variant_carrying_its_id_and_a_merchants_is_never_touched(
+    index, variant_record
+):
+    store = [
+        with_variants(
+            "d:7",
+            variant("variant_merchant", None, "iitem_m", level("ilev_m", 40)),  # listed first
+            variant("variant_b", "702", "iitem_b", level("ilev_b", 0)),
+            variant("variant_a", "701", "iitem_a", level("ilev_a", 9)),
+            variant("variant_c", "703", "iitem_c"),  # managed, no level here yet
+            variant("variant_d", "704", None),  # not managed by inventory
+        ),
+        listed("d:1", "iitem_1", level("ilev_1", 5)),  # a product without variants, beside it
+    ]
+    # Whole records as the catalog fetch keeps them, a stock record as the stock fetch keeps it.
+    source = [
+        SourceProduct.parse(variant_record(7, stocks=(3, 0, 8, 5))).kept(),
+        {"id": 1, "stock": 6},
+        {"id": 8, "variants": [{"id": 801, "stock": 1}]},
+    ]
+    plan = planned(index, source, store)
+    assert written(plan, "update") == [item("iitem_1", 6), item("iitem_a", 3)]
+    assert written(plan, "create") == [item("iitem_c", 8)]
+    assert (plan.unchanged, plan.unmanaged, plan.not_in_store) == (1, 1, 1)  # 702, 704, product 8
+    assert "iitem_m" not in str([*written(plan, "update"), *written(plan, "create")])
+
+
+def test_a_variant_not_created_yet_and_one_whose_stock_was_set_aside_are_not_written(index):
+    store = [with_variants("d:7", variant("variant_a", "701", "iitem_a", level("ilev_a", 1)))]
+    source = [{"id": 7, "variants": [{"id": 702, "stock": 4}]}]  # 701's stock was quarantined
+    plan = planned(index, source, store)
+    assert plan.writes == 0 and (plan.not_in_store, plan.unchanged) == (1, 0)
+
+
+def test_a_merchants_only_variant_beside_the_sync_variants_is_never_taken_for_the_products_one(index):
+    # The source lost its variants (a product without them now): the merchant's variant is not
+    # the sync's one variant, even though it is the only one without a source variant id.
+    store = [
+        with_variants(
+            "d:7",
+            variant("variant_a", "701", "iitem_a", level("ilev_a", 1)),
+            {**variant("variant_m", None, "iitem_m", level("ilev_m", 40)), "options": [{"value": "Large"}]},
+        )
+    ]
+    plan = planned(index, stock(_7=3), store)
+    assert plan.writes == 0 and plan.not_in_store == 1
+
+
+def test_of_two_products_with_one_external_id_only_the_first_listeds_variants_are_written(index):
+    store = [
+        with_variants("d:7", variant("va", "701", "iitem_a", level("ilev_a", 1)), product_id="prod_first"),
+        with_variants(
+            "d:7",
+            variant("vb", "701", "iitem_twin_a", level("ilev_ta", 1)),
+            variant("vc", "702", "iitem_twin_b", level("ilev_tb", 1)),
+            product_id="prod_twin",
+        ),
+    ]
+    plan = planned(index, [{"id": 7, "variants": [{"id": 701, "stock": 5}, {"id": 702, "stock": 6}]}], store)
+    assert written(plan, "update") == [item("iitem_a", 5)]
+    assert plan.not_in_store == 1  # 702 is on the twin only
+
+
+def test_a_store_product_without_source_variant_ids_is_read_exactly_as_before():
+    product = listed("d:1", "iitem_1", level("ilev_1", 3))
+    assert store_levels(product, LOCATION) == [store_level(product, LOCATION)]
+    assert store_levels(product, LOCATION)[0].source_variant_id == ""

@@ -81,3 +81,44 @@ def test_a_sku_or_barcode_on_two_products_keeps_the_first_and_reports_the_second
 def test_html_in_the_description_is_kept_as_text(record):
     valid, _ = Validator().validate([{**record, "description": "<b>bold</b> & <script>x</script>"}])
     assert valid[0].description == "<b>bold</b> & <script>x</script>"
+
+
+def test_every_variants_sku_counts_across_the_fetch_and_a_clash_names_the_variant_and_sku(
+    record, variant_record
+):
+    validator = Validator()
+    first = variant_record(7)
+    clash = variant_record(8)
+    clash["variants"][2]["sku"] = "TEE-7-S-Blue"  # variant 2 of product 7
+    plain = {**record, "id": 9, "sku": "TEE-7-M-Blue", "meta": {"barcode": "12345"}}
+    valid, quarantined = validator.validate([first])
+    later, refused = validator.validate([clash, plain, variant_record(10)])  # a later page
+    assert [p.id for p in [*valid, *later]] == [7, 10]
+    assert [(q.source_id, q.reason) for q in [*quarantined, *refused]] == [
+        ("8", "variants.2.sku (source variant 803): 'TEE-7-S-Blue' is already used by source id 7"),
+        ("9", "sku: 'TEE-7-M-Blue' is already used by source id 7"),
+    ]
+
+
+def test_a_variants_barcode_clashes_with_a_products_on_the_same_page(record, variant_record):
+    shirt = variant_record(7)
+    shirt["variants"][3]["barcode"] = record["meta"]["barcode"]
+    valid, quarantined = Validator().validate([record, shirt])
+    assert [p.id for p in valid] == [1]
+    assert [(q.source_id, q.reason) for q in quarantined] == [
+        ("7", "variants.3.barcode (source variant 704): '5784719087687' is already used by source id 1")
+    ]
+
+
+def test_a_variant_whose_stock_medusa_cannot_hold_is_quarantined_and_its_product_still_syncs(
+    variant_record,
+):
+    records = [variant_record(7, stocks=(3, -2, "many", None))]
+    valid, quarantined = Validator(check_stock=True).validate(records)
+    assert [p.id for p in valid] == [7]
+    assert [v.stock for v in valid[0].variants] == [3, None, None, None]
+    assert [(q.source_id, q.reason) for q in quarantined] == [
+        ("7", "variants.1.stock: -2 is negative (source variant 702)"),
+        ("7", "variants.2.stock: 'many' is not an integer (source variant 703)"),
+    ]
+    assert Validator(check_stock=False).validate(records)[1] == []  # stock not synced: no reason

@@ -116,3 +116,53 @@ def test_the_index_file_is_gone_when_a_level_request_fails(tmp_path, monkeypatch
     with pytest.raises(RuntimeError, match="502"):
         run(tmp_path, monkeypatch, store)
     assert store.scratch_while_writing[0] and list(scratch.iterdir()) == []
+
+
+class VariantStore(Store):
+    """A product with variants: the sync's S/Red (level 1) and S/Blue (no level yet) and a variant
+    the merchant added (level 40); the listing's fields are noted."""
+
+    fields: tuple[str, ...] = ()
+
+    def list_products(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        self.fields = kwargs["fields"]
+
+        def variant(vid: str, source: str | None, quantity: int | None) -> dict[str, Any]:
+            levels = (
+                []
+                if quantity is None
+                else [{"id": f"ilev_{vid}", "location_id": LOCATION, "stocked_quantity": quantity}]
+            )
+            return {
+                "id": vid,
+                "metadata": {"source_variant_id": source} if source else None,
+                "inventory_items": [
+                    {"inventory_item_id": f"iitem_{vid}", "inventory": {"location_levels": levels}}
+                ],
+            }
+
+        variants = [variant("merchant", None, 40), variant("sred", "701", 1), variant("sblue", "702", None)]
+        yield {"id": "prod_7", "external_id": "dummyjson:7", "variants": variants}
+
+
+def test_the_daily_syncs_whole_records_with_variants_write_a_level_per_sync_variant(
+    tmp_path, monkeypatch, scratch, variant_record
+):
+    from medusa_sync.core.models import SourceProduct
+
+    store = VariantStore()
+    folder = RunFolder.for_run(f"file://{tmp_path}/runs", "medusa_product_sync", "run")
+    write_json(folder.page(1), [SourceProduct.parse(variant_record(7, stocks=(6, 2, 9, 9))).kept()])
+    monkeypatch.setattr("medusa_sync.operators.sync_stock.MedusaHook", lambda **_: store)
+    op = SyncStockOperator(task_id="sync_stock", run_folder=folder.url)
+    params = {"dry_run": False, "page_size": 500, "stock_location_id": "", "sales_channel_id": ""}
+    result = op.execute(
+        {"dag": SimpleNamespace(dag_id="medusa_product_sync"), "run_id": "run", "params": params}
+    )
+
+    def level(vid: str, quantity: int) -> dict[str, Any]:
+        return {"inventory_item_id": f"iitem_{vid}", "location_id": LOCATION, "stocked_quantity": quantity}
+
+    assert store.sent == [{"create": [level("sblue", 2)]}, {"update": [level("sred", 6)]}]
+    assert (result["created"], result["updated"], result["not_in_store"]) == (1, 1, 2)  # 703, 704
+    assert "variants.metadata" in store.fields
