@@ -27,7 +27,9 @@ import argparse
 import contextlib
 import functools
 import hashlib
+import itertools
 import json
+import math
 import os
 import platform
 import secrets
@@ -46,9 +48,10 @@ import requests
 from devstack import medusa_server as ms
 from devstack.airflow_cluster import AirflowCluster, migrate_template
 from devstack.airflow_local import DAG_ID, medusa_connection, source_connection
-from devstack.catalog_generator import generate_catalog
+from devstack.catalog_generator import COLOURS, generate_catalog
 from devstack.catalog_server import CatalogServer
 from devstack.counting_proxy import CountingProxy
+from medusa_sync.core.batching import BatchBuilder
 from medusa_sync.core.handles import HandleAllocator
 from medusa_sync.core.mapping import MappingContext, as_create, category_handle, desired_product, display_name
 from medusa_sync.core.models import SourceProduct
@@ -89,8 +92,11 @@ STOCK_DAG_ID = "medusa_stock_sync"
 LEVELS_PATH = "/admin/inventory-items/location-levels/batch"
 RAW_BATCH = 200
 RAW_CLIENTS = 2
+SOURCE_CLIENTS = 4  # [medusa_sync] source_concurrency's default
+TAXONOMY_CLIENTS = 4  # as sync_categories creates them
 PAGE = 100
 TASK_TITLE = "airflow worker -- "
+POLL_SECONDS = 1.0
 
 
 def _log(message: str) -> None:
@@ -108,6 +114,64 @@ def scratch_dir() -> Iterator[Path]:
         _log(f"logs kept in {work}")
         raise
     shutil.rmtree(work, ignore_errors=True)
+
+
+# --- the catalog ----------------------------------------------------------------------------------
+
+SIZES = ("XS", "S", "M", "L", "XL", "XXL", "3XL", "4XL")
+MAX_VARIANTS = 100
+
+
+def option_grid(n: int) -> list[tuple[str, list[str]]]:
+    """The options of a product with ``n`` variants: sizes x colours, as square as ``n`` allows
+    (4: 2 sizes x 2 colours; 12: 4 x 3); a prime ``n`` is ``n`` sizes."""
+    colours = max(d for d in range(1, math.isqrt(n) + 1) if n % d == 0)
+    sizes = [SIZES[k] if k < len(SIZES) else f"Size {k + 1}" for k in range(n // colours)]
+    if colours == 1:
+        return [("Size", sizes)]
+    named = [COLOURS[k] if k < len(COLOURS) else f"Colour {k + 1}" for k in range(colours)]
+    return [("Size", sizes), ("Colour", named)]
+
+
+def with_variants(record: dict[str, Any], n: int) -> dict[str, Any]:
+    """A generated product as the sync's canonical record with ``n`` variants (``SourceProduct``'s
+    ``options`` and ``variants``): every size x colour, each with its own source id, sku, barcode,
+    price, stock and image (one per colour, shared by its sizes). ``n`` = 1 leaves the one-variant
+    DummyJSON record as it is."""
+    if n == 1:
+        return record
+    grid = option_grid(n)
+    combos = list(itertools.product(*(values for _, values in grid)))
+    images = record.get("images") or [record["thumbnail"]]
+    product = {k: v for k, v in record.items() if k not in ("price", "sku", "stock", "meta")}
+    product["options"] = [{"title": title, "values": values} for title, values in grid]
+    product["variants"] = [
+        {
+            "id": record["id"] * 1000 + k + 1,
+            "title": " / ".join(combo),
+            "options": dict(zip((title for title, _ in grid), combo, strict=True)),
+            "sku": f"{record['sku']}-{k + 1}",
+            "barcode": f"{record['meta']['barcode']}{k + 1:03d}",
+            "price": round(record["price"] + k * 0.25, 2),
+            "stock": (record["stock"] + 7 * k) % 120,
+            "weight": record.get("weight"),
+            "dimensions": record.get("dimensions"),
+            # One image per colour (the last option), shared by that colour's sizes.
+            "image": images[(k % len(grid[-1][1])) % len(images)],
+        }
+        for k, combo in enumerate(combos)
+    ]
+    return product
+
+
+def catalog_of(products: int, variants: int) -> list[dict[str, Any]]:
+    """The bench's catalog: ``generate_catalog``'s products, with ``variants`` variants each."""
+    return [with_variants(record, variants) for record in generate_catalog(products, seed=1)]
+
+
+def prices_of(record: dict[str, Any]) -> list[float]:
+    """The prices the store should hold for a record, one per variant, in order."""
+    return sorted(v["price"] for v in record["variants"]) if record.get("variants") else [record["price"]]
 
 
 # --- servers ------------------------------------------------------------------------------------
@@ -191,54 +255,141 @@ def medusa_template() -> Iterator[tuple[str, str, str]]:
 # --- (a) the raw loop -----------------------------------------------------------------------------
 
 
-def raw_loop(source_url: str, store: Store) -> dict[str, Any]:
-    """The least a sync must do: read, create the taxonomy, post batches of 200 with 2 clients.
+def raw_loop(source_url: str, store: Store, *, clients: int = RAW_CLIENTS) -> dict[str, Any]:
+    """The least a sync must do, as fast as the endpoint takes it: the baseline the DAG is held to.
 
-    Every product gets the store's default shipping profile, as the DAG's do, so the catalog both
-    contenders leave is one a customer can check out from.
+    It sends what the DAG's first sync sends, in the same shape: the categories and tags one
+    request each, then ``POST /admin/products/batch`` of ``RAW_BATCH`` creates (``desired_product``
+    and ``as_create``, cut by ``BatchBuilder``, as ``compute_diff`` plans them) from ``clients``
+    concurrent clients, every product with the store's default shipping profile. Nothing waits
+    that need not: the source's pages are read ``SOURCE_CLIENTS`` at a time; a category or tag is
+    created (``TAXONOMY_CLIENTS`` at a time) as soon as a page names it; a batch is mapped,
+    encoded once and posted as soon as its records and their categories and tags are there,
+    while the next pages are mapped; every thread has its own session. ``phases`` says when each
+    phase ended (seconds after the start: the last page read, the last category or tag created,
+    the last batch handed to the clients, the last batch answered) and the CPU the bench's
+    process spent (the loop and the counting proxy).
     """
     started = time.monotonic()
-    records: list[dict[str, Any]] = []
-    while True:
-        page = requests.get(
-            f"{source_url}/products", params={"limit": PAGE, "skip": len(records)}, timeout=60
-        ).json()
-        records += page["products"]
-        if not page["products"] or len(records) >= page["total"]:
-            break
-    admin = requests.Session()
-    admin.auth = (store.api_key, "")
-    category_ids, tag_ids = {}, {}
-    for slug in dict.fromkeys(r["category"] for r in records):
-        body = {"name": display_name(slug), "handle": category_handle(slug), "is_active": True}
-        made = admin.post(f"{store.url}/admin/product-categories", json=body, timeout=60).json()
-        category_ids[slug] = made["product_category"]["id"]
-    for tag in dict.fromkeys(t for r in records for t in r.get("tags") or ()):
-        tag_ids[tag] = admin.post(f"{store.url}/admin/product-tags", json={"value": tag}, timeout=60).json()[
-            "product_tag"
-        ]["id"]
-    channel = admin.get(f"{store.url}/admin/stores", timeout=60).json()["stores"][0][
-        "default_sales_channel_id"
-    ]
-    profile = admin.get(
-        f"{store.url}/admin/shipping-profiles", params={"type": "default", "fields": "id"}, timeout=60
-    ).json()["shipping_profiles"][0]["id"]
-    ctx = MappingContext(sales_channel_id=channel, category_ids=category_ids, tag_ids=tag_ids)
-    handles = HandleAllocator()
-    creates = []
-    for record in (SourceProduct.parse(raw).kept() for raw in records):
-        handle = handles.allocate(record["title"], fallback=f"product-{record['id']}")
-        creates.append(as_create(desired_product(record, ctx), handle, profile))
-    batches = [creates[i : i + RAW_BATCH] for i in range(0, len(creates), RAW_BATCH)]
+    cpu_started = time.process_time()
+    local = threading.local()
 
-    def post(batch: list[dict[str, Any]]) -> int:
-        response = admin.post(f"{store.url}/admin/products/batch", json={"create": batch}, timeout=600)
+    def session() -> requests.Session:
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+            local.session.auth = (store.api_key, "")
+        return local.session
+
+    def get_page(skip: int) -> dict[str, Any]:
+        params = {"limit": PAGE, "skip": skip}
+        response = session().get(f"{source_url}/products", params=params, timeout=60)
         response.raise_for_status()
-        return len(response.json()["created"])
+        return response.json()
 
-    with ThreadPoolExecutor(RAW_CLIENTS) as pool:
-        created = sum(pool.map(post, batches))
-    return {"wall_seconds": round(time.monotonic() - started, 1), "created": created, **store.counts()}
+    def medusa(method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        response = session().request(method, f"{store.url}{path}", timeout=600, **kwargs)
+        response.raise_for_status()
+        return response.json()
+
+    taxonomy_answered: list[float] = []
+
+    def create_category(slug: str) -> str:
+        body = {"name": display_name(slug), "handle": category_handle(slug), "is_active": True}
+        made = medusa("POST", "/admin/product-categories", json=body)["product_category"]["id"]
+        taxonomy_answered.append(time.monotonic() - started)
+        return made
+
+    def create_tag(tag: str) -> str:
+        made = medusa("POST", "/admin/product-tags", json={"value": tag})["product_tag"]["id"]
+        taxonomy_answered.append(time.monotonic() - started)
+        return made
+
+    def post(body: bytes) -> tuple[int, float]:
+        created = medusa(
+            "POST", "/admin/products/batch", data=body, headers={"Content-Type": "application/json"}
+        )["created"]
+        return len(created), time.monotonic() - started
+
+    phases: dict[str, float] = {}
+    with (
+        ThreadPoolExecutor(SOURCE_CLIENTS) as source_pool,
+        ThreadPoolExecutor(TAXONOMY_CLIENTS) as taxonomy_pool,
+        ThreadPoolExecutor(clients) as post_pool,
+    ):
+        channel = taxonomy_pool.submit(
+            lambda: medusa("GET", "/admin/stores")["stores"][0]["default_sales_channel_id"]
+        )
+        profile = taxonomy_pool.submit(
+            lambda: medusa("GET", "/admin/shipping-profiles", params={"type": "default", "fields": "id"})[
+                "shipping_profiles"
+            ][0]["id"]
+        )
+        first = get_page(0)
+        rest = [source_pool.submit(get_page, skip) for skip in range(PAGE, first["total"], PAGE)]
+        categories: dict[str, Any] = {}
+        tags: dict[str, Any] = {}
+        category_ids: dict[str, str] = {}
+        tag_ids: dict[str, str] = {}
+        ctx: MappingContext | None = None
+        handles = HandleAllocator()
+        # Cut as compute_diff cuts its batch files: RAW_BATCH items, and under Medusa's body limit.
+        batches = BatchBuilder(max_items=RAW_BATCH)
+        posts = []
+        pending: list[dict[str, Any]] = []
+
+        def send(records: list[dict[str, Any]]) -> None:
+            nonlocal ctx
+            if ctx is None:
+                ctx = MappingContext(
+                    sales_channel_id=channel.result(), category_ids=category_ids, tag_ids=tag_ids
+                )
+            for record in records:  # their categories and tags exist before they are mapped
+                category_ids.setdefault(record["category"], categories[record["category"]].result())
+                for tag in record.get("tags") or ():
+                    tag_ids.setdefault(tag, tags[tag].result())
+            for record in records:
+                create = as_create(
+                    desired_product(record, ctx),
+                    handles.allocate(record["title"], fallback=f"product-{record['id']}"),
+                    profile.result(),
+                )
+                if (full := batches.add("create", create)) is not None:
+                    posts.append(post_pool.submit(post, json.dumps(full.body()).encode()))
+
+        read = 0
+        for page in itertools.chain([first], (future.result() for future in rest)):
+            read += len(page["products"])
+            for record in (SourceProduct.parse(raw).kept() for raw in page["products"]):
+                if record["category"] not in categories:
+                    categories[record["category"]] = taxonomy_pool.submit(create_category, record["category"])
+                for tag in record.get("tags") or ():
+                    if tag not in tags:
+                        tags[tag] = taxonomy_pool.submit(create_tag, tag)
+                pending.append(record)
+                if len(pending) == RAW_BATCH:
+                    send(pending)
+                    pending = []
+        phases["source_read"] = round(time.monotonic() - started, 2)
+        if pending:
+            send(pending)
+        if (last := batches.flush()) is not None:
+            posts.append(post_pool.submit(post, json.dumps(last.body()).encode()))
+        phases["mapped"] = round(time.monotonic() - started, 2)
+        results = [future.result() for future in posts]
+        phases["taxonomy"] = round(max(taxonomy_answered, default=0.0), 2)
+    if read != first["total"]:
+        raise RuntimeError(f"the source listed {first['total']} products and served {read}")
+    phases["posted"] = round(max((at for _, at in results), default=0.0), 2)
+    # The bench's process: the loop's threads and the counting proxy's.
+    phases["cpu_seconds"] = round(time.process_time() - cpu_started, 2)
+    return {
+        "wall_seconds": round(time.monotonic() - started, 1),
+        "created": sum(n for n, _ in results),
+        "clients": clients,
+        **store.counts(),
+        "phases": phases,
+        "batch_requests": batch_timing(store),
+    }
 
 
 # --- (b, c, d) the DAG through a real scheduler ----------------------------------------------------
@@ -290,6 +441,95 @@ class TaskMemory:
         return peaks
 
 
+class CpuMeter:
+    """CPU seconds spent while it runs by this bench's own processes, by kind: Medusa, its
+    PostgreSQL backends, each Airflow component, the task processes, and the bench itself (the
+    counting proxy, the raw loop, the run polling). On 2 cores, whatever Airflow burns while the
+    batches are sent is CPU that Medusa and its database do not get."""
+
+    def __init__(self) -> None:
+        self._me = os.getpid()
+        self._tag = f"_{self._me}_"
+        self._ticks = os.sysconf("SC_CLK_TCK")
+        self._kinds: dict[int, str] = {}
+        self._last: dict[int, int] = {}
+        self._baseline: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> CpuMeter:
+        self._sample()  # what each process had spent before
+        self._baseline = dict(self._last)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            self._sample()
+
+    def _sample(self) -> None:
+        parents: dict[int, int] = {}
+        stats: dict[int, tuple[int, str]] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            parents[int(entry.name)] = int(fields[1])
+            stats[int(entry.name)] = (int(fields[11]) + int(fields[12]), cmdline)
+        for pid, (ticks, cmdline) in stats.items():
+            kind = self._kind(pid, cmdline, parents)
+            if kind is None:
+                continue
+            self._kinds.setdefault(pid, kind)
+            self._last[pid] = ticks
+
+    def _kind(self, pid: int, cmdline: str, parents: dict[int, int]) -> str | None:
+        if cmdline.startswith("postgres:"):
+            if self._tag not in cmdline:
+                return None
+            return "postgres (medusa)" if "medusa_bench" in cmdline else "postgres (airflow)"
+        ancestor, hops = pid, 0
+        while ancestor not in (self._me, 0, 1) and hops < 20:
+            ancestor, hops = parents.get(ancestor, 0), hops + 1
+        if ancestor != self._me:
+            return None
+        if pid == self._me:
+            return "bench"
+        if cmdline.split(" ", 1)[0].endswith("node"):
+            return "medusa"
+        for needle, kind in (
+            ("airflow worker", "tasks"),
+            ("scheduler", "scheduler"),
+            ("api_server", "api-server"),
+            ("api-server", "api-server"),
+            ("dag-processor", "dag-processor"),
+            ("dag_processor", "dag-processor"),
+            ("triggerer", "triggerer"),
+        ):
+            if needle in cmdline:
+                return kind
+        return "other"
+
+    def seconds(self) -> dict[str, float]:
+        """CPU seconds by kind since it started, largest first."""
+        spent: dict[str, float] = {}
+        for pid, kind in self._kinds.items():
+            # A process born while it ran (a task) counts all it spent.
+            used = self._last[pid] - self._baseline.get(pid, 0)
+            spent[kind] = spent.get(kind, 0.0) + used / self._ticks
+        return {k: round(v, 1) for k, v in sorted(spent.items(), key=lambda kv: -kv[1]) if v >= 0.05}
+
+
 def dag_run(
     cluster: AirflowCluster,
     store: Store,
@@ -300,12 +540,15 @@ def dag_run(
     conf: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     store.proxy.reset()
-    started = time.monotonic()
-    run_id = cluster.api.trigger(dag_id, conf=conf)
-    # Polled often: the wall time is the DAG's, not the poll's (the raw loop has none to pay).
-    state = cluster.wait_for_run(dag_id, run_id, timeout=7200, poll=0.1)
-    wall = time.monotonic() - started
+    with CpuMeter() as cpu:
+        started = time.time()
+        run_id = cluster.api.trigger(dag_id, conf=conf)
+        # Polled once a second, as little as a watching user: every poll is an api-server request,
+        # CPU that Medusa would otherwise have on a small machine (at 10 a second, it was about a
+        # tenth of a core). The wall time is the run's own end, not the poll's.
+        state = cluster.wait_for_run(dag_id, run_id, timeout=7200, poll=POLL_SECONDS)
     run = cluster.api.dag_run(dag_id, run_id)
+    wall = _seconds(run["end_date"]) - started
     instances = cluster.api.task_instances(dag_id, run_id)
     if dag_id == STOCK_DAG_ID:
         return _stock_result(cluster, store, run_id, run, instances, wall, state, what)
@@ -322,6 +565,8 @@ def dag_run(
         "task_seconds": _task_seconds(instances),
         "timeline": _timeline(run, instances),
         "upsert_spans": _upsert_spans(run, instances),
+        "batch_requests": batch_timing(store),
+        "cpu_seconds": cpu.seconds(),
         "compute_diff_says": _compute_diff_says(cluster, run_id, instances),
         "store_read": _store_read(cluster, run_id),
         "peak_rss_mb": memory.by_task(instances),
@@ -495,14 +740,58 @@ def _upsert_spans(run: dict[str, Any], instances: list[dict[str, Any]]) -> list[
     return sorted([round(start, 1), round(end, 1)] for start, end in filter(None, timed))
 
 
+def batch_timing(store: Store) -> dict[str, Any]:
+    """How the product batch requests went at Medusa (timed at the proxy): how many, how long each
+    took, for how long 0, 1 or 2+ of them were in flight between the first one's arrival and the
+    last one's answer, and the hand-offs: on each client connection, the time from one answer to
+    the next request (what the client did in between: reading its next batch, writing a result).
+    Time with fewer in flight than there are clients is time the endpoint was offered less than
+    it could take."""
+    spans = store.proxy.timings("POST", "/admin/products/batch")
+    if not spans:
+        return {"requests": 0}
+    events = sorted([(a, 1) for a, _, _ in spans] + [(b, -1) for _, b, _ in spans])
+    by_depth: dict[str, float] = {"0": 0.0, "1": 0.0, "2+": 0.0}
+    depth, last = 0, events[0][0]
+    for at, step in events:
+        by_depth["2+" if depth >= 2 else str(depth)] += at - last
+        depth, last = depth + step, at
+    took = sorted(b - a for a, b, _ in spans)
+    by_client: dict[str, list[tuple[float, float]]] = {}
+    for arrived, answered, client in spans:
+        by_client.setdefault(client, []).append((arrived, answered))
+    hand_offs = [
+        later[0] - earlier[1] for sent in by_client.values() for earlier, later in itertools.pairwise(sent)
+    ]
+    return {
+        "requests": len(spans),
+        "first_to_last_seconds": round(events[-1][0] - events[0][0], 1),
+        "median_seconds": round(took[len(took) // 2], 2),
+        "max_seconds": round(took[-1], 2),
+        "in_flight_seconds": {k: round(v, 1) for k, v in by_depth.items()},
+        "connections": len(by_client),
+        "hand_off_seconds": {
+            "count": len(hand_offs),
+            "total": round(sum(hand_offs), 2),
+            "max": round(max(hand_offs, default=0.0), 3),
+        },
+        # The requests' ends, first and last: how unevenly the clients finished.
+        "last_answers_apart_seconds": round(
+            max(b for _, b, _ in spans) - sorted(b for _, b, _ in spans)[-2], 2
+        )
+        if len(spans) > 1
+        else 0.0,
+    }
+
+
 def store_exact(store: Store, catalog: list[dict[str, Any]]) -> dict[str, Any]:
     """Count, prices, categories, handles and shipping profiles of the store against the source."""
     rows = store.products()
-    by_external = {ext: (prices, categories) for ext, _, prices, categories in rows}
+    by_external = {ext: (sorted(prices), categories) for ext, _, prices, categories in rows}
     wrong = [
         record["id"]
         for record in catalog
-        if by_external.get(f"dummyjson:{record['id']}") != ([record["price"]], [record["category"]])
+        if by_external.get(f"dummyjson:{record['id']}") != (prices_of(record), [record["category"]])
     ]
     handles = [handle for _, handle, _, _ in rows]
     unique = len(set(handles)) == len(handles)
@@ -556,10 +845,15 @@ def cpu_yardstick_ms() -> float:
 
 
 def benchmark(
-    products: int, *, raw: bool = True, day_later: bool = False, unchanged_runs: int = 1
+    products: int,
+    *,
+    raw: bool = True,
+    day_later: bool = False,
+    unchanged_runs: int = 1,
+    variants: int = 1,
 ) -> dict[str, Any]:
-    catalog = generate_catalog(products, seed=1)
-    result: dict[str, Any] = {"products": products, "machine": machine()}
+    catalog = catalog_of(products, variants)
+    result: dict[str, Any] = {"products": products, "variants": variants, "machine": machine()}
     with (
         scratch_dir() as work,
         CatalogServer(catalog) as source,
@@ -569,7 +863,9 @@ def benchmark(
         if raw:
             raw_store = Store(template, email, password, work)
             try:
-                result["raw"] = raw_loop(source.url, raw_store)
+                with CpuMeter() as cpu:
+                    result["raw"] = raw_loop(source.url, raw_store)
+                result["raw"]["cpu_seconds"] = cpu.seconds()
                 result["raw"]["store"] = store_exact(raw_store, catalog)
             finally:
                 raw_store.close()
@@ -597,7 +893,11 @@ def benchmark(
                 ]
             changed = [dict(r) for r in catalog]
             for record in changed[::100]:
-                record["price"] = round(record["price"] + 1, 2)
+                if record.get("variants"):  # one variant's price
+                    first = {**record["variants"][0], "price": round(record["variants"][0]["price"] + 1, 2)}
+                    record["variants"] = [first, *record["variants"][1:]]
+                else:
+                    record["price"] = round(record["price"] + 1, 2)
             source.replace_products(changed)
             result["dag_one_percent"] = dag_run(cluster, store, memory, "DAG rerun, 1 % changed")
             result["dag_one_percent"]["changed_at_source"] = len(changed[::100])
@@ -636,6 +936,14 @@ def main(argv: list[str] | None = None) -> None:
         help="repeat the unchanged rerun N times and list each one's wall time (default 1)",
     )
     parser.add_argument(
+        "--variants",
+        type=int,
+        default=1,
+        metavar="N",
+        help="N variants per product (sizes x colours, in the sync's canonical record shape); the "
+        "raw loop sends the same payloads as the DAG (default 1: the DummyJSON catalog)",
+    )
+    parser.add_argument(
         "--stock",
         action="store_true",
         help="the stock sync instead: the catalog with inventory, then medusa_stock_sync with nothing "
@@ -644,6 +952,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.products < 1:
         parser.error("--products must be at least 1")
+    if not 1 <= args.variants <= MAX_VARIANTS:
+        parser.error(f"--variants must be from 1 to {MAX_VARIANTS}")
+    if args.variants > 1 and args.stock:
+        parser.error("--variants is for the catalog sync, not --stock")
     if args.unchanged_runs < 1:
         parser.error("--unchanged-runs must be at least 1")
     with contextlib.redirect_stdout(sys.stderr):  # progress of the helpers it calls goes to stderr
@@ -655,6 +967,7 @@ def main(argv: list[str] | None = None) -> None:
                 raw=not args.skip_raw,
                 day_later=args.day_later,
                 unchanged_runs=args.unchanged_runs,
+                variants=args.variants,
             )
     print(json.dumps(result), flush=True)
 

@@ -1,0 +1,71 @@
+"""The benchmark's own pure parts: its catalog with variants, and its account of the batch requests."""
+
+from __future__ import annotations
+
+from collections import Counter
+from types import SimpleNamespace
+
+import pytest
+
+from devstack.bench import batch_timing, catalog_of, option_grid, prices_of, with_variants
+from devstack.catalog_generator import generate_catalog
+from medusa_sync.core.models import SourceProduct
+
+
+def test_one_variant_is_the_dummyjson_catalog_unchanged():
+    assert catalog_of(50, 1) == generate_catalog(50, seed=1)
+
+
+@pytest.mark.parametrize(
+    ("n", "grid"),
+    [(2, [2]), (4, [2, 2]), (6, [3, 2]), (7, [7]), (12, [4, 3]), (100, [10, 10])],
+)
+def test_variants_are_sizes_by_colours_as_square_as_n_allows(n, grid):
+    options = option_grid(n)
+    assert [len(values) for _, values in options] == grid
+    assert [title for title, _ in options] == ["Size", "Colour"][: len(grid)]
+
+
+@pytest.mark.parametrize("n", [4, 12])
+def test_every_product_with_variants_is_a_valid_canonical_record(n):
+    catalog = catalog_of(300, n)
+    parsed = [SourceProduct.parse(record) for record in catalog]
+    assert all(len(p.variants) == n and p.price is None for p in parsed)
+    # Unique across the catalog, as the fetch's checks want them: variant ids, skus, barcodes.
+    for key in ("id", "sku", "barcode"):
+        counts = Counter(v[key] for record in catalog for v in record["variants"])
+        assert max(counts.values()) == 1, key
+    # One image per colour, shared by that colour's sizes.
+    first = catalog[0]["variants"]
+    assert {v["options"]["Colour"]: v["image"] for v in first} == {
+        v["options"]["Colour"]: v["image"] for v in reversed(first)
+    }
+
+
+def test_the_store_is_checked_against_every_variant_price():
+    record = generate_catalog(1, seed=1)[0]
+    assert prices_of(record) == [record["price"]]
+    varied = with_variants(record, 4)
+    assert prices_of(varied) == sorted(v["price"] for v in varied["variants"])
+    assert len(set(prices_of(varied))) == 4
+
+
+def _store(spans):
+    return SimpleNamespace(proxy=SimpleNamespace(timings=lambda method, path: sorted(spans)))
+
+
+def test_batch_timing_counts_the_time_each_depth_was_in_flight_and_the_hand_offs():
+    # Client a: 0-2, then 2.5-4. Client b: 1-3, then 3-5.
+    spans = [(0.0, 2.0, "a"), (2.5, 4.0, "a"), (1.0, 3.0, "b"), (3.0, 5.0, "b")]
+    timing = batch_timing(_store(spans))
+    assert timing["requests"] == 4
+    assert timing["first_to_last_seconds"] == 5.0
+    # 1 in flight: 0-1, 2-2.5, 4-5; 2 in flight: 1-2, 2.5-4 (b's answer and next request at 3).
+    assert timing["in_flight_seconds"] == {"0": 0.0, "1": 2.5, "2+": 2.5}
+    assert timing["connections"] == 2
+    assert timing["hand_off_seconds"] == {"count": 2, "total": 0.5, "max": 0.5}
+    assert timing["last_answers_apart_seconds"] == 1.0
+
+
+def test_batch_timing_of_no_batch_requests():
+    assert batch_timing(_store([])) == {"requests": 0}
