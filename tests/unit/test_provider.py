@@ -18,21 +18,32 @@ DISTRIBUTION = "medusa-product-sync"
 def test_provider_info_matches_airflow_schema() -> None:
     schema = json.loads((Path(airflow.__file__).parent / "provider_info.schema.json").read_text())
     jsonschema.validate(get_provider_info(), schema)
-    [conn] = get_provider_info()["connection-types"]
+    conn, source = get_provider_info()["connection-types"]
     assert conn["connection-type"] == "medusa"
     assert conn["hook-class-name"] == "medusa_sync.hooks.medusa.MedusaHook"
+    assert (source["connection-type"], source["hook-class-name"]) == (
+        "product_catalog",
+        "medusa_sync.hooks.source.CatalogSourceHook",
+    )
 
 
 def test_connection_types_match_the_provider_yaml_schema() -> None:
     # provider_info.schema.json does not describe conn-fields / ui-field-behaviour; this one does.
     schema = json.loads((Path(airflow.__file__).parent / "provider.yaml.schema.json").read_text())
     jsonschema.validate(get_provider_info()["connection-types"], schema["properties"]["connection-types"])
-    [conn] = get_provider_info()["connection-types"]
+    conn, source = get_provider_info()["connection-types"]
     assert conn["conn-fields"]["timeout"]["schema"]["type"] == ["integer", "null"]
+    assert source["conn-fields"]["source_format"]["schema"]["type"] == ["string", "null"]
 
 
 def test_hook_class_attributes_match() -> None:
     from medusa_sync.hooks.medusa import MedusaHook
+    from medusa_sync.hooks.source import CatalogSourceHook
+
+    assert (CatalogSourceHook.conn_type, CatalogSourceHook.conn_name_attr) == (
+        "product_catalog",
+        "source_conn_id",
+    )
 
     assert (MedusaHook.conn_type, MedusaHook.conn_name_attr, MedusaHook.default_conn_name) == (
         "medusa",

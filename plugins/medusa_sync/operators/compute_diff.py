@@ -43,7 +43,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         medusa_conn_id: str = MedusaHook.default_conn_name,
         source_conn_id: str = CatalogSourceHook.default_conn_name,
         max_batch_bytes: int = DEFAULT_MAX_BYTES,
-        external_id_prefix: str = DEFAULT_EXTERNAL_ID_PREFIX,
+        external_id_prefix: str | None = None,
         upsert_concurrency: int = 1,
         **kwargs: Any,
     ) -> None:
@@ -52,6 +52,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         self.medusa_conn_id = medusa_conn_id
         self.source_conn_id = source_conn_id
         self.max_batch_bytes = max_batch_bytes
+        # None: the prefix this run's fetch decided (``RunFolder.external_id_prefix``).
         self.external_id_prefix = external_id_prefix
         # The upsert instances a run sends at once: the batch files are dealt out in rounds of it.
         self.upsert_concurrency = upsert_concurrency
@@ -62,6 +63,9 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         planned_at = pendulum.now("UTC").isoformat()
         folder = RunFolder(self.run_folder)
         folder.clear_plan()
+        self.external_id_prefix = (
+            self.external_id_prefix or folder.external_id_prefix() or DEFAULT_EXTERNAL_ID_PREFIX
+        )
         hook = MedusaHook(medusa_conn_id=self.medusa_conn_id)
         ctx = settings.mapping_context(
             taxonomy=read_json(folder.taxonomy),
