@@ -433,6 +433,8 @@ class CatalogSourceHook(BaseHook):
             next_url = page.pop("next_url", None)
             if link_mode:
                 page |= {"paging": "link", "has_next": bool(next_url or page.get("error"))}
+            else:
+                page["paging"] = "page"
             yield page
             done = max_products is not None and read >= max_products
             if link_mode:
