@@ -11,7 +11,7 @@ from airflow.sdk import BaseOperator, Context, SkipMixin
 from medusa_sync import dag_parts
 from medusa_sync.core.batching import DEFAULT_MAX_BYTES, BatchBuilder
 from medusa_sync.core.diff import STORE_PRODUCT_FIELDS
-from medusa_sync.core.mapping import DEFAULT_EXTERNAL_ID_PREFIX, MappingContext
+from medusa_sync.core.mapping import MappingContext
 from medusa_sync.core.newest_plan import PlanClaim
 from medusa_sync.core.planning import PlanSettings, describe_plan, plan_sync
 from medusa_sync.core.store_index import StoreIndex
@@ -63,9 +63,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         planned_at = pendulum.now("UTC").isoformat()
         folder = RunFolder(self.run_folder)
         folder.clear_plan()
-        self.external_id_prefix = (
-            self.external_id_prefix or folder.external_id_prefix() or DEFAULT_EXTERNAL_ID_PREFIX
-        )
+        self.external_id_prefix = self.external_id_prefix or folder.external_id_prefix()
         hook = MedusaHook(medusa_conn_id=self.medusa_conn_id)
         ctx = settings.mapping_context(
             taxonomy=read_json(folder.taxonomy),

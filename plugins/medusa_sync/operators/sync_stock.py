@@ -15,7 +15,6 @@ from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowSkipException
 
 from medusa_sync import settings
-from medusa_sync.core.mapping import DEFAULT_EXTERNAL_ID_PREFIX
 from medusa_sync.core.stock import STORE_LEVEL_FIELDS, WRITE_KINDS, LevelIndex, LevelPlan, hold_back_older
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.run_params import RunParams
@@ -64,9 +63,7 @@ class SyncStockOperator(BaseOperator):
         if not params.sync_inventory:
             raise AirflowSkipException("sync_inventory is off: stock levels are left as they are")
         folder = RunFolder(str(self.run_folder))
-        self.external_id_prefix = (
-            self.external_id_prefix or folder.external_id_prefix() or DEFAULT_EXTERNAL_ID_PREFIX
-        )
+        self.external_id_prefix = self.external_id_prefix or folder.external_id_prefix()
         hook = MedusaHook(medusa_conn_id=self.medusa_conn_id)
         location_id = (
             hook.stock_location_for(

@@ -22,7 +22,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from medusa_sync.core.batching import Batch, BatchBuilder, Kind, group_label, group_sizes
 from medusa_sync.core.completeness import FetchAudit
-from medusa_sync.core.mapping import TaxonomyNeeds
+from medusa_sync.core.mapping import DEFAULT_EXTERNAL_ID_PREFIX, TaxonomyNeeds
 from medusa_sync.core.models import BatchDescriptor
 from medusa_sync.core.newest_plan import PlanClaim, may_claim
 from medusa_sync.core.report import merge_results
@@ -95,10 +95,11 @@ class RunFolder:
         """The source id of the first record the fetch kept: a product the source surely has."""
         return next((str(record["id"]) for record in self.records()), None)
 
-    def external_id_prefix(self) -> str | None:
+    def external_id_prefix(self) -> str:
         """The external id prefix this run's fetch decided (its source format's, or the configured
-        one), which every later stage of the run uses; None for a folder no such fetch wrote."""
-        return (read_optional_json(self.fetch) or {}).get("external_id_prefix")
+        one), which every later stage of the run uses; a folder an earlier version's fetch wrote
+        was DummyJSON's."""
+        return (read_optional_json(self.fetch) or {}).get("external_id_prefix") or DEFAULT_EXTERNAL_ID_PREFIX
 
     def fetched_at(self) -> str | None:
         """When this run's fetch started reading the source; None for a folder no fetch wrote."""
