@@ -655,11 +655,10 @@ class CatalogServer:
     def _shopify_page(self, products: list[dict[str, Any]], params: dict[str, str], base_url: str) -> Any:
         """A ``/products.json`` page: the offset page it stands for, with the same glitches, in
         Shopify's body; with ``link_paging``, linked to the next page while records remain."""
-        limit = _non_negative_int(params, "limit", SHOPIFY_DEFAULT_LIMIT)
-        if not 1 <= limit <= SHOPIFY_MAX_LIMIT:
-            raise ApiError(
-                400, f"Invalid 'limit' parameter: expected 1 to {SHOPIFY_MAX_LIMIT}, got '{limit}'"
-            )
+        # Shopify serves at most 250 a page, whatever is asked: a client must notice the cap.
+        limit = min(_non_negative_int(params, "limit", SHOPIFY_DEFAULT_LIMIT), SHOPIFY_MAX_LIMIT)
+        if limit < 1:
+            raise ApiError(400, "Invalid 'limit' parameter: expected at least 1")
         offset = _shopify_offset(params)
         page = self._glitched_page(products, {"limit": str(limit), "skip": str(offset)})
         body = {"products": page["products"]}
@@ -721,7 +720,7 @@ class _Linked(NamedTuple):
 def _shopify_offset(params: dict[str, str]) -> int:
     """The offset a ``/products.json`` request stands for: its ``page_info`` cursor (a link this
     server made), else ``page`` (1-based) times ``limit``."""
-    limit = _non_negative_int(params, "limit", SHOPIFY_DEFAULT_LIMIT)
+    limit = min(_non_negative_int(params, "limit", SHOPIFY_DEFAULT_LIMIT), SHOPIFY_MAX_LIMIT)
     cursor = params.get("page_info")
     if cursor:
         try:

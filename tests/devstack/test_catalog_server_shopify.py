@@ -56,8 +56,11 @@ def test_one_product_by_id_and_a_404_for_one_that_is_gone(shop: CatalogServer) -
     assert missing.status_code == 404 and missing.json() == {"message": "Not Found"}
 
 
-def test_limit_is_capped_as_shopify_caps_it(shop: CatalogServer) -> None:
-    assert get(shop, "/products.json", limit=251).status_code == 400
+def test_limit_is_capped_as_shopify_caps_it() -> None:
+    with CatalogServer(generate_shopify_catalog(600)) as shop:
+        pages = [get(shop, "/products.json", limit=500, page=n).json()["products"] for n in (1, 2, 3, 4)]
+        assert [len(page) for page in pages] == [250, 250, 100, 0]
+        assert get(shop, "/products.json", limit=0).status_code == 400
 
 
 @pytest.mark.parametrize("link_paging", [False, True])

@@ -215,3 +215,10 @@ def test_a_bad_format_fails_the_task_at_once_naming_the_value_and_the_choices(se
     assert "connection 'dummyjson_default' extra 'source_format'" in message
     assert "'shopfy' is not a known source format: use one of dummyjson, shopify" in message
     assert server.requests == []
+
+
+def test_a_source_capping_its_page_size_is_read_whole_and_complete(monkeypatch, tmp_path) -> None:
+    with CatalogServer(generate_shopify_catalog(520)) as catalog:
+        connect(monkeypatch, catalog.url, source_format="shopify")
+        summary = fetch(make_hook(), tmp_path, page_size=500)  # the stock DAG's page size
+    assert (summary["valid"], summary["partial"]) == (520, False)
