@@ -93,6 +93,17 @@ def test_ui_form_metadata_for_medusa() -> None:
     assert meta.extra_fields["timeout"]["schema"]["title"] == "Timeout (seconds)"
 
 
+@pytest.mark.skipif(not _installed(), reason="needs `pip install -e plugins/` for the provider entry point")
+def test_ui_form_metadata_for_the_product_catalog_connection() -> None:
+    from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
+
+    [meta] = [m for m in HookMetaService.hook_meta_data() if m.connection_type == "product_catalog"]
+    assert meta.hook_name == "Product catalog API"
+    assert meta.standard_fields.url_schema.hidden
+    assert meta.standard_fields.host.title == "Catalog base URL"
+    assert meta.extra_fields["source_format"]["schema"]["title"] == "Source format"
+
+
 @pytest.mark.parametrize("module", ["settings", "run_params", "dag_parts", "provider"])
 def test_a_module_imported_before_airflow_does_not_import_itself_back_through_the_provider(module):
     """Airflow initialises its configuration on first import and calls this package's provider entry
