@@ -237,7 +237,8 @@ class TaxonomyNeeds:
 
     def add(self, records: Iterable[Mapping[str, Any]]) -> TaxonomyNeeds:
         for record in records:
-            if "category" in record:  # a stock fetch's records carry none
+            # A stock fetch's records carry none; a product of some feeds has none (None).
+            if record.get("category") is not None:
                 self.categories.setdefault(record["category"], None)
             for tag in record.get("tags") or ():
                 self.tags.setdefault(tag, None)

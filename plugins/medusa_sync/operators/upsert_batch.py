@@ -13,7 +13,6 @@ from medusa_sync.core.batch_outcome import COUNTED, LISTED
 from medusa_sync.core.batch_sending import BatchSender, Reproof
 from medusa_sync.core.batching import Batch
 from medusa_sync.core.diff import StoreProduct
-from medusa_sync.core.mapping import DEFAULT_EXTERNAL_ID_PREFIX
 from medusa_sync.core.newest_plan import superseded_by
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.hooks.source import CatalogSourceHook
@@ -59,7 +58,7 @@ class UpsertBatchOperator(BaseOperator):
         batch_label: str = "",
         medusa_conn_id: str = MedusaHook.default_conn_name,
         source_conn_id: str = CatalogSourceHook.default_conn_name,
-        external_id_prefix: str = DEFAULT_EXTERNAL_ID_PREFIX,
+        external_id_prefix: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -68,11 +67,13 @@ class UpsertBatchOperator(BaseOperator):
         self.batch_label = batch_label
         self.medusa_conn_id = medusa_conn_id
         self.source_conn_id = source_conn_id
+        # None: the prefix this run's fetch decided (``RunFolder.external_id_prefix``).
         self.external_id_prefix = external_id_prefix
 
     def execute(self, context: Context) -> dict[str, Any]:
         folder = RunFolder.of_file(self.batch_path)
         paths = folder.batch_group(self.batch_path, int(self.batch_count))
+        self.external_id_prefix = self.external_id_prefix or folder.external_id_prefix()
         retry = int(context["ti"].try_number or 1) > 1
         sender = BatchSender(
             MedusaHook(medusa_conn_id=self.medusa_conn_id),
