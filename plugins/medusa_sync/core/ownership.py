@@ -512,7 +512,7 @@ def _product_write(
         body["metadata"] = {**body.get("metadata", {}), **records}
     else:
         metadata = {HASH_KEY: planned.get(HASH_KEY)}
-        if stored.get(SYNC_VARIANTS_KEY) != records[SYNC_VARIANTS_KEY]:
+        if set((stored.get(SYNC_VARIANTS_KEY) or "").split(",")) != set(variant_ids):
             metadata |= records
         body = {"id": update["id"], "metadata": metadata}
     if waiting:  # not in step until the kept variant is deleted: the next run plans it again
@@ -525,15 +525,26 @@ def _product_write(
 def variant_image_links(product: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
     """The links still to make between a product's images and the sync's variants, as ``(image
     id, [variant ids])``, one per image: each of the sync's variants gets the product image whose
-    URL its metadata names (``VARIANT_IMAGE_KEY``), unless it has it already. ``product`` is as the
-    product batch answers it (images, variants with their metadata and images)."""
+    URL its metadata names (``VARIANT_IMAGE_KEY``). ``product`` is as the product batch answers
+    it: images, and variants with their metadata and images.
+
+    Medusa lists as a variant's images the product's general images (linked to no variant) and
+    those linked to it, so an image every variant lists is general (or linked to all, which shows
+    the same): the variants naming it are all still to link, unless they are every variant.
+    """
     by_url = {i["url"]: i["id"] for i in product.get("images") or () if i and i.get("id") and i.get("url")}
-    links: dict[str, list[str]] = {}
-    for variant in product.get("variants") or ():
-        url = (variant.get("metadata") or {}).get(VARIANT_IMAGE_KEY) if variant else None
-        if not url or _source_variant_id(variant) is None or url not in by_url:
-            continue
-        image_id = by_url[url]
-        if image_id not in {i.get("id") for i in variant.get("images") or () if i}:
-            links.setdefault(image_id, []).append(variant["id"])
-    return list(links.items())
+    variants = [v for v in product.get("variants") or () if v and v.get("id")]
+    listing = {v["id"]: {i.get("id") for i in v.get("images") or () if i} for v in variants}
+    wanted: dict[str, list[str]] = {}
+    for variant in variants:
+        url = (variant.get("metadata") or {}).get(VARIANT_IMAGE_KEY)
+        if url in by_url and _source_variant_id(variant) is not None:
+            wanted.setdefault(by_url[url], []).append(variant["id"])
+    links = []
+    for image_id, variant_ids in wanted.items():
+        holding = {v for v, images in listing.items() if image_id in images}
+        if len(holding) == len(variants) and len(variant_ids) < len(variants):
+            holding = set()  # a general image: linked to none of them yet
+        if missing := [v for v in variant_ids if v not in holding]:
+            links.append((image_id, missing))
+    return links
