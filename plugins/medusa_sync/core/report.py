@@ -249,6 +249,8 @@ def summary(report: Mapping[str, Any]) -> str:
     for key in LISTED:
         for item in report.get(key, [])[:MAX_LINES_PER_LIST]:
             what = item.get("external_id") or item.get("product_id")
+            if item.get("source_variant_id"):
+                what = f"{what} variant {item['source_variant_id']} ({item.get('variant_id')})"
             detail = item.get("message") or item.get("action")
             if item.get("superseded_by"):
                 detail += f", superseded by run {item['superseded_by']}"

@@ -269,3 +269,57 @@ def test_a_run_s_metrics_are_its_counts_by_outcome_its_status_and_its_duration()
     assert duration_ms == 12_300
     failed, _ = run_metrics(make({"batch-00001.json": None}))
     assert failed["medusa_sync.runs.failed"] == 1 and "medusa_sync.runs.success" not in failed
+
+
+def test_variants_are_counted_apart_from_products_with_the_plans_unchanged_and_the_kept_listed():
+    kept = {
+        "external_id": "dummyjson:7",
+        "action": "keep variant",
+        "source_variant_id": "71",
+        "variant_id": "variant_71",
+        "reason": "guard",
+    }
+    report = make(
+        {
+            "batch-00001.json": {"created": 1, "variants_created": 12, "variants_unchanged": 2},
+            "batch-00002.json": {
+                "updated": 2,
+                "variants_updated": 1,
+                "variants_deleted": 1,
+                "variants_kept": 1,
+                "kept_variants": [kept],
+            },
+        },
+        plan={
+            "create": 1,
+            "update": 2,
+            "unchanged": 3,
+            "variants": {
+                "unchanged": 30,
+                "missing_upstream": 2,
+                "delete": {"allowed": True, "because": "within"},
+            },
+        },
+    )
+    assert report["variants"] == {
+        "created": 12,
+        "updated": 1,
+        "deleted": 1,
+        "unchanged": 32,
+        "kept": 1,
+        "missing_upstream": 2,
+        "delete": {"allowed": True, "because": "within"},
+    }
+    assert not any(key.startswith("variants_") or key == "kept_variants" for key in report["products"])
+    assert report["kept_variants"] == [{**kept, "batch_label": "batch-00002.json"}]
+    text = summary(report)
+    assert (
+        "variants    created 12, updated 1, deleted 1, unchanged 32, kept 1 (2 removed upstream: within)"
+        in text
+    )
+    assert "kept variants dummyjson:7 variant 71 (variant_71) (batch-00002.json): keep variant: guard" in text
+
+
+def test_a_run_without_products_with_variants_says_nothing_of_variants():
+    report = make({"batch-00001.json": {"created": 3}})
+    assert report["variants"]["created"] == 0 and "variants " not in summary(report)
