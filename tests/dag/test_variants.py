@@ -5,8 +5,9 @@ its own sku, price to the cent and image) is synced and read back field by field
 rerun writes nothing; a merchant adds a variant of their own to a synced product by hand; then, on
 that same product, one variant's price changes upstream (exactly that price is written), a variant
 is added upstream on a new size (the size first, then exactly one variant), and one is removed
-upstream under ``on_missing=delete`` (exactly one variant deleted). The merchant's variant keeps its
-id, prices and options through all of it, and no request ever names it. Last, a variant added
+upstream: kept and reported under ``on_missing=ignore``, then exactly that variant deleted by the
+next run under ``on_missing=delete``. The merchant's variant keeps its id, prices and options
+through all of it, and no request ever names it. Last, a variant added
 upstream with another product's sku costs that product alone a rejection, with Medusa's reason.
 """
 
@@ -312,34 +313,57 @@ def test_a_variant_added_upstream_on_a_new_size_is_created_alone_after_its_size(
     assert_untouched(store, medusa_proxy, merchants_variant)
 
 
-def test_a_variant_removed_upstream_is_deleted_alone_under_on_missing_delete(
+def test_a_variant_removed_upstream_is_kept_and_reported_under_on_missing_ignore(
+    sync, variant_catalog, medusa_store_module, medusa_proxy, merchants_variant
+):
+    store = medusa_store_module
+    removed_id = by_source_variant(synced(store)[MAIN])[REMOVED]["id"]
+    changed = copy.deepcopy(variant_catalog.products)
+    main = changed[MAIN - 1]
+    main["variants"] = [v for v in main["variants"] if v["id"] != REMOVED]
+    variant_catalog.replace_products(changed)
+    outcome = sync()  # on_missing=ignore
+    assert outcome.returncode == 0, outcome.output[-5000:]
+    assert medusa_proxy.writes() == [("POST", PRODUCTS)]  # the product's new hash alone
+    assert removed_id in {v["id"] for v in synced(store)[MAIN]["variants"]}
+    variants = outcome.report["variants"]
+    assert (variants["kept"], variants["missing_upstream"], variants["deleted"]) == (1, 1, 0)
+    [kept] = outcome.report["kept_variants"]
+    assert (kept["external_id"], kept["source_variant_id"], kept["variant_id"]) == (
+        f"dummyjson:{MAIN}",
+        str(REMOVED),
+        removed_id,
+    )
+    assert kept["reason"] == "on_missing=ignore: a variant removed upstream is kept"
+    assert_untouched(store, medusa_proxy, merchants_variant)
+
+
+def test_the_kept_variant_is_deleted_alone_once_on_missing_is_delete(
     sync, variant_catalog, medusa_store_module, medusa_proxy, merchants_variant
 ):
     store = medusa_store_module
     before = synced(store)[MAIN]
     removed_id = by_source_variant(before)[REMOVED]["id"]
-    changed = copy.deepcopy(variant_catalog.products)
-    main = changed[MAIN - 1]
-    main["variants"] = [v for v in main["variants"] if v["id"] != REMOVED]
-    variant_catalog.replace_products(changed)
     outcome = sync(on_missing="delete")
     assert outcome.returncode == 0, outcome.output[-5000:]
-    [body] = variant_writes(medusa_proxy, before["id"])
+    variants_path = f"/admin/products/{before['id']}/variants/batch"
+    [body] = medusa_proxy.bodies("POST", variants_path)
     assert body == {"create": [], "update": [], "delete": [removed_id]}
+    # The product's hash was written before: only its record of the sync's variants changes.
+    main = variant_catalog.products[MAIN - 1]
+    record = ",".join(str(v["id"]) for v in main["variants"])
+    [product_body] = medusa_proxy.bodies("POST", PRODUCTS)
+    assert product_body["update"] == [{"id": before["id"], "metadata": {"sync_variants": record}}]
+    assert sorted(medusa_proxy.writes()) == [("POST", PRODUCTS), ("POST", variants_path)]
     product = synced(store)[MAIN]
     assert removed_id not in {v["id"] for v in product["variants"]}
     assert mismatches(product, main) == []
     variants = outcome.report["variants"]
     assert (variants["deleted"], variants["created"], variants["updated"], variants["kept"]) == (1, 0, 0, 0)
-    assert [
-        w
-        for w in medusa_proxy.writes()
-        if w[1] not in (PRODUCTS, f"/admin/products/{before['id']}/variants/batch")
-    ] == []
     assert_untouched(store, medusa_proxy, merchants_variant)
     # Every other product kept its variants.
     after = synced(store)
-    assert all(mismatches(after[n], r) == [] for n, r in enumerate(changed, start=1))
+    assert all(mismatches(after[n], r) == [] for n, r in enumerate(variant_catalog.products, start=1))
 
 
 def test_a_variant_with_another_products_sku_costs_its_product_a_rejection_with_the_reason(

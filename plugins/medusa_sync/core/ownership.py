@@ -335,28 +335,25 @@ def is_variant_payload(item: Mapping[str, Any]) -> bool:
 class VariantDeletes:
     """Whether a variant of the sync's that the source no longer has may be deleted when it is sent.
 
-    Decided by the plan (``on_missing=delete``, a complete fetch, the variant deletion guard) and
-    by the send (not later than ``missing_proof_max_age_minutes`` after the plan). A variant not
-    deleted is kept and counted with ``because``. ``final``: it is kept for good (``on_missing`` is
-    draft or ignore), so the product is written as in step; otherwise its hash is not written, and
-    the next run plans it again and decides again.
+    Decided by the plan (``on_missing=delete``, a complete fetch, the variant deletion guard:
+    ``planning.plan_variants``) and by the send (not ``missing_proof_max_age_minutes`` or more
+    after the plan). A variant not deleted is kept and listed with ``because``; its product still
+    records it (``SYNC_VARIANTS_KEY``), so every later plan counts it again, and one under
+    ``on_missing=delete`` deletes it.
     """
 
     allowed: bool
     because: str = ""
-    final: bool = False
 
     @classmethod
     def from_plan(cls, decision: Mapping[str, Any] | None, *, stale_because: str | None) -> VariantDeletes:
-        """From the plan's ``variants.delete`` (``planning.variant_delete_decision``); a plan that
-        says nothing (an older run's plan) deletes no variant."""
+        """From the plan's ``variants.delete``; a plan that says nothing (an older run's plan)
+        deletes no variant."""
         if not decision:
             return cls(False, "the plan made no decision about variants removed upstream")
         if decision.get("allowed") and stale_because:
             return cls(False, f"the plan's proof is too old: {stale_because}")
-        return cls(
-            bool(decision.get("allowed")), str(decision.get("because") or ""), bool(decision.get("final"))
-        )
+        return cls(bool(decision.get("allowed")), str(decision.get("because") or ""))
 
 
 VARIANT_COUNTS = ("created", "updated", "deleted", "unchanged", "kept")
@@ -460,8 +457,7 @@ def merge_variant_update(
     the source no longer has is deleted only when ``deletes`` allows it, else kept and counted.
     The product's own fields go through the product batch, without ``variants`` (so nothing is
     deleted by omission), and only when their hash (``FIELDS_HASH_KEY``) differs from the stored
-    one; the product's hash is written last of all, with them or alone, and not at all while a
-    kept variant waits for a later run to delete it.
+    one; the product's hash is written last of all, with them or alone.
     """
     writes = VariantWrites()
     desired = {str(v["metadata"][SOURCE_VARIANT_KEY]): v for v in update.get("variants") or ()}
@@ -493,16 +489,17 @@ def merge_variant_update(
     writes.counts.update(
         created=len(create), updated=len(changed), deleted=len(delete), kept=len(writes.kept)
     )
-    waiting = bool(writes.kept) and not deletes.final
     recorded = [*desired, *(entry["source_variant_id"] for entry in writes.kept)]
-    writes.product = _product_write(update, current, recorded, waiting)
+    writes.product = _product_write(update, current, recorded)
     return writes
 
 
 def _product_write(
-    update: Mapping[str, Any], current: Mapping[str, Any], variant_ids: list[str], waiting: bool
+    update: Mapping[str, Any], current: Mapping[str, Any], variant_ids: list[str]
 ) -> dict[str, Any] | None:
-    """The product's own update for the product batch (``merge_variant_update``), or None."""
+    """The product's own update for the product batch (``merge_variant_update``), or None when the
+    store holds it already: its fields when their hash changed, else only what its metadata lacks
+    (the new hash, the record of its variants)."""
     planned = update.get("metadata") or {}
     stored = current.get("metadata") or {}
     records = {SYNC_VARIANTS_KEY: ",".join(variant_ids)}
@@ -510,16 +507,13 @@ def _product_write(
         fields = {k: v for k, v in update.items() if k not in ("variants", "options")}
         body = merge_update(fields, current)
         body["metadata"] = {**body.get("metadata", {}), **records}
-    else:
-        metadata = {HASH_KEY: planned.get(HASH_KEY)}
-        if set((stored.get(SYNC_VARIANTS_KEY) or "").split(",")) != set(variant_ids):
-            metadata |= records
-        body = {"id": update["id"], "metadata": metadata}
-    if waiting:  # not in step until the kept variant is deleted: the next run plans it again
-        body["metadata"].pop(HASH_KEY, None)
-        if set(body) == {"id", "metadata"} and not body["metadata"]:
-            return None
-    return body
+        return body
+    metadata = {}
+    if stored.get(HASH_KEY) != planned.get(HASH_KEY):
+        metadata[HASH_KEY] = planned.get(HASH_KEY)
+    if set((stored.get(SYNC_VARIANTS_KEY) or "").split(",")) - {""} != set(variant_ids):
+        metadata |= records
+    return {"id": update["id"], "metadata": metadata} if metadata else None
 
 
 def variant_image_links(product: Mapping[str, Any]) -> list[tuple[str, list[str]]]:

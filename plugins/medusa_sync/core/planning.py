@@ -151,14 +151,16 @@ def plan_catalog(
         for record, desired in zip(records, desired_page, strict=True):
             existing = held.get(desired["external_id"])
             action = classify(desired, existing, full_refresh=settings.full_refresh)
+            if existing is not None and is_variant_payload(desired):
+                action = _variants_gone(counts, action, desired, existing, settings)
             if action == "create" and not ctx.shipping_profile_id:
                 counts["held_back"] += 1
                 if held_back is not None and len(held_back) < MAX_LISTED:
                     held_back.append(desired["external_id"])
                 continue
             counts[action] += 1
-            if is_variant_payload(desired):
-                _count_variants(counts, action, desired, existing)
+            if action == "unchanged" and is_variant_payload(desired):
+                counts["variants_unchanged"] += len(desired["variants"])
             if action == "create":
                 handle = allocator.allocate(record["title"], fallback=f"product-{record['id']}")
                 sink.add("create", as_create(desired, handle, ctx.shipping_profile_id))
@@ -170,16 +172,21 @@ def plan_catalog(
     return counts
 
 
-def _count_variants(
-    counts: Counter[str], action: str, desired: Mapping[str, Any], existing: StoreProduct | None
-) -> None:
-    """A product with variants: its variants unchanged (the product is), and for an update the
-    sync's variants its store record names that the source no longer has (the guard counts them)."""
-    if action == "unchanged":
-        counts["variants_unchanged"] += len(desired["variants"])
-    elif action == "update" and existing is not None:
-        wanted = {v["metadata"][SOURCE_VARIANT_KEY] for v in desired["variants"]}
-        counts["variants_missing"] += len(set(existing.source_variant_ids) - wanted)
+def _variants_gone(
+    counts: Counter[str],
+    action: str,
+    desired: Mapping[str, Any],
+    existing: StoreProduct,
+    settings: PlanSettings,
+) -> str:
+    """A product with variants already in the store: count the sync's variants its record names
+    that the source no longer has (what the variant deletion guard weighs, each run while they are
+    there), and under ``on_missing=delete`` plan an update of the product for them even when it is
+    otherwise unchanged (a variant kept under draft or ignore is deleted once that changes)."""
+    wanted = {v["metadata"][SOURCE_VARIANT_KEY] for v in desired["variants"]}
+    gone = len(set(existing.source_variant_ids) - wanted)
+    counts["variants_missing"] += gone
+    return "update" if gone and action == "unchanged" and settings.on_missing == "delete" else action
 
 
 def plan_variants(
@@ -192,11 +199,9 @@ def plan_variants(
     missing = counts.get("variants_missing", 0)
     guard: GuardDecision | None = None
     if settings.on_missing != "delete":
-        allowed, final = False, True
-        because = f"on_missing={settings.on_missing}: a variant removed upstream is kept"
+        allowed, because = False, f"on_missing={settings.on_missing}: a variant removed upstream is kept"
     elif fetch.get("partial"):
-        allowed, final = False, False
-        because = "the fetch did not provably see the whole catalog"
+        allowed, because = False, "the fetch did not provably see the whole catalog"
     else:
         guard = judge(
             acting=missing,
@@ -204,14 +209,13 @@ def plan_variants(
             max_missing_percent=settings.max_missing_percent,
             action="delete",
         )
-        allowed, final = guard.allowed, False
-        because = guard.reason.replace("synced products", "synced variants")
+        allowed, because = guard.allowed, guard.reason.replace("synced products", "synced variants")
         if missing:
             (log.info if guard.allowed else log.error)("variant deletion guard: %s", because)
     return {
         "unchanged": counts.get("variants_unchanged", 0),
         "missing_upstream": missing,
-        "delete": {"allowed": allowed, "final": final, "because": because},
+        "delete": {"allowed": allowed, "because": because},
         "guard": guard.to_json() if guard else None,
     }
 

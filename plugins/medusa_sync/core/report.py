@@ -88,6 +88,9 @@ def build_report(
         because.append(f"{len(failed)} batch(es) did not land: {', '.join(failed)}")
     if guard and not guard.get("allowed") and not dry_run:
         because.append(f"deletion guard: {guard['reason']}; nothing was drafted or deleted")
+    variant_guard = (plan.get("variants") or {}).get("guard")
+    if variant_guard and not variant_guard.get("allowed") and not dry_run:
+        because.append(f"variant deletion guard: {variant_guard['reason']}; no variant was deleted")
     if not plan and not because:
         because.append("no plan: compute_diff did not finish")
     return {
@@ -174,6 +177,7 @@ def _variants(products: dict[str, Any], plan: Mapping[str, Any]) -> dict[str, An
     variants["unchanged"] += planned.get("unchanged", 0)
     variants["missing_upstream"] = planned.get("missing_upstream", 0)
     variants["delete"] = planned.get("delete")
+    variants["guard"] = planned.get("guard")
     return variants
 
 

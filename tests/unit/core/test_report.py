@@ -309,6 +309,7 @@ def test_variants_are_counted_apart_from_products_with_the_plans_unchanged_and_t
         "kept": 1,
         "missing_upstream": 2,
         "delete": {"allowed": True, "because": "within"},
+        "guard": None,
     }
     assert not any(key.startswith("variants_") or key == "kept_variants" for key in report["products"])
     assert report["kept_variants"] == [{**kept, "batch_label": "batch-00002.json"}]
@@ -323,3 +324,15 @@ def test_variants_are_counted_apart_from_products_with_the_plans_unchanged_and_t
 def test_a_run_without_products_with_variants_says_nothing_of_variants():
     report = make({"batch-00001.json": {"created": 3}})
     assert report["variants"]["created"] == 0 and "variants " not in summary(report)
+
+
+def test_a_blocked_variant_deletion_guard_fails_the_run_like_the_products_one():
+    guard = {
+        "allowed": False,
+        "reason": "delete 9 of 40 synced variants (22.5 %) is over max_missing_percent=10",
+    }
+    plan = {"create": 0, "update": 9, "unchanged": 0, "variants": {"missing_upstream": 9, "guard": guard}}
+    report = make({"batch-00001.json": {"updated": 9, "variants_kept": 9}}, plan=plan)
+    assert report["status"] == "failed"
+    assert report["failed_because"] == [f"variant deletion guard: {guard['reason']}; no variant was deleted"]
+    assert make({}, plan=plan, params={"dry_run": True})["failed_because"] == []

@@ -6,8 +6,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import pytest
-
 from medusa_sync.core.batch_sending import BatchSender
 from medusa_sync.core.batching import Batch
 from medusa_sync.core.mapping import (
@@ -38,8 +36,7 @@ from tests.unit.core.test_planning import Sink, settings_for
 CTX = MappingContext(currency_code="usd", sales_channel_id="sc_1", category_ids={"tops": "pcat_tops"})
 BLACK, WHITE = "https://img.example/tee-black.jpg", "https://img.example/tee-white.jpg"
 DELETE = VariantDeletes(True, "within the guard")
-KEEP_FOR_NOW = VariantDeletes(False, "the deletion guard blocked it")
-KEEP_FOR_GOOD = VariantDeletes(False, "on_missing=ignore", final=True)
+KEEP = VariantDeletes(False, "on_missing=ignore: a variant removed upstream is kept")
 
 
 def tee(**changes: Any) -> dict[str, Any]:
@@ -271,7 +268,7 @@ def test_a_variant_added_upstream_on_a_new_value_is_created_after_the_value():
     assert writes.product["metadata"][SYNC_VARIANTS_KEY] == "71,72,73,74"
 
 
-def test_a_variant_removed_upstream_is_deleted_only_when_allowed_and_its_product_waits_for_it_otherwise():
+def test_a_variant_removed_upstream_is_deleted_only_when_allowed_and_recorded_while_it_is_kept():
     store = held(desired(tee()))
     record = tee()
     del record["variants"][0]
@@ -281,16 +278,13 @@ def test_a_variant_removed_upstream_is_deleted_only_when_allowed_and_its_product
     assert deleted.variants == {"create": [], "update": [], "delete": ["variant_71"]}
     assert deleted.product["metadata"] == {HASH_KEY: update["metadata"][HASH_KEY], SYNC_VARIANTS_KEY: "72,73"}
 
-    waiting = merge_variant_update(update, store, KEEP_FOR_NOW)
-    assert waiting.variants is None and waiting.kept == [
-        {"source_variant_id": "71", "variant_id": "variant_71"}
-    ]
-    # Not in step until it is deleted: the hash is not written, so the next run plans it again.
-    assert waiting.product is None and waiting.counts["kept"] == 1
-
-    kept = merge_variant_update(update, store, KEEP_FOR_GOOD)
-    assert kept.variants is None and kept.counts["kept"] == 1
+    kept = merge_variant_update(update, store, KEEP)
+    assert kept.variants is None and kept.kept == [{"source_variant_id": "71", "variant_id": "variant_71"}]
+    assert kept.counts["kept"] == 1
+    # The product records the kept variant still, so each later plan counts it again.
     assert kept.product == {"id": "prod_7", "metadata": {HASH_KEY: update["metadata"][HASH_KEY]}}
+    store["metadata"][HASH_KEY] = update["metadata"][HASH_KEY]
+    assert merge_variant_update(update, store, KEEP).product is None  # in step: nothing to write
 
 
 def test_the_products_own_fields_go_without_variants_only_when_their_hash_changed():
@@ -305,10 +299,10 @@ def test_the_products_own_fields_go_without_variants_only_when_their_hash_change
 
 
 def test_a_stale_plan_deletes_no_variant_and_a_plan_without_a_decision_neither():
-    decision = {"allowed": True, "final": False, "because": "within"}
+    decision = {"allowed": True, "because": "within"}
     assert VariantDeletes.from_plan(decision, stale_because=None).allowed
     stale = VariantDeletes.from_plan(decision, stale_because="planned 90 min ago")
-    assert not stale.allowed and not stale.final and "90 min" in stale.because
+    assert not stale.allowed and "90 min" in stale.because
     assert not VariantDeletes.from_plan(None, stale_because=None).allowed
 
 
@@ -335,38 +329,66 @@ def test_each_variant_is_linked_to_the_image_its_source_names_unless_it_has_it()
 # --- planning ------------------------------------------------------------------------------------------
 
 
+def plan_against_store(records, stored_records, **settings):
+    """Plan ``records`` against a store holding ``stored_records`` as the sync wrote them."""
+    stored = [
+        {"id": f"prod_{r['id']}", "external_id": f"dummyjson:{r['id']}", "handle": f"tee-{r['id']}",
+         "metadata": desired_product(r, CTX)["metadata"], "variants": [{"id": "v"}]}
+        for r in stored_records
+    ]  # fmt: skip
+    sink = Sink()
+    with StoreIndex.build(stored, prefix="dummyjson:") as index:
+        counts = plan_catalog([records], [], CTX, index, sink, settings_for(**settings))
+        return counts, sink.items, index.owned_variants, index
+
+
 def test_the_plan_counts_unchanged_variants_and_the_removed_ones_the_guard_weighs():
     records = [SourceProduct.parse(tee(id=n)).kept() for n in (1, 2)]
     changed = copy.deepcopy(records[1])
     del changed["variants"][0]
+    counts, _, owned, index = plan_against_store([records[0], changed], records)
+    assert owned == 6
+    assert (counts["unchanged"], counts["update"]) == (1, 1)
+    assert (counts["variants_unchanged"], counts["variants_missing"]) == (3, 1)
+    verdict = plan_variants(counts, {"partial": False}, index, settings_for(on_missing="delete"))
+    assert verdict["delete"]["allowed"] is False  # 1 of 6 is over 10 %
+    assert (
+        verdict["delete"]["because"]
+        == "delete 1 of 6 synced variants (16.7 %) is over max_missing_percent=10"
+    )
+    within = plan_variants(
+        counts, {"partial": False}, index, settings_for(on_missing="delete", max_missing_percent=20)
+    )
+    assert within["delete"]["allowed"] is True and within["guard"]["acting"] == 1
+    partial = plan_variants(
+        counts, {"partial": True}, index, settings_for(on_missing="delete", max_missing_percent=20)
+    )
+    assert partial["delete"] == {
+        "allowed": False,
+        "because": "the fetch did not provably see the whole catalog",
+    }
+    draft = plan_variants(counts, {"partial": False}, index, settings_for(on_missing="draft"))
+    assert draft["delete"] == {
+        "allowed": False,
+        "because": "on_missing=draft: a variant removed upstream is kept",
+    }
+
+
+def test_a_variant_kept_earlier_is_counted_each_run_and_planned_for_deletion_once_on_missing_is_delete():
+    before = SourceProduct.parse(tee()).kept()
+    after = copy.deepcopy(before)
+    del after["variants"][0]
+    # As a run under on_missing=ignore left it: the product in step, the variant still recorded.
+    in_step = {**desired_product(after, CTX)["metadata"], SYNC_VARIANTS_KEY: "72,73,71"}
     stored = [
-        {"id": f"prod_{r['id']}", "external_id": f"dummyjson:{r['id']}", "handle": f"tee-{r['id']}",
-         "metadata": desired_product(r, CTX)["metadata"], "variants": [{"id": "v"}]}
-        for r in records
-    ]  # fmt: skip
-    sink = Sink()
-    with StoreIndex.build(stored, prefix="dummyjson:") as index:
-        counts = plan_catalog([[records[0], changed]], [], CTX, index, sink, settings_for())
-        assert index.owned_variants == 6
-        assert (counts["unchanged"], counts["update"]) == (1, 1)
-        assert (counts["variants_unchanged"], counts["variants_missing"]) == (3, 1)
-        verdict = plan_variants(counts, {"partial": False}, index, settings_for(on_missing="delete"))
-        assert verdict["delete"]["allowed"] is False  # 1 of 6 is over 10 %
-        assert "1 of 6 synced variants" in verdict["delete"]["because"]
-        within = plan_variants(
-            counts, {"partial": False}, index, settings_for(on_missing="delete", max_missing_percent=20)
-        )
-        assert within["delete"] == {
-            "allowed": True,
-            "final": False,
-            "because": within["guard"]["reason"].replace("products", "variants"),
-        }
-        partial = plan_variants(
-            counts, {"partial": True}, index, settings_for(on_missing="delete", max_missing_percent=20)
-        )
-        assert partial["delete"]["allowed"] is False and partial["delete"]["final"] is False
-        draft = plan_variants(counts, {"partial": False}, index, settings_for(on_missing="draft"))
-        assert draft["delete"]["allowed"] is False and draft["delete"]["final"] is True
+        {"id": "prod_7", "external_id": "dummyjson:7", "handle": "tee", "metadata": in_step, "variants": []}
+    ]
+    for on_missing, action in (("ignore", "unchanged"), ("delete", "update")):
+        sink = Sink()
+        with StoreIndex.build(stored, prefix="dummyjson:") as index:
+            counts = plan_catalog([[after]], [], CTX, index, sink, settings_for(on_missing=on_missing))
+        assert (counts[action], counts["variants_missing"]) == (1, 1), on_missing
+        assert len(sink.items["update"]) == (action == "update")
 
 
 # --- sending ---------------------------------------------------------------------------------------------
@@ -456,8 +478,8 @@ def test_a_created_product_counts_its_variants():
     assert (outcome.counts["created"], outcome.counts["variants_created"]) == (1, 3)
 
 
-@pytest.mark.parametrize("deletes", [KEEP_FOR_NOW, KEEP_FOR_GOOD])
-def test_a_kept_variant_is_listed_with_why(deletes):
+def test_a_kept_variant_is_listed_with_why():
+    deletes = KEEP
     payload = desired(tee())
     store = VariantStore([stored("prod_1", payload)])
     record = tee()
@@ -478,4 +500,4 @@ def test_a_kept_variant_is_listed_with_why(deletes):
         deletes.because,
     )
     assert outcome.counts["variants_kept"] == 1
-    assert [kind for kind, _, _ in store.calls] == ([] if deletes is KEEP_FOR_NOW else ["products"])
+    assert [kind for kind, _, _ in store.calls] == ["products"]  # its new hash alone
