@@ -246,15 +246,16 @@ class BatchSender:
     def body(self, batch: Batch) -> dict[str, list[Any]]:
         """The request: each update merged with the product as the store held it at the last read."""
         body = batch.body()
-        body["update"] = [
-            self._product_writes[item["id"]]
-            if item["id"] in self._product_writes
-            else merge_update(item, held)
-            if (held := self._held.get(item["id"])) is not None and "variants" in item
-            else item
-            for item in body["update"]
-        ]
+        body["update"] = [self._update_body(item) for item in body["update"]]
         return body
+
+    def _update_body(self, item: dict[str, Any]) -> dict[str, Any]:
+        """One update as sent: a product with variants as ``_write_variants`` left it (its own fields
+        or hash), any other content update merged with the store, a draft as planned."""
+        if item["id"] in self._product_writes:
+            return self._product_writes[item["id"]]
+        held = self._held.get(item["id"])
+        return merge_update(item, held) if held is not None and "variants" in item else item
 
     def _write_variants(self, batch: Batch, outcome: BatchOutcome) -> Batch:
         """Write the options and variants of each product with variants to update, one product at a
@@ -286,7 +287,7 @@ class BatchSender:
                 log.warning("rejected %s: %s", rejection["external_id"] or item["id"], error.message)
                 continue
             outcome.count_variants(item, writes.counts, writes.kept, self.variant_deletes.because)
-            if writes.product is None:  # nothing of the product's own to write yet
+            if writes.product is None:  # the store holds the product's own fields and hash already
                 outcome.counts["updated" if writes.options or writes.variants else "unchanged"] += 1
                 continue
             self._product_writes[item["id"]] = writes.product
