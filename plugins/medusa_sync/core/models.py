@@ -32,6 +32,7 @@ from medusa_sync.core.number_rules import (
     NumberRule,
     shown,
 )
+from medusa_sync.core.ownership import SOURCE_VARIANT_KEY as SOURCE_VARIANT_KEY
 from medusa_sync.core.stock import parse_stock
 
 _LENIENT = ConfigDict(extra="ignore", str_strip_whitespace=True)
@@ -94,8 +95,8 @@ class KeptRecord(BaseModel):
 
 # Medusa allows up to this many options on a product in a sensible catalog; Shopify's limit too.
 MAX_OPTIONS = 3
-# The source variant id, on the Medusa variant the sync wrote for it (the variant's metadata).
-SOURCE_VARIANT_KEY = "source_variant_id"
+# The source variant id, on the Medusa variant the sync wrote for it (the variant's metadata), is
+# ``SOURCE_VARIANT_KEY``: defined with the other records of what the sync owns (``ownership``).
 
 
 def _money(value: Any, info: ValidationInfo) -> float:

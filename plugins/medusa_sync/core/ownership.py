@@ -31,7 +31,9 @@ handle is never sent on update. Pure: data in, data out.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 # What the merge needs of a product, on top of what ``upsert_batch`` reads to settle an item:
@@ -71,6 +73,42 @@ OWNED_VARIANT_KEY = "sync_variant_id"
 # combination of option values).
 SYNC_OPTION_TITLE = "Default option"
 SYNC_OPTION_VALUE = "Default"
+
+# The content hash of the sync's desired state, in a product's metadata (``mapping.content_hash``)
+# and, for a product with variants, in each of the sync's variants' metadata too.
+HASH_KEY = "sync_hash"
+
+# --- A product with variants (the source gives options and variants).
+# The source variant id, in the metadata of the Medusa variant the sync wrote for it: what makes a
+# variant the sync's (a variant without it is the merchant's), and how it is found again, never
+# by its position.
+SOURCE_VARIANT_KEY = "source_variant_id"
+# Each such variant's own content hash is in its metadata under ``HASH_KEY``; its source image
+# URL under this key.
+VARIANT_IMAGE_KEY = "image"
+# Product metadata records: the hash of the product-level fields alone (everything but options and
+# variants), and the source variant ids the product holds as the sync's, comma-separated (what the
+# plan's variant deletion guard counts, from the daily read of product metadata).
+FIELDS_HASH_KEY = "sync_fields_hash"
+SYNC_VARIANTS_KEY = "sync_variants"
+# What the send-time merge of a product with variants reads on top of ``MERGE_FIELDS`` (asked for
+# only when a batch holds such a product): its options and values, each variant's fields the
+# sync writes, and each variant's metadata (its source variant id and hash).
+VARIANT_MERGE_FIELDS = (
+    "options.id",
+    "options.title",
+    "options.values.value",
+    "variants.title",
+    "variants.sku",
+    "variants.barcode",
+    "variants.weight",
+    "variants.width",
+    "variants.height",
+    "variants.length",
+    "variants.manage_inventory",
+    "variants.metadata",
+    "variants.options.option_id",
+)
 
 
 def url_key(url: str) -> str:
@@ -282,3 +320,225 @@ def merge_update(update: Mapping[str, Any], current: Mapping[str, Any]) -> dict[
     ):
         del merged[SHIPPING_PROFILE_KEY]
     return merged
+
+
+# --- A product with variants: its options and variants are written through Medusa's own routes.
+
+
+def is_variant_payload(item: Mapping[str, Any]) -> bool:
+    """Whether a planned create or update is of a product with variants (its variants carry their
+    source variant ids); a product without variants is the one-variant product of before."""
+    return any(SOURCE_VARIANT_KEY in (v.get("metadata") or {}) for v in item.get("variants") or ())
+
+
+@dataclass(frozen=True)
+class VariantDeletes:
+    """Whether a variant of the sync's that the source no longer has may be deleted when it is sent.
+
+    Decided by the plan (``on_missing=delete``, a complete fetch, the variant deletion guard:
+    ``planning.plan_variants``) and by the send (not ``missing_proof_max_age_minutes`` or more
+    after the plan). A variant not deleted is kept and listed with ``because``; its product still
+    records it (``SYNC_VARIANTS_KEY``), so every later plan counts it again, and one under
+    ``on_missing=delete`` deletes it.
+    """
+
+    allowed: bool
+    because: str = ""
+
+    @classmethod
+    def from_plan(cls, decision: Mapping[str, Any] | None, *, stale_because: str | None) -> VariantDeletes:
+        """From the plan's ``variants.delete``; a plan that says nothing (an older run's plan)
+        deletes no variant."""
+        if not decision:
+            return cls(False, "the plan made no decision about variants removed upstream")
+        if decision.get("allowed") and stale_because:
+            return cls(False, f"the plan's proof is too old: {stale_because}")
+        return cls(bool(decision.get("allowed")), str(decision.get("because") or ""))
+
+
+VARIANT_COUNTS = ("created", "updated", "deleted", "unchanged", "kept")
+
+
+@dataclass
+class VariantWrites:
+    """What one update of a product with variants sends: an options batch (new options and option
+    values, first), a variants batch (``{create, update, delete}``), and the product's own update
+    for the product batch (None when the product itself needs no write)."""
+
+    options: dict[str, Any] | None = None
+    variants: dict[str, list[Any]] | None = None
+    product: dict[str, Any] | None = None
+    counts: Counter[str] = field(default_factory=Counter)
+    # The sync's variants the source no longer has, left in the store: source and Medusa ids.
+    kept: list[dict[str, str]] = field(default_factory=list)
+
+
+def _source_variant_id(variant: Mapping[str, Any]) -> str | None:
+    source_id = (variant.get("metadata") or {}).get(SOURCE_VARIANT_KEY)
+    return str(source_id) if source_id not in (None, "") else None
+
+
+def _option_values(variant: Mapping[str, Any], titles: Mapping[str, str]) -> dict[str, str]:
+    """A store variant's option values by option title (``titles``: option id → title)."""
+    return {
+        titles.get(o.get("option_id") or "", ""): o.get("value")
+        for o in variant.get("options") or ()
+        if o and o.get("option_id") in titles
+    }
+
+
+def _plain_amount(variant: Mapping[str, Any], currency_code: str) -> Any:
+    """The amount of the variant's plain price in the currency (the one ``merge_prices`` reuses)."""
+    for price in variant.get("prices") or ():
+        if price and price.get("currency_code") == currency_code and _is_plain(price):
+            return price.get("amount")
+    return None
+
+
+# A variant's fields the sync writes, compared with the store's one by one: only what differs is sent.
+_VARIANT_FIELDS = ("title", "sku", "barcode", "weight", "width", "height", "length")
+
+
+def variant_update(
+    want: Mapping[str, Any], have: Mapping[str, Any], titles: Mapping[str, str]
+) -> dict[str, Any]:
+    """The update of one of the sync's variants whose hash differs: only the fields that differ
+    from the store's (a field the source no longer has is cleared), its prices merged with the
+    variant's others (``merge_prices``) and only when the sync's amount changed, and its metadata
+    (the new hash). Inventory management is never turned off (see ``mapping.as_update``)."""
+    body: dict[str, Any] = {"id": have["id"]}
+    for name in _VARIANT_FIELDS:
+        if want.get(name) != have.get(name):
+            body[name] = want.get(name)
+    if want.get("manage_inventory") and not have.get("manage_inventory"):
+        body["manage_inventory"] = True
+    if _option_values(have, titles) != dict(want.get("options") or {}):
+        body["options"] = dict(want.get("options") or {})
+    prices = want.get("prices") or []
+    if any(_plain_amount(have, p["currency_code"]) != p["amount"] for p in prices):
+        body["prices"] = merge_prices(prices, have.get("prices"))
+    metadata = dict(want.get("metadata") or {})
+    if VARIANT_IMAGE_KEY not in metadata and (have.get("metadata") or {}).get(VARIANT_IMAGE_KEY):
+        metadata[VARIANT_IMAGE_KEY] = ""  # Medusa removes a metadata key sent as ""
+    body["metadata"] = metadata
+    return body
+
+
+def _option_writes(options: Sequence[Mapping[str, Any]], current: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The options batch that gives the product every option and value the source's variants use:
+    new options added whole, new values added to the option that has the title. Nothing is ever
+    removed (a merchant's variant may use it)."""
+    held = {o.get("title"): o for o in current.get("options") or () if o and o.get("id")}
+    add: list[dict[str, Any]] = []
+    update: list[dict[str, Any]] = []
+    for option in options:
+        have = held.get(option["title"])
+        if have is None:
+            add.append({"title": option["title"], "values": list(option["values"])})
+            continue
+        known = {v.get("value") for v in have.get("values") or () if v}
+        new = [value for value in option["values"] if value not in known]
+        if new:
+            update.append({"product_option_id": have["id"], "add": [{"value": value} for value in new]})
+    body = {key: value for key, value in (("add", add), ("update", update)) if value}
+    return body or None
+
+
+def merge_variant_update(
+    update: Mapping[str, Any], current: Mapping[str, Any], deletes: VariantDeletes
+) -> VariantWrites:
+    """What to send for a planned ``update`` of a product with variants, held by the store as
+    ``current`` (read with ``MERGE_FIELDS`` and ``VARIANT_MERGE_FIELDS``).
+
+    A variant is the sync's when its metadata names a source variant id; every other variant (the
+    merchant's) is in no write. Of the sync's: one whose stored hash equals the planned one is not
+    written; one that differs gets only what differs (``variant_update``); a source variant the
+    product lacks is created (its new option values added first, through the options batch); one
+    the source no longer has is deleted only when ``deletes`` allows it, else kept and counted.
+    The product's own fields go through the product batch, without ``variants`` (so nothing is
+    deleted by omission), and only when their hash (``FIELDS_HASH_KEY``) differs from the stored
+    one; the product's hash is written last of all, with them or alone.
+    """
+    writes = VariantWrites()
+    desired = {str(v["metadata"][SOURCE_VARIANT_KEY]): v for v in update.get("variants") or ()}
+    held = [v for v in current.get("variants") or () if v and v.get("id")]
+    ours = {source_id: v for v in held if (source_id := _source_variant_id(v))}
+    titles = {o["id"]: o.get("title") or "" for o in current.get("options") or () if o and o.get("id")}
+    create: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    for source_id, want in desired.items():
+        have = ours.get(source_id)
+        if have is None:
+            create.append(dict(want))
+        elif (have.get("metadata") or {}).get(HASH_KEY) == (want.get("metadata") or {}).get(HASH_KEY):
+            writes.counts["unchanged"] += 1
+        else:
+            changed.append(variant_update(want, have, titles))
+    delete = []
+    for source_id, have in ours.items():
+        if source_id in desired:
+            continue
+        if deletes.allowed:
+            delete.append(have["id"])
+        else:
+            writes.kept.append({"source_variant_id": source_id, "variant_id": have["id"]})
+    if create:
+        writes.options = _option_writes(update.get("options") or (), current)
+    if create or changed or delete:
+        writes.variants = {"create": create, "update": changed, "delete": delete}
+    writes.counts.update(
+        created=len(create), updated=len(changed), deleted=len(delete), kept=len(writes.kept)
+    )
+    recorded = [*desired, *(entry["source_variant_id"] for entry in writes.kept)]
+    writes.product = _product_write(update, current, recorded)
+    return writes
+
+
+def _product_write(
+    update: Mapping[str, Any], current: Mapping[str, Any], variant_ids: list[str]
+) -> dict[str, Any] | None:
+    """The product's own update for the product batch (``merge_variant_update``), or None when the
+    store holds it already: its fields when their hash changed, else only what its metadata lacks
+    (the new hash, the record of its variants)."""
+    planned = update.get("metadata") or {}
+    stored = current.get("metadata") or {}
+    records = {SYNC_VARIANTS_KEY: ",".join(variant_ids)}
+    if stored.get(FIELDS_HASH_KEY) != planned.get(FIELDS_HASH_KEY):
+        fields = {k: v for k, v in update.items() if k not in ("variants", "options")}
+        body = merge_update(fields, current)
+        body["metadata"] = {**body.get("metadata", {}), **records}
+        return body
+    metadata = {}
+    if stored.get(HASH_KEY) != planned.get(HASH_KEY):
+        metadata[HASH_KEY] = planned.get(HASH_KEY)
+    if set((stored.get(SYNC_VARIANTS_KEY) or "").split(",")) - {""} != set(variant_ids):
+        metadata |= records
+    return {"id": update["id"], "metadata": metadata} if metadata else None
+
+
+def variant_image_links(product: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
+    """The links still to make between a product's images and the sync's variants, as ``(image
+    id, [variant ids])``, one per image: each of the sync's variants gets the product image whose
+    URL its metadata names (``VARIANT_IMAGE_KEY``). ``product`` is as the product batch answers
+    it: images, and variants with their metadata and images.
+
+    Medusa lists as a variant's images the product's general images (linked to no variant) and
+    those linked to it, so an image every variant lists is general (or linked to all, which shows
+    the same): the variants naming it are all still to link, unless they are every variant.
+    """
+    by_url = {i["url"]: i["id"] for i in product.get("images") or () if i and i.get("id") and i.get("url")}
+    variants = [v for v in product.get("variants") or () if v and v.get("id")]
+    listing = {v["id"]: {i.get("id") for i in v.get("images") or () if i} for v in variants}
+    wanted: dict[str, list[str]] = {}
+    for variant in variants:
+        url = (variant.get("metadata") or {}).get(VARIANT_IMAGE_KEY)
+        if url in by_url and _source_variant_id(variant) is not None:
+            wanted.setdefault(by_url[url], []).append(variant["id"])
+    links = []
+    for image_id, variant_ids in wanted.items():
+        holding = {v for v, images in listing.items() if image_id in images}
+        if len(holding) == len(variants) and len(variant_ids) < len(variants):
+            holding = set()  # a general image: linked to none of them yet
+        if missing := [v for v in variant_ids if v not in holding]:
+            links.append((image_id, missing))
+    return links
