@@ -85,6 +85,9 @@ def expected(product: dict[str, Any]) -> dict[str, Any]:
     """What a store owner expects of one Shopify product in Medusa, read from the feed as sent."""
     options = [o["name"] for o in product["options"]]
     images = [i["src"] for i in product.get("images") or []]
+    # An image linked to no variant is the product's general one: a storefront shows it with every
+    # variant, beside the variant's own.
+    general = {i["src"] for i in product.get("images") or [] if not i.get("variant_ids")}
     variants = {}
     for variant in product["variants"]:
         values = [variant[f"option{n + 1}"] for n in range(len(options))]
@@ -96,6 +99,7 @@ def expected(product: dict[str, Any]) -> dict[str, Any]:
             "price": Decimal(variant["price"]),
             "stock": variant.get("inventory_quantity"),
             "image": _variant_image(product, variant),
+            "images": sorted(general | {_variant_image(product, variant)} - {None}),
         }
     return {
         "title": product["title"],
@@ -127,7 +131,8 @@ def actual(product: dict[str, Any], location: str) -> dict[str, Any]:
                 ),
                 None,
             ),
-            "image": next(iter(i["url"] for i in variant.get("images") or []), None),
+            "image": (variant.get("metadata") or {}).get("image"),
+            "images": sorted(i["url"] for i in variant.get("images") or []),
         }
     return {
         "title": product["title"],
@@ -173,11 +178,15 @@ def test_a_shopify_feed_syncs_field_exact_with_every_variant_its_stock_and_its_i
                     "title": "Default",
                     "options": {"Default option": "Default"},
                     "image": None,
+                    "images": want["images"],
                 }
             }
             got["variants"] = {"default": mine}
         else:
-            assert [o["title"] for o in held["options"]] == [o["name"] for o in product["options"]]
+            # Medusa lists a product's options in no set order: the same names, each once.
+            assert sorted(o["title"] for o in held["options"]) == sorted(
+                o["name"] for o in product["options"]
+            )
             for option in held["options"]:
                 upstream = next(o for o in product["options"] if o["name"] == option["title"])
                 assert sorted(v["value"] for v in option["values"]) == sorted(upstream["values"])
