@@ -23,9 +23,12 @@ from medusa_sync.core.ownership import (
     MERGE_FIELDS,
     VARIANT_MERGE_FIELDS,
     VariantDeletes,
+    VariantWrites,
+    is_shape_change,
     is_variant_payload,
     merge_update,
     merge_variant_update,
+    to_one_variant,
     variant_image_links,
 )
 from medusa_sync.core.store_state import create_verdict, verdict
@@ -127,6 +130,9 @@ class BatchSender:
         # The product batch's update of each product with variants whose options and variants
         # were written (``merge_variant_update``), by product id.
         self._product_writes: dict[str, dict[str, Any]] = {}
+        # The variant counts of a product whose shape changes, counted once the product batch
+        # that swaps its variants has written it: (the item, its writes), by product id.
+        self._swaps: dict[str, tuple[dict[str, Any], VariantWrites]] = {}
         # The source's fresh answer for each draft or delete asked about (by product id).
         self._reproven: dict[str, Answer] = {}
         # The store's current products (with the merge fields) by id, from the latest read.
@@ -230,7 +236,9 @@ class BatchSender:
         # variants the merge sorts into the sync's and the merchant's); drafts and deletes need none.
         merging = any("variants" in item for item in batch.update)
         fields = (*STORE_PRODUCT_FIELDS, *MERGE_FIELDS) if merging else STORE_PRODUCT_FIELDS
-        if any(is_variant_payload(item) for item in batch.update):
+        if merging:
+            # A product without variants may find the store holding the sync's variants of one
+            # with variants (its shape changed upstream: ``ownership.to_one_variant``).
             fields = (*fields, *VARIANT_MERGE_FIELDS)
         found = {p["id"]: p for p in self.store.list_products(fields=fields, ids=ids)}
         self._held.update(found)
@@ -269,14 +277,27 @@ class BatchSender:
         keep: list[tuple[Kind, Any]] = []
         for kind, item in batch.items():
             held = self._held.get(item["id"]) if kind == "update" else None
-            if held is None or not is_variant_payload(item):
+            if held is not None and is_shape_change(item, held):
+                writes = to_one_variant(item, held, self.variant_deletes)
+            elif held is not None and is_variant_payload(item):
+                writes = merge_variant_update(item, held, self.variant_deletes)
+            else:
                 keep.append((kind, item))
                 continue
-            writes = merge_variant_update(item, held, self.variant_deletes)
             try:
+                answer: dict[str, Any] = {}
                 if writes.options:
                     outcome.counts["requests"] += 1
-                    self.store.batch_product_options(item["id"], **writes.options)
+                    answer = self.store.batch_product_options(item["id"], **writes.options) or {}
+                if writes.option_titles is not None:
+                    # A shape change: its variants are swapped by the product batch, with the ids
+                    # of the options the product keeps (known once the options batch answered).
+                    assert writes.product is not None
+                    writes.product["option_ids"] = _option_ids(writes.option_titles, held, answer)
+                    self._swaps[item["id"]] = (item, writes)
+                    self._product_writes[item["id"]] = writes.product
+                    keep.append((kind, item))
+                    continue
                 if writes.variants:
                     outcome.counts["requests"] += 1
                     self.store.batch_product_variants(item["id"], **writes.variants)
@@ -286,7 +307,9 @@ class BatchSender:
                 rejection = outcome.reject(batch.subset([(kind, item)]), error)
                 log.warning("rejected %s: %s", rejection["external_id"] or item["id"], error.message)
                 continue
-            outcome.count_variants(item, writes.counts, writes.kept, self.variant_deletes.because)
+            outcome.count_variants(
+                item, writes.counts, writes.kept, writes.because or self.variant_deletes.because
+            )
             if writes.product is None:  # the store holds the product's own fields and hash already
                 outcome.counts["updated" if writes.options or writes.variants else "unchanged"] += 1
                 continue
@@ -305,6 +328,10 @@ class BatchSender:
             self._isolate(batch, outcome, error, retry=retry, settled=settled)
             return
         outcome.count_sent(batch, response)
+        for product in response.get("updated") or ():
+            if swapped := self._swaps.pop(product.get("id"), None):
+                item, writes = swapped
+                outcome.count_variants(item, writes.counts, writes.kept, writes.because)
         self._link_variant_images(response, outcome)
 
     def _link_variant_images(self, response: dict[str, Any], outcome: BatchOutcome) -> None:
@@ -348,6 +375,23 @@ class BatchSender:
         )
         for half in batch.halves():
             self._send(half, outcome, retry=retry, settled=True)
+
+
+def _option_ids(titles: Sequence[str], held: dict[str, Any], answer: dict[str, Any]) -> list[str]:
+    """The ids of the product's options with these titles: as the options batch answered (the
+    product with its options), else as the store held them before it."""
+    by_title = {o.get("title"): o["id"] for o in held.get("options") or () if o and o.get("id")}
+    by_title.update(
+        (o.get("title"), o["id"])
+        for o in (answer.get("product") or {}).get("options") or ()
+        if o and o.get("id")
+    )
+    missing = [title for title in titles if title not in by_title]
+    if missing:
+        raise RuntimeError(
+            f"product {held.get('id')}: no id for option(s) {', '.join(missing)} after adding them"
+        )
+    return [by_title[title] for title in titles]
 
 
 def _log_outcome(label: str, name: str, outcome: BatchOutcome) -> None:

@@ -371,6 +371,12 @@ class VariantWrites:
     counts: Counter[str] = field(default_factory=Counter)
     # The sync's variants the source no longer has, left in the store: source and Medusa ids.
     kept: list[dict[str, str]] = field(default_factory=list)
+    # A change of the product's shape (``shape_change``): the titles of the options the product
+    # keeps once ``product`` is sent, which then carries them as ``option_ids`` (the ids are known
+    # only once the options batch has answered). None: the product's options are not changed.
+    option_titles: list[str] | None = None
+    # Why the product was left as it is when its shape could not change (``shape_change``).
+    because: str = ""
 
 
 def _source_variant_id(variant: Mapping[str, Any]) -> str | None:
@@ -426,15 +432,18 @@ def variant_update(
 
 def _option_writes(options: Sequence[Mapping[str, Any]], current: Mapping[str, Any]) -> dict[str, Any] | None:
     """The options batch that gives the product every option and value the source's variants use:
-    new options added whole, new values added to the option that has the title. Nothing is ever
-    removed (a merchant's variant may use it)."""
+    new options added whole (exclusive to the product), new values added to the option that has
+    the title. Nothing is ever removed (a merchant's variant may use it)."""
     held = {o.get("title"): o for o in current.get("options") or () if o and o.get("id")}
     add: list[dict[str, Any]] = []
     update: list[dict[str, Any]] = []
     for option in options:
         have = held.get(option["title"])
         if have is None:
-            add.append({"title": option["title"], "values": list(option["values"])})
+            # Exclusive to the product, as the options of a product create are: a shared option
+            # must have a title no other shared option has ("Size" on two products would clash),
+            # and an exclusive one is deleted with its last link (``shape_change``).
+            add.append({"title": option["title"], "values": list(option["values"]), "is_exclusive": True})
             continue
         known = {v.get("value") for v in have.get("values") or () if v}
         new = [value for value in option["values"] if value not in known]
@@ -442,6 +451,16 @@ def _option_writes(options: Sequence[Mapping[str, Any]], current: Mapping[str, A
             update.append({"product_option_id": have["id"], "add": [{"value": value} for value in new]})
     body = {key: value for key, value in (("add", add), ("update", update)) if value}
     return body or None
+
+
+def _kept_default_option(update: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, str]:
+    """The value the sync's variants name on the sync's "Default option" when a product that had
+    one variant kept that option beside its source options (a merchant's variant used it when its
+    variants came: ``shape_change``). Medusa wants a variant to name a value of every option of
+    its product, so the sync's variants name the sync's value; otherwise nothing."""
+    titles = {o.get("title") for o in current.get("options") or () if o and o.get("id")}
+    source = {o.get("title") for o in update.get("options") or ()}
+    return {SYNC_OPTION_TITLE: SYNC_OPTION_VALUE} if SYNC_OPTION_TITLE in titles - source else {}
 
 
 def merge_variant_update(
@@ -459,15 +478,20 @@ def merge_variant_update(
     deleted by omission), and only when their hash (``FIELDS_HASH_KEY``) differs from the stored
     one; the product's hash is written last of all, with them or alone.
     """
-    writes = VariantWrites()
-    desired = {str(v["metadata"][SOURCE_VARIANT_KEY]): v for v in update.get("variants") or ()}
     held = [v for v in current.get("variants") or () if v and v.get("id")]
     ours = {source_id: v for v in held if (source_id := _source_variant_id(v))}
+    if not ours and _has_default_shape(current):
+        return _to_variants(update, current)
+    writes = VariantWrites()
+    desired = {str(v["metadata"][SOURCE_VARIANT_KEY]): v for v in update.get("variants") or ()}
     titles = {o["id"]: o.get("title") or "" for o in current.get("options") or () if o and o.get("id")}
+    default = _kept_default_option(update, current)
     create: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
     for source_id, want in desired.items():
         have = ours.get(source_id)
+        if default:
+            want = {**want, "options": {**want["options"], **default}}
         if have is None:
             create.append(dict(want))
         elif (have.get("metadata") or {}).get(HASH_KEY) == (want.get("metadata") or {}).get(HASH_KEY):
@@ -542,3 +566,139 @@ def variant_image_links(product: Mapping[str, Any]) -> list[tuple[str, list[str]
         if missing := [v for v in variant_ids if v not in holding]:
             links.append((image_id, missing))
     return links
+
+
+# --- A product's shape changing upstream: one variant becomes variants, or variants become one.
+#
+# Medusa 2.21.2 wants a variant to name a value of every option of its product, refuses to unlink
+# an option a live variant uses, and a product's options change only through the options batch or
+# a product update's ``option_ids``. That update (one workflow, all or nothing) links the options
+# named, writes its ``variants`` list (deleting every variant left out), then unlinks the options
+# left out: so the old variants and the new are swapped in that one request, and the product is
+# never without a variant to sell. Options it lacks are added first (options batch); an option
+# added to a product leaves its variants as they are.
+
+
+def _has_default_shape(current: Mapping[str, Any]) -> bool:
+    """Whether the product holds the one-variant shape the sync wrote: its variant (as
+    ``sync_variant_id`` finds it) or its "Default option"."""
+    titles = {o.get("title") for o in current.get("options") or () if o and o.get("id")}
+    return sync_variant_id(current) is not None or SYNC_OPTION_TITLE in titles
+
+
+def _used_option_titles(variants: Sequence[Mapping[str, Any]], current: Mapping[str, Any]) -> set[str]:
+    """The titles of the product's options that some of ``variants`` names a value of."""
+    titles = {o["id"]: o.get("title") or "" for o in current.get("options") or () if o and o.get("id")}
+    return {
+        titles[o["option_id"]]
+        for v in variants
+        for o in v.get("options") or ()
+        if o and o.get("option_id") in titles
+    }
+
+
+def is_shape_change(update: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
+    """Whether a planned update of a product without variants finds the store holding the sync's
+    variants of a product with variants (variants → one variant: ``shape_change``)."""
+    return (
+        "variants" in update
+        and not is_variant_payload(update)
+        and any(_source_variant_id(v) for v in current.get("variants") or () if v and v.get("id"))
+    )
+
+
+def _swap_body(
+    update: Mapping[str, Any],
+    current: Mapping[str, Any],
+    merchants: Sequence[Mapping[str, Any]],
+    new_variants: list[dict[str, Any]],
+    records: Mapping[str, str],
+) -> dict[str, Any]:
+    """The product update that swaps the sync's variants for ``new_variants``: the product's own
+    fields merged as usual (``merge_update``), then ``variants``: the merchant's variants by id
+    alone (left as they are, prices included), then the new ones; every variant left out (the
+    sync's old ones) is deleted. The merchant's go first: Medusa compares each listed variant's
+    option values with those after it, and one listed by id alone has none to compare."""
+    fields = {k: v for k, v in update.items() if k not in ("variants", "options")}
+    body = merge_update(fields, current)
+    body["variants"] = [*({"id": v["id"]} for v in merchants), *new_variants]
+    body["metadata"] = {**body.get("metadata", {}), **records}
+    return body
+
+
+def _to_variants(update: Mapping[str, Any], current: Mapping[str, Any]) -> VariantWrites:
+    """One variant → variants: the product the sync wrote with one variant on "Default option" now
+    has options and variants upstream. The sync's old variant (``sync_variant_id``) is deleted and
+    the source's variants created in the same product update, which also unlinks "Default option"
+    unless a merchant's variant uses it (then the sync's variants name its "Default" value beside
+    their own, as Medusa wants every option named). The new options and values are added first.
+    A merchant's variant is listed by id alone: it keeps its options and prices."""
+    writes = VariantWrites()
+    held = [v for v in current.get("variants") or () if v and v.get("id")]
+    old = sync_variant_id(current)
+    merchants = [v for v in held if v["id"] != old]
+    source_titles = [o["title"] for o in update.get("options") or ()]
+    kept = sorted(title for title in _used_option_titles(merchants, current) if title not in source_titles)
+    default = {SYNC_OPTION_TITLE: SYNC_OPTION_VALUE} if SYNC_OPTION_TITLE in kept else {}
+    create = [{**v, "options": {**v["options"], **default}} for v in update.get("variants") or ()]
+    writes.options = _option_writes(update.get("options") or (), current)
+    writes.option_titles = [*kept, *source_titles]
+    records = {
+        SYNC_VARIANTS_KEY: ",".join(str(v["metadata"][SOURCE_VARIANT_KEY]) for v in create),
+        OWNED_VARIANT_KEY: "",
+    }
+    writes.product = _swap_body(update, current, merchants, create, records)
+    writes.counts.update(created=len(create), deleted=int(old is not None))
+    return writes
+
+
+def to_one_variant(
+    update: Mapping[str, Any], current: Mapping[str, Any], deletes: VariantDeletes
+) -> VariantWrites:
+    """Variants → one variant: the source's newest record of the product has no options any more,
+    and the store holds the sync's variants (those with a source variant id). They are variants
+    removed upstream, so they follow the same rule (``deletes``, as ``merge_variant_update``): when
+    allowed, they are deleted and the one "Default" variant on "Default option" created in the
+    same product update (the option added first when the product lacks it), so the product sells
+    at the record's price; the source's options are unlinked with them.
+
+    When not allowed, or when a merchant's variant names a value of an option the source's
+    variants had (Medusa would want the new variant to name one too, and the sync has none to
+    give), the sync's variants are kept and listed with why, and the product's own fields are
+    written without ``variants``: the product still records them (``SYNC_VARIANTS_KEY``), so each
+    later plan counts them again, and one allowed to delete them makes the swap.
+    """
+    writes = VariantWrites()
+    held = [v for v in current.get("variants") or () if v and v.get("id")]
+    ours = [v for v in held if _source_variant_id(v)]
+    merchants = [v for v in held if not _source_variant_id(v)]
+    used = _used_option_titles(merchants, current) - {SYNC_OPTION_TITLE}
+    if not deletes.allowed or used:
+        writes.because = (
+            deletes.because
+            if not deletes.allowed
+            else f"a merchant's variant uses option(s) {', '.join(sorted(used))}, which the product's "
+            "one variant would have to name: the sync's variants are kept"
+        )
+        writes.kept = [
+            {"source_variant_id": _source_variant_id(v) or "", "variant_id": v["id"]} for v in ours
+        ]
+        writes.counts.update(kept=len(ours))
+        stored = (current.get("metadata") or {}).get(HASH_KEY)
+        if stored != (update.get("metadata") or {}).get(HASH_KEY):  # else in step: nothing to write
+            writes.product = merge_update({k: v for k, v in update.items() if k != "variants"}, current)
+        return writes
+    [planned] = update["variants"]
+    variant = {k: v for k, v in planned.items() if k not in ("id", "options")}
+    variant["options"] = {SYNC_OPTION_TITLE: SYNC_OPTION_VALUE}
+    if variant.get("manage_inventory") is None:
+        variant.pop("manage_inventory", None)
+    for name in ("sku", "barcode", "weight", "width", "height", "length"):
+        if variant.get(name) is None:
+            variant.pop(name, None)  # a new variant: nothing to clear
+    writes.options = _option_writes([{"title": SYNC_OPTION_TITLE, "values": [SYNC_OPTION_VALUE]}], current)
+    writes.option_titles = [SYNC_OPTION_TITLE]
+    records = {SYNC_VARIANTS_KEY: "", FIELDS_HASH_KEY: "", OWNED_VARIANT_KEY: ""}
+    writes.product = _swap_body(update, current, merchants, [variant], records)
+    writes.counts.update(created=1, deleted=len(ours))
+    return writes

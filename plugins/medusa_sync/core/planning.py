@@ -151,7 +151,7 @@ def plan_catalog(
         for record, desired in zip(records, desired_page, strict=True):
             existing = held.get(desired["external_id"])
             action = classify(desired, existing, full_refresh=settings.full_refresh)
-            if existing is not None and is_variant_payload(desired):
+            if existing is not None and (is_variant_payload(desired) or existing.source_variant_ids):
                 action = _variants_gone(counts, action, desired, existing, settings)
             if action == "create" and not ctx.shipping_profile_id:
                 counts["held_back"] += 1
@@ -182,8 +182,15 @@ def _variants_gone(
     """A product with variants already in the store: count the sync's variants its record names
     that the source no longer has (what the variant deletion guard weighs, each run while they are
     there), and under ``on_missing=delete`` plan an update of the product for them even when it is
-    otherwise unchanged (a variant kept under draft or ignore is deleted once that changes)."""
-    wanted = {v["metadata"][SOURCE_VARIANT_KEY] for v in desired["variants"]}
+    otherwise unchanged (a variant kept under draft or ignore is deleted once that changes).
+
+    A product whose record has no variants any more (its options dropped upstream) wants none of
+    the sync's variants it records: all of them count (``ownership.to_one_variant``)."""
+    wanted = {
+        str(v["metadata"][SOURCE_VARIANT_KEY])
+        for v in desired["variants"]
+        if SOURCE_VARIANT_KEY in (v.get("metadata") or {})
+    }
     gone = len(set(existing.source_variant_ids) - wanted)
     counts["variants_missing"] += gone
     return "update" if gone and action == "unchanged" and settings.on_missing == "delete" else action

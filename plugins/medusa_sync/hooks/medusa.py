@@ -507,7 +507,8 @@ class MedusaHook(BaseHook):
         before a variant can name it. Not sent again after a timeout: adding a value twice fails."""
         body = {"add": list(add), "update": list(update), "remove": list(remove)}
         path = f"/admin/products/{product_id}/options/batch"
-        return self.request("POST", path, params={"fields": "id"}, json=body, idempotent=False)
+        fields = "id,options.id,options.title"  # the ids of options just added, by title
+        return self.request("POST", path, params={"fields": fields}, json=body, idempotent=False)
 
     def batch_product_variants(
         self,

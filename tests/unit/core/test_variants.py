@@ -24,7 +24,9 @@ from medusa_sync.core.ownership import (
     SOURCE_VARIANT_KEY,
     SYNC_VARIANTS_KEY,
     VariantDeletes,
+    is_shape_change,
     merge_variant_update,
+    to_one_variant,
     variant_image_links,
 )
 from medusa_sync.core.planning import plan_catalog, plan_variants
@@ -501,3 +503,191 @@ def test_a_kept_variant_is_listed_with_why():
     )
     assert outcome.counts["variants_kept"] == 1
     assert [kind for kind, _, _ in store.calls] == ["products"]  # its new hash alone
+
+
+# --- a product's shape changing upstream ---------------------------------------------------------
+
+
+def plain_tee(**changes: Any) -> dict[str, Any]:
+    """The tee's record before it had variants: one price, no options."""
+    record = {k: v for k, v in tee().items() if k not in ("options", "variants")}
+    return {**record, "price": 18.5, "sku": "T-1", **changes}
+
+
+def held_one_variant(merchants: bool) -> dict[str, Any]:
+    """The tee as the sync wrote it with one variant ("Default option"/"Default", recorded), with a
+    merchant's "Gift box" variant on the same option when ``merchants``."""
+    payload = desired(plain_tee())
+    values = [{"value": "Default"}, *([{"value": "Gift box"}] if merchants else [])]
+    default = {
+        "id": "variant_default",
+        "title": "Default",
+        "metadata": None,
+        "options": [{"value": "Default", "option_id": "opt_default"}],
+        "prices": [{"id": "price_default", "amount": 18.5, "currency_code": "usd"}],
+    }
+    gift = {
+        "id": "variant_gift",
+        "title": "Gift box",
+        "metadata": None,
+        "options": [{"value": "Gift box", "option_id": "opt_default"}],
+        "prices": [{"id": "price_gift", "amount": 25.0, "currency_code": "usd"}],
+    }
+    return {
+        "id": "prod_7",
+        "metadata": {HASH_KEY: payload["metadata"][HASH_KEY], "sync_variant_id": "variant_default"},
+        "options": [{"id": "opt_default", "title": "Default option", "values": values}],
+        "variants": [default, *([gift] if merchants else [])],
+        "images": [{"id": "img_0", "url": "https://img.example/tee.jpg", "rank": 0}],
+    }
+
+
+def test_one_variant_becoming_variants_swaps_the_default_for_the_sources_in_one_product_update():
+    payload = desired(tee())
+    writes = merge_variant_update(
+        as_update(payload, "prod_7", "variant_default"), held_one_variant(False), KEEP
+    )
+    # The source's options are added first; no variant route: the product update swaps them.
+    assert writes.options == {
+        "add": [
+            {"title": "Size", "values": ["S", "M"], "is_exclusive": True},
+            {"title": "Colour", "values": ["Black", "White"], "is_exclusive": True},
+        ]
+    }
+    assert writes.variants is None
+    assert writes.option_titles == ["Size", "Colour"]  # "Default option" unlinked with its variant
+    assert writes.product["variants"] == payload["variants"]  # the old default left out: deleted
+    assert "options" not in writes.product and writes.product["title"] == "Organic Tee"
+    assert writes.product["metadata"][SYNC_VARIANTS_KEY] == "71,72,73"
+    assert writes.product["metadata"]["sync_variant_id"] == ""
+    assert dict(writes.counts) == {"created": 3, "deleted": 1}
+
+
+def test_a_merchants_variant_on_the_default_option_keeps_it_and_the_syncs_variants_name_its_default():
+    payload = desired(tee())
+    store = held_one_variant(True)
+    writes = merge_variant_update(as_update(payload, "prod_7", None), store, DELETE)
+    assert writes.option_titles == ["Default option", "Size", "Colour"]
+    merchants, *created = writes.product["variants"]
+    assert merchants == {"id": "variant_gift"}  # first, by id alone: its options and prices stay
+    assert [v["options"] for v in created] == [
+        {"Size": "S", "Colour": "Black", "Default option": "Default"},
+        {"Size": "M", "Colour": "Black", "Default option": "Default"},
+        {"Size": "S", "Colour": "White", "Default option": "Default"},
+    ]
+    assert [v["metadata"] for v in created] == [v["metadata"] for v in payload["variants"]]
+    # Once swapped, a later update compares the variants with "Default" named: nothing to write
+    # for the unchanged, and a new variant names it too.
+    after = {
+        **store,
+        "options": [*store["options"], *held(payload)["options"]],
+        "variants": [store["variants"][1], *held(payload)["variants"][1:]],
+    }
+    for variant in after["variants"][1:]:
+        variant["options"].append({"value": "Default", "option_id": "opt_default"})
+    record = tee()
+    record["variants"][0]["title"] = "S / Black (new)"
+    record["variants"].append(
+        {"id": 74, "title": "M / White", "options": {"Size": "M", "Colour": "White"}, "price": 23}
+    )
+    again = merge_variant_update(as_update(desired(record), "prod_7", None), after, DELETE)
+    assert again.option_titles is None and again.options is None
+    [renamed] = again.variants["update"]
+    assert set(renamed) == {"id", "title", "metadata"}
+    [new] = again.variants["create"]
+    assert new["options"] == {"Size": "M", "Colour": "White", "Default option": "Default"}
+    assert again.counts["unchanged"] == 2
+
+
+def test_variants_becoming_one_variant_swap_under_the_variant_rule_for_the_default_at_the_records_price():
+    store = held(desired(tee()))
+    store["variants"] = store["variants"][1:]  # no merchant's variant
+    update = as_update(desired(plain_tee()), "prod_7", "variant_73")
+    assert is_shape_change(update, store)
+    writes = to_one_variant(update, store, DELETE)
+    assert writes.options == {
+        "add": [{"title": "Default option", "values": ["Default"], "is_exclusive": True}]
+    }
+    assert writes.option_titles == ["Default option"]  # Size and Colour unlinked with the variants
+    [default] = writes.product["variants"]  # the sync's three left out: deleted
+    assert default == {
+        "title": "Default",
+        "sku": "T-1",
+        "options": {"Default option": "Default"},
+        "prices": [{"amount": 18.5, "currency_code": "usd"}],
+    }
+    assert writes.product["metadata"][HASH_KEY] == update["metadata"][HASH_KEY]
+    assert {k: writes.product["metadata"][k] for k in (SYNC_VARIANTS_KEY, FIELDS_HASH_KEY)} == {
+        SYNC_VARIANTS_KEY: "",
+        FIELDS_HASH_KEY: "",
+    }
+    assert dict(writes.counts) == {"created": 1, "deleted": 3}
+
+
+def test_variants_becoming_one_are_kept_when_not_allowed_or_when_a_merchants_variant_needs_the_options():
+    update = as_update(desired(plain_tee()), "prod_7", None)
+    alone = held(desired(tee()))
+    alone["variants"] = alone["variants"][1:]
+    kept = to_one_variant(update, alone, KEEP)
+    assert kept.option_titles is None and kept.options is None and kept.because == KEEP.because
+    assert [k["source_variant_id"] for k in kept.kept] == ["73", "72", "71"]
+    assert (
+        "variants" not in kept.product and kept.product["metadata"][HASH_KEY] == update["metadata"][HASH_KEY]
+    )
+    alone["metadata"][HASH_KEY] = update["metadata"][HASH_KEY]
+    assert to_one_variant(update, alone, KEEP).product is None  # in step: nothing to write
+
+    blocked = to_one_variant(update, held(desired(tee())), DELETE)  # the merchant's Tall / White
+    assert blocked.option_titles is None and blocked.counts["kept"] == 3
+    assert blocked.because.startswith("a merchant's variant uses option(s) Colour, Size")
+
+
+def test_a_product_whose_record_lost_its_variants_counts_them_missing_and_deletes_them_only_under_delete():
+    before = SourceProduct.parse(tee()).kept()
+    after = SourceProduct.parse(plain_tee()).kept()
+    in_step = {**desired_product(after, CTX)["metadata"], SYNC_VARIANTS_KEY: "71,72,73"}
+    stored = [
+        {"id": "prod_7", "external_id": "dummyjson:7", "handle": "tee", "metadata": in_step, "variants": []}
+    ]
+    for on_missing, action in (("ignore", "unchanged"), ("delete", "update")):
+        sink = Sink()
+        with StoreIndex.build(stored, prefix="dummyjson:") as index:
+            counts = plan_catalog([[after]], [], CTX, index, sink, settings_for(on_missing=on_missing))
+        assert (counts[action], counts["variants_missing"]) == (1, 3), on_missing
+    assert before["variants"]  # the store's record came from a product with variants
+
+
+class ShapeStore(VariantStore):
+    """The variant store whose options batch answers with the product's options, new ones included."""
+
+    def batch_product_options(self, product_id, **body):
+        super().batch_product_options(product_id, **body)
+        options = self.products[product_id]["options"]
+        added = [{"id": f"opt_new_{o['title']}", "title": o["title"]} for o in body.get("add", [])]
+        return {"product": {"id": product_id, "options": [*options, *added]}}
+
+
+def test_a_swap_sends_the_options_then_the_product_with_the_option_ids_and_counts_once_written():
+    before = desired(plain_tee())
+    store = ShapeStore(
+        [
+            {
+                **held_one_variant(False),
+                "external_id": "dummyjson:7",
+                "handle": "organic-tee",
+                "status": "published",
+                "updated_at": "2026-11-28T10:00:00.000Z",
+            }
+        ]
+    )
+    batch = Batch()
+    update = as_update(desired(tee()), "prod_7", None)
+    batch.add("update", update, planned=planned("dummyjson:7", before["metadata"][HASH_KEY]))
+    outcome = BatchSender(store, variant_deletes=KEEP).send_file(
+        batch, name="b.json", retry=False, newer_run=None
+    )
+    assert [kind for kind, _, _ in store.calls] == ["options", "products"]
+    [sent] = store.posts[-1]["update"]
+    assert sent["option_ids"] == ["opt_new_Size", "opt_new_Colour"]
+    assert (outcome.counts["variants_created"], outcome.counts["variants_deleted"]) == (3, 1)
+    assert outcome.counts["updated"] == 1 and outcome.rejected == []

@@ -763,7 +763,8 @@ def test_a_products_options_variants_and_image_links_go_to_their_own_routes_retr
         ("POST", "/admin/products/prod_1/images/img_1/variants/batch"),
     ]
     assert server.requests[0].json() == {"add": [], "update": add, "remove": []}
-    assert server.requests[0].param("fields") == ["id"]  # the answer is not read: keep it small
+    # The answer is read for the ids of the options just added (a product's shape changing).
+    assert server.requests[0].param("fields") == ["id,options.id,options.title"]
     assert server.requests[1].json() == {
         "create": [],
         "update": [{"id": "variant_1", "title": "XL"}],
