@@ -184,6 +184,7 @@ def test_one_variant_becomes_variants_in_one_swap_and_variants_are_kept_under_ig
     # Under on_missing=ignore the products whose options were dropped keep the sync's variants.
     for n in (TALL, SHED):
         assert {v["id"] for v in after[n]["variants"]} == {v["id"] for v in before[n]["variants"]}
+        assert after[n]["title"] == f"Plain Tee {n}"  # the product's own fields are written
     variants = outcome.report["variants"]
     assert (variants["created"], variants["deleted"], variants["kept"]) == (4 + 3, 2, 8 + 4)
     kept = {(k["external_id"], k["reason"]) for k in outcome.report["kept_variants"]}

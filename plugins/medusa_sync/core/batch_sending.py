@@ -21,6 +21,7 @@ from medusa_sync.core.mapping import is_draft_update
 from medusa_sync.core.missing import Answer
 from medusa_sync.core.ownership import (
     MERGE_FIELDS,
+    SYNC_VARIANTS_KEY,
     VARIANT_MERGE_FIELDS,
     VariantDeletes,
     VariantWrites,
@@ -236,9 +237,13 @@ class BatchSender:
         # variants the merge sorts into the sync's and the merchant's); drafts and deletes need none.
         merging = any("variants" in item for item in batch.update)
         fields = (*STORE_PRODUCT_FIELDS, *MERGE_FIELDS) if merging else STORE_PRODUCT_FIELDS
-        if merging:
-            # A product without variants may find the store holding the sync's variants of one
-            # with variants (its shape changed upstream: ``ownership.to_one_variant``).
+        if any(
+            is_variant_payload(item)
+            # A product planned without variants whose store product records the sync's variants
+            # (its shape changed upstream: ``ownership.to_one_variant``).
+            or SYNC_VARIANTS_KEY in (batch.planned_for("update", item) or {})
+            for item in batch.update
+        ):
             fields = (*fields, *VARIANT_MERGE_FIELDS)
         found = {p["id"]: p for p in self.store.list_products(fields=fields, ids=ids)}
         self._held.update(found)

@@ -20,7 +20,7 @@ from medusa_sync.core.diff import StoreProduct, classify
 from medusa_sync.core.handles import HandleAllocator
 from medusa_sync.core.mapping import MappingContext, as_create, as_update, desired_product, draft_update
 from medusa_sync.core.missing import Answer, Confirmation, GuardDecision, judge
-from medusa_sync.core.ownership import SOURCE_VARIANT_KEY, is_variant_payload
+from medusa_sync.core.ownership import SOURCE_VARIANT_KEY, SYNC_VARIANTS_KEY, is_variant_payload
 from medusa_sync.core.report import MAX_LISTED
 from medusa_sync.core.shipping import NO_PROFILE
 from medusa_sync.core.store_index import StoreIndex
@@ -166,7 +166,12 @@ def plan_catalog(
                 sink.add("create", as_create(desired, handle, ctx.shipping_profile_id))
             elif action == "update":
                 update = as_update(desired, existing.id, existing.variant_id, ctx.shipping_profile_id)
-                sink.add("update", update, planned_state(existing))
+                state = planned_state(existing)
+                if existing.sync_variants and not is_variant_payload(desired):
+                    # Its variants dropped upstream: the send reads the product's variants to swap
+                    # them (``ownership.to_one_variant``); other one-variant reads stay as small.
+                    state[SYNC_VARIANTS_KEY] = existing.sync_variants
+                sink.add("update", update, state)
     if counts["held_back"]:
         log.warning("%d new product(s) not created: %s", counts["held_back"], NO_PROFILE)
     return counts

@@ -491,7 +491,8 @@ class MedusaHook(BaseHook):
     # -- a product's options and variants ----------------------------------------------------------
     # Their own routes, for a product with variants: a product update's ``variants`` list deletes
     # every variant it leaves out, these touch only the variants they name. The answers are asked
-    # for with their ids alone (the routes answer with whole records otherwise).
+    # for with ids alone (the routes answer with whole records otherwise): the product's, and for
+    # the options batch its options' ids and titles.
 
     def batch_product_options(
         self,

@@ -655,6 +655,12 @@ def test_a_product_whose_record_lost_its_variants_counts_them_missing_and_delete
             counts = plan_catalog([[after]], [], CTX, index, sink, settings_for(on_missing=on_missing))
         assert (counts[action], counts["variants_missing"]) == (1, 3), on_missing
     assert before["variants"]  # the store's record came from a product with variants
+    # Planned against the sync's variants: the send reads them (and only then) to swap them.
+    states: list = []
+    sink.add = lambda kind, item, planned=None: states.append(planned)
+    with StoreIndex.build(stored, prefix="dummyjson:") as index:
+        plan_catalog([[after]], [], CTX, index, sink, settings_for(on_missing="delete"))
+    assert [state[SYNC_VARIANTS_KEY] for state in states] == ["71,72,73"]
 
 
 class ShapeStore(VariantStore):
@@ -691,3 +697,29 @@ def test_a_swap_sends_the_options_then_the_product_with_the_option_ids_and_count
     assert sent["option_ids"] == ["opt_new_Size", "opt_new_Colour"]
     assert (outcome.counts["variants_created"], outcome.counts["variants_deleted"]) == (3, 1)
     assert outcome.counts["updated"] == 1 and outcome.rejected == []
+
+
+def test_a_product_planned_with_the_syncs_variants_is_read_with_them_and_swapped_to_one_variant():
+    payload = desired(tee())
+    update = as_update(desired(plain_tee()), "prod_7", "variant_73")
+    state = planned("dummyjson:7", payload["metadata"][HASH_KEY])
+    for plan, variant_read in ((state, False), ({**state, SYNC_VARIANTS_KEY: "71,72,73"}, True)):
+        store = ShapeStore([{**stored("prod_7", payload), "variants": held(payload)["variants"][1:]}])
+        reads: list[tuple[str, ...]] = []
+        listing = store.list_products
+
+        def list_products(*, fields, listing=listing, reads=reads, **kwargs):
+            reads.append(tuple(fields))
+            return listing(fields=fields, **kwargs)
+
+        store.list_products = list_products
+        batch = Batch()
+        batch.add("update", update, planned=plan)
+        BatchSender(store, variant_deletes=DELETE).send_file(
+            batch, name="b.json", retry=False, newer_run=None
+        )
+        # A one-variant product's read is as before; one planned with the sync's variants reads them.
+        assert ("variants.metadata" in reads[0]) is variant_read
+    [sent] = store.posts[-1]["update"]
+    assert sent["option_ids"] == ["opt_new_Default option"]
+    assert [v["title"] for v in sent["variants"]] == ["Default"]
