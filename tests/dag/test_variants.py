@@ -366,21 +366,47 @@ def test_the_kept_variant_is_deleted_alone_once_on_missing_is_delete(
     assert all(mismatches(after[n], r) == [] for n, r in enumerate(variant_catalog.products, start=1))
 
 
-def test_a_variant_with_another_products_sku_costs_its_product_a_rejection_with_the_reason(
+def test_a_variant_with_a_sku_the_store_already_holds_costs_its_product_a_rejection_with_the_reason(
     sync, variant_catalog, medusa_store_module, medusa_proxy
 ):
+    """A sku two records of the feed share is quarantined by the fetch (``core.validation``); one a
+    product outside the feed holds in the store (a merchant's own) only Medusa can refuse: that
+    costs the one product a rejection naming the sku, and the rest of its batch lands."""
+    store = medusa_store_module
+    taken = "MERCHANT-OWN-SKU-1"
+    hand_made = {
+        "title": "Hand-made Scarf",
+        "options": [{"title": "Kind", "values": ["One"]}],
+        "variants": [
+            {
+                "title": "One",
+                "sku": taken,
+                "options": {"Kind": "One"},
+                "prices": [{"amount": 5, "currency_code": "usd"}],
+            }
+        ],
+    }
+    merchants = _ok(store.admin.post("/admin/products", json=hand_made))["product"]
     changed = copy.deepcopy(variant_catalog.products)
-    taken = changed[2]["variants"][0]["sku"]  # product 3's first variant
     clashing = changed[11]  # product 12: 12 variants, every size of both colours
     clashing["variants"][0]["sku"] = taken
+    clashing["variants"][1]["price"] = 99.5  # a change the rest of the product would carry
+    other = changed[4]
+    other["variants"][0]["price"] = 42.25  # another product of the same batch
     variant_catalog.replace_products(changed)
     outcome = sync()
     assert outcome.returncode == 0, outcome.output[-5000:]
     report = outcome.report
     assert report["status"] == "success", report["failed_because"]
+    assert report["source"]["quarantined"] == 0, report["quarantine"]
     [rejected] = report["rejected"]
     assert rejected["external_id"] == "dummyjson:12"
     assert taken in rejected["message"], rejected
-    store = synced(medusa_store_module)
-    assert store[3]["variants"][0]["sku"] == taken
-    assert by_source_variant(store[12])[1201]["sku"] != taken
+    held = synced(store)
+    assert by_source_variant(held[12])[1201]["sku"] != taken
+    # The product's other change waits with it: its variants are written in one request.
+    assert 99.5 not in [p["amount"] for p in by_source_variant(held[12])[1202]["prices"]]
+    fifth = by_source_variant(held[other["id"]])[other["variants"][0]["id"]]
+    assert [p["amount"] for p in fifth["prices"] if p["currency_code"] == "usd"] == [42.25]
+    still = _ok(store.admin.get(f"/admin/products/{merchants['id']}", params={"fields": "variants.sku"}))
+    assert [v["sku"] for v in still["product"]["variants"]] == [taken]
