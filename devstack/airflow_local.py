@@ -32,8 +32,12 @@ def medusa_connection(
     return {"conn_type": "medusa", "host": url, "login": email, "password": password}
 
 
-def source_connection(url: str) -> dict[str, Any]:
-    return {"conn_type": "http", "host": url}
+def source_connection(url: str, source_format: str | None = None) -> dict[str, Any]:
+    """The source's connection: an ``http`` one as before, or, given a ``source_format``, a
+    ``product_catalog`` one naming it."""
+    if source_format is None:
+        return {"conn_type": "http", "host": url}
+    return {"conn_type": "product_catalog", "host": url, "extra": {"source_format": source_format}}
 
 
 def fernet_key() -> str:

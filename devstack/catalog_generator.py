@@ -1,4 +1,6 @@
-"""Synthetic DummyJSON-shaped products, so load tests and demos can use catalogs far larger than 194."""
+"""Synthetic products, so load tests and demos can use catalogs far larger than 194: DummyJSON-shaped
+(``generate_catalog``), or in Shopify's ``products.json`` shape with variants
+(``generate_shopify_catalog``)."""
 
 from __future__ import annotations
 
@@ -261,3 +263,146 @@ def iter_catalog(n: int, seed: int = 0) -> Iterator[dict[str, Any]]:
             }
         )
         yield product
+
+
+# --- Shopify's products.json shape: products with sizes and colours ---------------------------------
+
+SHOPIFY_TYPES = ("T-Shirts", "Hoodies", "Sneakers", "Dresses", "Caps", "Socks", "Jackets", "Bags")
+SHOPIFY_SIZES = ("XS", "S", "M", "L", "XL", "XXL", "3XL", "4XL", "5XL", "6XL")
+SHOPIFY_COLOURS = ("Black", "White", "Red", "Blue", "Green", "Grey", "Navy", "Olive", "Sand", "Pink")
+SHOPIFY_IMAGE_HOST = "https://cdn.example.com/shopify"
+# The product with 10 sizes x 10 colours (when the catalog has that many products).
+HUNDRED_VARIANTS_AT = 3
+# Every this many products, one without product_type (Shopify allows it: no category).
+UNTYPED_EVERY = 17
+# Every this many products, tags as the Admin API sends them (one comma-separated string).
+TAGS_AS_TEXT_EVERY = 5
+_SHOPIFY_PRODUCT_BASE = 8_000_000_000
+_SHOPIFY_VARIANT_BASE = 40_000_000_000
+_SHOPIFY_IMAGE_BASE = 30_000_000_000
+
+
+def shopify_product_id(n: int) -> int:
+    """The id of the ``n``-th generated Shopify product (1-based)."""
+    return _SHOPIFY_PRODUCT_BASE + n
+
+
+def generate_shopify_catalog(n: int, seed: int = 0) -> list[dict[str, Any]]:
+    """``n`` products in Shopify's ``products.json`` shape, the same for the same ``n`` and ``seed``.
+
+    Each has 1 to 12 variants over sizes and colours (one ``Title``/``Default Title`` variant for a
+    product without options); product ``HUNDRED_VARIANTS_AT`` has 10 sizes x 10 colours. Images:
+    one or two shared by all variants, and one per colour linked to that colour's variants
+    (``variant_ids``, and each variant's ``featured_image``). Prices are strings with cents, skus
+    and barcodes unique across the catalog, ``inventory_quantity`` 0 to 60.
+    """
+    return list(iter_shopify_catalog(n, seed))
+
+
+def iter_shopify_catalog(n: int, seed: int = 0) -> Iterator[dict[str, Any]]:
+    if n < 0:
+        raise ValueError(f"n must be non-negative, got {n}")
+    rng = random.Random(f"shopify-{seed}")
+    for pid in range(1, n + 1):
+        product_id = shopify_product_id(pid)
+        kind = SHOPIFY_TYPES[rng.randrange(len(SHOPIFY_TYPES))]
+        brand, adjective = BRANDS[rng.randrange(len(BRANDS))], ADJECTIVES[rng.randrange(len(ADJECTIVES))]
+        title = f"{brand} {adjective} {kind[:-1]} {pid}"
+        handle = "-".join(title.lower().replace("&", "and").split())
+        if pid == HUNDRED_VARIANTS_AT:
+            sizes, colours = SHOPIFY_SIZES, SHOPIFY_COLOURS
+        else:
+            sizes = SHOPIFY_SIZES[: rng.choice((1, 1, 2, 3, 4))]
+            colours = SHOPIFY_COLOURS[rng.randrange(4) : 4][: rng.choice((1, 2, 3))]
+        base = 5 * 10 ** (rng.random() * 2)  # 5.00 to 500.00
+        shared = [
+            {
+                "id": _SHOPIFY_IMAGE_BASE + pid * 100 + k,
+                "product_id": product_id,
+                "position": k,
+                "src": f"{SHOPIFY_IMAGE_HOST}/{handle}/main-{k}.jpg",
+                "variant_ids": [],
+            }
+            for k in range(1, 1 + rng.choice((1, 2)))
+        ]
+        combos = [(size, colour) for colour in colours for size in sizes]
+        single = len(combos) == 1
+        variants: list[dict[str, Any]] = []
+        by_colour: dict[str, list[int]] = {}
+        for k, (size, colour) in enumerate(combos, start=1):
+            variant_id = _SHOPIFY_VARIANT_BASE + pid * 1000 + k
+            values = (
+                ["Default Title"]
+                if single
+                else [v for v, many in ((size, len(sizes) > 1), (colour, len(colours) > 1)) if many]
+            )
+            quantity = rng.randrange(61)
+            variants.append(
+                {
+                    "id": variant_id,
+                    "product_id": product_id,
+                    "title": " / ".join(values),
+                    "option1": values[0],
+                    "option2": values[1] if len(values) > 1 else None,
+                    "option3": None,
+                    "sku": f"SHP-{pid:05d}-{k:03d}",
+                    "barcode": str(2 * 10**12 + pid * 1000 + k),
+                    "price": f"{base + SHOPIFY_SIZES.index(size) * 1.5:.2f}",
+                    "compare_at_price": None,
+                    "grams": 100 + rng.randrange(900),
+                    "available": quantity > 0,
+                    "inventory_quantity": quantity,
+                    "requires_shipping": True,
+                    "taxable": True,
+                    "position": k,
+                    "featured_image": None,
+                }
+            )
+            by_colour.setdefault(colour, []).append(variant_id)
+        coloured = []
+        if not single and len(colours) > 1:
+            for k, colour in enumerate(colours, start=len(shared) + 1):
+                coloured.append(
+                    {
+                        "id": _SHOPIFY_IMAGE_BASE + pid * 100 + k,
+                        "product_id": product_id,
+                        "position": k,
+                        "src": f"{SHOPIFY_IMAGE_HOST}/{handle}/{colour.lower()}.jpg",
+                        "variant_ids": by_colour[colour],
+                    }
+                )
+            image_of = {vid: image for image in coloured for vid in image["variant_ids"]}
+            for variant in variants:
+                variant["featured_image"] = image_of[variant["id"]]
+        if single:
+            options = [{"name": "Title", "position": 1, "values": ["Default Title"]}]
+        else:
+            options = [
+                {"name": name, "position": position, "values": list(values)}
+                for position, (name, values) in enumerate(
+                    (
+                        (name, values)
+                        for name, values in (("Size", sizes), ("Color", colours))
+                        if len(values) > 1
+                    ),
+                    start=1,
+                )
+            ]
+        tags = sorted(
+            {kind.lower(), *rng.sample(("new", "sale", "organic", "summer", "winter", "unisex"), 2)}
+        )
+        yield {
+            "id": product_id,
+            "title": title,
+            "handle": handle,
+            "body_html": f"<p>{title}: soft, durable and made to last.</p>",
+            "published_at": "2026-01-01T00:00:00-05:00",
+            "created_at": "2026-01-01T00:00:00-05:00",
+            "updated_at": "2026-01-02T00:00:00-05:00",
+            "vendor": brand,
+            "product_type": "" if pid % UNTYPED_EVERY == 0 else kind,
+            "tags": ", ".join(tags) if pid % TAGS_AS_TEXT_EVERY == 0 else tags,
+            "variants": variants,
+            "images": shared + coloured,
+            "options": options,
+        }

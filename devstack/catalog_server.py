@@ -1,6 +1,9 @@
 """A local DummyJSON-compatible catalog, so tests, CI and demos never depend on the public API.
 
 Run it with ``python -m devstack.catalog_server [--port 8001] [--file PATH | --generate N]``.
+It also answers in Shopify's shape: ``/products.json`` (``page``/``limit``, or ``Link: rel="next"``
+headers with ``--link-paging``) and ``/products/{id}.json``; ``--shopify N`` serves N generated
+Shopify-shaped products with variants (``catalog_generator.generate_shopify_catalog``).
 Faults (errors, 429 bursts, latency, truncated bodies) can be switched on per test, either through
 ``CatalogServer.set_faults`` or with ``POST /__faults``, to prove that clients retry and fail loudly.
 """
@@ -8,6 +11,7 @@ Faults (errors, 429 bursts, latency, truncated bodies) can be switched on per te
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import json
 import logging
@@ -27,11 +31,15 @@ from types import TracebackType
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from devstack.catalog_generator import generate_catalog
+from devstack.catalog_generator import generate_catalog, generate_shopify_catalog
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LIMIT = 30
+# Shopify's products.json: 30 a page unless asked, at most 250.
+SHOPIFY_DEFAULT_LIMIT = 30
+SHOPIFY_MAX_LIMIT = 250
+_SHOPIFY_PRODUCT = re.compile(r"/products/(\d+)\.json")
 FAULT_KINDS = ("error", "burst_429", "latency", "truncate", "empty_page", "short_page", "shifted_page")
 FAULTS_PATH = "/__faults"
 HEALTH_PATH = "/health"
@@ -361,7 +369,10 @@ class _Handler(BaseHTTPRequestHandler):
             owner._apply_edit_after(path, params)
             if plan.truncate:
                 owner._count_fault("truncate")
-            self._send(200, payload, truncate=plan.truncate)
+            headers = None
+            if isinstance(payload, _Linked):
+                payload, headers = payload.body, {"Link": f'<{payload.next_url}>; rel="next"'}
+            self._send(200, payload, truncate=plan.truncate, extra_headers=headers)
         except ApiError as error:
             self._send(error.status, {"message": error.message})
         except Exception:
@@ -384,7 +395,17 @@ class CatalogServer:
     Every request except ``/__faults`` control calls is logged in ``requests``.
     """
 
-    def __init__(self, products: list[dict[str, Any]], host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        products: list[dict[str, Any]],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        link_paging: bool = False,
+    ) -> None:
+        # ``/products.json`` pages by ``page`` number; with ``link_paging`` each page also links the
+        # next one (``Link: <...page_info=...>; rel="next"``), as Shopify's cursor paging does.
+        self.link_paging = link_paging
         self._lock = threading.Lock()
         self._catalog = _Catalog(list(products))
         self._requests: list[RequestRecord] = []
@@ -476,7 +497,12 @@ class CatalogServer:
             self._edit_after_first_page = (remove_id, append)
 
     def _apply_edit_after(self, path: str, params: dict[str, str]) -> None:
-        if path != "/products" or _non_negative_int(params, "skip", 0) != 0:
+        first = (
+            _non_negative_int(params, "skip", 0) == 0
+            if path == "/products"
+            else path == "/products.json" and _shopify_offset(params) == 0
+        )
+        if not first:
             return
         with self._lock:
             edit, self._edit_after_first_page = self._edit_after_first_page, None
@@ -585,8 +611,11 @@ class CatalogServer:
             if delay:
                 self._fault_counts["latency"] += 1
             throttle = faults.throttle_at_skip
-            at_skip = throttle is not None and _non_negative_int(params, "skip", 0) == throttle
-            if at_skip and not self._throttled and path == "/products":
+            skip = (
+                _shopify_offset(params) if path == "/products.json" else _non_negative_int(params, "skip", 0)
+            )
+            at_skip = throttle is not None and skip == throttle
+            if at_skip and not self._throttled and path in ("/products", "/products.json"):
                 self._throttled = True
                 self._fault_counts["burst_429"] += 1
                 return _Plan(delay, 429, faults.retry_after)
@@ -623,10 +652,32 @@ class CatalogServer:
             return {**page, "products": kept, "limit": len(kept)}
         return page
 
+    def _shopify_page(self, products: list[dict[str, Any]], params: dict[str, str], base_url: str) -> Any:
+        """A ``/products.json`` page: the offset page it stands for, with the same glitches, in
+        Shopify's body; with ``link_paging``, linked to the next page while records remain."""
+        # Shopify serves at most 250 a page, whatever is asked: a client must notice the cap.
+        limit = min(_non_negative_int(params, "limit", SHOPIFY_DEFAULT_LIMIT), SHOPIFY_MAX_LIMIT)
+        if limit < 1:
+            raise ApiError(400, "Invalid 'limit' parameter: expected at least 1")
+        offset = _shopify_offset(params)
+        page = self._glitched_page(products, {"limit": str(limit), "skip": str(offset)})
+        body = {"products": page["products"]}
+        if not self.link_paging or offset + limit >= len(products):
+            return body
+        cursor = base64.urlsafe_b64encode(f"{offset + limit}:{limit}".encode()).decode()
+        return _Linked(body, f"{base_url}/products.json?limit={limit}&page_info={cursor}")
+
     def _route(self, path: str, params: dict[str, str], base_url: str) -> Any:
         catalog = self._catalog
         if path == "/products":
             return self._glitched_page(catalog.products, params)
+        if path == "/products.json":
+            return self._shopify_page(catalog.products, params, base_url)
+        if shopify := _SHOPIFY_PRODUCT.fullmatch(path):
+            product = catalog.by_id.get(int(shopify.group(1)))
+            if product is None:
+                raise ApiError(404, "Not Found")
+            return {"product": product}
         if path == "/products/search":
             needle = params.get("q", "").strip().lower()
             found = [
@@ -659,6 +710,28 @@ class CatalogServer:
         raise ApiError(404, "Not found")
 
 
+class _Linked(NamedTuple):
+    """A body answered with a ``Link`` header to the next page."""
+
+    body: Any
+    next_url: str
+
+
+def _shopify_offset(params: dict[str, str]) -> int:
+    """The offset a ``/products.json`` request stands for: its ``page_info`` cursor (a link this
+    server made), else ``page`` (1-based) times ``limit``."""
+    limit = min(_non_negative_int(params, "limit", SHOPIFY_DEFAULT_LIMIT), SHOPIFY_MAX_LIMIT)
+    cursor = params.get("page_info")
+    if cursor:
+        try:
+            offset, _, _ = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+            return int(offset)
+        except ValueError:
+            raise ApiError(400, "Invalid 'page_info' parameter") from None
+    page = _non_negative_int(params, "page", 1)
+    return max(page - 1, 0) * limit
+
+
 class CatalogFileError(ValueError):
     """A catalog file that cannot serve as a product list; the message names the file."""
 
@@ -688,26 +761,34 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--file", type=Path, help="JSON array of DummyJSON product objects to serve")
     source.add_argument("--generate", type=int, metavar="N", help="serve N generated products (default 1000)")
+    source.add_argument(
+        "--shopify", type=int, metavar="N", help="serve N generated Shopify-shaped products with variants"
+    )
+    parser.add_argument(
+        "--link-paging", action="store_true", help='link each /products.json page to the next (rel="next")'
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed for --generate")
     args = parser.parse_args(argv)
-    if args.generate is not None and args.generate < 0:
-        parser.error("--generate must be a non-negative number of products")
+    for name in ("generate", "shopify"):
+        if getattr(args, name) is not None and getattr(args, name) < 0:
+            parser.error(f"--{name} must be a non-negative number of products")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     try:
-        products = (
-            load_catalog(args.file)
-            if args.file
-            else generate_catalog(1000 if args.generate is None else args.generate, args.seed)
-        )
+        if args.file:
+            products = load_catalog(args.file)
+        elif args.shopify is not None:
+            products = generate_shopify_catalog(args.shopify, args.seed)
+        else:
+            products = generate_catalog(1000 if args.generate is None else args.generate, args.seed)
     except CatalogFileError as error:
         print(f"catalog server: {error}", file=sys.stderr)
         return 2
     try:
-        server = CatalogServer(products, host=args.host, port=args.port)
+        server = CatalogServer(products, host=args.host, port=args.port, link_paging=args.link_paging)
     except OSError as error:
         print(f"catalog server: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
         return 1

@@ -230,7 +230,9 @@ def _compute_diff(folder: RunFolder, store: Path, batch_size: int) -> tuple[dict
 
     CatalogSourceHook.lookup_products = lambda self, ids, **kwargs: ((i, answer(i)) for i in ids)  # type: ignore[method-assign]
     # Dealt out as the DAG does at its default [medusa_sync] upsert_concurrency.
-    operator = ComputeDiffOperator(task_id="compute_diff", run_folder=folder.url, upsert_concurrency=2)
+    operator = ComputeDiffOperator(
+        task_id="compute_diff", run_folder=folder.url, upsert_concurrency=2, external_id_prefix=PREFIX
+    )
     started = time.monotonic()
     with StoreIndex.build(_store_listing(store), prefix=PREFIX) as index:
         indexed = time.monotonic() - started

@@ -1,7 +1,7 @@
 """The local dev stack: a real Medusa, the catalog server and Airflow, plus a one-command demo.
 
-    python -m devstack.stack up [--catalog-file PATH | --products N]
-    python -m devstack.stack demo      # up, then one DAG run, then the report
+    python -m devstack.stack up [--catalog-file PATH | --products N] [--source dummyjson|shopify]
+    python -m devstack.stack demo [--source shopify]   # up, then one DAG run, then the report
     python -m devstack.stack status | down
 
 State (ports, pids, generated credentials) lives in ``.devstack/`` and never leaves the machine.
@@ -120,12 +120,15 @@ def up(args: argparse.Namespace) -> None:
     )
     medusa = _load(MEDUSA_STATE)
 
+    if process_alive(stack.get("catalog_pid")) and stack.get("catalog_source", "dummyjson") != args.source:
+        _log(f"restarting the catalog server to serve the {args.source} format")
+        os.killpg(stack.pop("catalog_pid"), signal.SIGTERM)
+        time.sleep(1)
     if not process_alive(stack.get("catalog_pid")):
-        source = (
-            ["--file", str(Path(args.catalog_file).resolve())]
-            if args.catalog_file
-            else ["--generate", str(args.products)]
-        )
+        if args.catalog_file:
+            source = ["--file", str(Path(args.catalog_file).resolve())]
+        else:
+            source = ["--shopify" if args.source == "shopify" else "--generate", str(args.products)]
         _log(f"starting the catalog server on port {CATALOG_PORT} ({' '.join(source)})")
         log = STATE / "catalog.log"
         stack["catalog_pid"] = _spawn(
@@ -133,13 +136,17 @@ def up(args: argparse.Namespace) -> None:
         )
         _wait_http(f"http://127.0.0.1:{CATALOG_PORT}/health", "catalog server", 30, log)
     stack["catalog_url"] = f"http://127.0.0.1:{CATALOG_PORT}"
+    stack["catalog_source"] = args.source
 
     env = _airflow_env(medusa, stack)
     _log("preparing Airflow (metadata database, connections)")
     migrate(env)
     for conn_id, conn in {
         "medusa_default": medusa_connection(medusa["url"], api_key=medusa["api_key"]),
-        "dummyjson_default": source_connection(stack["catalog_url"]),
+        # The connection's source_format extra picks the adapter (dummyjson: as before, plain http).
+        "dummyjson_default": source_connection(
+            stack["catalog_url"], None if args.source == "dummyjson" else args.source
+        ),
     }.items():
         airflow(env, "connections", "delete", conn_id, check=False)
         airflow(env, "connections", "add", conn_id, "--conn-json", json.dumps(conn))
@@ -267,6 +274,12 @@ def main() -> None:
             "--products", type=int, default=1000, help="size of the generated catalog (default 1000)"
         )
         p.add_argument("--fresh", action="store_true", help="recreate Medusa's database first")
+        p.add_argument(
+            "--source",
+            choices=("dummyjson", "shopify"),
+            default="dummyjson",
+            help="the feed's format: DummyJSON, or Shopify's products.json with variants (default dummyjson)",
+        )
         p.set_defaults(func=func)
     sub.add_parser("down").set_defaults(func=down)
     sub.add_parser("status").set_defaults(func=status)

@@ -40,6 +40,34 @@ def get_provider_info() -> dict[str, Any]:
                         "schema": {"type": ["integer", "null"], "minimum": 1, "default": 60},
                     },
                 },
-            }
+            },
+            {
+                # The source's own type, for its form: an ``http`` connection still works as before.
+                "connection-type": "product_catalog",
+                "hook-class-name": "medusa_sync.hooks.source.CatalogSourceHook",
+                "hook-name": "Product catalog API",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema"],
+                    "relabeling": {
+                        "host": "Catalog base URL",
+                        "login": "Login (HTTP Basic auth, optional)",
+                        "password": "Password (HTTP Basic auth, optional)",
+                    },
+                    "placeholders": {"host": "https://dummyjson.com"},
+                },
+                "conn-fields": {
+                    "source_format": {
+                        "label": "Source format",
+                        "description": "dummyjson, shopify (Shopify's products.json), or your adapter's "
+                        "class path package.module:ClassName; empty = [medusa_sync] source_format.",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "timeout": {
+                        "label": "Timeout (seconds)",
+                        "description": "How long to wait for each HTTP response before retrying.",
+                        "schema": {"type": ["integer", "null"], "minimum": 1},
+                    },
+                },
+            },
         ],
     }

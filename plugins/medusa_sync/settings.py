@@ -68,6 +68,18 @@ class MedusaSyncSettings(BaseModel):
     source_conn_id: str = Field(
         "dummyjson_default", min_length=1, description="Connection of the source product API."
     )
+    source_format: str = Field(
+        "dummyjson",
+        min_length=1,
+        description="Format of the source feed: dummyjson, shopify (Shopify's products.json), or the "
+        "class path package.module:ClassName of your own adapter (docs/adapters.md). The source "
+        "connection's source_format extra, when set, wins.",
+    )
+    external_id_prefix: str = Field(
+        "",
+        description="Prefix of the source id in each synced product's external_id; empty = the source "
+        "format's own (dummyjson:, shopify:). Changing it on a synced store makes every product new.",
+    )
     pool: str = Field(
         "medusa_api",
         min_length=1,

@@ -18,21 +18,32 @@ DISTRIBUTION = "medusa-product-sync"
 def test_provider_info_matches_airflow_schema() -> None:
     schema = json.loads((Path(airflow.__file__).parent / "provider_info.schema.json").read_text())
     jsonschema.validate(get_provider_info(), schema)
-    [conn] = get_provider_info()["connection-types"]
+    conn, source = get_provider_info()["connection-types"]
     assert conn["connection-type"] == "medusa"
     assert conn["hook-class-name"] == "medusa_sync.hooks.medusa.MedusaHook"
+    assert (source["connection-type"], source["hook-class-name"]) == (
+        "product_catalog",
+        "medusa_sync.hooks.source.CatalogSourceHook",
+    )
 
 
 def test_connection_types_match_the_provider_yaml_schema() -> None:
     # provider_info.schema.json does not describe conn-fields / ui-field-behaviour; this one does.
     schema = json.loads((Path(airflow.__file__).parent / "provider.yaml.schema.json").read_text())
     jsonschema.validate(get_provider_info()["connection-types"], schema["properties"]["connection-types"])
-    [conn] = get_provider_info()["connection-types"]
+    conn, source = get_provider_info()["connection-types"]
     assert conn["conn-fields"]["timeout"]["schema"]["type"] == ["integer", "null"]
+    assert source["conn-fields"]["source_format"]["schema"]["type"] == ["string", "null"]
 
 
 def test_hook_class_attributes_match() -> None:
     from medusa_sync.hooks.medusa import MedusaHook
+    from medusa_sync.hooks.source import CatalogSourceHook
+
+    assert (CatalogSourceHook.conn_type, CatalogSourceHook.conn_name_attr) == (
+        "product_catalog",
+        "source_conn_id",
+    )
 
     assert (MedusaHook.conn_type, MedusaHook.conn_name_attr, MedusaHook.default_conn_name) == (
         "medusa",
@@ -80,6 +91,17 @@ def test_ui_form_metadata_for_medusa() -> None:
     assert fields.login.title == "Admin email (leave empty with an API key)"
     assert fields.password.title == "Secret API key (sk_…) or admin password"
     assert meta.extra_fields["timeout"]["schema"]["title"] == "Timeout (seconds)"
+
+
+@pytest.mark.skipif(not _installed(), reason="needs `pip install -e plugins/` for the provider entry point")
+def test_ui_form_metadata_for_the_product_catalog_connection() -> None:
+    from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
+
+    [meta] = [m for m in HookMetaService.hook_meta_data() if m.connection_type == "product_catalog"]
+    assert meta.hook_name == "Product catalog API"
+    assert meta.standard_fields.url_schema.hidden
+    assert meta.standard_fields.host.title == "Catalog base URL"
+    assert meta.extra_fields["source_format"]["schema"]["title"] == "Source format"
 
 
 @pytest.mark.parametrize("module", ["settings", "run_params", "dag_parts", "provider"])

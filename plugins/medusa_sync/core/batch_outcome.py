@@ -6,17 +6,30 @@ The result file of a batch is ``BatchOutcome.to_json()``; the report adds them u
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from medusa_sync.core.batching import Batch, Kind, item_id
 from medusa_sync.core.diff import StoreProduct
 from medusa_sync.core.mapping import is_draft_update
+from medusa_sync.core.ownership import VARIANT_COUNTS, is_variant_payload
 from medusa_sync.core.store_state import Verdict
 from medusa_sync.errors import MedusaApiError
 
-COUNTED = ("created", "updated", "unchanged", "drafted", "deleted", "resumed", "requests")
-LISTED = ("rejected", "superseded", "not_found")
+COUNTED = (
+    "created",
+    "updated",
+    "unchanged",
+    "drafted",
+    "deleted",
+    "resumed",
+    "requests",
+    # The variants of products with variants (``ownership.VARIANT_COUNTS``); ``kept``: the sync's
+    # variants the source no longer has, left in the store (``kept_variants`` lists them, and why).
+    *(f"variants_{key}" for key in VARIANT_COUNTS),
+)
+LISTED = ("rejected", "superseded", "not_found", "kept_variants")
 
 
 def _action(kind: Kind, item: Any) -> str:
@@ -50,6 +63,7 @@ class BatchOutcome:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     superseded: list[dict[str, Any]] = field(default_factory=list)
     not_found: list[dict[str, Any]] = field(default_factory=list)
+    kept_variants: list[dict[str, Any]] = field(default_factory=list)
 
     def settle(
         self,
@@ -99,8 +113,24 @@ class BatchOutcome:
                  "superseded_by": run_id}
             )  # fmt: skip
 
+    def count_variants(
+        self, item: Mapping[str, Any], counts: Mapping[str, int], kept: list[dict[str, str]], because: str
+    ) -> None:
+        """The variant writes for one product with variants (the update ``item``), and the variants
+        of the sync's it keeps though the source no longer has them, with why."""
+        for key in VARIANT_COUNTS:
+            self.counts[f"variants_{key}"] += counts.get(key, 0)
+        self.kept_variants.extend(
+            {**describe("update", item), "action": "keep variant", **entry, "reason": because}
+            for entry in kept
+        )
+
     def count_sent(self, batch: Batch, response: dict[str, Any]) -> None:
         self.counts["created"] += len(response.get("created", []))
+        # A create is all or nothing: every variant of a product created is created with it.
+        self.counts["variants_created"] += sum(
+            len(item["variants"]) for item in batch.create if is_variant_payload(item)
+        )
         drafted = sum(1 for item in batch.update if is_draft_update(item))
         self.counts["drafted"] += drafted
         self.counts["updated"] += len(response.get("updated", [])) - drafted

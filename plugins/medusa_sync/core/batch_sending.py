@@ -19,7 +19,19 @@ from medusa_sync.core.batching import Batch, Kind, item_id
 from medusa_sync.core.diff import STORE_PRODUCT_FIELDS, StoreProduct
 from medusa_sync.core.mapping import is_draft_update
 from medusa_sync.core.missing import Answer
-from medusa_sync.core.ownership import MERGE_FIELDS, merge_update
+from medusa_sync.core.ownership import (
+    MERGE_FIELDS,
+    SYNC_VARIANTS_KEY,
+    VARIANT_MERGE_FIELDS,
+    VariantDeletes,
+    VariantWrites,
+    is_shape_change,
+    is_variant_payload,
+    merge_update,
+    merge_variant_update,
+    to_one_variant,
+    variant_image_links,
+)
 from medusa_sync.core.store_state import create_verdict, verdict
 from medusa_sync.errors import MedusaApiError
 
@@ -44,6 +56,23 @@ class StoreClient(Protocol):
         update: Sequence[dict[str, Any]] = (),
         delete: Sequence[str] = (),
     ) -> dict[str, Any]: ...
+
+    def batch_product_options(self, product_id: str, **body: Any) -> dict[str, Any]: ...
+
+    def link_image_variants(self, product_id: str, image_id: str, variant_ids: Sequence[str]) -> Any: ...
+
+    def batch_product_variants(
+        self,
+        product_id: str,
+        *,
+        create: Sequence[dict[str, Any]] = (),
+        update: Sequence[dict[str, Any]] = (),
+        delete: Sequence[str] = (),
+    ) -> dict[str, Any]: ...
+
+
+# Without a decision of the plan (a batch file written outside the DAG): no variant is deleted.
+NO_VARIANT_DELETES = VariantDeletes(False, "no plan decided about variants removed upstream")
 
 
 def is_item_error(error: MedusaApiError) -> bool:
@@ -93,10 +122,18 @@ class BatchSender:
         *,
         label: str = "",
         reproof: Reproof | None = None,
+        variant_deletes: VariantDeletes = NO_VARIANT_DELETES,
     ) -> None:
         self.store = store
         self.label = label
         self.reproof = reproof
+        self.variant_deletes = variant_deletes
+        # The product batch's update of each product with variants whose options and variants
+        # were written (``merge_variant_update``), by product id.
+        self._product_writes: dict[str, dict[str, Any]] = {}
+        # The variant counts of a product whose shape changes, counted once the product batch
+        # that swaps its variants has written it: (the item, its writes), by product id.
+        self._swaps: dict[str, tuple[dict[str, Any], VariantWrites]] = {}
         # The source's fresh answer for each draft or delete asked about (by product id).
         self._reproven: dict[str, Answer] = {}
         # The store's current products (with the merge fields) by id, from the latest read.
@@ -126,6 +163,7 @@ class BatchSender:
             " (retry: looking for what an earlier attempt wrote)" if retry else "",
         )
         batch = self._settle(batch, outcome, lookup_creates=retry, retry=retry)
+        batch = self._write_variants(batch, outcome)
         if len(batch):
             self._send(batch, outcome, retry=retry)
         _log_outcome(self.label, name, outcome)
@@ -199,6 +237,14 @@ class BatchSender:
         # variants the merge sorts into the sync's and the merchant's); drafts and deletes need none.
         merging = any("variants" in item for item in batch.update)
         fields = (*STORE_PRODUCT_FIELDS, *MERGE_FIELDS) if merging else STORE_PRODUCT_FIELDS
+        if any(
+            is_variant_payload(item)
+            # A product planned without variants whose store product records the sync's variants
+            # (its shape changed upstream: ``ownership.to_one_variant``).
+            or SYNC_VARIANTS_KEY in (batch.planned_for("update", item) or {})
+            for item in batch.update
+        ):
+            fields = (*fields, *VARIANT_MERGE_FIELDS)
         found = {p["id"]: p for p in self.store.list_products(fields=fields, ids=ids)}
         self._held.update(found)
         return {product_id: StoreProduct.from_api(p) for product_id, p in found.items()}
@@ -213,13 +259,68 @@ class BatchSender:
     def body(self, batch: Batch) -> dict[str, list[Any]]:
         """The request: each update merged with the product as the store held it at the last read."""
         body = batch.body()
-        body["update"] = [
-            merge_update(item, held)
-            if (held := self._held.get(item["id"])) is not None and "variants" in item
-            else item
-            for item in body["update"]
-        ]
+        body["update"] = [self._update_body(item) for item in body["update"]]
         return body
+
+    def _update_body(self, item: dict[str, Any]) -> dict[str, Any]:
+        """One update as sent: a product with variants as ``_write_variants`` left it (its own fields
+        or hash), any other content update merged with the store, a draft as planned."""
+        if item["id"] in self._product_writes:
+            return self._product_writes[item["id"]]
+        held = self._held.get(item["id"])
+        return merge_update(item, held) if held is not None and "variants" in item else item
+
+    def _write_variants(self, batch: Batch, outcome: BatchOutcome) -> Batch:
+        """Write the options and variants of each product with variants to update, one product at a
+        time through its own routes (``merge_variant_update``): first the options batch, then the
+        variants batch, each only when it has something to write. The product's own update then
+        goes with the product batch, last, so its hash says "in step" only once its variants are.
+
+        A product whose write Medusa refuses (a sku another product's variant holds) is rejected
+        with Medusa's reason, and its product update is not sent; the rest go on.
+        """
+        keep: list[tuple[Kind, Any]] = []
+        for kind, item in batch.items():
+            held = self._held.get(item["id"]) if kind == "update" else None
+            if held is not None and is_shape_change(item, held):
+                writes = to_one_variant(item, held, self.variant_deletes)
+            elif held is not None and is_variant_payload(item):
+                writes = merge_variant_update(item, held, self.variant_deletes)
+            else:
+                keep.append((kind, item))
+                continue
+            try:
+                answer: dict[str, Any] = {}
+                if writes.options:
+                    outcome.counts["requests"] += 1
+                    answer = self.store.batch_product_options(item["id"], **writes.options) or {}
+                if writes.option_titles is not None:
+                    # A shape change: its variants are swapped by the product batch, with the ids
+                    # of the options the product keeps (known once the options batch answered).
+                    assert writes.product is not None
+                    writes.product["option_ids"] = _option_ids(writes.option_titles, held, answer)
+                    self._swaps[item["id"]] = (item, writes)
+                    self._product_writes[item["id"]] = writes.product
+                    keep.append((kind, item))
+                    continue
+                if writes.variants:
+                    outcome.counts["requests"] += 1
+                    self.store.batch_product_variants(item["id"], **writes.variants)
+            except MedusaApiError as error:
+                if not is_item_error(error):
+                    raise
+                rejection = outcome.reject(batch.subset([(kind, item)]), error)
+                log.warning("rejected %s: %s", rejection["external_id"] or item["id"], error.message)
+                continue
+            outcome.count_variants(
+                item, writes.counts, writes.kept, writes.because or self.variant_deletes.because
+            )
+            if writes.product is None:  # the store holds the product's own fields and hash already
+                outcome.counts["updated" if writes.options or writes.variants else "unchanged"] += 1
+                continue
+            self._product_writes[item["id"]] = writes.product
+            keep.append((kind, item))
+        return batch.subset(keep)
 
     def _send(self, batch: Batch, outcome: BatchOutcome, *, retry: bool, settled: bool = False) -> None:
         """Send; when Medusa refuses the batch for what is in it, look at the store again, then split."""
@@ -232,6 +333,32 @@ class BatchSender:
             self._isolate(batch, outcome, error, retry=retry, settled=settled)
             return
         outcome.count_sent(batch, response)
+        for product in response.get("updated") or ():
+            if swapped := self._swaps.pop(product.get("id"), None):
+                item, writes = swapped
+                outcome.count_variants(item, writes.counts, writes.kept, writes.because)
+        self._link_variant_images(response, outcome)
+
+    def _link_variant_images(self, response: dict[str, Any], outcome: BatchOutcome) -> None:
+        """Give each of the sync's variants of the products just created or updated the image its
+        source names, one request per image (``variant_image_links``, from the batch's answer:
+        Medusa creates images with the product, so their ids are known only now). A link Medusa
+        refuses costs that link, logged; the products stay written."""
+        for product in [*(response.get("created") or ()), *(response.get("updated") or ())]:
+            for image_id, variant_ids in variant_image_links(product):
+                outcome.counts["requests"] += 1
+                try:
+                    self.store.link_image_variants(product["id"], image_id, variant_ids)
+                except MedusaApiError as error:
+                    if not is_item_error(error):
+                        raise
+                    log.warning(
+                        "%s: image %s not linked to variants %s: %s",
+                        product.get("external_id") or product["id"],
+                        image_id,
+                        ", ".join(variant_ids),
+                        error.message,
+                    )
 
     def _isolate(
         self, batch: Batch, outcome: BatchOutcome, error: MedusaApiError, *, retry: bool, settled: bool
@@ -253,6 +380,23 @@ class BatchSender:
         )
         for half in batch.halves():
             self._send(half, outcome, retry=retry, settled=True)
+
+
+def _option_ids(titles: Sequence[str], held: dict[str, Any], answer: dict[str, Any]) -> list[str]:
+    """The ids of the product's options with these titles: as the options batch answered (the
+    product with its options), else as the store held them before it."""
+    by_title = {o.get("title"): o["id"] for o in held.get("options") or () if o and o.get("id")}
+    by_title.update(
+        (o.get("title"), o["id"])
+        for o in (answer.get("product") or {}).get("options") or ()
+        if o and o.get("id")
+    )
+    missing = [title for title in titles if title not in by_title]
+    if missing:
+        raise RuntimeError(
+            f"product {held.get('id')}: no id for option(s) {', '.join(missing)} after adding them"
+        )
+    return [by_title[title] for title in titles]
 
 
 def _log_outcome(label: str, name: str, outcome: BatchOutcome) -> None:

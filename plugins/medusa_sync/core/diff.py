@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from medusa_sync.core.mapping import HASH_KEY
+from medusa_sync.core.ownership import SYNC_VARIANTS_KEY
 
 Action = Literal["create", "update", "unchanged"]
 
@@ -26,6 +27,12 @@ class StoreProduct:
     sync_hash: str | None
     status: str | None
     updated_at: str | None = None
+    # The source variant ids the product records as the sync's (a product with variants), comma-separated.
+    sync_variants: str | None = None
+
+    @property
+    def source_variant_ids(self) -> list[str]:
+        return [v for v in (self.sync_variants or "").split(",") if v]
 
     @classmethod
     def from_api(cls, product: Mapping[str, Any]) -> StoreProduct:
@@ -38,6 +45,7 @@ class StoreProduct:
             sync_hash=(product.get("metadata") or {}).get(HASH_KEY),
             status=product.get("status"),
             updated_at=product.get("updated_at"),
+            sync_variants=(product.get("metadata") or {}).get(SYNC_VARIANTS_KEY) or None,
         )
 
 

@@ -15,12 +15,18 @@ from typing import Any
 
 from medusa_sync.core.handles import slugify
 from medusa_sync.core.ownership import (
+    FIELDS_HASH_KEY,
+    HASH_KEY,
     OWNED_CATEGORIES_KEY,
     OWNED_IMAGES_KEY,
     OWNED_TAGS_KEY,
     OWNED_THUMBNAIL_KEY,
+    SOURCE_VARIANT_KEY,
     SYNC_OPTION_TITLE,
     SYNC_OPTION_VALUE,
+    SYNC_VARIANTS_KEY,
+    VARIANT_IMAGE_KEY,
+    is_variant_payload,
     owned_members,
     owned_urls,
 )
@@ -87,17 +93,34 @@ def desired_product(record: Mapping[str, Any], ctx: MappingContext) -> dict[str,
     by the fetch, and read here as plain data, so planning a million products does not validate
     each one again. ``metadata.sync_hash`` is the hash of everything else, so an equal hash in
     the store means there is nothing to write.
+
+    A record with ``variants`` gets its own options and one variant per source variant, each with
+    its source variant id and its own hash in its metadata (``desired_variant``); its variants'
+    images join the product's (each once, in order). The product's hash still covers the whole
+    payload, variants included; the hash of its own fields alone and the source variant ids are
+    recorded beside it (``ownership.FIELDS_HASH_KEY``, ``SYNC_VARIANTS_KEY``), outside the hash.
+    A record without variants is the one-variant product it always was, byte for byte.
     """
     measurements = _measurements(record)
-    variant: dict[str, Any] = {
-        "title": VARIANT_TITLE,
-        "sku": record.get("sku"),
-        "barcode": (record.get("meta") or {}).get("barcode"),
-        "manage_inventory": ctx.manage_inventory,
-        "options": {OPTION_TITLE: OPTION_VALUE},
-        "prices": [{"amount": record["price"], "currency_code": ctx.currency_code}],
-        **measurements,
-    }
+    source_variants = record.get("variants") or ()
+    if source_variants:
+        options = [{"title": o["title"], "values": list(o["values"])} for o in record["options"]]
+        variants = [desired_variant(variant, ctx) for variant in source_variants]
+        urls = [*(record.get("images") or ()), *(v["image"] for v in source_variants if v.get("image"))]
+        images = [{"url": url} for url in dict.fromkeys(urls)]
+    else:
+        variant: dict[str, Any] = {
+            "title": VARIANT_TITLE,
+            "sku": record.get("sku"),
+            "barcode": (record.get("meta") or {}).get("barcode"),
+            "manage_inventory": ctx.manage_inventory,
+            "options": {OPTION_TITLE: OPTION_VALUE},
+            "prices": [{"amount": record["price"], "currency_code": ctx.currency_code}],
+            **measurements,
+        }
+        options = [{"title": OPTION_TITLE, "values": [OPTION_VALUE]}]
+        variants = [{k: v for k, v in variant.items() if v is not None}]
+        images = [{"url": url} for url in record.get("images") or ()]
     category = record["category"]
     metadata = {
         name: value
@@ -110,9 +133,9 @@ def desired_product(record: Mapping[str, Any], ctx: MappingContext) -> dict[str,
         "status": ctx.status,
         "external_id": ctx.external_id(record["id"]),
         "thumbnail": record.get("thumbnail"),
-        "images": [{"url": url} for url in record.get("images") or ()],
-        "options": [{"title": OPTION_TITLE, "values": [OPTION_VALUE]}],
-        "variants": [{k: v for k, v in variant.items() if v is not None}],
+        "images": images,
+        "options": options,
+        "variants": variants,
         "categories": [{"id": ctx.category_ids[category]}] if category in ctx.category_ids else [],
         "tags": [{"id": ctx.tag_ids[t]} for t in dict.fromkeys(record.get("tags") or ()) if t in ctx.tag_ids],
         "sales_channels": [{"id": ctx.sales_channel_id}] if ctx.sales_channel_id else [],
@@ -121,10 +144,40 @@ def desired_product(record: Mapping[str, Any], ctx: MappingContext) -> dict[str,
     }
     payload = {k: v for k, v in payload.items() if v is not None}
     payload["metadata"][HASH_KEY] = content_hash(payload)
+    if source_variants:
+        own_fields = {k: v for k, v in payload.items() if k not in ("options", "variants")}
+        payload["metadata"][FIELDS_HASH_KEY] = content_hash(own_fields)
+        payload["metadata"][SYNC_VARIANTS_KEY] = ",".join(v["metadata"][SOURCE_VARIANT_KEY] for v in variants)
     # Which categories and tags are the sync's, for the merge of a later update (``ownership``).
     payload["metadata"][OWNED_CATEGORIES_KEY] = owned_members(payload["categories"])
     payload["metadata"][OWNED_TAGS_KEY] = owned_members(payload["tags"])
     return payload
+
+
+def desired_variant(variant: Mapping[str, Any], ctx: MappingContext) -> dict[str, Any]:
+    """One source variant as Medusa should hold it (a create payload): its title, sku, barcode,
+    option values, price in the run's currency and measures, and in its metadata its source
+    variant id, its image URL and its own content hash (``sync_hash``), so a later update writes
+    only the variants whose hash changed. Without inventory, its stock is kept in its metadata,
+    as a one-variant product's is in the product's."""
+    metadata: dict[str, Any] = {SOURCE_VARIANT_KEY: str(variant["id"])}
+    if variant.get("image"):
+        metadata[VARIANT_IMAGE_KEY] = variant["image"]
+    if variant.get("stock") is not None and not ctx.manage_inventory:
+        metadata["stock"] = variant["stock"]
+    fields: dict[str, Any] = {
+        "title": variant["title"],
+        "sku": variant.get("sku"),
+        "barcode": variant.get("barcode"),
+        "manage_inventory": ctx.manage_inventory,
+        "options": dict(variant["options"]),
+        "prices": [{"amount": variant["price"], "currency_code": ctx.currency_code}],
+        **_measurements(variant),
+        "metadata": metadata,
+    }
+    fields = {k: v for k, v in fields.items() if v is not None}
+    metadata[HASH_KEY] = content_hash(fields)
+    return fields
 
 
 def as_create(desired: dict[str, Any], handle: str, shipping_profile_id: str | None = None) -> dict[str, Any]:
@@ -157,11 +210,24 @@ def as_update(
     that is the sync's (``variant_id`` is the plan's guess, used only by a body sent unmerged) and
     drops the shipping profile when the product already has one. ``options`` is refused on update
     and the handle is kept as first allocated.
+
+    A product with variants keeps its desired options and variants in the update: the send writes
+    them through Medusa's variant-level routes (``ownership.merge_variant_update``).
     """
-    update = {k: v for k, v in desired.items() if k not in ("options", "handle")}
+    if is_variant_payload(desired):
+        # Options and variants as desired: ``ownership.merge_variant_update`` sends them through
+        # the options and variants routes, and the product's own fields without them.
+        update = {k: v for k, v in desired.items() if k != "handle"}
+    else:
+        update = {k: v for k, v in desired.items() if k not in ("options", "handle")}
     for name in CLEARABLE_PRODUCT_FIELDS:
         update.setdefault(name, None)
     update["metadata"] = {**dict.fromkeys(METADATA_FIELDS, ""), **desired.get("metadata", {})}
+    if is_variant_payload(desired):
+        update["id"] = product_id
+        if shipping_profile_id:
+            update["shipping_profile_id"] = shipping_profile_id
+        return update
     variants = []
     for variant in desired.get("variants", []):
         fields = {k: v for k, v in variant.items() if k != "options"}
@@ -202,7 +268,6 @@ def is_draft_update(item: Mapping[str, Any]) -> bool:
 
 # --- Content hash of a product's desired state, kept in Medusa metadata to skip unchanged products.
 
-HASH_KEY = "sync_hash"
 # Bump when the mapping changes meaning, so every product is rewritten once with the new mapping.
 # 2: products carry a shipping profile and record the categories and tags the sync wrote; the one
 # rewrite after an upgrade gives every product synced by version 1 both, so it can be shipped.
@@ -237,7 +302,8 @@ class TaxonomyNeeds:
 
     def add(self, records: Iterable[Mapping[str, Any]]) -> TaxonomyNeeds:
         for record in records:
-            if "category" in record:  # a stock fetch's records carry none
+            # A stock fetch's records carry none; a product of some feeds has none (None).
+            if record.get("category") is not None:
                 self.categories.setdefault(record["category"], None)
             for tag in record.get("tags") or ():
                 self.tags.setdefault(tag, None)

@@ -19,6 +19,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from medusa_sync.core.currency import excess_decimals, max_amount
 from medusa_sync.core.number_rules import (
@@ -31,6 +32,7 @@ from medusa_sync.core.number_rules import (
     NumberRule,
     shown,
 )
+from medusa_sync.core.ownership import SOURCE_VARIANT_KEY as SOURCE_VARIANT_KEY
 from medusa_sync.core.stock import parse_stock
 
 _LENIENT = ConfigDict(extra="ignore", str_strip_whitespace=True)
@@ -93,8 +95,8 @@ class KeptRecord(BaseModel):
 
 # Medusa allows up to this many options on a product in a sensible catalog; Shopify's limit too.
 MAX_OPTIONS = 3
-# The source variant id, on the Medusa variant the sync wrote for it (the variant's metadata).
-SOURCE_VARIANT_KEY = "source_variant_id"
+# The source variant id, on the Medusa variant the sync wrote for it (the variant's metadata), is
+# ``SOURCE_VARIANT_KEY``: defined with the other records of what the sync owns (``ownership``).
 
 
 def _money(value: Any, info: ValidationInfo) -> float:
@@ -185,7 +187,9 @@ class SourceProduct(KeptRecord):
     id: SourceId
     title: str = Field(min_length=1, max_length=1000)
     description: str = ""
-    category: str = Field(min_length=1)
+    # Required; None only where the feed's adapter allows a product without one (a Shopify
+    # product without ``product_type``, parsed with ``category_optional``): then it has none.
+    category: str | None = Field(min_length=1)
     price: float | None = None
     options: list[SourceOption] = Field(default_factory=list, max_length=MAX_OPTIONS)
     variants: list[SourceVariant] = Field(default_factory=list)
@@ -216,6 +220,13 @@ class SourceProduct(KeptRecord):
             return record  # a product with variants: each variant has its own stock
         quantity, problem = parse_stock(record.get("stock"))
         return {**record, "stock": quantity, "stock_problem": problem}
+
+    @field_validator("category", mode="before")
+    @classmethod
+    def _category_only_if_optional(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and not (info.context or {}).get("category_optional"):
+            raise PydanticCustomError("string_type", "Input should be a valid string")
+        return value
 
     @field_validator("description", mode="before")
     @classmethod
@@ -295,9 +306,13 @@ class SourceProduct(KeptRecord):
         return bool(self.variants)
 
     @classmethod
-    def parse(cls, record: Any, *, currency: str = "usd", decimals: int = 2) -> SourceProduct:
-        """Validate a raw record for prices in ``currency``, whose amounts have ``decimals`` digits."""
-        return cls.model_validate(record, context={"currency": (currency.upper(), decimals)})
+    def parse(
+        cls, record: Any, *, currency: str = "usd", decimals: int = 2, category_optional: bool = False
+    ) -> SourceProduct:
+        """Validate a raw record for prices in ``currency``, whose amounts have ``decimals`` digits;
+        ``category_optional``: a ``category`` of None is no category (the feed's adapter says so)."""
+        context = {"currency": (currency.upper(), decimals), "category_optional": category_optional}
+        return cls.model_validate(record, context=context)
 
     @property
     def barcode(self) -> str | None:

@@ -20,6 +20,7 @@ from medusa_sync.core.diff import StoreProduct, classify
 from medusa_sync.core.handles import HandleAllocator
 from medusa_sync.core.mapping import MappingContext, as_create, as_update, desired_product, draft_update
 from medusa_sync.core.missing import Answer, Confirmation, GuardDecision, judge
+from medusa_sync.core.ownership import SOURCE_VARIANT_KEY, SYNC_VARIANTS_KEY, is_variant_payload
 from medusa_sync.core.report import MAX_LISTED
 from medusa_sync.core.shipping import NO_PROFILE
 from medusa_sync.core.store_index import StoreIndex
@@ -106,6 +107,7 @@ def plan_sync(
             else None
         ),
         **plan_missing(fetch, index, sink, settings, confirm_absent),
+        "variants": plan_variants(counts, fetch, index, settings),
         "on_missing": settings.on_missing,
         "dry_run": settings.dry_run,
         "duplicated_external_ids": index.duplicated,
@@ -149,21 +151,85 @@ def plan_catalog(
         for record, desired in zip(records, desired_page, strict=True):
             existing = held.get(desired["external_id"])
             action = classify(desired, existing, full_refresh=settings.full_refresh)
+            if existing is not None and (is_variant_payload(desired) or existing.source_variant_ids):
+                action = _variants_gone(counts, action, desired, existing, settings)
             if action == "create" and not ctx.shipping_profile_id:
                 counts["held_back"] += 1
                 if held_back is not None and len(held_back) < MAX_LISTED:
                     held_back.append(desired["external_id"])
                 continue
             counts[action] += 1
+            if action == "unchanged" and is_variant_payload(desired):
+                counts["variants_unchanged"] += len(desired["variants"])
             if action == "create":
                 handle = allocator.allocate(record["title"], fallback=f"product-{record['id']}")
                 sink.add("create", as_create(desired, handle, ctx.shipping_profile_id))
             elif action == "update":
                 update = as_update(desired, existing.id, existing.variant_id, ctx.shipping_profile_id)
-                sink.add("update", update, planned_state(existing))
+                state = planned_state(existing)
+                if existing.sync_variants and not is_variant_payload(desired):
+                    # Its variants dropped upstream: the send reads the product's variants to swap
+                    # them (``ownership.to_one_variant``); other one-variant reads stay as small.
+                    state[SYNC_VARIANTS_KEY] = existing.sync_variants
+                sink.add("update", update, state)
     if counts["held_back"]:
         log.warning("%d new product(s) not created: %s", counts["held_back"], NO_PROFILE)
     return counts
+
+
+def _variants_gone(
+    counts: Counter[str],
+    action: str,
+    desired: Mapping[str, Any],
+    existing: StoreProduct,
+    settings: PlanSettings,
+) -> str:
+    """A product with variants already in the store: count the sync's variants its record names
+    that the source no longer has (what the variant deletion guard weighs, each run while they are
+    there), and under ``on_missing=delete`` plan an update of the product for them even when it is
+    otherwise unchanged (a variant kept under draft or ignore is deleted once that changes).
+
+    A product whose record has no variants any more (its options dropped upstream) wants none of
+    the sync's variants it records: all of them count (``ownership.to_one_variant``)."""
+    wanted = {
+        str(v["metadata"][SOURCE_VARIANT_KEY])
+        for v in desired["variants"]
+        if SOURCE_VARIANT_KEY in (v.get("metadata") or {})
+    }
+    gone = len(set(existing.source_variant_ids) - wanted)
+    counts["variants_missing"] += gone
+    return "update" if gone and action == "unchanged" and settings.on_missing == "delete" else action
+
+
+def plan_variants(
+    counts: Mapping[str, int], fetch: Mapping[str, Any], index: StoreIndex, settings: PlanSettings
+) -> dict[str, Any]:
+    """What the run decides about the sync's variants that the source no longer has (their products
+    are still there): deleted only under ``on_missing=delete``, after a complete fetch, and within
+    the deletion guard measured against the sync's variants in the store; the send acts on it
+    (``ownership.VariantDeletes``), or keeps them and says why."""
+    missing = counts.get("variants_missing", 0)
+    guard: GuardDecision | None = None
+    if settings.on_missing != "delete":
+        allowed, because = False, f"on_missing={settings.on_missing}: a variant removed upstream is kept"
+    elif fetch.get("partial"):
+        allowed, because = False, "the fetch did not provably see the whole catalog"
+    else:
+        guard = judge(
+            acting=missing,
+            owned=index.owned_variants,
+            max_missing_percent=settings.max_missing_percent,
+            action="delete",
+        )
+        allowed, because = guard.allowed, guard.reason.replace("synced products", "synced variants")
+        if missing:
+            (log.info if guard.allowed else log.error)("variant deletion guard: %s", because)
+    return {
+        "unchanged": counts.get("variants_unchanged", 0),
+        "missing_upstream": missing,
+        "delete": {"allowed": allowed, "because": because},
+        "guard": guard.to_json() if guard else None,
+    }
 
 
 def plan_missing(

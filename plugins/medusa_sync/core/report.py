@@ -12,6 +12,7 @@ from typing import Any
 
 from medusa_sync.core.batch_outcome import COUNTED as BATCH_COUNTED
 from medusa_sync.core.batch_outcome import LISTED
+from medusa_sync.core.ownership import VARIANT_COUNTS
 
 # What a batch result counts, less its request count (a cost, not a product outcome).
 COUNTED = tuple(key for key in BATCH_COUNTED if key != "requests")
@@ -76,6 +77,7 @@ def build_report(
     plan = plan or {}
     pairs = results.items() if isinstance(results, Mapping) else results
     products, lists, failed, lines = _merge_results(plan, pairs)
+    variants = _variants(products, plan)
     products["missing_upstream"] = plan.get("missing_upstream", 0)
     products["on_missing"] = plan.get("on_missing")
     products["missing_action"] = plan.get("missing_action")
@@ -86,6 +88,9 @@ def build_report(
         because.append(f"{len(failed)} batch(es) did not land: {', '.join(failed)}")
     if guard and not guard.get("allowed") and not dry_run:
         because.append(f"deletion guard: {guard['reason']}; nothing was drafted or deleted")
+    variant_guard = (plan.get("variants") or {}).get("guard")
+    if variant_guard and not variant_guard.get("allowed") and not dry_run:
+        because.append(f"variant deletion guard: {variant_guard['reason']}; no variant was deleted")
     if not plan and not because:
         because.append("no plan: compute_diff did not finish")
     return {
@@ -107,6 +112,8 @@ def build_report(
         },
         "planned": {key: plan.get(key, 0) for key in ("create", "update", "unchanged", "missing_upstream")},
         "products": products,
+        # The variants of products with variants (a one-variant product is counted as a product).
+        "variants": variants,
         "guard": guard,
         "batches": {
             "total": len(lines),
@@ -160,6 +167,20 @@ def _merge_results(
     return products, lists, failed, lines
 
 
+def _variants(products: dict[str, Any], plan: Mapping[str, Any]) -> dict[str, Any]:
+    """The run's variant counts, taken out of the product counts the batch results add them to:
+    written by the batches, plus those of the products planned unchanged; and the plan's decision
+    about the sync's variants the source no longer has."""
+    planned = plan.get("variants") or {}
+    variants: dict[str, Any] = {key: products.pop(f"variants_{key}", 0) for key in VARIANT_COUNTS}
+    products.pop("kept_variants", None)  # listed in the report's ``kept_variants``, counted as ``kept``
+    variants["unchanged"] += planned.get("unchanged", 0)
+    variants["missing_upstream"] = planned.get("missing_upstream", 0)
+    variants["delete"] = planned.get("delete")
+    variants["guard"] = planned.get("guard")
+    return variants
+
+
 def _source(
     fetch: Mapping[str, Any] | None, quarantine: Sequence[Mapping[str, Any]], plan: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -200,6 +221,16 @@ def summary(report: Mapping[str, Any]) -> str:
         + (f"; failed: {', '.join(batches['failed'])}" if batches["failed"] else ""),
         f"  duration    {report['duration_seconds']} s",
     ]
+    if (variants := report.get("variants")) and any(
+        variants.get(k) for k in (*VARIANT_COUNTS, "missing_upstream")
+    ):
+        lines.insert(
+            -2,
+            f"  variants    created {variants['created']}, updated {variants['updated']}, "
+            f"deleted {variants['deleted']}, unchanged {variants['unchanged']}, kept {variants['kept']} "
+            f"({variants['missing_upstream']} removed upstream"
+            + (f": {variants['delete']['because']})" if variants.get("delete") else ")"),
+        )
     if stock := report.get("stock"):
         lines.insert(
             -1,
@@ -222,6 +253,8 @@ def summary(report: Mapping[str, Any]) -> str:
     for key in LISTED:
         for item in report.get(key, [])[:MAX_LINES_PER_LIST]:
             what = item.get("external_id") or item.get("product_id")
+            if item.get("source_variant_id"):
+                what = f"{what} variant {item['source_variant_id']} ({item.get('variant_id')})"
             detail = item.get("message") or item.get("action")
             if item.get("superseded_by"):
                 detail += f", superseded by run {item['superseded_by']}"

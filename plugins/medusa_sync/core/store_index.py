@@ -17,7 +17,7 @@ from medusa_sync.core.diff import StoreProduct
 from medusa_sync.core.report import MAX_LISTED
 from medusa_sync.core.scratch import IN_CHUNK, ScratchDb, in_chunks
 
-_COLUMNS = ("id", "external_id", "handle", "variant_id", "sync_hash", "status", "updated_at")
+_COLUMNS = ("id", "external_id", "handle", "variant_id", "sync_hash", "status", "updated_at", "sync_variants")
 _SCHEMA = f"""
 CREATE TABLE ours ({", ".join(f"{c} TEXT" for c in _COLUMNS)}, seen INTEGER NOT NULL DEFAULT 0,
                    PRIMARY KEY (external_id)) WITHOUT ROWID;
@@ -68,6 +68,9 @@ class StoreIndex:
         # (the first MAX_LISTED of them, by product ids; ``duplicates`` counts them all).
         self.duplicated: dict[str, list[str]] = {}
         self.duplicates = 0
+        # The sync's variants of products with variants, as the products record them: what the
+        # variant deletion guard measures a run's removed variants against.
+        self.owned_variants = 0
         self._scratch = ScratchDb(_SCHEMA)
         self._db = self._scratch.db
         self.handles = HandleSet(self._db)
@@ -105,7 +108,9 @@ class StoreIndex:
         if not product.external_id.startswith(self.prefix):
             return
         row = tuple(getattr(product, c) for c in _COLUMNS)
-        if self._db.execute(_INSERT, row).rowcount == 0:
+        if self._db.execute(_INSERT, row).rowcount == 1:
+            self.owned_variants += len(product.source_variant_ids)
+        else:
             self.duplicates += 1
             if product.external_id in self.duplicated:
                 self.duplicated[product.external_id].append(product.id)

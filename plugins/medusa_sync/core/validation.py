@@ -56,8 +56,11 @@ class Validator:
         decimals: int = 2,
         scratch: ScratchDb | None = None,
         check_stock: bool = False,
+        category_optional: bool = False,
     ) -> None:
         self.currency = currency
+        # The source adapter's say: a product of its feed may have no category (``None``).
+        self.category_optional = category_optional
         self.decimals = decimals
         # With inventory synced, a stock Medusa cannot hold is quarantined (the product still syncs).
         self.check_stock = check_stock
@@ -108,7 +111,12 @@ class Validator:
         if not isinstance(record, dict):
             return QuarantinedRecord(source_id=None, reason="record: not a JSON object")
         try:
-            return SourceProduct.parse(record, currency=self.currency, decimals=self.decimals)
+            return SourceProduct.parse(
+                record,
+                currency=self.currency,
+                decimals=self.decimals,
+                category_optional=self.category_optional,
+            )
         except ValidationError as exc:
             return QuarantinedRecord(source_id=_raw_id(record), reason=_describe(exc))
 

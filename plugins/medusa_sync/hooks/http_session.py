@@ -121,6 +121,7 @@ def open_session(
     extras_as_headers: bool = False,
     timeout_keys: tuple[str, ...] = ("timeout",),
     credential_problems: Iterable[str] = (),
+    hook_extras: Iterable[str] = (),
 ) -> ConnectionSession:
     """A session configured from ``connection``'s fields and extras.
 
@@ -128,7 +129,8 @@ def open_session(
     ``max_redirects``, ``trust_env``) configure the session. With ``extras_as_headers`` every other
     string extra is sent as a header, as an ``http`` connection does (an API token the catalog
     wants); otherwise, and for values that are not strings, they are left out and listed in
-    ``ignored_extras``. The first of ``timeout_keys`` that is set gives ``timeout``.
+    ``ignored_extras``. The first of ``timeout_keys`` that is set gives ``timeout``. ``hook_extras``
+    are the hook's own settings (the source's ``source_format``): neither sent nor listed.
 
     A header extra that requests or HTTP would refuse (a line break, leading whitespace, a
     character outside Latin-1, a name that is not a token) raises ``ConnectionSettingError``
@@ -156,11 +158,12 @@ def open_session(
             timeout = _number(connection, key, extra[key], float)
             break
 
+    own = frozenset(hook_extras)
     secrets = ConnectionSecrets()
     problems = list(credential_problems)
     ignored: list[str] = []
     for name, value in extra.items():
-        if name in TRANSPORT_EXTRAS or name in timeout_keys:
+        if name in TRANSPORT_EXTRAS or name in timeout_keys or name in own:
             continue
         if extras_as_headers and isinstance(value, str):
             secrets.add(value)  # which header carries a token is not known: every value is hidden

@@ -488,6 +488,54 @@ class MedusaHook(BaseHook):
         body = {"create": list(create), "update": list(update), "delete": list(delete)}
         return self.request("POST", "/admin/products/batch", json=body, idempotent=not body["create"])
 
+    # -- a product's options and variants ----------------------------------------------------------
+    # Their own routes, for a product with variants: a product update's ``variants`` list deletes
+    # every variant it leaves out, these touch only the variants they name. The answers are asked
+    # for with ids alone (the routes answer with whole records otherwise): the product's, and for
+    # the options batch its options' ids and titles.
+
+    def batch_product_options(
+        self,
+        product_id: str,
+        *,
+        add: Sequence[dict[str, Any]] = (),
+        update: Sequence[dict[str, Any]] = (),
+        remove: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        """Add options (``{title, values}``) to a product, and values to its options
+        (``{"product_option_id", "add": [{"value"}]}``), in one workflow. Options are shared
+        entities in Medusa 2.21, changed only through this route; a new option value must exist
+        before a variant can name it. Not sent again after a timeout: adding a value twice fails."""
+        body = {"add": list(add), "update": list(update), "remove": list(remove)}
+        path = f"/admin/products/{product_id}/options/batch"
+        fields = "id,options.id,options.title"  # the ids of options just added, by title
+        return self.request("POST", path, params={"fields": fields}, json=body, idempotent=False)
+
+    def batch_product_variants(
+        self,
+        product_id: str,
+        *,
+        create: Sequence[dict[str, Any]] = (),
+        update: Sequence[dict[str, Any]] = (),
+        delete: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        """Create, update and delete variants of one product in one all-or-nothing workflow,
+        leaving every variant it does not name as it is. Without creates it is sent again after a
+        timeout (the same state twice; a repeated delete is answered 200); a repeated create would
+        make a second variant, so that is left to the caller, as for ``batch_products``."""
+        body = {"create": list(create), "update": list(update), "delete": list(delete)}
+        path = f"/admin/products/{product_id}/variants/batch"
+        return self.request("POST", path, params={"fields": "id"}, json=body, idempotent=not body["create"])
+
+    def link_image_variants(
+        self, product_id: str, image_id: str, variant_ids: Sequence[str]
+    ) -> dict[str, Any]:
+        """Link one of a product's images to some of its variants (Medusa 2.11.2 and later: variant
+        images); an image is made with its product, so this follows the product's write. Linking
+        an image a variant has already is harmless, so it is sent again after a timeout."""
+        path = f"/admin/products/{product_id}/images/{image_id}/variants/batch"
+        return self.request("POST", path, json={"add": list(variant_ids)}, idempotent=True)
+
     # -- categories and tags ---------------------------------------------------------------------
 
     def list_categories(

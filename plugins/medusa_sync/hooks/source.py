@@ -1,4 +1,10 @@
-"""Product catalog (DummyJSON-style) hook: paged reads that survive flaky networks and cut-off bodies."""
+"""Product catalog hook: paged reads that survive flaky networks and cut-off bodies, in the feed's
+own format (``core.source_formats``: DummyJSON, Shopify's products.json, or a user's adapter).
+
+The paging loops live here, once, and read the adapter's declaration (``Paging``): offset pages up
+to a total, numbered pages until empty ones, or ``Link: rel="next"`` headers. Whether the pages add
+up to the whole catalog is ``core.completeness.FetchAudit``'s call; the pages carry what it needs.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +15,16 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import urljoin, urlsplit
 
 from airflow.sdk import BaseHook, Connection
-from airflow.sdk.exceptions import AirflowNotFoundException
+from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 from requests import Response, Session
 
 from medusa_sync.core import missing
 from medusa_sync.core.diff import StoreProduct
 from medusa_sync.core.number_rules import load_source_json
+from medusa_sync.core.source_formats import SourceAdapter, SourceFormatError, convert_records, resolve_adapter
 from medusa_sync.errors import SourceApiError
 from medusa_sync.hooks._http import RETRYABLE_EXCEPTIONS, PageAhead, RetryPolicy, call_with_retry, retry_after
 from medusa_sync.hooks.connection_secrets import ConnectionSecrets, credential_problem
@@ -32,6 +39,27 @@ DEFAULT_HOST = "https://dummyjson.com"
 # Paging stops after this many empty pages in a row, and, without a total, after this many pages.
 MAX_EMPTY_IN_A_ROW = 3
 MAX_PAGES_WITHOUT_TOTAL = 1000
+# Numbered pages end at an empty page: this many in a row (the first, and one more to confirm it).
+EMPTY_PAGES_TO_END = 2
+# The connection extra naming the feed's format (the form field of a ``product_catalog`` connection).
+SOURCE_FORMAT_EXTRA = "source_format"
+CONN_TYPE = "product_catalog"
+
+
+class SourceFormatSettingError(AirflowFailException, ValueError):
+    """A ``source_format`` that names no adapter: no retry can fix it, so the task fails at once."""
+
+
+def source_format_of(connection: Connection) -> tuple[str, str]:
+    """The configured format and where it is set: the connection's extra wins over ``[medusa_sync]``."""
+    extra = connection.extra_dejson or {}
+    for key in (SOURCE_FORMAT_EXTRA, f"extra__{CONN_TYPE}__{SOURCE_FORMAT_EXTRA}"):
+        value = extra.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip(), f"connection {connection.conn_id!r} extra {key!r}"
+    from medusa_sync import settings
+
+    return settings.load().source_format, "[medusa_sync] source_format"
 
 
 def _json_problem(response: Response) -> str | None:
@@ -104,16 +132,18 @@ def _display_name(slug: str) -> str:
 class CatalogSourceHook(BaseHook):
     """Reads the product catalog over plain HTTP; a connection without a host means DummyJSON itself.
 
-    The connection is an ``http`` one and means what it means there: a login and password are sent
-    as HTTP Basic auth, transport extras (``proxies``, ``verify``, ``cert``, ...) configure the
-    session, and other string extras are HTTP headers (e.g. an API token the catalog needs);
-    non-string ones are dropped, since requests refuses them as header values. A ``timeout``
-    extra, when set, overrides the ``timeout`` argument.
+    The connection (a ``product_catalog`` one, or an ``http`` one as before) means what an ``http``
+    connection means: a login and password are sent as HTTP Basic auth, transport extras
+    (``proxies``, ``verify``, ``cert``, ...) configure the session, and other string extras are
+    HTTP headers (e.g. an API token the catalog needs); non-string ones are dropped, since requests
+    refuses them as header values. A ``timeout`` extra, when set, overrides the ``timeout``
+    argument. The ``source_format`` extra (else ``[medusa_sync] source_format``) picks the adapter;
+    ``adapter`` given to the constructor overrides both.
     """
 
     conn_name_attr = "source_conn_id"
     default_conn_name = "dummyjson_default"
-    conn_type = "http"
+    conn_type = CONN_TYPE
     hook_name = "Product catalog API"
     default_host = DEFAULT_HOST
 
@@ -123,9 +153,11 @@ class CatalogSourceHook(BaseHook):
         *,
         retry: RetryPolicy | None = None,
         timeout: float = 60.0,
+        adapter: SourceAdapter | None = None,
     ) -> None:
         super().__init__()
         self.source_conn_id = source_conn_id
+        self._adapter = adapter
         self.base_url = ""
         self.retry_policy = retry or RetryPolicy()
         self.timeout = timeout
@@ -161,7 +193,10 @@ class CatalogSourceHook(BaseHook):
             default_host=self.default_host,
             extras_as_headers=True,
             credential_problems=_basic_auth_problems(connection),
+            hook_extras=(SOURCE_FORMAT_EXTRA, f"extra__{CONN_TYPE}__{SOURCE_FORMAT_EXTRA}"),
         )
+        if self._adapter is None:
+            self._adapter = self._resolve_adapter(connection)
         self._secrets = opened.secrets
         for name in opened.ignored_extras:
             self.log.warning(
@@ -175,6 +210,30 @@ class CatalogSourceHook(BaseHook):
         self.base_url = opened.base_url
         return opened.session
 
+    def _resolve_adapter(self, connection: Connection) -> SourceAdapter:
+        value, where = source_format_of(connection)
+        try:
+            adapter = resolve_adapter(value)
+        except SourceFormatError as error:
+            raise SourceFormatSettingError(f"{where}: {error}; a retry cannot fix this") from None
+        self.log.info("source format %r (%s): %s", value, where, type(adapter).__name__)
+        return adapter
+
+    @property
+    def adapter(self) -> SourceAdapter:
+        """The feed's adapter (resolved from the connection and the settings on first use)."""
+        if self._adapter is None:
+            self._ensure_session()
+        assert self._adapter is not None
+        return self._adapter
+
+    @property
+    def external_id_prefix(self) -> str:
+        """``[medusa_sync] external_id_prefix`` when set, else the adapter's own."""
+        from medusa_sync import settings
+
+        return settings.load().external_id_prefix or self.adapter.external_id_prefix
+
     def _ensure_session(self) -> Session:
         if self._session is None:
             self._session = self.get_conn()
@@ -182,9 +241,16 @@ class CatalogSourceHook(BaseHook):
 
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET a path and return its decoded JSON, retrying outages and unusable bodies."""
+        return self._get(path, params)[0]
+
+    def _get(
+        self, path: str, params: dict[str, Any] | None = None, *, url: str | None = None
+    ) -> tuple[Any, Response]:
+        """``get_json``, with the response (its headers); ``url``: a whole URL to GET instead (a
+        next link), ``path`` then only names it in logs and errors."""
         session = self._ensure_session()
         path = "/" + path.lstrip("/")
-        url = self.base_url.rstrip("/") + path
+        url = url or self.base_url.rstrip("/") + path
         started = time.monotonic()
 
         def send() -> Response:
@@ -222,7 +288,7 @@ class CatalogSourceHook(BaseHook):
             # A server may echo the credentials it refused.
             raise SourceApiError(response.status_code, self._secrets.scrub(text), "GET", path)
         try:
-            return load_source_json(response.content)
+            return load_source_json(response.content), response
         except ValueError:
             problem = _json_problem(response) or "the body is not valid JSON"
             raise SourceApiError(response.status_code, problem, "GET", path, transient=True) from None
@@ -237,7 +303,13 @@ class CatalogSourceHook(BaseHook):
     ) -> Iterator[dict[str, Any]]:
         """Yield ``{"skip", "limit", "products", "total"[, "error"]}`` for each page up to ``total``.
 
-        ``select`` (e.g. ``"id,stock"``) asks the source for only those fields of each record.
+        ``products`` are the adapter's canonical dicts; records it could not convert are in
+        ``rejected`` (quarantine entries) and ``count`` is how many the page had. This docstring
+        tells offset paging (DummyJSON's); a feed paged by number or by next links is read by
+        ``_numbered``, whose pages also carry ``paging`` and ``page`` (see there).
+
+        ``select`` (e.g. ``"id,stock"``) asks the source for only those fields of each record,
+        when the adapter has a ``select_param``; otherwise whole records are read.
 
         Pages are read at a fixed stride (``skip`` = n * page size), so a page that comes back
         empty or short leaves a visible gap instead of silently shifting the rest; paging goes on
@@ -252,6 +324,13 @@ class CatalogSourceHook(BaseHook):
         if page_size < 1:
             raise ValueError("page_size must be positive")
         if max_products is not None and max_products <= 0:
+            return
+        if self.adapter.paging.style == "page":
+            numbered: PageAhead[tuple[int, int]] = PageAhead(self._numbered_page, concurrency)
+            try:
+                yield from self._numbered(numbered, page_size, max_products)
+            finally:
+                numbered.close()
             return
         ahead: PageAhead[tuple[int, int]] = PageAhead(
             functools.partial(self._page, select=select), concurrency
@@ -300,21 +379,127 @@ class CatalogSourceHook(BaseHook):
 
     def _page(self, skip: int, limit: int, select: str | None = None) -> dict[str, Any]:
         """One page as ``iter_pages`` yields it; a 200 that cannot be used carries ``error``."""
-        params: dict[str, Any] = {"limit": limit, "skip": skip}
-        if select:
-            params["select"] = select
+        adapter, paging = self.adapter, self.adapter.paging
+        params: dict[str, Any] = {paging.limit_param: limit, paging.skip_param: skip}
+        if select and adapter.select_param:
+            params[adapter.select_param] = select
+        path = adapter.list_path
         try:
-            body = self.get_json("/products", params=params)
-            products = body.get("products") if isinstance(body, dict) else None
-            if not isinstance(products, list):
-                raise SourceApiError(200, f"page at skip={skip} has no 'products' list", "GET", "/products")
+            body = self.get_json(path, params=params)
+            products = adapter.page_records(body)
+            if products is None:
+                raise SourceApiError(
+                    200, f"page at skip={skip} has no {adapter.records_field!r} list", "GET", path
+                )
         except SourceApiError as error:
             if error.status != 200:
                 raise
             return {"skip": skip, "limit": limit, "products": [], "total": None, "error": error.message}
         if len(products) > limit:
             products = products[:limit]  # a source that ignores limit must not overlap the next page
-        return {"skip": skip, "limit": limit, "products": products, "total": body.get("total")}
+        return {"skip": skip, "limit": limit, **self._converted(products), "total": adapter.page_total(body)}
+
+    def _converted(self, records: list[Any]) -> dict[str, Any]:
+        """``products`` (canonical), ``count`` (records read) and, when any, ``rejected``."""
+        products, rejected = convert_records(self.adapter, records)
+        page: dict[str, Any] = {"products": products, "count": len(records)}
+        if rejected:
+            page["rejected"] = [entry.model_dump() for entry in rejected]
+        return page
+
+    # -- numbered pages and next links -------------------------------------------------------------
+
+    def _numbered(
+        self, ahead: PageAhead[tuple[int, int]], page_size: int, max_products: int | None
+    ) -> Iterator[dict[str, Any]]:
+        """Pages by number from the adapter's first one, until ``EMPTY_PAGES_TO_END`` empty pages in
+        a row; or, when the first answer has a ``Link: rel="next"`` header and the adapter follows
+        links, along the next links until a page has none.
+
+        Every page is asked for at ``page_size`` (its number means ``page_size`` records each, so
+        the size never changes mid-way; ``max_products`` cuts the records instead). Each page
+        carries ``paging`` (``page`` or ``link``), ``page`` (its number, 1-based by reading
+        order for links) and, for links, ``has_next``. Numbered pages after the first are read
+        ``concurrency`` at a time; links one after the other.
+        """
+        first = self.adapter.paging.first_page
+        page = self._numbered_page(first, page_size)
+        link_mode = bool(self.adapter.paging.follow_link and page.get("next_url"))
+        read = empty_in_a_row = 0
+        number = first
+        while True:
+            page = self._cut(page, max_products, read)
+            read += page["count"]
+            next_url = page.pop("next_url", None)
+            if link_mode:
+                page |= {"paging": "link", "has_next": bool(next_url or page.get("error"))}
+            else:
+                page["paging"] = "page"
+            yield page
+            done = max_products is not None and read >= max_products
+            if link_mode:
+                if done or page.get("error") or not next_url:
+                    return
+            else:
+                empty_in_a_row = 0 if page["count"] or page.get("error") else empty_in_a_row + 1
+                if done or empty_in_a_row >= EMPTY_PAGES_TO_END:
+                    return
+            if number - first + 1 >= MAX_PAGES_WITHOUT_TOTAL:
+                self.log.warning("stopped after %d pages without reaching the end", number - first + 1)
+                return
+            number += 1
+            if link_mode:
+                page = self._link_page(str(next_url), number - first + 1, page_size)
+            else:
+                upcoming = [(n, page_size) for n in range(number + 1, number + ahead.depth)]
+                page = ahead.get((number, page_size), upcoming)
+
+    @staticmethod
+    def _cut(page: dict[str, Any], max_products: int | None, read: int) -> dict[str, Any]:
+        if max_products is None or page["count"] <= max_products - read:
+            return page
+        keep = max(max_products - read, 0)
+        products = page["products"][:keep]
+        return {**page, "products": products, "count": len(products), "rejected": []}
+
+    def _numbered_page(self, number: int, limit: int) -> dict[str, Any]:
+        """Page ``number`` at ``limit`` records a page; ``next_url`` when the answer links a next one."""
+        paging = self.adapter.paging
+        params = {paging.limit_param: limit, paging.page_param: number}
+        page = self._records_page(self.adapter.list_path, params, f"page {number}", limit, url=None)
+        return {**page, "page": number - paging.first_page + 1, "skip": (number - paging.first_page) * limit}
+
+    def _link_page(self, url: str, number: int, limit: int) -> dict[str, Any]:
+        """The page a next link points to (only on the source's own host: the connection's
+        headers and credentials never go elsewhere)."""
+        base, target = urlsplit(self.base_url), urlsplit(url)
+        page_info = {"page": number, "skip": (number - 1) * limit, "limit": limit}
+        if (target.scheme, target.netloc) != (base.scheme, base.netloc):
+            error = f"page {number}: the next link leads to another host ({target.netloc}): not followed"
+            return {**page_info, "products": [], "count": 0, "total": None, "error": error}
+        page = self._records_page(target.path or "/", None, f"page {number}", limit, url=url)
+        return {**page, **page_info}
+
+    def _records_page(
+        self, path: str, params: dict[str, Any] | None, name: str, limit: int, *, url: str | None
+    ) -> dict[str, Any]:
+        adapter = self.adapter
+        try:
+            body, response = self._get(path, params, url=url)
+            records = adapter.page_records(body)
+            if records is None:
+                raise SourceApiError(200, f"{name} has no {adapter.records_field!r} list", "GET", path)
+        except SourceApiError as error:
+            if error.status != 200:
+                raise
+            return {"limit": limit, "products": [], "count": 0, "total": None, "error": error.message}
+        if len(records) > limit:
+            records = records[:limit]  # a source that ignores limit must not overlap the next page
+        page = {"limit": limit, **self._converted(records), "total": None}
+        following = (response.links or {}).get("next", {}).get("url")
+        if following:
+            page["next_url"] = urljoin(response.url or self.base_url, following)
+        return page
 
     def lookup_product(self, source_id: str) -> tuple[int | None, Any, str]:
         """``GET /products/{id}`` as ``(status, body, error)``; never raises for an HTTP answer.
@@ -323,9 +508,9 @@ class CatalogSourceHook(BaseHook):
         ``core.missing``). Outages are retried like any call; what is left after the retries is
         returned with ``status`` None or the last status, for the caller to treat as unproven.
         """
-        path = f"/products/{quote(source_id, safe='')}"
+        path = self.adapter.product_path(source_id)
         try:
-            return 200, self.get_json(path, params={"select": "id"}), ""
+            return 200, self.get_json(path, params=self.adapter.lookup_params() or None), ""
         except SourceApiError as error:
             return error.status, None, f"GET {path}: {error.message[:120]}"
 
@@ -352,11 +537,16 @@ class CatalogSourceHook(BaseHook):
             pause=pause,
         )
 
-    def categories(self) -> list[dict[str, str]]:
-        """The catalog's categories as ``{"slug", "name"}``; older APIs return bare slugs."""
-        body = self.get_json("/products/categories")
+    def categories(self, used: Iterable[str] = ()) -> list[dict[str, str]]:
+        """The catalog's categories as ``{"slug", "name"}``: from the adapter's categories path
+        (older APIs return bare slugs), or, for a feed without one, the categories the records
+        ``used``, named as given."""
+        path = self.adapter.categories_path
+        if path is None:
+            return self.adapter.category_names(list(used))
+        body = self.get_json(path)
         if not isinstance(body, list):
-            raise SourceApiError(200, "categories response is not a list", "GET", "/products/categories")
+            raise SourceApiError(200, "categories response is not a list", "GET", path)
         result: list[dict[str, str]] = []
         for item in body:
             if isinstance(item, str):
@@ -365,7 +555,5 @@ class CatalogSourceHook(BaseHook):
                 slug = str(item["slug"])
                 result.append({"slug": slug, "name": str(item.get("name") or _display_name(slug))})
             else:
-                raise SourceApiError(
-                    200, f"unexpected category entry {item!r:.80}", "GET", "/products/categories"
-                )
+                raise SourceApiError(200, f"unexpected category entry {item!r:.80}", "GET", path)
         return result

@@ -11,7 +11,7 @@ from airflow.sdk import BaseOperator, Context, SkipMixin
 from medusa_sync import dag_parts
 from medusa_sync.core.batching import DEFAULT_MAX_BYTES, BatchBuilder
 from medusa_sync.core.diff import STORE_PRODUCT_FIELDS
-from medusa_sync.core.mapping import DEFAULT_EXTERNAL_ID_PREFIX, MappingContext
+from medusa_sync.core.mapping import MappingContext
 from medusa_sync.core.newest_plan import PlanClaim
 from medusa_sync.core.planning import PlanSettings, describe_plan, plan_sync
 from medusa_sync.core.store_index import StoreIndex
@@ -43,7 +43,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         medusa_conn_id: str = MedusaHook.default_conn_name,
         source_conn_id: str = CatalogSourceHook.default_conn_name,
         max_batch_bytes: int = DEFAULT_MAX_BYTES,
-        external_id_prefix: str = DEFAULT_EXTERNAL_ID_PREFIX,
+        external_id_prefix: str | None = None,
         upsert_concurrency: int = 1,
         **kwargs: Any,
     ) -> None:
@@ -52,6 +52,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         self.medusa_conn_id = medusa_conn_id
         self.source_conn_id = source_conn_id
         self.max_batch_bytes = max_batch_bytes
+        # None: the prefix this run's fetch decided (``RunFolder.external_id_prefix``).
         self.external_id_prefix = external_id_prefix
         # The upsert instances a run sends at once: the batch files are dealt out in rounds of it.
         self.upsert_concurrency = upsert_concurrency
@@ -62,6 +63,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         planned_at = pendulum.now("UTC").isoformat()
         folder = RunFolder(self.run_folder)
         folder.clear_plan()
+        self.external_id_prefix = self.external_id_prefix or folder.external_id_prefix()
         hook = MedusaHook(medusa_conn_id=self.medusa_conn_id)
         ctx = settings.mapping_context(
             taxonomy=read_json(folder.taxonomy),

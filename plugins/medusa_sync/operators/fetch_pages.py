@@ -22,6 +22,7 @@ from medusa_sync.rundata.run_folder import (
     PageFileWriter,
     RunFolder,
     default_storage_url,
+    read_json,
     write_json,
 )
 
@@ -66,6 +67,8 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
         self.page_concurrency = page_concurrency
         self.source_conn_id = source_conn_id
         self.storage_url = storage_url
+        # Set from the source adapter when the task runs.
+        self.category_optional = False
 
     def execute(self, context: Context) -> dict[str, Any]:
         params = self._params(context)
@@ -75,6 +78,8 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
         # When the source was read: a stock level from an earlier read never overwrites a later one.
         started_at = pendulum.now("UTC").isoformat()
         hook = CatalogSourceHook(source_conn_id=self.source_conn_id)
+        # A feed whose products may lack a category (its adapter says so) syncs them without one.
+        self.category_optional = hook.adapter.category_optional
         pages = hook.iter_pages(
             page_size=params.page_size,
             max_products=max_products,
@@ -94,6 +99,11 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
                 "quarantined); refusing to sync an empty catalog, see quarantine/ in the run folder"
             )
         self._describe_source(folder, hook)
+        # Decided once per run, here: every later stage of the run reads it from ``fetch.json``.
+        summary |= {
+            "source_format": type(hook.adapter).__name__,
+            "external_id_prefix": hook.external_id_prefix,
+        }
         write_json(folder.fetch, summary)
         idle = [
             *self._idle_taxonomy_stage(context, folder, writer.taxonomy.to_json()),
@@ -162,14 +172,17 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
             decimals=currency_decimals(params.currency_code),
             scratch=scratch,
             check_stock=params.sync_inventory,
+            category_optional=self.category_optional,
         )
 
     def _skip_if_not_needed(self, context: Context, folder: RunFolder) -> None:
         return None
 
     def _describe_source(self, folder: RunFolder, hook: CatalogSourceHook) -> None:
-        """What the later stages need besides the records: the categories' names."""
-        write_json(folder.source_categories, hook.categories())
+        """What the later stages need besides the records: the categories' names (asked of the
+        source, or, for a feed that has no list of them, those the records use, as given)."""
+        used = [] if hook.adapter.categories_path else read_json(folder.needed_taxonomy)["categories"]
+        write_json(folder.source_categories, hook.categories(used))
 
     def _fresh_folder(self, context: Context) -> RunFolder:
         """The run's folder, emptied: nothing an earlier attempt left may pass for this one's data."""

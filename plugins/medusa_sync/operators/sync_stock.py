@@ -15,7 +15,6 @@ from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowSkipException
 
 from medusa_sync import settings
-from medusa_sync.core.mapping import DEFAULT_EXTERNAL_ID_PREFIX
 from medusa_sync.core.stock import STORE_LEVEL_FIELDS, WRITE_KINDS, LevelIndex, LevelPlan, hold_back_older
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.run_params import RunParams
@@ -47,13 +46,14 @@ class SyncStockOperator(BaseOperator):
         *,
         run_folder: str | None,
         medusa_conn_id: str = MedusaHook.default_conn_name,
-        external_id_prefix: str = DEFAULT_EXTERNAL_ID_PREFIX,
+        external_id_prefix: str | None = None,
         level_batch_size: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.run_folder = run_folder
         self.medusa_conn_id = medusa_conn_id
+        # None: the prefix this run's fetch decided (``RunFolder.external_id_prefix``).
         self.external_id_prefix = external_id_prefix
         # None: ``[medusa_sync] level_batch_size``, read when the task runs.
         self.level_batch_size = level_batch_size
@@ -63,6 +63,7 @@ class SyncStockOperator(BaseOperator):
         if not params.sync_inventory:
             raise AirflowSkipException("sync_inventory is off: stock levels are left as they are")
         folder = RunFolder(str(self.run_folder))
+        self.external_id_prefix = self.external_id_prefix or folder.external_id_prefix()
         hook = MedusaHook(medusa_conn_id=self.medusa_conn_id)
         location_id = (
             hook.stock_location_for(

@@ -13,8 +13,8 @@ from medusa_sync.core.batch_outcome import COUNTED, LISTED
 from medusa_sync.core.batch_sending import BatchSender, Reproof
 from medusa_sync.core.batching import Batch
 from medusa_sync.core.diff import StoreProduct
-from medusa_sync.core.mapping import DEFAULT_EXTERNAL_ID_PREFIX
 from medusa_sync.core.newest_plan import superseded_by
+from medusa_sync.core.ownership import VariantDeletes
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.hooks.source import CatalogSourceHook
 from medusa_sync.rundata.run_folder import RunFolder, read_json, read_optional_json, write_json
@@ -59,7 +59,7 @@ class UpsertBatchOperator(BaseOperator):
         batch_label: str = "",
         medusa_conn_id: str = MedusaHook.default_conn_name,
         source_conn_id: str = CatalogSourceHook.default_conn_name,
-        external_id_prefix: str = DEFAULT_EXTERNAL_ID_PREFIX,
+        external_id_prefix: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -68,16 +68,19 @@ class UpsertBatchOperator(BaseOperator):
         self.batch_label = batch_label
         self.medusa_conn_id = medusa_conn_id
         self.source_conn_id = source_conn_id
+        # None: the prefix this run's fetch decided (``RunFolder.external_id_prefix``).
         self.external_id_prefix = external_id_prefix
 
     def execute(self, context: Context) -> dict[str, Any]:
         folder = RunFolder.of_file(self.batch_path)
         paths = folder.batch_group(self.batch_path, int(self.batch_count))
+        self.external_id_prefix = self.external_id_prefix or folder.external_id_prefix()
         retry = int(context["ti"].try_number or 1) > 1
         sender = BatchSender(
             MedusaHook(medusa_conn_id=self.medusa_conn_id),
             label=self.batch_label,
             reproof=self._reproof(folder, retry),
+            variant_deletes=self._variant_deletes(folder),
         )
         # When this run read the source; a batch written outside the DAG has no fetch to date it.
         fetched_at = folder.fetched_at()
@@ -108,21 +111,33 @@ class UpsertBatchOperator(BaseOperator):
 
     # -- steps -------------------------------------------------------------------------------------
 
+    def _stale_plan(self, folder: RunFolder, now: datetime | None = None) -> str | None:
+        """Why the plan's proofs are too old to act on (planned ``missing_proof_max_age_minutes``
+        ago or longer), or None while they are fresh (or the plan time is unknown)."""
+        settings = load_settings()
+        planned_at = (read_optional_json(folder.plan) or {}).get("planned_at") or folder.fetched_at()
+        if planned_at is None:
+            self.log.warning("no plan time in the run folder: the age of its 404s is unknown")
+            return None
+        age = ((now or pendulum.now("UTC")) - datetime.fromisoformat(planned_at)).total_seconds() / 60
+        if age < settings.missing_proof_max_age_minutes:
+            return None
+        limit = settings.missing_proof_max_age_minutes
+        return f"planned {age:.0f} min ago, missing_proof_max_age_minutes={limit:g}"
+
+    def _variant_deletes(self, folder: RunFolder, now: datetime | None = None) -> VariantDeletes:
+        """Whether this instance deletes the sync's variants the source no longer has: as the plan
+        decided (``planning.plan_variants``), and never once the plan is too old (kept, reported)."""
+        decision = ((read_optional_json(folder.plan) or {}).get("variants") or {}).get("delete")
+        return VariantDeletes.from_plan(decision, stale_because=self._stale_plan(folder, now))
+
     def _reproof(self, folder: RunFolder, retry: bool, now: datetime | None = None) -> Reproof | None:
         """How this instance proves its drafts and deletes again, or None when the plan's proof is
         fresh: a first try, within ``missing_proof_max_age_minutes`` of the plan."""
         settings = load_settings()
         because = ["a retried or cleared batch"] if retry else []
-        planned_at = (read_optional_json(folder.plan) or {}).get("planned_at") or folder.fetched_at()
-        if planned_at is None:
-            self.log.warning("no plan time in the run folder: the age of its 404s is unknown")
-        else:
-            age = ((now or pendulum.now("UTC")) - datetime.fromisoformat(planned_at)).total_seconds() / 60
-            if age >= settings.missing_proof_max_age_minutes:
-                because.append(
-                    f"planned {age:.0f} min ago, missing_proof_max_age_minutes="
-                    f"{settings.missing_proof_max_age_minutes:g}"
-                )
+        if stale := self._stale_plan(folder, now):
+            because.append(stale)
         if not because:
             return None
         source = CatalogSourceHook(source_conn_id=self.source_conn_id)

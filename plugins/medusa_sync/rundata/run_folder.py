@@ -22,7 +22,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from medusa_sync.core.batching import Batch, BatchBuilder, Kind, group_label, group_sizes
 from medusa_sync.core.completeness import FetchAudit
-from medusa_sync.core.mapping import TaxonomyNeeds
+from medusa_sync.core.mapping import DEFAULT_EXTERNAL_ID_PREFIX, TaxonomyNeeds
 from medusa_sync.core.models import BatchDescriptor
 from medusa_sync.core.newest_plan import PlanClaim, may_claim
 from medusa_sync.core.report import merge_results
@@ -94,6 +94,12 @@ class RunFolder:
     def first_source_id(self) -> str | None:
         """The source id of the first record the fetch kept: a product the source surely has."""
         return next((str(record["id"]) for record in self.records()), None)
+
+    def external_id_prefix(self) -> str:
+        """The external id prefix this run's fetch decided (its source format's, or the configured
+        one), which every later stage of the run uses; a folder an earlier version's fetch wrote
+        was DummyJSON's."""
+        return (read_optional_json(self.fetch) or {}).get("external_id_prefix") or DEFAULT_EXTERNAL_ID_PREFIX
 
     def fetched_at(self) -> str | None:
         """When this run's fetch started reading the source; None for a folder no fetch wrote."""
@@ -380,15 +386,29 @@ class PageFileWriter:
     def add(self, page: dict[str, Any]) -> str:
         """One page from ``CatalogSourceHook.iter_pages``; returns a line for the task log."""
         good, bad = self.validator.validate(page["products"])
-        self.audit.page(
-            skip=page["skip"],
-            limit=page["limit"],
-            count=len(page["products"]),
-            total=page["total"],
-            error=page.get("error"),
-        )
+        # Records the source adapter could not convert were read too: they count, and are quarantined.
+        rejected = page.get("rejected") or []
+        count = len(page["products"]) + len(rejected)
+        if page.get("paging") in ("page", "link"):
+            self.audit.numbered_page(
+                number=page["page"],
+                limit=page["limit"],
+                count=count,
+                has_next=page.get("has_next") if page["paging"] == "link" else None,
+                error=page.get("error"),
+            )
+        else:
+            self.audit.page(
+                skip=page["skip"],
+                limit=page["limit"],
+                count=count,
+                total=page["total"],
+                error=page.get("error"),
+            )
         if page.get("error"):
             self._quarantine({"source_id": None, "reason": self.audit.reasons[-1]})
+        for entry in rejected:
+            self._quarantine(entry)
         self.pages += 1
         records = [p.kept() for p in good]
         write_json(self.folder.page(self.pages), records)
@@ -396,9 +416,10 @@ class PageFileWriter:
         self.valid += len(good)
         for q in bad:
             self._quarantine(q.model_dump())
+        of = f"of {page['total']} " if page.get("paging") is None else ""
         return (
-            f"page {self.pages} at skip={page['skip']}: {len(page['products'])} records "
-            f"({self.audit.read} of {page['total']} read), {len(bad)} quarantined"
+            f"page {self.pages} at skip={page['skip']}: {count} records "
+            f"({self.audit.read} {of}read), {len(bad) + len(rejected)} quarantined"
         )
 
     def _quarantine(self, item: dict[str, Any]) -> None:

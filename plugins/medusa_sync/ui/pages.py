@@ -42,6 +42,21 @@ STOCK_LIST = (
     ("Held back (older stock)", "superseded"),
     ("Not in the store yet", "not_in_store"),
 )
+# The variants of products with variants (``report["variants"]``), in order.
+VARIANT_COUNTS = (
+    ("Created", "created"),
+    ("Updated", "updated"),
+    ("Deleted", "deleted"),
+    ("Unchanged", "unchanged"),
+    ("Kept (removed upstream, not deleted)", "kept"),
+)
+KEPT_VARIANT_COLUMNS = (
+    ("Source id", "source_id"),
+    ("Source variant id", "source_variant_id"),
+    ("Variant id", "variant_id"),
+    ("Batch", "batch_label"),
+    ("Why kept", "reason"),
+)
 QUARANTINE_COLUMNS = (("Source id", "source_id"), ("Reason", "reason"))
 LISTS = (("Rejected by Medusa", "rejected"), ("Superseded", "superseded"), ("Not found", "not_found"))
 ITEM_COLUMNS = (
@@ -120,6 +135,7 @@ def run_page(run: RunReport, airflow_url: str) -> str:
         _why(report),
         _fetch(report),
         _counts(report),
+        _variants(report),
         _stock(report),
         _batches(report),
         _quarantine(report),
@@ -199,6 +215,31 @@ def _counts(report: Mapping[str, Any]) -> str:
         f'<p class="note">Duration {_e(report.get("duration_seconds"))} s; missing upstream: '
         f"{_e(products.get('missing_upstream', 0))} (on_missing={_e(products.get('on_missing'))})</p>"
     )
+
+
+def _variants(report: Mapping[str, Any]) -> str:
+    """What the run did to the variants of products with variants, and the sync's variants it kept
+    though the source no longer has them (with why); nothing for a run without such products."""
+    variants = report.get("variants") or {}
+    kept = report.get("kept_variants") or []
+    if not any(variants.get(key) for _, key in VARIANT_COUNTS) and not variants.get("missing_upstream"):
+        return ""
+    rows = "".join(
+        f"<tr><th>{_e(name)}</th><td class='n'>{_e(variants.get(key, 0))}</td></tr>"
+        for name, key in VARIANT_COUNTS
+    )
+    decision = (variants.get("delete") or {}).get("because")
+    note = (
+        f'<p class="note">Removed upstream (planned): {_e(variants.get("missing_upstream", 0))}'
+        + (f"; {_e(decision)}" if decision else "")
+        + "</p>"
+    )
+    listed = (
+        _items("Variants kept", "kept_variants", kept, KEPT_VARIANT_COLUMNS, variants.get("kept"))
+        if kept
+        else ""
+    )
+    return f'<h2>Variants</h2><table id="variants">{rows}</table>{note}{listed}'
 
 
 def _stock(report: Mapping[str, Any]) -> str:

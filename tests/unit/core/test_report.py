@@ -269,3 +269,70 @@ def test_a_run_s_metrics_are_its_counts_by_outcome_its_status_and_its_duration()
     assert duration_ms == 12_300
     failed, _ = run_metrics(make({"batch-00001.json": None}))
     assert failed["medusa_sync.runs.failed"] == 1 and "medusa_sync.runs.success" not in failed
+
+
+def test_variants_are_counted_apart_from_products_with_the_plans_unchanged_and_the_kept_listed():
+    kept = {
+        "external_id": "dummyjson:7",
+        "action": "keep variant",
+        "source_variant_id": "71",
+        "variant_id": "variant_71",
+        "reason": "guard",
+    }
+    report = make(
+        {
+            "batch-00001.json": {"created": 1, "variants_created": 12, "variants_unchanged": 2},
+            "batch-00002.json": {
+                "updated": 2,
+                "variants_updated": 1,
+                "variants_deleted": 1,
+                "variants_kept": 1,
+                "kept_variants": [kept],
+            },
+        },
+        plan={
+            "create": 1,
+            "update": 2,
+            "unchanged": 3,
+            "variants": {
+                "unchanged": 30,
+                "missing_upstream": 2,
+                "delete": {"allowed": True, "because": "within"},
+            },
+        },
+    )
+    assert report["variants"] == {
+        "created": 12,
+        "updated": 1,
+        "deleted": 1,
+        "unchanged": 32,
+        "kept": 1,
+        "missing_upstream": 2,
+        "delete": {"allowed": True, "because": "within"},
+        "guard": None,
+    }
+    assert not any(key.startswith("variants_") or key == "kept_variants" for key in report["products"])
+    assert report["kept_variants"] == [{**kept, "batch_label": "batch-00002.json"}]
+    text = summary(report)
+    assert (
+        "variants    created 12, updated 1, deleted 1, unchanged 32, kept 1 (2 removed upstream: within)"
+        in text
+    )
+    assert "kept variants dummyjson:7 variant 71 (variant_71) (batch-00002.json): keep variant: guard" in text
+
+
+def test_a_run_without_products_with_variants_says_nothing_of_variants():
+    report = make({"batch-00001.json": {"created": 3}})
+    assert report["variants"]["created"] == 0 and "variants " not in summary(report)
+
+
+def test_a_blocked_variant_deletion_guard_fails_the_run_like_the_products_one():
+    guard = {
+        "allowed": False,
+        "reason": "delete 9 of 40 synced variants (22.5 %) is over max_missing_percent=10",
+    }
+    plan = {"create": 0, "update": 9, "unchanged": 0, "variants": {"missing_upstream": 9, "guard": guard}}
+    report = make({"batch-00001.json": {"updated": 9, "variants_kept": 9}}, plan=plan)
+    assert report["status"] == "failed"
+    assert report["failed_because"] == [f"variant deletion guard: {guard['reason']}; no variant was deleted"]
+    assert make({}, plan=plan, params={"dry_run": True})["failed_because"] == []

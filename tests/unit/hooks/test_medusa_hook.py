@@ -738,3 +738,37 @@ def test_the_store_count_comes_with_the_time_by_the_servers_clock(
     assert count == 7
     assert at is not None and at.tzinfo is not None and before <= at <= datetime.now(UTC)
     assert (server.requests[0].param("fields"), server.requests[0].param("limit")) == (["id"], ["1"])
+
+
+def test_a_products_options_variants_and_image_links_go_to_their_own_routes_retried_like_the_rest(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connect(monkeypatch, server.url)
+    server.json({"product": {"id": "prod_1"}})
+    server.json({"type": "unknown_error", "message": "boom"}, status=503)
+    server.json({"created": [], "updated": [{"id": "variant_1"}], "deleted": {"ids": ["variant_2"]}})
+    server.json({"added": ["variant_1"], "removed": []})
+    hook, waits = make_hook(attempts=3)
+    add = [{"product_option_id": "opt_1", "add": [{"value": "XL"}]}]
+    hook.batch_product_options("prod_1", update=add)
+    result = hook.batch_product_variants(
+        "prod_1", update=[{"id": "variant_1", "title": "XL"}], delete=["variant_2"]
+    )
+    assert result["deleted"] == {"ids": ["variant_2"]}
+    hook.link_image_variants("prod_1", "img_1", ["variant_1"])
+    assert [(r.method, r.path) for r in server.requests] == [
+        ("POST", "/admin/products/prod_1/options/batch"),
+        ("POST", "/admin/products/prod_1/variants/batch"),
+        ("POST", "/admin/products/prod_1/variants/batch"),
+        ("POST", "/admin/products/prod_1/images/img_1/variants/batch"),
+    ]
+    assert server.requests[0].json() == {"add": [], "update": add, "remove": []}
+    # The answer is read for the ids of the options just added (a product's shape changing).
+    assert server.requests[0].param("fields") == ["id,options.id,options.title"]
+    assert server.requests[1].json() == {
+        "create": [],
+        "update": [{"id": "variant_1", "title": "XL"}],
+        "delete": ["variant_2"],
+    }
+    assert server.requests[3].json() == {"add": ["variant_1"]}
+    assert waits == [1.0]

@@ -54,3 +54,26 @@ def test_a_run_folder_planned_before_plans_had_a_time_is_dated_by_its_fetch(fold
     monkeypatch.setattr(settings, "_configured", dict)
     write_json(folder.fetch, {"started_at": (NOW - timedelta(days=3)).isoformat()})
     assert because(folder, planned_ago=None) == "planned 4320 min ago, missing_proof_max_age_minutes=60"
+
+
+def variant_deletes(folder: RunFolder, *, planned_ago: timedelta, allowed: bool = True):
+    decision = {
+        "allowed": allowed,
+        "because": "delete 1 of 40 synced variants (2.5 %) is within",
+    }
+    write_json(folder.plan, {"planned_at": (NOW - planned_ago).isoformat(), "variants": {"delete": decision}})
+    operator = UpsertBatchOperator(task_id="upsert_batch", batch_path=str(folder.batch(1)))
+    return operator._variant_deletes(folder, now=NOW)
+
+
+def test_variants_removed_upstream_are_deleted_as_a_young_plan_decided_and_kept_once_it_is_old(
+    folder, monkeypatch
+):
+    monkeypatch.setattr(settings, "_configured", dict)
+    assert variant_deletes(folder, planned_ago=timedelta(minutes=59)).allowed
+    assert not variant_deletes(folder, planned_ago=timedelta(minutes=59), allowed=False).allowed
+    late = variant_deletes(folder, planned_ago=timedelta(hours=2))
+    assert not late.allowed
+    assert (
+        late.because == "the plan's proof is too old: planned 120 min ago, missing_proof_max_age_minutes=60"
+    )

@@ -151,3 +151,31 @@ def test_stock_runs_are_listed_with_their_level_writes_or_why_they_wrote_none():
     assert "Stock levels at sloc_1" in page and "Levels updated</th><td class='n'>10<" in page
     assert "<h2>Products" not in page and "Skipped" not in page
     assert 'Skipped</h2><p class="note">catalog busy' in run_page(a_stock_run(skipped), AIRFLOW)
+
+
+def test_a_run_page_shows_its_variants_and_the_ones_it_kept_with_why():
+    report = a_report(
+        **{
+            "batch 1/1": {
+                "created": 1,
+                "variants_created": 12,
+                "variants_updated": 3,
+                "variants_deleted": 1,
+                "variants_kept": 1,
+                "kept_variants": [
+                    {
+                        "source_id": "7",
+                        "source_variant_id": "71",
+                        "variant_id": "variant_71",
+                        "reason": "over the guard",
+                    }
+                ],
+            }
+        }
+    )
+    html = run_page(a_run(report), AIRFLOW)
+    assert '<h2>Variants</h2><table id="variants">' in html
+    for name, count in (("Created", 12), ("Updated", 3), ("Deleted", 1), ("Unchanged", 0)):
+        assert f"<tr><th>{name}</th><td class='n'>{count}</td></tr>" in html
+    assert "Variants kept: 1" in html and "over the guard" in html and "variant_71" in html
+    assert "<h2>Variants</h2>" not in run_page(a_run(a_report(**{"batch 1/1": {"created": 1}})), AIRFLOW)
