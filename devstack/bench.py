@@ -55,6 +55,7 @@ from medusa_sync.core.batching import BatchBuilder
 from medusa_sync.core.handles import HandleAllocator
 from medusa_sync.core.mapping import MappingContext, as_create, category_handle, desired_product, display_name
 from medusa_sync.core.models import SourceProduct
+from medusa_sync.core.ownership import variant_image_links
 from medusa_sync.rundata.store_snapshot import CLOCK_MARGIN
 
 # Our products, their prices and their categories as the store has them: three plain joins (hash
@@ -255,7 +256,9 @@ def medusa_template() -> Iterator[tuple[str, str, str]]:
 # --- (a) the raw loop -----------------------------------------------------------------------------
 
 
-def raw_loop(source_url: str, store: Store, *, clients: int = RAW_CLIENTS) -> dict[str, Any]:
+def raw_loop(
+    source_url: str, store: Store, *, clients: int = RAW_CLIENTS, link_clients: int = 1
+) -> dict[str, Any]:
     """The least a sync must do, as fast as the endpoint takes it: the baseline the DAG is held to.
 
     It sends what the DAG's first sync sends, in the same shape: the categories and tags one
@@ -304,11 +307,24 @@ def raw_loop(source_url: str, store: Store, *, clients: int = RAW_CLIENTS) -> di
         taxonomy_answered.append(time.monotonic() - started)
         return made
 
-    def post(body: bytes) -> tuple[int, float]:
+    def post(body: bytes) -> tuple[int, int, float]:
         created = medusa(
             "POST", "/admin/products/batch", data=body, headers={"Content-Type": "application/json"}
         )["created"]
-        return len(created), time.monotonic() - started
+        # As the DAG's upsert does after each batch: a variant's image, one request per image.
+        links = [(p["id"], image, variants) for p in created for image, variants in variant_image_links(p)]
+
+        def link(product_id: str, image_id: str, variant_ids: list[str]) -> None:
+            path = f"/admin/products/{product_id}/images/{image_id}/variants/batch"
+            medusa("POST", path, json={"add": variant_ids})
+
+        if link_clients == 1:
+            for each in links:
+                link(*each)
+        else:
+            with ThreadPoolExecutor(link_clients) as linking:
+                list(linking.map(lambda each: link(*each), links))
+        return len(created), len(links), time.monotonic() - started
 
     phases: dict[str, float] = {}
     with (
@@ -379,12 +395,13 @@ def raw_loop(source_url: str, store: Store, *, clients: int = RAW_CLIENTS) -> di
         phases["taxonomy"] = round(max(taxonomy_answered, default=0.0), 2)
     if read != first["total"]:
         raise RuntimeError(f"the source listed {first['total']} products and served {read}")
-    phases["posted"] = round(max((at for _, at in results), default=0.0), 2)
+    phases["posted"] = round(max((at for _, _, at in results), default=0.0), 2)
     # The bench's process: the loop's threads and the counting proxy's.
     phases["cpu_seconds"] = round(time.process_time() - cpu_started, 2)
     return {
         "wall_seconds": round(time.monotonic() - started, 1),
-        "created": sum(n for n, _ in results),
+        "created": sum(n for n, _, _ in results),
+        "image_links": sum(n for _, n, _ in results),
         "clients": clients,
         **store.counts(),
         "phases": phases,
