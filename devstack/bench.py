@@ -264,7 +264,9 @@ def raw_loop(
     It sends what the DAG's first sync sends, in the same shape: the categories and tags one
     request each, then ``POST /admin/products/batch`` of ``RAW_BATCH`` creates (``desired_product``
     and ``as_create``, cut by ``BatchBuilder``, as ``compute_diff`` plans them) from ``clients``
-    concurrent clients, every product with the store's default shipping profile. Nothing waits
+    concurrent clients, every product with the store's default shipping profile; after each batch,
+    its client links the variants' images one request per image, as the DAG's upsert does
+    (``link_clients`` > 1 sends a batch's links that many at a time instead). Nothing waits
     that need not: the source's pages are read ``SOURCE_CLIENTS`` at a time; a category or tag is
     created (``TAXONOMY_CLIENTS`` at a time) as soon as a page names it; a batch is mapped,
     encoded once and posted as soon as its records and their categories and tags are there,
