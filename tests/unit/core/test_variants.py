@@ -376,19 +376,28 @@ def test_the_plan_counts_unchanged_variants_and_the_removed_ones_the_guard_weigh
     }
 
 
+def plan_against_in_step(
+    record: dict, recorded_variants: str, on_missing: str, sink: Sink | None = None
+) -> tuple[Any, Sink]:
+    """The plan of ``record`` against a store product in step with it (its hash) that still records
+    the source variants ``recorded_variants`` as the sync's: the plan's counts and its items."""
+    in_step = {**desired_product(record, CTX)["metadata"], SYNC_VARIANTS_KEY: recorded_variants}
+    stored = [
+        {"id": "prod_7", "external_id": "dummyjson:7", "handle": "tee", "metadata": in_step, "variants": []}
+    ]
+    sink = sink or Sink()
+    with StoreIndex.build(stored, prefix="dummyjson:") as index:
+        counts = plan_catalog([[record]], [], CTX, index, sink, settings_for(on_missing=on_missing))
+    return counts, sink
+
+
 def test_a_variant_kept_earlier_is_counted_each_run_and_planned_for_deletion_once_on_missing_is_delete():
     before = SourceProduct.parse(tee()).kept()
     after = copy.deepcopy(before)
     del after["variants"][0]
     # As a run under on_missing=ignore left it: the product in step, the variant still recorded.
-    in_step = {**desired_product(after, CTX)["metadata"], SYNC_VARIANTS_KEY: "72,73,71"}
-    stored = [
-        {"id": "prod_7", "external_id": "dummyjson:7", "handle": "tee", "metadata": in_step, "variants": []}
-    ]
     for on_missing, action in (("ignore", "unchanged"), ("delete", "update")):
-        sink = Sink()
-        with StoreIndex.build(stored, prefix="dummyjson:") as index:
-            counts = plan_catalog([[after]], [], CTX, index, sink, settings_for(on_missing=on_missing))
+        counts, sink = plan_against_in_step(after, "72,73,71", on_missing)
         assert (counts[action], counts["variants_missing"]) == (1, 1), on_missing
         assert len(sink.items["update"]) == (action == "update")
 
@@ -645,21 +654,15 @@ def test_variants_becoming_one_are_kept_when_not_allowed_or_when_a_merchants_var
 def test_a_product_whose_record_lost_its_variants_counts_them_missing_and_deletes_them_only_under_delete():
     before = SourceProduct.parse(tee()).kept()
     after = SourceProduct.parse(plain_tee()).kept()
-    in_step = {**desired_product(after, CTX)["metadata"], SYNC_VARIANTS_KEY: "71,72,73"}
-    stored = [
-        {"id": "prod_7", "external_id": "dummyjson:7", "handle": "tee", "metadata": in_step, "variants": []}
-    ]
     for on_missing, action in (("ignore", "unchanged"), ("delete", "update")):
-        sink = Sink()
-        with StoreIndex.build(stored, prefix="dummyjson:") as index:
-            counts = plan_catalog([[after]], [], CTX, index, sink, settings_for(on_missing=on_missing))
+        counts, _ = plan_against_in_step(after, "71,72,73", on_missing)
         assert (counts[action], counts["variants_missing"]) == (1, 3), on_missing
     assert before["variants"]  # the store's record came from a product with variants
     # Planned against the sync's variants: the send reads them (and only then) to swap them.
     states: list = []
-    sink.add = lambda kind, item, planned=None: states.append(planned)
-    with StoreIndex.build(stored, prefix="dummyjson:") as index:
-        plan_catalog([[after]], [], CTX, index, sink, settings_for(on_missing="delete"))
+    recorder = Sink()
+    recorder.add = lambda kind, item, planned=None: states.append(planned)
+    plan_against_in_step(after, "71,72,73", "delete", recorder)
     assert [state[SYNC_VARIANTS_KEY] for state in states] == ["71,72,73"]
 
 
