@@ -26,8 +26,8 @@ CATALOG_CHANGES = AssetAlias("medusa_product_catalog_changes")
 MEDUSA_TASK = dag_parts.medusa_task(SETTINGS)
 
 with DAG(**dag_parts.dag_arguments(dag_parts.PRODUCT_DAG_ID, SETTINGS, PARAMS)) as dag:
-    # In the pool too: it asks Medusa whether every category and tag exists (then sync_categories
-    # is skipped and compute_diff follows the fetch at once).
+    # In the pool too: it looks up each category and tag in Medusa, and creates the missing ones,
+    # as the pages name them (then sync_categories is skipped and compute_diff follows at once).
     fetch_pages = FetchPagesOperator(
         task_id=dag_parts.FETCH_PAGES, **dag_parts.source_task(SETTINGS), **MEDUSA_TASK
     )

@@ -53,14 +53,15 @@ def test_a_flaky_source_with_429_bursts_still_syncs_everything(
 def test_a_category_failure_midway_deletes_what_the_attempt_created_then_the_retry_succeeds(
     fault_airflow, fresh_catalog, fresh_medusa_proxy, medusa_store, real_catalog
 ):
-    # The tenth category's create fails on every one of the hook's attempts, once.
+    # The tenth category's create fails 6 times: once in the fetch (one try a request), then on
+    # every one of the hook's 5 attempts in sync_categories' first try.
     handle = list(dict.fromkeys(r["category"] for r in real_catalog))[9]
     tenth = fresh_medusa_proxy.inject(
         Fault(
             "POST",
             "/admin/product-categories",
             status=500,
-            times=5,
+            times=6,
             when=lambda _h, body: f'"{handle}"'.encode() in body,
         )
     )
@@ -77,16 +78,19 @@ def test_a_category_failure_midway_deletes_what_the_attempt_created_then_the_ret
         if (s.method, s.path, s.status) == ("POST", "/admin/product-categories", 200)
     ]
     print(
-        f"\n[faults] categories created in all: {len(created)}; deleted by the rollback: {len(deleted)}; "
+        f"\n[faults] categories created in all: {len(created)}; deleted by the rollbacks: {len(deleted)}; "
         f"injected 500s: {tenth.fired}"
     )
-    assert tenth.fired == 5
-    # The failed attempt created some (up to 9 before the tenth, plus those in flight beside it),
-    # the rollback deleted exactly those, and the retry created all 24 again.
-    assert 9 <= len(deleted) < 24
+    assert tenth.fired == 6
+    # Each failed attempt (the fetch's, then sync_categories' first try) created some (the 9
+    # before the tenth, plus those in flight beside it), its rollback deleted exactly those, and
+    # sync_categories' retry created all 24 again.
+    assert 2 * 9 <= len(deleted) < 2 * 24
     assert len(created) == len(deleted) + 24
     categories = store_categories(medusa_store)
     assert len(categories) == 24 and len({c["handle"] for c in categories}) == 24
+    states = fault_airflow.task_states(outcome.report["run_id"])
+    assert states["sync_categories"] == "success"
 
 
 def test_an_expired_token_is_renewed_once_and_the_run_goes_on(

@@ -301,13 +301,17 @@ class TaxonomyNeeds:
         self.tags: dict[str, None] = {}
 
     def add(self, records: Iterable[Mapping[str, Any]]) -> TaxonomyNeeds:
+        """Adds what the records use; returns what of it was not seen before (a new ``TaxonomyNeeds``)."""
+        new = TaxonomyNeeds()
         for record in records:
             # A stock fetch's records carry none; a product of some feeds has none (None).
-            if record.get("category") is not None:
-                self.categories.setdefault(record["category"], None)
+            category = record.get("category")
+            if category is not None and category not in self.categories:
+                self.categories[category] = new.categories[category] = None
             for tag in record.get("tags") or ():
-                self.tags.setdefault(tag, None)
-        return self
+                if tag not in self.tags:
+                    self.tags[tag] = new.tags[tag] = None
+        return new
 
     def to_json(self) -> dict[str, list[str]]:
         return {"categories": list(self.categories), "tags": list(self.tags)}
@@ -315,7 +319,8 @@ class TaxonomyNeeds:
 
 def needed_taxonomy(records: Iterable[Mapping[str, Any]]) -> tuple[list[str], list[str]]:
     """Categories and tags the records use, each once, in first-seen order."""
-    needs = TaxonomyNeeds().add(records)
+    needs = TaxonomyNeeds()
+    needs.add(records)
     return list(needs.categories), list(needs.tags)
 
 

@@ -1,5 +1,5 @@
 """What the hooks share about HTTP: the retry policy (backoff, ``Retry-After``, what may be
-resent), the bounded read-ahead of offset pages, and records created a few at a time.
+resent) and the bounded read-ahead of offset pages.
 """
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Hashable, Iterable
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, Generic, Protocol, TypeVar
@@ -202,39 +202,3 @@ class PageAhead(Generic[Key]):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-# --- Records created a few at a time (Medusa creates categories and tags one request each).
-
-# Categories and tags are created this many at a time: one request each is Medusa's only way.
-TAXONOMY_CONCURRENCY = 4
-
-
-def create_concurrently(
-    create: Callable[[str], dict[str, Any]], keys: list[str], workers: int = TAXONOMY_CONCURRENCY
-) -> tuple[dict[str, dict[str, Any]], BaseException | None]:
-    """Create one record per key, ``workers`` at a time, in key order of submission.
-
-    On the first failure nothing new is started; the requests already in flight finish. Returns
-    what was created (so it can be rolled back) and the first error, if any.
-    """
-    made: dict[str, dict[str, Any]] = {}
-    if not keys:
-        return made, None
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="taxonomy") as pool:
-        futures = {pool.submit(create, key): key for key in keys}
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        failed = next((f for f in done if f.exception() is not None), None)
-        if failed is not None:
-            for future in futures:
-                future.cancel()
-        wait(futures)
-    error = None
-    for future, key in futures.items():
-        if future.cancelled():
-            continue
-        if future.exception() is None:
-            made[key] = future.result()
-        elif error is None:
-            error = future.exception()
-    return made, error

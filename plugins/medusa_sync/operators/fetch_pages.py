@@ -11,12 +11,13 @@ from airflow.sdk import BaseOperator, Context, SkipMixin
 from medusa_sync import dag_parts, settings
 from medusa_sync.core.completeness import FetchAudit
 from medusa_sync.core.currency import currency_decimals
+from medusa_sync.core.mapping import display_name
 from medusa_sync.core.scratch import ScratchDb
 from medusa_sync.core.validation import Validator
 from medusa_sync.hooks._http import RetryPolicy
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.hooks.source import CatalogSourceHook
-from medusa_sync.operators.sync_taxonomy import existing_taxonomy
+from medusa_sync.hooks.taxonomy import TaxonomyMaker
 from medusa_sync.run_params import CatalogRunParams, RunParams
 from medusa_sync.rundata.run_folder import (
     PageFileWriter,
@@ -86,19 +87,36 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
             concurrency=self.page_concurrency or settings.load().source_concurrency,
             select=self.select,
         )
-        with ScratchDb() as scratch:
-            writer = PageFileWriter(
-                folder, self._validator(scratch, params), FetchAudit(max_products=max_products)
-            )
-            for page in pages:
-                self.log.info("%s", writer.add(page))
-            summary = writer.close(started_at=started_at)
-        if summary["valid"] == 0:
-            raise SourceCatalogEmpty(
-                f"the source gave no valid product ({summary['fetched']} records, {summary['quarantined']} "
-                "quarantined); refusing to sync an empty catalog, see quarantine/ in the run folder"
-            )
-        self._describe_source(folder, hook)
+        # The source's own list of category names, when it has one: read before the pages, so
+        # that each category can be created under its name as soon as a page uses it.
+        source_categories = hook.categories() if hook.adapter.categories_path else None
+        maker = self._taxonomy_maker(context, params)
+        try:
+            with ScratchDb() as scratch:
+                writer = PageFileWriter(
+                    folder, self._validator(scratch, params), FetchAudit(max_products=max_products)
+                )
+                names = {c["slug"]: c["name"] for c in source_categories or ()}
+                for page in pages:
+                    self.log.info("%s", writer.add(page))
+                    if maker is not None:
+                        new = writer.newly_needed
+                        maker.need(
+                            {c: names.get(c) or display_name(c) for c in new.categories}, list(new.tags)
+                        )
+                summary = writer.close(started_at=started_at)
+            if summary["valid"] == 0:
+                raise SourceCatalogEmpty(
+                    f"the source gave no valid product ({summary['fetched']} records, "
+                    f"{summary['quarantined']} quarantined); refusing to sync an empty catalog, see "
+                    "quarantine/ in the run folder"
+                )
+        except BaseException:
+            if maker is not None:
+                maker.abandon()
+            raise
+        used = read_json(folder.needed_taxonomy)["categories"]
+        write_json(folder.source_categories, source_categories or hook.categories(used))
         # Decided once per run, here: every later stage of the run reads it from ``fetch.json``.
         summary |= {
             "source_format": type(hook.adapter).__name__,
@@ -106,7 +124,7 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
         }
         write_json(folder.fetch, summary)
         idle = [
-            *self._idle_taxonomy_stage(context, folder, writer.taxonomy.to_json()),
+            *self._idle_taxonomy_stage(context, folder, maker),
             *self._idle_stock_stage(context, params),
         ]
         if idle:
@@ -130,41 +148,51 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
         )
         return [dag.get_task(dag_parts.SYNC_STOCK)]
 
+    def _taxonomy_maker(self, context: Context, params: RunParams) -> TaxonomyMaker | None:
+        """Given ``medusa_conn_id`` (and a ``sync_categories`` task to spare), the categories and tags
+        the records need are looked up, and the missing ones created, while the pages are read: on a
+        first sync they are made as the source is read, on most days only looked up. A dry run only
+        looks up."""
+        if not self.medusa_conn_id or not context["dag"].has_task(dag_parts.SYNC_CATEGORIES):
+            return None
+        # One attempt a request, no backoff: the fetch never waits on a store that is down; what it
+        # could not do, ``sync_categories`` does with its retries.
+        hook = MedusaHook(medusa_conn_id=self.medusa_conn_id, retry=RetryPolicy(max_attempts=1), timeout=10)
+        return TaxonomyMaker(hook, create=not params.dry_run)
+
     def _idle_taxonomy_stage(
-        self, context: Context, folder: RunFolder, needs: dict[str, list[str]]
+        self, context: Context, folder: RunFolder, maker: TaxonomyMaker | None
     ) -> list[Any]:
-        """When every category and tag the records need is in the store already, writes the
-        ``taxonomy.json`` that ``sync_categories`` would have written and returns that task to be
-        skipped: on most days the scheduler then starts ``compute_diff`` straight after the fetch
-        and its store read. The check is best effort: if it cannot be made, ``sync_categories``
-        runs as usual (and fails there, with its own message, if Medusa is unreachable)."""
-        dag = context["dag"]
-        if not self.medusa_conn_id or not dag.has_task(dag_parts.SYNC_CATEGORIES):
+        """When every category and tag the records need is in the store (found, or made by this
+        fetch), writes the ``taxonomy.json`` that ``sync_categories`` would have written and
+        returns that task to be skipped: the scheduler then starts ``compute_diff`` straight after
+        the fetch and its store read. Best effort: if a lookup or a creation failed, what this
+        fetch created is deleted again and ``sync_categories`` runs as usual (and fails there,
+        with its own message and retries, if Medusa is unreachable)."""
+        if maker is None:
             return []
         try:
-            # One attempt each, no backoff: the fetch never waits on a store that is down.
-            hook = MedusaHook(
-                medusa_conn_id=self.medusa_conn_id, retry=RetryPolicy(max_attempts=1), timeout=10
-            )
-            taxonomy = existing_taxonomy(hook, needs["categories"], needs["tags"])
+            taxonomy = maker.finish()
         except Exception as error:  # the stage that owns it will say what is wrong
             self.log.warning(
-                "could not check the store's categories and tags (%s: %s): %s will",
+                "could not look up or create the categories and tags (%s: %s): %s will",
                 type(error).__name__,
                 error,
                 dag_parts.SYNC_CATEGORIES,
             )
             return []
-        if taxonomy is None:
-            return []
         write_json(folder.taxonomy, taxonomy)
         self.log.info(
-            "all %d categories and %d tags are in the store: %s skipped",
-            len(needs["categories"]),
-            len(needs["tags"]),
+            "categories: %d needed, %d created here, %d to create (dry run); tags: %d needed, "
+            "%d created here: %s skipped",
+            len(taxonomy["categories"]) + len(taxonomy["categories_to_create"]),
+            len(taxonomy["categories_created"]),
+            len(taxonomy["categories_to_create"]),
+            len(taxonomy["tags"]),
+            len(taxonomy["tags_created"]),
             dag_parts.SYNC_CATEGORIES,
         )
-        return [dag.get_task(dag_parts.SYNC_CATEGORIES)]
+        return [context["dag"].get_task(dag_parts.SYNC_CATEGORIES)]
 
     def _validator(self, scratch: ScratchDb, params: Any) -> Validator:
         return Validator(
@@ -177,12 +205,6 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
 
     def _skip_if_not_needed(self, context: Context, folder: RunFolder) -> None:
         return None
-
-    def _describe_source(self, folder: RunFolder, hook: CatalogSourceHook) -> None:
-        """What the later stages need besides the records: the categories' names (asked of the
-        source, or, for a feed that has no list of them, those the records use, as given)."""
-        used = [] if hook.adapter.categories_path else read_json(folder.needed_taxonomy)["categories"]
-        write_json(folder.source_categories, hook.categories(used))
 
     def _fresh_folder(self, context: Context) -> RunFolder:
         """The run's folder, emptied: nothing an earlier attempt left may pass for this one's data."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -85,25 +86,39 @@ class UpsertBatchOperator(BaseOperator):
         # When this run read the source; a batch written outside the DAG has no fetch to date it.
         fetched_at = folder.fetched_at()
         totals: Counter[str] = Counter()
-        for path in paths:
-            result_path = folder.result_for(path)
-            if result_path.exists():  # an earlier attempt finished this file: its outcome stands
-                self.log.info("%s: finished by an earlier attempt, not sent again", path.name)
-                result = read_json(result_path)
-            else:
-                result = {
-                    "batch": str(path),
-                    "batch_label": self.batch_label,
-                    **sender.send_file(
-                        Batch.from_file(read_json(path)),
-                        name=path.name,
-                        retry=retry,
-                        newer_run=self._newer_run(folder, context, fetched_at),
-                    ).to_json(),
-                }
-                write_json(result_path, result)
-            totals.update({k: v if isinstance(v, int) else len(v) for k, v in result.items() if k in SUMMED})
+        # The next file is read while this one is sent: Medusa is not kept waiting for the storage.
+        with ThreadPoolExecutor(1, thread_name_prefix="batch-file") as reader:
+            ahead = [reader.submit(self._read, folder, path) for path in paths[:1]]
+            for n, path in enumerate(paths):
+                finished, body = ahead.pop().result()
+                ahead.extend(reader.submit(self._read, folder, later) for later in paths[n + 1 : n + 2])
+                if finished is not None:  # an earlier attempt finished this file: its outcome stands
+                    self.log.info("%s: finished by an earlier attempt, not sent again", path.name)
+                    result = finished
+                else:
+                    result = {
+                        "batch": str(path),
+                        "batch_label": self.batch_label,
+                        **sender.send_file(
+                            Batch.from_file(body),
+                            name=path.name,
+                            retry=retry,
+                            newer_run=self._newer_run(folder, context, fetched_at),
+                        ).to_json(),
+                    }
+                    write_json(folder.result_for(path), result)
+                totals.update(
+                    {k: v if isinstance(v, int) else len(v) for k, v in result.items() if k in SUMMED}
+                )
         return {"batch_label": self.batch_label, "files": len(paths), **{k: totals[k] for k in SUMMED}}
+
+    @staticmethod
+    def _read(folder: RunFolder, path: Any) -> tuple[dict[str, Any] | None, Any]:
+        """A batch file's result, when an earlier attempt finished it, else its content."""
+        result_path = folder.result_for(path)
+        if result_path.exists():
+            return read_json(result_path), None
+        return None, read_json(path)
 
     def _newer_run(self, folder: RunFolder, context: Context, fetched_at: str | None) -> str | None:
         """The run whose newer plan supersedes this run's batches (read before each file)."""

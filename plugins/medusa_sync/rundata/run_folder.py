@@ -382,6 +382,8 @@ class PageFileWriter:
         self.pages = self.valid = self.quarantined = self.parts = 0
         self._pending: list[dict[str, Any]] = []
         self.taxonomy = TaxonomyNeeds()
+        # The categories and tags the last page's records used that no page before it did.
+        self.newly_needed = TaxonomyNeeds()
 
     def add(self, page: dict[str, Any]) -> str:
         """One page from ``CatalogSourceHook.iter_pages``; returns a line for the task log."""
@@ -412,7 +414,7 @@ class PageFileWriter:
         self.pages += 1
         records = [p.kept() for p in good]
         write_json(self.folder.page(self.pages), records)
-        self.taxonomy.add(records)
+        self.newly_needed = self.taxonomy.add(records)
         self.valid += len(good)
         for q in bad:
             self._quarantine(q.model_dump())

@@ -14,6 +14,7 @@ from devstack.catalog_server import CatalogServer
 from medusa_sync import dag_parts, settings
 from medusa_sync.operators.fetch_pages import FetchPagesOperator
 from medusa_sync.rundata.run_folder import RunFolder, read_json
+from tests.unit.hooks.fake_taxonomy import FakeStore
 
 
 class Ti:
@@ -26,15 +27,70 @@ class Ti:
         self.pushed[key] = value
 
 
-def run_fetch(tmp_path, monkeypatch, catalog: CatalogServer, **extra: object) -> tuple[RunFolder, dict]:
+def run_fetch(
+    tmp_path, monkeypatch, catalog: CatalogServer, store: FakeStore | None = None, **extra: object
+) -> tuple[RunFolder, dict]:
+    """The fetch task alone; given a ``store``, wired as the product DAG wires it (with Medusa's
+    connection and the stages it may skip), and ``skipped`` holds the task ids it skipped."""
     conn = {"conn_type": "product_catalog", "host": catalog.url, "extra": extra}
     monkeypatch.setenv("AIRFLOW_CONN_DUMMYJSON_DEFAULT", json.dumps(conn))
     params = {k: p.value for k, p in dag_parts.product_params(settings.load({})).items()}
-    dag = SimpleNamespace(dag_id="medusa_product_sync", has_task=lambda _task_id: False)
+    dag = SimpleNamespace(
+        dag_id="medusa_product_sync", has_task=lambda _task_id: store is not None, get_task=lambda t: t
+    )
     context = {"dag": dag, "run_id": "run", "params": params | {"page_size": 20}, "ti": Ti()}
-    op = FetchPagesOperator(task_id="fetch_pages", storage_url=f"file://{tmp_path}", page_concurrency=2)
+    op = FetchPagesOperator(
+        task_id="fetch_pages",
+        storage_url=f"file://{tmp_path}",
+        page_concurrency=2,
+        medusa_conn_id="medusa_default" if store else None,
+    )
+    if store is not None:
+        monkeypatch.setattr("medusa_sync.operators.fetch_pages.MedusaHook", lambda **_: store)
+        monkeypatch.setattr(op, "skip", lambda ti, tasks: skipped.extend(tasks))
     summary = op.execute(context)
     return RunFolder.for_run(f"file://{tmp_path}", "medusa_product_sync", "run"), summary
+
+
+skipped: list[str] = []
+
+
+def test_categories_and_tags_are_created_as_the_pages_name_them_and_sync_categories_is_skipped(
+    tmp_path, monkeypatch
+):
+    catalog_records = generate_catalog(200)
+    first_category = catalog_records[0]["category"]
+    store = FakeStore(categories=[first_category])
+    skipped.clear()
+    with CatalogServer(catalog_records) as catalog:
+        folder, summary = run_fetch(tmp_path, monkeypatch, catalog, store)
+        pages_asked = [r.at for r in catalog.requests if r.path == "/products"]
+    categories = list(dict.fromkeys(r["category"] for r in catalog_records))
+    tags = list(dict.fromkeys(t for r in catalog_records for t in r["tags"]))
+    assert summary["valid"] == 200
+    assert sorted(store.made("create_category")) == sorted(set(categories) - {first_category})
+    assert sorted(store.made("create_tag")) == sorted(tags)
+    # Made while the source was still being read, not after it.
+    assert min(store.created_at) < max(pages_asked)
+    taxonomy = read_json(folder.taxonomy)
+    assert set(taxonomy["categories"]) == set(categories) and set(taxonomy["tags"]) == set(tags)
+    assert (len(taxonomy["categories_created"]), taxonomy["categories_existing"]) == (len(categories) - 1, 1)
+    assert skipped == [dag_parts.SYNC_CATEGORIES, dag_parts.SYNC_STOCK]
+
+
+def test_when_a_creation_fails_the_fetch_deletes_what_it_made_and_leaves_it_to_sync_categories(
+    tmp_path, monkeypatch
+):
+    catalog_records = generate_catalog(200)
+    categories = list(dict.fromkeys(r["category"] for r in catalog_records))
+    store = FakeStore(fail_on=categories[5])
+    skipped.clear()
+    with CatalogServer(catalog_records) as catalog:
+        folder, summary = run_fetch(tmp_path, monkeypatch, catalog, store)
+    assert summary["valid"] == 200  # the fetch itself succeeds
+    assert store.made("delete_category") and (store.categories, store.tags) == ({}, {})
+    assert not folder.taxonomy.exists()
+    assert skipped == [dag_parts.SYNC_STOCK]  # sync_categories runs, with its retries
 
 
 def test_a_shopify_fetch_names_categories_from_product_types_and_records_its_prefix(tmp_path, monkeypatch):
@@ -56,7 +112,8 @@ def test_a_dummyjson_fetch_is_as_before(tmp_path, monkeypatch):
         folder, summary = run_fetch(tmp_path, monkeypatch, catalog)
         asked = [(r.path, sorted(r.query)) for r in catalog.requests]
     assert (summary["valid"], summary["partial"], summary["external_id_prefix"]) == (30, False, "dummyjson:")
-    assert asked == [("/products", ["limit", "skip"])] * 2 + [("/products/categories", [])]
+    # The categories' names first: a category can then be created under its name as a page uses it.
+    assert asked == [("/products/categories", [])] + [("/products", ["limit", "skip"])] * 2
     assert read_json(folder.source_categories)[0].keys() == {"slug", "name"}
 
 
