@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from typing import Any
 
 import pendulum
@@ -96,14 +97,12 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
                 writer = PageFileWriter(
                     folder, self._validator(scratch, params), FetchAudit(max_products=max_products)
                 )
-                names = {c["slug"]: c["name"] for c in source_categories or ()}
+                name_of = self._category_names(hook, source_categories)
                 for page in pages:
                     self.log.info("%s", writer.add(page))
                     if maker is not None:
                         new = writer.newly_needed
-                        maker.need(
-                            {c: names.get(c) or display_name(c) for c in new.categories}, list(new.tags)
-                        )
+                        maker.need({c: name_of(c) for c in new.categories}, list(new.tags))
                 summary = writer.close(started_at=started_at)
             if summary["valid"] == 0:
                 raise SourceCatalogEmpty(
@@ -147,6 +146,18 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
             "sync_inventory is off: %s skipped, stock levels are left as they are", dag_parts.SYNC_STOCK
         )
         return [dag.get_task(dag_parts.SYNC_STOCK)]
+
+    @staticmethod
+    def _category_names(
+        hook: CatalogSourceHook, source_categories: list[dict[str, str]] | None
+    ) -> Callable[[str], str]:
+        """How a category the records use is named in the store, as ``sync_categories`` names it:
+        from the source's list, else by the source's own rule; a feed without a list names it as
+        its adapter says (the value as given)."""
+        if source_categories is None:
+            return lambda category: hook.categories([category])[0]["name"]
+        names = {c["slug"]: c["name"] for c in source_categories}
+        return lambda category: names.get(category) or display_name(category)
 
     def _taxonomy_maker(self, context: Context, params: RunParams) -> TaxonomyMaker | None:
         """Given ``medusa_conn_id`` (and a ``sync_categories`` task to spare), the categories and tags

@@ -18,6 +18,7 @@ class FakeStore:
         self.calls: list[tuple[str, Any]] = []
         self.running = self.peak = 0
         self.created_at: list[float] = []  # time.monotonic() of each creation's start
+        self.names: dict[str, str] = {}  # handle -> the name a category was created with
         self._lock = threading.Lock()
 
     def list_categories(self, *, handles: Sequence[str], fields: Sequence[str]) -> Iterator[dict[str, str]]:
@@ -43,6 +44,7 @@ class FakeStore:
         return {"id": into[key]}
 
     def create_category(self, *, name: str, handle: str) -> dict[str, str]:
+        self.names[handle] = name
         return self._create("create_category", handle, self.categories)
 
     def create_tag(self, value: str) -> dict[str, str]:

@@ -12,6 +12,7 @@ import pytest
 from devstack.catalog_generator import generate_catalog, generate_shopify_catalog
 from devstack.catalog_server import CatalogServer
 from medusa_sync import dag_parts, settings
+from medusa_sync.core.mapping import category_handle
 from medusa_sync.operators.fetch_pages import FetchPagesOperator
 from medusa_sync.rundata.run_folder import RunFolder, read_json
 from tests.unit.hooks.fake_taxonomy import FakeStore
@@ -76,6 +77,16 @@ def test_categories_and_tags_are_created_as_the_pages_name_them_and_sync_categor
     assert set(taxonomy["categories"]) == set(categories) and set(taxonomy["tags"]) == set(tags)
     assert (len(taxonomy["categories_created"]), taxonomy["categories_existing"]) == (len(categories) - 1, 1)
     assert skipped == [dag_parts.SYNC_CATEGORIES, dag_parts.SYNC_STOCK]
+
+
+def test_a_shopify_feeds_categories_are_created_under_its_product_types_as_given(tmp_path, monkeypatch):
+    store = FakeStore()
+    skipped.clear()
+    with CatalogServer(generate_shopify_catalog(40)) as catalog:
+        folder, _ = run_fetch(tmp_path, monkeypatch, catalog, store, source_format="shopify")
+    types = read_json(folder.needed_taxonomy)["categories"]
+    assert "T-Shirts" in types
+    assert store.names == {category_handle(t): t for t in types}
 
 
 def test_when_a_creation_fails_the_fetch_deletes_what_it_made_and_leaves_it_to_sync_categories(
