@@ -56,6 +56,7 @@ from medusa_sync.core.handles import HandleAllocator
 from medusa_sync.core.mapping import MappingContext, as_create, category_handle, desired_product, display_name
 from medusa_sync.core.models import SourceProduct
 from medusa_sync.core.ownership import variant_image_links
+from medusa_sync.hooks.medusa import BATCH_ANSWER_FIELDS
 from medusa_sync.rundata.store_snapshot import CLOCK_MARGIN
 
 # Our products, their prices and their categories as the store has them: three plain joins (hash
@@ -263,7 +264,8 @@ def raw_loop(
 
     It sends what the DAG's first sync sends, in the same shape: the categories and tags one
     request each, then ``POST /admin/products/batch`` of ``RAW_BATCH`` creates (``desired_product``
-    and ``as_create``, cut by ``BatchBuilder``, as ``compute_diff`` plans them) from ``clients``
+    and ``as_create``, cut by ``BatchBuilder``, as ``compute_diff`` plans them; answered with the
+    hook's ``BATCH_ANSWER_FIELDS``, as the DAG's are) from ``clients``
     concurrent clients, every product with the store's default shipping profile; after each batch,
     its client links the variants' images one request per image, as the DAG's upsert does
     (``link_clients`` > 1 sends a batch's links that many at a time instead). Nothing waits
@@ -311,7 +313,11 @@ def raw_loop(
 
     def post(body: bytes) -> tuple[int, int, float]:
         created = medusa(
-            "POST", "/admin/products/batch", data=body, headers={"Content-Type": "application/json"}
+            "POST",
+            "/admin/products/batch",
+            params={"fields": BATCH_ANSWER_FIELDS},  # as the DAG asks: less for Medusa to read back
+            data=body,
+            headers={"Content-Type": "application/json"},
         )["created"]
         # As the DAG's upsert does after each batch: a variant's image, one request per image.
         links = [(p["id"], image, variants) for p in created for image, variants in variant_image_links(p)]

@@ -97,6 +97,12 @@ def no_response_reason(exc: BaseException) -> str:
 LOCATION_FIELDS = "id,name,sales_channels.id"
 
 
+# What the sync reads of the products a batch created or updated: their ids and external ids, and
+# for linking each variant to its image (``ownership.variant_image_links``) the images and the
+# variants' metadata and images.
+BATCH_ANSWER_FIELDS = "id,external_id,images.id,images.url,variants.id,variants.metadata,variants.images.id"
+
+
 class MedusaHook(BaseHook):
     """Talks to Medusa's Admin API with an API key or an admin login.
 
@@ -484,9 +490,19 @@ class MedusaHook(BaseHook):
         A batch without creates is sent again after a timeout: updates set the same state twice and
         Medusa answers a repeated delete with 200. A repeated create would clash with (or
         duplicate) what the first attempt may have committed, so that is left to the caller.
+
+        The products created and updated are answered with ``BATCH_ANSWER_FIELDS`` only: Medusa
+        reads back what it answers, and a whole product (prices, options, categories, tags, sales
+        channels) is most of what it would otherwise read and send.
         """
         body = {"create": list(create), "update": list(update), "delete": list(delete)}
-        return self.request("POST", "/admin/products/batch", json=body, idempotent=not body["create"])
+        return self.request(
+            "POST",
+            "/admin/products/batch",
+            params={"fields": BATCH_ANSWER_FIELDS},
+            json=body,
+            idempotent=not body["create"],
+        )
 
     # -- a product's options and variants ----------------------------------------------------------
     # Their own routes, for a product with variants: a product update's ``variants`` list deletes
