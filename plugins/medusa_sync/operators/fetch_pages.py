@@ -110,18 +110,18 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
                     f"{summary['quarantined']} quarantined); refusing to sync an empty catalog, see "
                     "quarantine/ in the run folder"
                 )
-        except BaseException:
+            used = read_json(folder.needed_taxonomy)["categories"]
+            write_json(folder.source_categories, source_categories or hook.categories(used))
+            # Decided once per run, here: every later stage of the run reads it from ``fetch.json``.
+            summary |= {
+                "source_format": type(hook.adapter).__name__,
+                "external_id_prefix": hook.external_id_prefix,
+            }
+            write_json(folder.fetch, summary)
+        except BaseException:  # the run stops here: what the fetch created in the store goes again
             if maker is not None:
                 maker.abandon()
             raise
-        used = read_json(folder.needed_taxonomy)["categories"]
-        write_json(folder.source_categories, source_categories or hook.categories(used))
-        # Decided once per run, here: every later stage of the run reads it from ``fetch.json``.
-        summary |= {
-            "source_format": type(hook.adapter).__name__,
-            "external_id_prefix": hook.external_id_prefix,
-        }
-        write_json(folder.fetch, summary)
         idle = [
             *self._idle_taxonomy_stage(context, folder, maker),
             *self._idle_stock_stage(context, params),

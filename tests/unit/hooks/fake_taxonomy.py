@@ -11,10 +11,17 @@ from typing import Any
 class FakeStore:
     """The part of ``MedusaHook`` the maker uses, over an in-memory store that records each call."""
 
-    def __init__(self, categories: Sequence[str] = (), tags: Sequence[str] = (), fail_on: str | None = None):
+    def __init__(
+        self,
+        categories: Sequence[str] = (),
+        tags: Sequence[str] = (),
+        fail_on: str | None = None,
+        gate: threading.Event | None = None,
+    ):
         self.categories = {handle: f"pcat_{handle}" for handle in categories}
         self.tags = {value: f"ptag_{value}" for value in tags}
         self.fail_on = fail_on
+        self.gate = gate  # when given, each creation waits for it to open
         self.calls: list[tuple[str, Any]] = []
         self.running = self.peak = 0
         self.created_at: list[float] = []  # time.monotonic() of each creation's start
@@ -35,6 +42,8 @@ class FakeStore:
             self.peak = max(self.peak, self.running)
             self.calls.append((kind, key))
             self.created_at.append(time.monotonic())
+        if self.gate is not None:
+            self.gate.wait(timeout=10)
         time.sleep(0.03)
         with self._lock:
             self.running -= 1

@@ -3,6 +3,7 @@ created a few at a time; a failure stops new creations and deletes what the atte
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -45,13 +46,16 @@ def test_each_name_is_looked_up_once_however_many_pages_name_it():
 
 
 def test_creations_run_a_few_at_a_time_while_the_caller_goes_on():
-    store = FakeStore()
+    gate = threading.Event()  # Medusa answers no creation until the test opens it
+    store = FakeStore(gate=gate)
     maker = TaxonomyMaker(store, workers=4)  # type: ignore[arg-type]
-    started = time.monotonic()
-    maker.need(named(*(f"c{n}" for n in range(12))), [])
-    handed_back = time.monotonic() - started
+    maker.need(named(*(f"c{n}" for n in range(12))), [])  # returns with every creation still waiting
+    deadline = time.monotonic() + 5
+    while store.running < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert (store.running, sorted(store.made("create_category"))) == (4, ["c0", "c1", "c2", "c3"])
+    gate.set()
     taxonomy = maker.finish()
-    assert handed_back < 0.03  # need() does not wait for Medusa
     assert store.peak == 4
     assert len(taxonomy["categories_created"]) == 12
 

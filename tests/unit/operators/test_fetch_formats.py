@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from devstack.catalog_generator import generate_catalog, generate_shopify_catalog
-from devstack.catalog_server import CatalogServer
+from devstack.catalog_server import CatalogServer, Faults
 from medusa_sync import dag_parts, settings
 from medusa_sync.core.mapping import category_handle
 from medusa_sync.operators.fetch_pages import FetchPagesOperator
@@ -64,6 +64,7 @@ def test_categories_and_tags_are_created_as_the_pages_name_them_and_sync_categor
     store = FakeStore(categories=[first_category])
     skipped.clear()
     with CatalogServer(catalog_records) as catalog:
+        catalog.set_faults(Faults(latency_ms=100))  # 10 pages, 2 at a time: half a second of reading
         folder, summary = run_fetch(tmp_path, monkeypatch, catalog, store)
         pages_asked = [r.at for r in catalog.requests if r.path == "/products"]
     categories = list(dict.fromkeys(r["category"] for r in catalog_records))
