@@ -88,9 +88,7 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
             concurrency=self.page_concurrency or settings.load().source_concurrency,
             select=self.select,
         )
-        # The source's own list of category names, when it has one: read before the pages, so
-        # that each category can be created under its name as soon as a page uses it.
-        source_categories = hook.categories() if hook.adapter.categories_path else None
+        source_categories = self._source_category_list(hook)
         maker = self._taxonomy_maker(context, params)
         try:
             with ScratchDb() as scratch:
@@ -110,8 +108,7 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
                     f"{summary['quarantined']} quarantined); refusing to sync an empty catalog, see "
                     "quarantine/ in the run folder"
                 )
-            used = read_json(folder.needed_taxonomy)["categories"]
-            write_json(folder.source_categories, source_categories or hook.categories(used))
+            self._describe_source(folder, hook, source_categories)
             # Decided once per run, here: every later stage of the run reads it from ``fetch.json``.
             summary |= {
                 "source_format": type(hook.adapter).__name__,
@@ -216,6 +213,20 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
 
     def _skip_if_not_needed(self, context: Context, folder: RunFolder) -> None:
         return None
+
+    def _source_category_list(self, hook: CatalogSourceHook) -> list[dict[str, str]] | None:
+        """The source's own list of category names, when it has one: read before the pages, so that
+        each category can be created under its name as soon as a page uses it."""
+        return hook.categories() if hook.adapter.categories_path else None
+
+    def _describe_source(
+        self, folder: RunFolder, hook: CatalogSourceHook, source_categories: list[dict[str, str]] | None
+    ) -> None:
+        """What the later stages need besides the records: the categories' names (the source's
+        list, or, for a feed that has none, those the records use, as given)."""
+        if source_categories is None:
+            source_categories = hook.categories(read_json(folder.needed_taxonomy)["categories"])
+        write_json(folder.source_categories, source_categories)
 
     def _fresh_folder(self, context: Context) -> RunFolder:
         """The run's folder, emptied: nothing an earlier attempt left may pass for this one's data."""

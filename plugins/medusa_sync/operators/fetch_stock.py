@@ -46,5 +46,10 @@ class FetchStockOperator(FetchPagesOperator):
             write_json(folder.skipped, {"reason": reason})
             raise AirflowSkipException(reason)
 
-    def _describe_source(self, folder: RunFolder, hook: CatalogSourceHook) -> None:
+    def _source_category_list(self, hook: CatalogSourceHook) -> list[dict[str, str]] | None:
+        return None  # stock records carry no category: the source's list is not asked for
+
+    def _describe_source(
+        self, folder: RunFolder, hook: CatalogSourceHook, source_categories: list[dict[str, str]] | None
+    ) -> None:
         return None

@@ -182,3 +182,22 @@ def test_the_stock_task_matches_the_store_by_the_prefix_the_run_fetched_with(tmp
         {"update": [{"inventory_item_id": "iitem_1", "location_id": LOCATION, "stocked_quantity": 4}]}
     ]
     assert (result["unchanged"], result["not_in_store"]) == (1, 1)
+
+
+def test_the_stock_fetch_reads_no_category_list_and_writes_no_category_names(tmp_path, monkeypatch):
+    from medusa_sync.operators.fetch_stock import FetchStockOperator
+
+    conn = {"conn_type": "product_catalog", "extra": {}}
+    params = {k: p.value for k, p in dag_parts.stock_params(settings.load({})).items()}
+    ti = Ti()
+    ti.get_dr_count = lambda **_: 0  # no catalog run in progress
+    with CatalogServer(generate_catalog(30)) as catalog:
+        monkeypatch.setenv("AIRFLOW_CONN_DUMMYJSON_DEFAULT", json.dumps({**conn, "host": catalog.url}))
+        dag = SimpleNamespace(dag_id="medusa_stock_sync", has_task=lambda _task_id: False)
+        op = FetchStockOperator(task_id="fetch_stock", storage_url=f"file://{tmp_path}", page_concurrency=2)
+        summary = op.execute({"dag": dag, "run_id": "run", "params": params, "ti": ti})
+        asked = {r.path for r in catalog.requests}
+    folder = RunFolder.for_run(f"file://{tmp_path}", "medusa_stock_sync", "run")
+    assert summary["valid"] == 30
+    assert asked == {"/products"}
+    assert not folder.source_categories.exists()
