@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from airflow.sdk import DAG, AssetAlias
 
-from medusa_sync import dag_parts, settings
+from medusa_sync import dag_parts, names, settings
 from medusa_sync.operators.compute_diff import ComputeDiffOperator
 from medusa_sync.operators.fetch_pages import FetchPagesOperator
 from medusa_sync.operators.read_store import ReadStoreOperator
@@ -18,32 +18,32 @@ from medusa_sync.operators.upsert_batch import UpsertBatchOperator
 
 SETTINGS = settings.load()
 PARAMS = dag_parts.product_params(SETTINGS)
-RUN_FOLDER = dag_parts.run_folder_of(dag_parts.FETCH_PAGES)
+RUN_FOLDER = dag_parts.run_folder_of(names.FETCH_PAGES)
 # The report emits the catalog asset through this alias only when a run changed the catalog: an Asset
 # declared in ``outlets`` would get an event on every successful report, dry runs included.
 CATALOG_CHANGES = AssetAlias("medusa_product_catalog_changes")
 
 MEDUSA_TASK = dag_parts.medusa_task(SETTINGS)
 
-with DAG(**dag_parts.dag_arguments(dag_parts.PRODUCT_DAG_ID, SETTINGS, PARAMS)) as dag:
+with DAG(**dag_parts.dag_arguments(names.PRODUCT_DAG_ID, SETTINGS, PARAMS)) as dag:
     # In the pool too: it looks up each category and tag in Medusa, and creates the missing ones,
     # as the pages name them (then sync_categories is skipped and compute_diff follows at once).
     fetch_pages = FetchPagesOperator(
-        task_id=dag_parts.FETCH_PAGES, **dag_parts.source_task(SETTINGS), **MEDUSA_TASK
+        task_id=names.FETCH_PAGES, **dag_parts.source_task(SETTINGS), **MEDUSA_TASK
     )
     # Reads the store while the source is fetched: it needs nothing from the source.
     read_store = ReadStoreOperator(
-        task_id=dag_parts.READ_STORE,
+        task_id=names.READ_STORE,
         **MEDUSA_TASK,
         storage_url=dag_parts.STORAGE_URL,
     )
     sync_categories = SyncTaxonomyOperator(
-        task_id=dag_parts.SYNC_CATEGORIES,
+        task_id=names.SYNC_CATEGORIES,
         **MEDUSA_TASK,
         run_folder=RUN_FOLDER,
     )
     compute_diff = ComputeDiffOperator(
-        task_id=dag_parts.COMPUTE_DIFF,
+        task_id=names.COMPUTE_DIFF,
         **MEDUSA_TASK,
         source_conn_id=SETTINGS.source_conn_id,
         run_folder=RUN_FOLDER,
@@ -52,7 +52,7 @@ with DAG(**dag_parts.dag_arguments(dag_parts.PRODUCT_DAG_ID, SETTINGS, PARAMS)) 
         trigger_rule="none_failed",
     )
     upsert_batch = UpsertBatchOperator.partial(
-        task_id=dag_parts.UPSERT_BATCH,
+        task_id=names.UPSERT_BATCH,
         **MEDUSA_TASK,
         # A draft or delete sent late (a clear, a retry) asks the source again whether it is gone.
         source_conn_id=SETTINGS.source_conn_id,
@@ -63,14 +63,14 @@ with DAG(**dag_parts.dag_arguments(dag_parts.PRODUCT_DAG_ID, SETTINGS, PARAMS)) 
     # After the upserts (the variants it stocks must exist), also when there was none to send: a
     # change of stock alone writes levels, never products.
     sync_stock = SyncStockOperator(
-        task_id=dag_parts.SYNC_STOCK,
+        task_id=names.SYNC_STOCK,
         **MEDUSA_TASK,
         run_folder=RUN_FOLDER,
         trigger_rule="none_failed",
     )
     # No retries: a report that fails says the run did not land; trying again changes nothing.
     report = SyncReportOperator(
-        task_id=dag_parts.REPORT,
+        task_id=names.REPORT,
         run_folder=RUN_FOLDER,
         outlets=[CATALOG_CHANGES],
         # Built by the report when it emits it: an Asset built here would cost every task's parse.

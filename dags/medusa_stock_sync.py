@@ -9,19 +9,19 @@ from __future__ import annotations
 
 from airflow.sdk import DAG
 
-from medusa_sync import dag_parts, settings
+from medusa_sync import dag_parts, names, settings
 from medusa_sync.operators.fetch_stock import FetchStockOperator
 from medusa_sync.operators.sync_stock import SyncStockOperator
 
 SETTINGS = settings.load()
 PARAMS = dag_parts.stock_params(SETTINGS)
-RUN_FOLDER = dag_parts.run_folder_of(dag_parts.FETCH_STOCK)
+RUN_FOLDER = dag_parts.run_folder_of(names.FETCH_STOCK)
 
-with DAG(**dag_parts.dag_arguments(dag_parts.STOCK_DAG_ID, SETTINGS, PARAMS)) as dag:
-    fetch_stock = FetchStockOperator(task_id=dag_parts.FETCH_STOCK, **dag_parts.source_task(SETTINGS))
+with DAG(**dag_parts.dag_arguments(names.STOCK_DAG_ID, SETTINGS, PARAMS)) as dag:
+    fetch_stock = FetchStockOperator(task_id=names.FETCH_STOCK, **dag_parts.source_task(SETTINGS))
     # Takes every slot of the Medusa pool: it never writes while medusa_product_sync talks to Medusa.
     sync_stock = SyncStockOperator(
-        task_id=dag_parts.SYNC_STOCK,
+        task_id=names.SYNC_STOCK,
         **dag_parts.medusa_task(SETTINGS),
         pool_slots=SETTINGS.pool_slots,
         run_folder=RUN_FOLDER,

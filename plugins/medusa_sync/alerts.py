@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from airflow.sdk import BaseNotifier, Context, Variable, conf
 
-from medusa_sync import dag_parts, settings
+from medusa_sync import names, settings
 from medusa_sync.core.report import summary
 from medusa_sync.rundata.run_folder import RunFolder, display_url, read_optional_json
 from medusa_sync.ui.report_link import report_path
@@ -87,7 +87,7 @@ def build_alert(
     else:
         tasks = ", ".join(not_succeeded(task_states)) or "unknown (see the run in Airflow)"
         # Only the catalog DAG has a report task to miss.
-        missed = "no run report was written; " if dag_parts.REPORT in task_states else ""
+        missed = "no run report was written; " if names.REPORT in task_states else ""
         why = [f"{missed}tasks that did not succeed: {tasks}"]
         failed_batches = []
     parts = [
@@ -136,7 +136,7 @@ class FailureAlertNotifier(BaseNotifier):
         dag_id, run_id = context["dag"].dag_id, context["run_id"]
         states = _task_states(dag_id, run_id)
         run_folder = _run_folder(dag_id, run_id)
-        report = _report(run_folder) if states.get(dag_parts.REPORT) in REPORT_RAN else None
+        report = _report(run_folder) if states.get(names.REPORT) in REPORT_RAN else None
         alert = build_alert(
             dag_id=dag_id,
             run_id=run_id,
@@ -172,9 +172,9 @@ def _run_folder(dag_id: str, run_id: str) -> str | None:
 
     try:
         folder = XCom.get_one(
-            key=dag_parts.RUN_FOLDER_KEY,
+            key=names.RUN_FOLDER_KEY,
             dag_id=dag_id,
-            task_id=dag_parts.FETCH_TASK.get(dag_id, dag_parts.FETCH_PAGES),
+            task_id=names.FETCH_TASK.get(dag_id, names.FETCH_PAGES),
             run_id=run_id,
             map_index=-1,
         )

@@ -15,25 +15,11 @@ from typing import Any
 import pendulum
 from airflow.sdk import Param
 
+from medusa_sync.alerts import FailureAlertNotifier
 from medusa_sync.core.planning import ON_MISSING, PRODUCT_STATUSES
+from medusa_sync.names import PRODUCT_DAG_ID, RUN_FOLDER_KEY, STOCK_DAG_ID, SYNC_STOCK
 from medusa_sync.rundata.run_folder import STORAGE_VARIABLE
 from medusa_sync.settings import MedusaSyncSettings
-
-PRODUCT_DAG_ID = "medusa_product_sync"
-STOCK_DAG_ID = "medusa_stock_sync"
-# Task ids, named once: the report, the alerts and the report page look tasks up by them.
-FETCH_PAGES = "fetch_pages"
-READ_STORE = "read_store"
-SYNC_CATEGORIES = "sync_categories"
-COMPUTE_DIFF = "compute_diff"
-UPSERT_BATCH = "upsert_batch"
-SYNC_STOCK = "sync_stock"
-REPORT = "report"
-FETCH_STOCK = "fetch_stock"
-# The XCom key under which a run's first task records its run folder, and its template.
-RUN_FOLDER_KEY = "run_folder"
-# That first task, in each DAG.
-FETCH_TASK = {PRODUCT_DAG_ID: FETCH_PAGES, STOCK_DAG_ID: FETCH_STOCK}
 
 
 def idle_without_batches(compute_diff: Any, *, sync_inventory: bool) -> list[Any]:
@@ -71,9 +57,6 @@ def dag_arguments(dag_id: str, settings: MedusaSyncSettings, params: dict[str, P
             settings.stock_dagrun_timeout,
         ),
     }[dag_id]
-    # Imported here: alerts builds on this module's task ids.
-    from medusa_sync.alerts import FailureAlertNotifier
-
     return {
         "dag_id": dag_id,
         "description": description,

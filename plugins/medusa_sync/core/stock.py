@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any
 
 from medusa_sync.core.number_rules import STOCK, NumberProblem
-from medusa_sync.core.ownership import sync_variant_id
+from medusa_sync.core.ownership import SOURCE_VARIANT_KEY, sync_variant_id
 from medusa_sync.core.scratch import ScratchDb
 
 log = logging.getLogger(__name__)
@@ -86,9 +86,6 @@ def store_level(product: Mapping[str, Any], location_id: str) -> StoreLevel:
 
 def source_variant_of(variant: Mapping[str, Any]) -> str | None:
     """The source variant id a Medusa variant was written for; None for a merchant's variant."""
-    # Imported here: ``models`` imports this module (``parse_stock``).
-    from medusa_sync.core.models import SOURCE_VARIANT_KEY
-
     value = (variant.get("metadata") or {}).get(SOURCE_VARIANT_KEY)
     return None if value is None or value == "" else str(value)
 

@@ -9,7 +9,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import BaseOperator, Context, SkipMixin
 
-from medusa_sync import dag_parts, settings
+from medusa_sync import names, settings
 from medusa_sync.core.completeness import FetchAudit
 from medusa_sync.core.currency import currency_decimals
 from medusa_sync.core.mapping import display_name
@@ -27,9 +27,6 @@ from medusa_sync.rundata.run_folder import (
     read_json,
     write_json,
 )
-
-# The XCom key of a task's return value (Airflow's own name for it).
-RETURN_VALUE = "return_value"
 
 
 class SourceCatalogEmpty(Exception):
@@ -125,7 +122,7 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
         ]
         if idle:
             # ``skip`` ends this task by raising, so the summary is pushed first as the return value it is.
-            context["ti"].xcom_push(key=RETURN_VALUE, value=summary)
+            context["ti"].xcom_push(key=names.RETURN_VALUE, value=summary)
             self.skip(ti=context["ti"], tasks=idle)
         return summary
 
@@ -137,12 +134,12 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
         now, the scheduler starts no process for it after the upserts, and ``report`` follows them
         at once."""
         dag = context["dag"]
-        if params.sync_inventory or not dag.has_task(dag_parts.SYNC_STOCK):
+        if params.sync_inventory or not dag.has_task(names.SYNC_STOCK):
             return []
         self.log.info(
-            "sync_inventory is off: %s skipped, stock levels are left as they are", dag_parts.SYNC_STOCK
+            "sync_inventory is off: %s skipped, stock levels are left as they are", names.SYNC_STOCK
         )
-        return [dag.get_task(dag_parts.SYNC_STOCK)]
+        return [dag.get_task(names.SYNC_STOCK)]
 
     @staticmethod
     def _category_names(
@@ -161,7 +158,7 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
         the records need are looked up, and the missing ones created, while the pages are read: on a
         first sync they are made as the source is read, on most days only looked up. A dry run only
         looks up."""
-        if not self.medusa_conn_id or not context["dag"].has_task(dag_parts.SYNC_CATEGORIES):
+        if not self.medusa_conn_id or not context["dag"].has_task(names.SYNC_CATEGORIES):
             return None
         # One attempt a request, no backoff: the fetch never waits on a store that is down; what it
         # could not do, ``sync_categories`` does with its retries.
@@ -186,7 +183,7 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
                 "could not look up or create the categories and tags (%s: %s): %s will",
                 type(error).__name__,
                 error,
-                dag_parts.SYNC_CATEGORIES,
+                names.SYNC_CATEGORIES,
             )
             return []
         write_json(folder.taxonomy, taxonomy)
@@ -198,9 +195,9 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
             len(taxonomy["categories_to_create"]),
             len(taxonomy["tags"]),
             len(taxonomy["tags_created"]),
-            dag_parts.SYNC_CATEGORIES,
+            names.SYNC_CATEGORIES,
         )
-        return [context["dag"].get_task(dag_parts.SYNC_CATEGORIES)]
+        return [context["dag"].get_task(names.SYNC_CATEGORIES)]
 
     def _validator(self, scratch: ScratchDb, params: Any) -> Validator:
         return Validator(
@@ -233,7 +230,7 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
         storage = (self.storage_url or "").strip() or default_storage_url()
         folder = RunFolder.for_run(storage, context["dag"].dag_id, context["run_id"])
         # Published first, so the report can find the folder even if fetching fails.
-        context["ti"].xcom_push(key=dag_parts.RUN_FOLDER_KEY, value=folder.url)
+        context["ti"].xcom_push(key=names.RUN_FOLDER_KEY, value=folder.url)
         ti = context["ti"]
         # Fails at once, naming the storage, if it is unusable.
         folder.start_attempt(

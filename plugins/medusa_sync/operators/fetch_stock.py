@@ -8,7 +8,7 @@ from typing import Any
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowSkipException
 
-from medusa_sync import dag_parts
+from medusa_sync import names
 from medusa_sync.core.scratch import ScratchDb
 from medusa_sync.core.validation import StockValidator, Validator
 from medusa_sync.hooks.source import CatalogSourceHook
@@ -38,9 +38,9 @@ class FetchStockOperator(FetchPagesOperator):
     def _skip_if_not_needed(self, context: Context, folder: RunFolder) -> None:
         """While a catalog run is in progress, this run ends at once, skipped: the catalog run's own
         ``sync_stock`` writes the levels, and this one's would wait for the pool behind its upserts."""
-        if context["ti"].get_dr_count(dag_id=dag_parts.PRODUCT_DAG_ID, states=["running"]):
+        if context["ti"].get_dr_count(dag_id=names.PRODUCT_DAG_ID, states=["running"]):
             reason = (
-                f"{dag_parts.PRODUCT_DAG_ID} has a run in progress: its sync_stock keeps the levels "
+                f"{names.PRODUCT_DAG_ID} has a run in progress: its sync_stock keeps the levels "
                 "(with sync_inventory on), and the next stock run picks up what is left"
             )
             write_json(folder.skipped, {"reason": reason})

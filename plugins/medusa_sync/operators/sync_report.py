@@ -10,7 +10,7 @@ import pendulum
 from airflow.sdk import Asset, AssetAlias, BaseOperator, Context
 from airflow.sdk.observability import stats
 
-from medusa_sync import dag_parts
+from medusa_sync import names
 from medusa_sync.core.report import (
     MAX_LISTED,
     METRIC_PREFIX,
@@ -44,7 +44,7 @@ class SyncReportOperator(BaseOperator):
         self,
         *,
         run_folder: str | None,
-        batch_task_id: str = dag_parts.UPSERT_BATCH,
+        batch_task_id: str = names.UPSERT_BATCH,
         catalog_asset_name: str | None = None,
         catalog_asset_uri: str | None = None,
         **kwargs: Any,
@@ -80,22 +80,20 @@ class SyncReportOperator(BaseOperator):
         # The template renders what fetch_pages recorded, or "None" when it never started.
         if str(self.run_folder or "None").strip() in ("", "None"):
             raise SyncReportFailed(
-                f"{dag_parts.FETCH_PAGES} never started: there is no run folder to report on ({stages})"
+                f"{names.FETCH_PAGES} never started: there is no run folder to report on ({stages})"
             )
         folder = RunFolder(self.run_folder)
-        plan = read_optional_json(folder.plan) if stages.get(dag_parts.COMPUTE_DIFF) == "success" else None
+        plan = read_optional_json(folder.plan) if stages.get(names.COMPUTE_DIFF) == "success" else None
         start = context["dag_run"].start_date
         report = build_report(
             dag_id=context["dag"].dag_id,
             run_id=context["run_id"],
             params=context["params"],
-            fetch=read_optional_json(folder.fetch)
-            if stages.get(dag_parts.FETCH_PAGES) == "success"
-            else None,
+            fetch=read_optional_json(folder.fetch) if stages.get(names.FETCH_PAGES) == "success" else None,
             quarantine=list(folder.quarantined(limit=MAX_LISTED)),
             taxonomy=read_optional_json(folder.taxonomy)
             # Skipped by the fetch when everything existed: the fetch wrote it then.
-            if stages.get(dag_parts.SYNC_CATEGORIES) in ("success", "skipped")
+            if stages.get(names.SYNC_CATEGORIES) in ("success", "skipped")
             else None,
             plan=plan,
             results=folder.landed_results(
@@ -103,7 +101,7 @@ class SyncReportOperator(BaseOperator):
             ),
             duration_seconds=(pendulum.now("UTC") - start).total_seconds() if start else None,
             stage_states=stages,
-            stock=read_optional_json(folder.stock) if stages.get(dag_parts.SYNC_STOCK) == "success" else None,
+            stock=read_optional_json(folder.stock) if stages.get(names.SYNC_STOCK) == "success" else None,
         )
         write_json(folder.report, report)
         self._emit_metrics(report)

@@ -11,7 +11,7 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
-from medusa_sync.dag_parts import STOCK_DAG_ID
+from medusa_sync.names import STOCK_DAG_ID
 from medusa_sync.ui.report_link import REPORTING_DAGS
 from medusa_sync.ui.run_reports import RunReport
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from medusa_sync import dag_parts
+from medusa_sync import names
 from medusa_sync.core.batch_outcome import LISTED
 from medusa_sync.core.report import MAX_LISTED, stock_run_report
 from medusa_sync.rundata.run_folder import RunFolder, display_url, read_json, read_optional_json
@@ -80,8 +80,8 @@ def run_folders(session: Session, dag_id: str, run_ids: list[str]) -> dict[str, 
     rows = session.execute(
         select(XComModel.run_id, XComModel.value).where(
             XComModel.dag_id == dag_id,
-            XComModel.task_id == dag_parts.FETCH_TASK.get(dag_id, dag_parts.FETCH_PAGES),
-            XComModel.key == dag_parts.RUN_FOLDER_KEY,
+            XComModel.task_id == names.FETCH_TASK.get(dag_id, names.FETCH_PAGES),
+            XComModel.key == names.RUN_FOLDER_KEY,
             XComModel.map_index == -1,
             XComModel.run_id.in_(run_ids),
         )
@@ -105,12 +105,12 @@ def with_report(run: RunReport, folder_url: str | None) -> RunReport:
     """The run with its report read from ``folder_url`` (a stock run's put together from its
     files), or with why there is none."""
     if folder_url is None:
-        fetch = dag_parts.FETCH_TASK.get(run.dag_id, dag_parts.FETCH_PAGES)
+        fetch = names.FETCH_TASK.get(run.dag_id, names.FETCH_PAGES)
         run.no_report_because = f"{fetch} has not named a run folder for this run"
         return run
     folder = RunFolder(folder_url)
     try:
-        if run.dag_id == dag_parts.STOCK_DAG_ID:
+        if run.dag_id == names.STOCK_DAG_ID:
             run.report = _stock_report(folder)
             return run
         if not folder.report.exists():

@@ -11,7 +11,7 @@ import pytest
 
 from devstack.catalog_generator import generate_catalog, generate_shopify_catalog
 from devstack.catalog_server import CatalogServer, Faults
-from medusa_sync import dag_parts, settings
+from medusa_sync import dag_parts, names, settings
 from medusa_sync.core.mapping import category_handle
 from medusa_sync.operators.fetch_pages import FetchPagesOperator
 from medusa_sync.rundata.run_folder import RunFolder, read_json
@@ -77,7 +77,7 @@ def test_categories_and_tags_are_created_as_the_pages_name_them_and_sync_categor
     taxonomy = read_json(folder.taxonomy)
     assert set(taxonomy["categories"]) == set(categories) and set(taxonomy["tags"]) == set(tags)
     assert (len(taxonomy["categories_created"]), taxonomy["categories_existing"]) == (len(categories) - 1, 1)
-    assert skipped == [dag_parts.SYNC_CATEGORIES, dag_parts.SYNC_STOCK]
+    assert skipped == [names.SYNC_CATEGORIES, names.SYNC_STOCK]
 
 
 def test_a_shopify_feeds_categories_are_created_under_its_product_types_as_given(tmp_path, monkeypatch):
@@ -102,7 +102,7 @@ def test_when_a_creation_fails_the_fetch_deletes_what_it_made_and_leaves_it_to_s
     assert summary["valid"] == 200  # the fetch itself succeeds
     assert store.made("delete_category") and (store.categories, store.tags) == ({}, {})
     assert not folder.taxonomy.exists()
-    assert skipped == [dag_parts.SYNC_STOCK]  # sync_categories runs, with its retries
+    assert skipped == [names.SYNC_STOCK]  # sync_categories runs, with its retries
 
 
 def test_a_shopify_fetch_names_categories_from_product_types_and_records_its_prefix(tmp_path, monkeypatch):
