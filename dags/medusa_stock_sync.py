@@ -10,7 +10,7 @@ from __future__ import annotations
 from airflow.sdk import DAG
 
 from medusa_sync import dag_parts, names, settings
-from medusa_sync.operators.fetch_stock import FetchStockOperator
+from medusa_sync.operators.fetch_pages import FetchStockOperator
 from medusa_sync.operators.sync_stock import SyncStockOperator
 
 SETTINGS = settings.load()

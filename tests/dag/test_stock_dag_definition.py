@@ -12,7 +12,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from medusa_sync import settings
 from medusa_sync.alerts import FailureAlertNotifier
-from medusa_sync.operators.fetch_stock import FetchStockOperator
+from medusa_sync.operators.fetch_pages import FetchStockOperator
 from medusa_sync.rundata.run_folder import RunFolder, read_json
 from tests.dag.conftest import DAGS
 

@@ -1,4 +1,5 @@
-"""The package's imports go one way: no module reaches, however indirectly, back to itself.
+"""The package's imports go one way: no module reaches, however indirectly, back to itself, and no
+operator module imports another.
 
 Read from the source (every import statement, those inside functions too), so an import hidden in
 a function to dodge a circle at load time still counts as the circle it is.
@@ -63,6 +64,13 @@ def test_the_graph_is_read_from_every_module():
 
 def test_no_module_imports_itself_back():
     assert circles(import_graph()) == []
+
+
+def test_no_operator_module_imports_another():
+    # Operators are told their wiring by the DAG file; what two of them share lives below them.
+    graph = import_graph()
+    operators = {m for m in graph if m.startswith("medusa_sync.operators.")}
+    assert {(m, other) for m in operators for other in graph[m] & operators} == set()
 
 
 def test_the_names_import_nothing_of_the_package():

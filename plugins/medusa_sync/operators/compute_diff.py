@@ -17,10 +17,9 @@ from medusa_sync.core.planning import PlanSettings, describe_plan, plan_sync
 from medusa_sync.core.store_index import StoreIndex
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.hooks.source import CatalogSourceHook
-from medusa_sync.operators.read_store import STORE_PAGE_SIZE, STORE_READ_CONCURRENCY
 from medusa_sync.run_params import CatalogRunParams
 from medusa_sync.rundata.run_folder import BatchFileWriter, RunFolder, read_json, write_json
-from medusa_sync.rundata.store_snapshot import planning_index
+from medusa_sync.rundata.store_snapshot import STORE_PAGE_SIZE, STORE_READ_CONCURRENCY, planning_index
 from medusa_sync.settings import load as load_settings
 
 

@@ -1,4 +1,7 @@
-"""Stage 1: page through the source catalog into the run folder, quarantining bad records."""
+"""The first stage of both DAGs: page through the source into the run folder, quarantining bad
+records. ``FetchPagesOperator`` reads whole records for the catalog sync; ``FetchStockOperator``
+only ``id`` and ``stock`` (and, for a product with variants, its variants' ``id`` and ``stock``)
+for the hourly stock sync."""
 
 from __future__ import annotations
 
@@ -8,13 +11,14 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import BaseOperator, Context, SkipMixin
+from airflow.sdk.exceptions import AirflowSkipException
 
 from medusa_sync import names, settings
 from medusa_sync.core.completeness import FetchAudit
 from medusa_sync.core.currency import currency_decimals
 from medusa_sync.core.mapping import display_name
 from medusa_sync.core.scratch import ScratchDb
-from medusa_sync.core.validation import Validator
+from medusa_sync.core.validation import StockValidator, Validator
 from medusa_sync.hooks._http import RetryPolicy
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.hooks.source import CatalogSourceHook
@@ -241,3 +245,41 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
         except Exception as error:  # housekeeping: a run never fails for it
             self.log.warning("old run folders not removed this time: %s: %s", type(error).__name__, error)
         return folder
+
+
+class FetchStockOperator(FetchPagesOperator):
+    """Reads only ``id`` and ``stock`` of every source product (the source's ``select``), for the
+    hourly stock sync: a fraction of the bytes of whole records, and the same run folder layout.
+
+    ``variants`` is asked for too: a product with variants keeps its stock there, a level per
+    variant (``StockValidator`` keeps each variant's ``id`` and ``stock`` only). A source without
+    the field sends none (DummyJSON leaves a selected key it does not have out of the record), so
+    a DummyJSON record is ``{id, stock}`` as before.
+    """
+
+    select = "id,stock,variants"
+
+    def _params(self, context: Context) -> RunParams:
+        return RunParams.of(context["params"])
+
+    def _validator(self, scratch: ScratchDb, params: Any) -> Validator:
+        return StockValidator(scratch=scratch)
+
+    def _skip_if_not_needed(self, context: Context, folder: RunFolder) -> None:
+        """While a catalog run is in progress, this run ends at once, skipped: the catalog run's own
+        ``sync_stock`` writes the levels, and this one's would wait for the pool behind its upserts."""
+        if context["ti"].get_dr_count(dag_id=names.PRODUCT_DAG_ID, states=["running"]):
+            reason = (
+                f"{names.PRODUCT_DAG_ID} has a run in progress: its sync_stock keeps the levels "
+                "(with sync_inventory on), and the next stock run picks up what is left"
+            )
+            write_json(folder.skipped, {"reason": reason})
+            raise AirflowSkipException(reason)
+
+    def _source_category_list(self, hook: CatalogSourceHook) -> list[dict[str, str]] | None:
+        return None  # stock records carry no category: the source's list is not asked for
+
+    def _describe_source(
+        self, folder: RunFolder, hook: CatalogSourceHook, source_categories: list[dict[str, str]] | None
+    ) -> None:
+        return None

@@ -16,6 +16,8 @@ from medusa_sync.errors import StoreMovedError
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.rundata.run_folder import RunFolder, default_storage_url, read_optional_json
 from medusa_sync.rundata.store_snapshot import (
+    STORE_PAGE_SIZE,
+    STORE_READ_CONCURRENCY,
     StoreSnapshot,
     at_most,
     base_marker,
@@ -23,14 +25,6 @@ from medusa_sync.rundata.store_snapshot import (
     changes_since,
     record_base,
 )
-
-# Medusa pays a fixed cost per list request, so fewer, larger pages are what make the read fast.
-# Measured on a 10,000-product store, one client: pages of 500 4.1 s, 1,000 3.1 s, 2,000 2.4 s,
-# 5,000 2.2 s. 2,000 keeps a page near 1 MB of JSON. More pages in flight did not help against a
-# local Medusa and would take more than the one request per pool slot the other tasks keep to;
-# raise ``concurrency`` for a Medusa far away on the network.
-STORE_PAGE_SIZE = 2000
-STORE_READ_CONCURRENCY = 1
 
 
 class ReadStoreOperator(BaseOperator):

@@ -45,6 +45,14 @@ FORMAT = 2
 # Products updated up to this long before the previous read began are read again: the clock that
 # stamped ``updated_at`` and the one that answered the read may differ a little.
 CLOCK_MARGIN = timedelta(minutes=10)
+
+# How the store is listed whole (``read_store``, and ``compute_diff`` when it must read the store
+# itself). Medusa pays a fixed cost per list request, so fewer, larger pages make the read fast
+# (docs/performance.md); 2,000 keeps a page near 1 MB of JSON. One at a time, the one request per
+# pool slot every task keeps to; more in flight did not help against a local Medusa, a Medusa far
+# away on the network may want more.
+STORE_PAGE_SIZE = 2000
+STORE_READ_CONCURRENCY = 1
 # More changed products than this share of the store, and the whole store is read instead: as fast
 # then, and it bounds what the merge holds in memory.
 MAX_CHANGED_SHARE = 0.1

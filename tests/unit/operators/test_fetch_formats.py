@@ -13,7 +13,7 @@ from devstack.catalog_generator import generate_catalog, generate_shopify_catalo
 from devstack.catalog_server import CatalogServer, Faults
 from medusa_sync import dag_parts, names, settings
 from medusa_sync.core.mapping import category_handle
-from medusa_sync.operators.fetch_pages import FetchPagesOperator
+from medusa_sync.operators.fetch_pages import FetchPagesOperator, FetchStockOperator
 from medusa_sync.rundata.run_folder import RunFolder, read_json
 from tests.unit.hooks.fake_taxonomy import FakeStore
 
@@ -185,8 +185,6 @@ def test_the_stock_task_matches_the_store_by_the_prefix_the_run_fetched_with(tmp
 
 
 def test_the_stock_fetch_reads_no_category_list_and_writes_no_category_names(tmp_path, monkeypatch):
-    from medusa_sync.operators.fetch_stock import FetchStockOperator
-
     conn = {"conn_type": "product_catalog", "extra": {}}
     params = {k: p.value for k, p in dag_parts.stock_params(settings.load({})).items()}
     ti = Ti()
