@@ -52,6 +52,8 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
     template_fields = ("storage_url",)
     # The source's ``select``: None for whole records.
     select: str | None = None
+    # Whether the records carry categories, whose names the later stages need from the source.
+    names_categories = True
     ui_color = "#e8f4ff"
 
     def __init__(
@@ -154,8 +156,8 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
         its adapter says (the value as given)."""
         if source_categories is None:
             return lambda category: hook.categories([category])[0]["name"]
-        names = {c["slug"]: c["name"] for c in source_categories}
-        return lambda category: names.get(category) or display_name(category)
+        by_slug = {c["slug"]: c["name"] for c in source_categories}
+        return lambda category: by_slug.get(category) or display_name(category)
 
     def _taxonomy_maker(self, context: Context, params: RunParams) -> TaxonomyMaker | None:
         """Given ``medusa_conn_id`` (and a ``sync_categories`` task to spare), the categories and tags
@@ -218,13 +220,15 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
     def _source_category_list(self, hook: CatalogSourceHook) -> list[dict[str, str]] | None:
         """The source's own list of category names, when it has one: read before the pages, so that
         each category can be created under its name as soon as a page uses it."""
-        return hook.categories() if hook.adapter.categories_path else None
+        return hook.categories() if self.names_categories and hook.adapter.categories_path else None
 
     def _describe_source(
         self, folder: RunFolder, hook: CatalogSourceHook, source_categories: list[dict[str, str]] | None
     ) -> None:
         """What the later stages need besides the records: the categories' names (the source's
         list, or, for a feed that has none, those the records use, as given)."""
+        if not self.names_categories:
+            return
         if source_categories is None:
             source_categories = hook.categories(read_json(folder.needed_taxonomy)["categories"])
         write_json(folder.source_categories, source_categories)
@@ -258,6 +262,7 @@ class FetchStockOperator(FetchPagesOperator):
     """
 
     select = "id,stock,variants"
+    names_categories = False  # stock records carry no category: no list asked for, no names written
 
     def _params(self, context: Context) -> RunParams:
         return RunParams.of(context["params"])
@@ -275,11 +280,3 @@ class FetchStockOperator(FetchPagesOperator):
             )
             write_json(folder.skipped, {"reason": reason})
             raise AirflowSkipException(reason)
-
-    def _source_category_list(self, hook: CatalogSourceHook) -> list[dict[str, str]] | None:
-        return None  # stock records carry no category: the source's list is not asked for
-
-    def _describe_source(
-        self, folder: RunFolder, hook: CatalogSourceHook, source_categories: list[dict[str, str]] | None
-    ) -> None:
-        return None
