@@ -57,6 +57,7 @@ from medusa_sync.core.mapping import MappingContext, as_create, category_handle,
 from medusa_sync.core.models import SourceProduct
 from medusa_sync.core.ownership import variant_image_links
 from medusa_sync.hooks.medusa import BATCH_ANSWER_FIELDS
+from medusa_sync.hooks.taxonomy import TAXONOMY_CONCURRENCY
 from medusa_sync.rundata.store_snapshot import CLOCK_MARGIN
 
 # Our products, their prices and their categories as the store has them: three plain joins (hash
@@ -95,7 +96,8 @@ LEVELS_PATH = "/admin/inventory-items/location-levels/batch"
 RAW_BATCH = 200
 RAW_CLIENTS = 2
 SOURCE_CLIENTS = 4  # [medusa_sync] source_concurrency's default
-TAXONOMY_CLIENTS = 4  # as sync_categories creates them
+TAXONOMY_CLIENTS = TAXONOMY_CONCURRENCY  # as the sync creates them
+ID_ONLY = {"fields": "id"}  # a category's or tag's answer, as the sync asks for it
 PAGE = 100
 TASK_TITLE = "airflow worker -- "
 POLL_SECONDS = 1.0
@@ -302,12 +304,12 @@ def raw_loop(
 
     def create_category(slug: str) -> str:
         body = {"name": display_name(slug), "handle": category_handle(slug), "is_active": True}
-        made = medusa("POST", "/admin/product-categories", json=body)["product_category"]["id"]
+        made = medusa("POST", "/admin/product-categories", params=ID_ONLY, json=body)
         taxonomy_answered.append(time.monotonic() - started)
-        return made
+        return made["product_category"]["id"]
 
     def create_tag(tag: str) -> str:
-        made = medusa("POST", "/admin/product-tags", json={"value": tag})["product_tag"]["id"]
+        made = medusa("POST", "/admin/product-tags", params=ID_ONLY, json={"value": tag})["product_tag"]["id"]
         taxonomy_answered.append(time.monotonic() - started)
         return made
 

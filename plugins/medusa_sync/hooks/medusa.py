@@ -573,11 +573,13 @@ class MedusaHook(BaseHook):
     def create_category(
         self, *, name: str, handle: str, metadata: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        """Create an active top-level category and return it."""
+        """Create an active top-level category and return its id (``{"id"}``: Medusa reads back
+        what it answers, and the sync needs only the id)."""
         body: dict[str, Any] = {"name": name, "handle": handle, "is_active": True}
         if metadata is not None:
             body["metadata"] = metadata
-        return self.request("POST", "/admin/product-categories", json=body)["product_category"]
+        answer = self.request("POST", "/admin/product-categories", params={"fields": "id"}, json=body)
+        return answer["product_category"]
 
     def delete_category(self, category_id: str) -> None:
         """Delete a category (used to roll back ones this run created)."""
@@ -594,8 +596,9 @@ class MedusaHook(BaseHook):
             yield from self.paginate("/admin/product-tags", "product_tags", params=chunk)
 
     def create_tag(self, value: str) -> dict[str, Any]:
-        """Create a product tag and return it."""
-        return self.request("POST", "/admin/product-tags", json={"value": value})["product_tag"]
+        """Create a product tag and return its id (``{"id"}``, as ``create_category``)."""
+        answer = self.request("POST", "/admin/product-tags", params={"fields": "id"}, json={"value": value})
+        return answer["product_tag"]
 
     def delete_tag(self, tag_id: str) -> None:
         """Delete a product tag (used to roll back ones this run created)."""

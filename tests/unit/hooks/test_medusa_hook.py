@@ -506,6 +506,7 @@ def test_categories_and_tags(server: FakeServer, monkeypatch: pytest.MonkeyPatch
         "is_active": True,
         "metadata": {"source": "dummyjson"},
     }
+    assert create.param("fields") == ["id"]  # the id is all the sync reads of what it made
     assert tags.param("value") == ["a"]
     assert (delete.method, delete.path) == ("DELETE", "/admin/product-tags/ptag_1")
 
