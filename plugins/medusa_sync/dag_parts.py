@@ -17,16 +17,9 @@ from airflow.sdk import Param
 
 from medusa_sync.alerts import FailureAlertNotifier
 from medusa_sync.core.planning import ON_MISSING, PRODUCT_STATUSES
-from medusa_sync.names import PRODUCT_DAG_ID, RUN_FOLDER_KEY, STOCK_DAG_ID, SYNC_STOCK
+from medusa_sync.names import PRODUCT_DAG_ID, RUN_FOLDER_KEY, STOCK_DAG_ID
 from medusa_sync.rundata.run_folder import STORAGE_VARIABLE
 from medusa_sync.settings import MedusaSyncSettings
-
-
-def idle_without_batches(compute_diff: Any, *, sync_inventory: bool) -> list[Any]:
-    """The tasks after ``compute_diff`` with nothing to do when it planned no batch: the mapped
-    upserts, and ``sync_stock`` unless ``sync_inventory`` is on (a stock change alone writes levels)."""
-    downstream = compute_diff.get_flat_relatives(upstream=False)
-    return [t for t in downstream if t.is_mapped or (t.task_id == SYNC_STOCK and not sync_inventory)]
 
 
 def run_folder_of(fetch_task_id: str) -> str:

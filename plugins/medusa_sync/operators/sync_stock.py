@@ -36,6 +36,13 @@ class SyncStockOperator(BaseOperator):
     or retried later) creates missing levels but updates none: it never overwrites newer stock.
     The watermark moves before the first level write, so this holds even when that newer run
     failed halfway; the newer run itself, retried, reads the same time and still writes.
+
+    :param run_folder: the run folder the fetch wrote (its ``run_folder`` XCom). Templated.
+    :param medusa_conn_id: connection of the Medusa store.
+    :param external_id_prefix: prefix of the source id in ``external_id``; None takes the one
+        this run's fetch decided.
+    :param level_batch_size: stock levels per inventory batch request; None reads
+        ``[medusa_sync] level_batch_size`` when the task runs.
     """
 
     template_fields = ("run_folder",)
