@@ -16,7 +16,8 @@ from medusa_sync.core.planning import PlanSettings, describe_plan, plan_sync
 from medusa_sync.core.store_index import StoreIndex
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.hooks.source import CatalogSourceHook
-from medusa_sync.run_params import CatalogRunParams
+from medusa_sync.params import CatalogRunParams
+from medusa_sync.run_params import read as read_params
 from medusa_sync.rundata.run_folder import BatchFileWriter, RunFolder, read_json, write_json
 from medusa_sync.rundata.store_snapshot import STORE_PAGE_SIZE, STORE_READ_CONCURRENCY, planning_index
 from medusa_sync.settings import load as load_settings
@@ -74,7 +75,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         # What this run's params decide (``settings`` here are always ``[medusa_sync]``'s).
-        run = CatalogRunParams.of(context["params"]).plan_settings()
+        run = read_params(CatalogRunParams, context["params"]).plan_settings()
         # Before the source is asked about what is missing: upsert_batch measures a proof's age from it.
         planned_at = pendulum.now("UTC").isoformat()
         folder = RunFolder(self.run_folder)

@@ -23,7 +23,8 @@ from medusa_sync.hooks._http import RetryPolicy
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.hooks.source import CatalogSourceHook
 from medusa_sync.hooks.taxonomy import TaxonomyMaker
-from medusa_sync.run_params import CatalogRunParams, RunParams
+from medusa_sync.params import CatalogRunParams, StockRunParams
+from medusa_sync.run_params import read as read_params
 from medusa_sync.rundata.run_folder import (
     PageFileWriter,
     RunFolder,
@@ -148,10 +149,10 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
             self.skip(ti=context["ti"], tasks=idle)
         return summary
 
-    def _params(self, context: Context) -> RunParams:
-        return CatalogRunParams.of(context["params"])
+    def _params(self, context: Context) -> CatalogRunParams | StockRunParams:
+        return read_params(CatalogRunParams, context["params"])
 
-    def _idle_stock_stage(self, context: Context, params: RunParams) -> list[Any]:
+    def _idle_stock_stage(self, context: Context, params: CatalogRunParams | StockRunParams) -> list[Any]:
         """With ``sync_inventory`` off, the stock task has nothing to do in this run. Marked skipped
         now, the scheduler starts no process for it after the upserts, and ``report`` follows them
         at once."""
@@ -172,7 +173,7 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
             return lambda category: hook.categories([category])[0]["name"]
         return category_namer(source_categories)
 
-    def _taxonomy_maker(self, params: RunParams) -> TaxonomyMaker | None:
+    def _taxonomy_maker(self, params: CatalogRunParams | StockRunParams) -> TaxonomyMaker | None:
         """Given ``medusa_conn_id`` and a ``taxonomy_task_id`` to spare, the categories and tags the
         records need are looked up, and the missing ones created, while the pages are read: on a
         first sync they are made as the source is read, on most days only looked up. A dry run only
@@ -285,8 +286,8 @@ class FetchStockOperator(FetchPagesOperator):
         super().__init__(**kwargs)
         self.yield_to_dag_id = yield_to_dag_id
 
-    def _params(self, context: Context) -> RunParams:
-        return RunParams.of(context["params"])
+    def _params(self, context: Context) -> CatalogRunParams | StockRunParams:
+        return read_params(StockRunParams, context["params"])
 
     def _validator(self, scratch: ScratchDb, params: Any) -> Validator:
         return StockValidator(scratch=scratch)

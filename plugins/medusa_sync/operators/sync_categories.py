@@ -9,7 +9,8 @@ from airflow.sdk import BaseOperator, Context
 from medusa_sync.core.mapping import category_namer, needed_taxonomy
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.hooks.taxonomy import TaxonomyMaker
-from medusa_sync.run_params import RunParams
+from medusa_sync.params import RunParams
+from medusa_sync.run_params import read as read_params
 from medusa_sync.rundata.run_folder import RunFolder, read_json, read_optional_json, write_json
 
 
@@ -39,7 +40,7 @@ class SyncCategoriesOperator(BaseOperator):
         self.medusa_conn_id = medusa_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        dry_run = RunParams.of(context["params"]).dry_run
+        dry_run = read_params(RunParams, context["params"]).dry_run
         folder = RunFolder(self.run_folder)
         categories, tags = self._needed(folder)
         name_of = category_namer(read_json(folder.source_categories))
