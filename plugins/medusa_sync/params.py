@@ -144,8 +144,10 @@ class CatalogRunParams(RunParams):
     currency_code: CurrencyCode = Field(
         "usd",
         pattern="^[a-zA-Z]{3}$",
-        description="ISO 4217 currency of the variant prices; a source price with more decimals than "
-        "the currency has (12.5 in jpy) is quarantined. The sync owns only its price in this currency.",
+        description="ISO 4217 currency of the variant prices. Prices follow the currency's decimals (JPY "
+        "0, USD 2, KWD 3): a source price with more decimals than the currency has (12.5 in jpy), or "
+        "with more than 15 significant digits, is quarantined with its reason. The sync owns only its "
+        "price in this currency; add it to the store's currencies for it to show in regions.",
         json_schema_extra=setting("currency_code"),
     )
     sync_inventory: bool = Field(
@@ -189,10 +191,11 @@ def run_defaults() -> Iterator[tuple[str, Any, FieldInfo]]:
 
 
 def form_order(model: type[RunParams]) -> list[str]:
-    """The Params as the Trigger form lists them: ``dry_run`` first, those both DAGs share last."""
+    """The Params as the Trigger form lists them: ``dry_run`` first, then the DAG's own in the
+    order declared, then those both DAGs share."""
     offered = [name for name, field in model.model_fields.items() if field.json_schema_extra != NOT_IN_FORM]
-    shared = [name for name in RunParams.model_fields if name in offered and name != "dry_run"]
-    return ["dry_run", *(n for n in offered if n not in RunParams.model_fields), *shared]
+    own = [name for name in model.__annotations__ if name in offered]
+    return ["dry_run", *own, *(name for name in offered if name not in own and name != "dry_run")]
 
 
 def form_schema(model: type[RunParams], name: str) -> dict[str, Any]:

@@ -103,10 +103,16 @@ class MedusaSyncSettings(_RunDefaults):  # type: ignore[misc,valid-type]
         "a catalog task that talks to Medusa: keep this equal to the pool's slots.",
     )
     upsert_concurrency: int = Field(
-        2, ge=1, description="Batches sent at once per catalog run (Medusa's sweet spot on 2 cores)."
+        2,
+        ge=1,
+        description="Batches one catalog run sends at once (more does not help a single 2-core Medusa); "
+        "the batch files are dealt out to upsert_batch instances in rounds of this many.",
     )
     source_concurrency: int = Field(
-        4, ge=1, description="Source pages read at once after the first; lower it for a tight rate limit."
+        4,
+        ge=1,
+        description="Source pages read at once after the first has told the total; a 429 pauses all of "
+        "them for its Retry-After; set 1 for a source with a tight rate limit.",
     )
     level_batch_size: int = Field(
         1000, ge=1, le=10000, description="Stock levels per inventory batch request."
@@ -140,12 +146,22 @@ class MedusaSyncSettings(_RunDefaults):  # type: ignore[misc,valid-type]
         "second 404 proves it gone.",
     )
     # --- retries and timeouts ---
-    retries: int = Field(3, ge=0, description="Retries of a failed task (exponential backoff).")
+    retries: int = Field(
+        3, ge=0, description="Retries of a failed task, with exponential backoff capped at 10 min."
+    )
     retry_delay_seconds: float = Field(30.0, ge=0, description="First retry delay; it doubles each retry.")
     task_timeout_minutes: float = Field(
-        120.0, gt=0, description="Each attempt of a whole-catalog stage (fetch, store read, diff, report)."
+        120.0,
+        gt=0,
+        description="Each attempt of fetch_pages, read_store, sync_categories, compute_diff, sync_stock, "
+        "report and the stock DAG's tasks.",
     )
-    batch_timeout_minutes: float = Field(30.0, gt=0, description="Each attempt of one upsert_batch instance.")
+    batch_timeout_minutes: float = Field(
+        30.0,
+        gt=0,
+        description="Each attempt of one upsert_batch instance (at most 25 batch files of 200: about a "
+        "minute normally, a few more through the hook's own retries).",
+    )
     schedule: str = Field("0 0 * * *", min_length=1, description="Schedule of medusa_product_sync.")
     dagrun_timeout_minutes: float = Field(
         720.0, gt=0, description="A catalog run still going after this long is failed (next day's run)."
