@@ -11,9 +11,9 @@ from medusa_sync import dag_parts, names, settings
 from medusa_sync.operators.compute_diff import ComputeDiffOperator
 from medusa_sync.operators.fetch_pages import FetchPagesOperator
 from medusa_sync.operators.read_store import ReadStoreOperator
+from medusa_sync.operators.sync_categories import SyncCategoriesOperator
 from medusa_sync.operators.sync_report import SyncReportOperator
 from medusa_sync.operators.sync_stock import SyncStockOperator
-from medusa_sync.operators.sync_taxonomy import SyncTaxonomyOperator
 from medusa_sync.operators.upsert_batch import UpsertBatchOperator
 
 SETTINGS = settings.load()
@@ -29,7 +29,12 @@ with DAG(**dag_parts.dag_arguments(names.PRODUCT_DAG_ID, SETTINGS, PARAMS)) as d
     # In the pool too: it looks up each category and tag in Medusa, and creates the missing ones,
     # as the pages name them (then sync_categories is skipped and compute_diff follows at once).
     fetch_pages = FetchPagesOperator(
-        task_id=names.FETCH_PAGES, **dag_parts.source_task(SETTINGS), **MEDUSA_TASK
+        task_id=names.FETCH_PAGES,
+        **dag_parts.source_task(SETTINGS),
+        **MEDUSA_TASK,
+        taxonomy_task_id=names.SYNC_CATEGORIES,
+        # Skipped as the fetch ends when the run's sync_inventory is off.
+        stock_task_id=names.SYNC_STOCK,
     )
     # Reads the store while the source is fetched: it needs nothing from the source.
     read_store = ReadStoreOperator(
@@ -37,7 +42,7 @@ with DAG(**dag_parts.dag_arguments(names.PRODUCT_DAG_ID, SETTINGS, PARAMS)) as d
         **MEDUSA_TASK,
         storage_url=dag_parts.STORAGE_URL,
     )
-    sync_categories = SyncTaxonomyOperator(
+    sync_categories = SyncCategoriesOperator(
         task_id=names.SYNC_CATEGORIES,
         **MEDUSA_TASK,
         run_folder=RUN_FOLDER,
@@ -48,6 +53,10 @@ with DAG(**dag_parts.dag_arguments(names.PRODUCT_DAG_ID, SETTINGS, PARAMS)) as d
         source_conn_id=SETTINGS.source_conn_id,
         run_folder=RUN_FOLDER,
         upsert_concurrency=SETTINGS.upsert_concurrency,
+        # With no batch to send they have nothing to do: skipped with it (sync_stock only when the
+        # run's sync_inventory is off: a change of stock alone writes levels).
+        upsert_task_id=names.UPSERT_BATCH,
+        stock_task_id=names.SYNC_STOCK,
         # Also after a sync_categories the fetch skipped (nothing to create); never after a failure.
         trigger_rule="none_failed",
     )

@@ -18,7 +18,12 @@ PARAMS = dag_parts.stock_params(SETTINGS)
 RUN_FOLDER = dag_parts.run_folder_of(names.FETCH_STOCK)
 
 with DAG(**dag_parts.dag_arguments(names.STOCK_DAG_ID, SETTINGS, PARAMS)) as dag:
-    fetch_stock = FetchStockOperator(task_id=names.FETCH_STOCK, **dag_parts.source_task(SETTINGS))
+    fetch_stock = FetchStockOperator(
+        task_id=names.FETCH_STOCK,
+        **dag_parts.source_task(SETTINGS),
+        # While a catalog run runs, its own sync_stock keeps the levels: this run is skipped.
+        yield_to_dag_id=names.PRODUCT_DAG_ID,
+    )
     # Takes every slot of the Medusa pool: it never writes while medusa_product_sync talks to Medusa.
     sync_stock = SyncStockOperator(
         task_id=names.SYNC_STOCK,

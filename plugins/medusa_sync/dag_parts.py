@@ -1,9 +1,10 @@
 """What both DAG files are built from: their Params, default args and runbooks, each said once.
 
-The Params' defaults come from the ``[medusa_sync]`` settings, so a deployment sets what its
-scheduled runs do (``AIRFLOW__MEDUSA_SYNC__CURRENCY_CODE=eur``) without editing a DAG file, and the
-Trigger form still overrides them per run. Each Param's description is written here only; the
-runbook (``runbooks/*.md``, the DAG's ``doc_md``) lists them from here, so the two cannot drift.
+The Params are declared in ``params`` (type, bounds, description, default); their defaults
+come from the ``[medusa_sync]`` settings, so a deployment sets what its scheduled runs do
+(``AIRFLOW__MEDUSA_SYNC__CURRENCY_CODE=eur``) without editing a DAG file, and the Trigger form
+still overrides them per run. The runbook (``runbooks/*.md``, the DAG's ``doc_md``) lists them
+from the same declaration, so the two cannot drift.
 """
 
 from __future__ import annotations
@@ -16,17 +17,17 @@ import pendulum
 from airflow.sdk import Param
 
 from medusa_sync.alerts import FailureAlertNotifier
-from medusa_sync.core.planning import ON_MISSING, PRODUCT_STATUSES
-from medusa_sync.names import PRODUCT_DAG_ID, RUN_FOLDER_KEY, STOCK_DAG_ID, SYNC_STOCK
+from medusa_sync.names import PRODUCT_DAG_ID, RUN_FOLDER_KEY, STOCK_DAG_ID
+from medusa_sync.params import (
+    CatalogRunParams,
+    RunParams,
+    StockRunParams,
+    form_order,
+    form_schema,
+    setting_of,
+)
 from medusa_sync.rundata.run_folder import STORAGE_VARIABLE
 from medusa_sync.settings import MedusaSyncSettings
-
-
-def idle_without_batches(compute_diff: Any, *, sync_inventory: bool) -> list[Any]:
-    """The tasks after ``compute_diff`` with nothing to do when it planned no batch: the mapped
-    upserts, and ``sync_stock`` unless ``sync_inventory`` is on (a stock change alone writes levels)."""
-    downstream = compute_diff.get_flat_relatives(upstream=False)
-    return [t for t in downstream if t.is_mapped or (t.task_id == SYNC_STOCK and not sync_inventory)]
 
 
 def run_folder_of(fetch_task_id: str) -> str:
@@ -100,114 +101,24 @@ def default_args(settings: MedusaSyncSettings) -> dict[str, Any]:
     }
 
 
-def _optional_id(default: str, description: str) -> Param:
-    return Param(default, type=["null", "string"], description=description)
-
-
-def _shared_params(settings: MedusaSyncSettings) -> dict[str, Param]:
-    """Params both DAGs take, with the same meaning in both."""
-    return {
-        "stock_location_id": _optional_id(
-            settings.stock_location_id,
-            "Stock location of the levels; empty = 'Catalog sync', created once and linked to the "
-            "sales channel in use (the same in both DAGs).",
-        ),
-        "sales_channel_id": _optional_id(
-            settings.sales_channel_id,
-            "Sales channel of synced products, and the one the stock location is linked to; "
-            "empty = the store's default.",
-        ),
-    }
+def form_params(model: type[RunParams], settings: MedusaSyncSettings) -> dict[str, Param]:
+    """The Trigger form's Params of a DAG, from its run model (``params``): each one's schema
+    and description as declared there, its default the ``[medusa_sync]`` key it names, if any."""
+    params = {}
+    for name in form_order(model):
+        field = model.model_fields[name]
+        key = setting_of(field)
+        default = getattr(settings, key) if key is not None else field.default
+        params[name] = Param(default, **form_schema(model, name))
+    return params
 
 
 def product_params(settings: MedusaSyncSettings) -> dict[str, Param]:
-    return {
-        "dry_run": Param(False, type="boolean", description="Plan and report, write nothing to Medusa."),
-        "full_refresh": Param(
-            False,
-            type="boolean",
-            description="Rewrite every product, even those whose content hash is unchanged.",
-        ),
-        "batch_size": Param(
-            settings.batch_size,
-            type="integer",
-            minimum=1,
-            maximum=2000,
-            description="Products per batch request (batches are also capped at 1.5 MB of JSON).",
-        ),
-        "page_size": Param(
-            settings.page_size,
-            type="integer",
-            minimum=1,
-            maximum=1000,
-            description="Products per source API page.",
-        ),
-        "max_products": Param(
-            None,
-            type=["null", "integer"],
-            minimum=1,
-            description="Sync only the first N source products (smoke runs); empty = all. "
-            "Products beyond N are never treated as missing upstream.",
-        ),
-        "on_missing": Param(
-            settings.on_missing,
-            type="string",
-            enum=list(ON_MISSING),
-            description="What to do with synced products proven gone upstream: acted on only after a "
-            "complete fetch, each confirmed absent by the source, within max_missing_percent.",
-        ),
-        "max_missing_percent": Param(
-            settings.max_missing_percent,
-            type="number",
-            minimum=0,
-            maximum=100,
-            description="Deletion guard: if on_missing would draft or delete more than this share (%) "
-            "of the synced products, it acts on none and the run fails so someone looks. Raise it "
-            "for one triggered run to let a real mass removal through.",
-        ),
-        "product_status": Param(
-            settings.product_status,
-            type="string",
-            enum=list(PRODUCT_STATUSES),
-            description="Status of synced products.",
-        ),
-        "currency_code": Param(
-            settings.currency_code,
-            type="string",
-            pattern="^[a-zA-Z]{3}$",
-            description="ISO 4217 currency of the variant prices; a source price with more decimals "
-            "than the currency has (12.5 in jpy) is quarantined. The sync owns only its price in "
-            "this currency.",
-        ),
-        "sync_inventory": Param(
-            settings.sync_inventory,
-            type="boolean",
-            description="Manage variants by inventory and keep each one's stock level at the stock "
-            "location equal to the source's stock. Turning it off later leaves levels as they are.",
-        ),
-        "shipping_profile_id": _optional_id(
-            settings.shipping_profile_id,
-            "Shipping profile given to new products, and to synced products that have none on "
-            "their next write (one a merchant set is kept); empty = the store's default profile. "
-            "Without one, Medusa cannot ship a product (with sync_inventory on, it cannot even be "
-            "ordered).",
-        ),
-        **_shared_params(settings),
-    }
+    return form_params(CatalogRunParams, settings)
 
 
 def stock_params(settings: MedusaSyncSettings) -> dict[str, Param]:
-    return {
-        "dry_run": Param(False, type="boolean", description="Plan and log the level writes, write nothing."),
-        "page_size": Param(
-            settings.stock_page_size,
-            type="integer",
-            minimum=1,
-            maximum=1000,
-            description="Records per source API page.",
-        ),
-        **_shared_params(settings),
-    }
+    return form_params(StockRunParams, settings)
 
 
 def runbook(dag_id: str, params: dict[str, Param]) -> str:

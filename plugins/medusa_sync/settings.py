@@ -12,7 +12,7 @@ Two kinds live here:
   files are parsed or when a task starts;
 - **defaults of scheduled runs** (currency, sales channel, inventory, on_missing, …): they become
   the defaults of the DAGs' Params, so the nightly run uses them and the Trigger form still
-  overrides them per run.
+  overrides them per run. They are declared with their Params, in ``params``, not here.
 
 A value that cannot be read fails with the key's name and what it must be, never a bare ``int()``
 error: at parse time that is an import error on the DAG, shown in the UI.
@@ -25,10 +25,10 @@ import os
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from medusa_sync.core.missing import DEFAULT_MAX_MISSING_PERCENT, DEFAULT_RECHECK_PAUSE_SECONDS
-from medusa_sync.core.planning import OnMissing, ProductStatus
+from medusa_sync import params
+from medusa_sync.core.missing import DEFAULT_RECHECK_PAUSE_SECONDS
 
 SECTION = "medusa_sync"
 
@@ -58,8 +58,18 @@ class SettingsError(ValueError):
     """A ``[medusa_sync]`` value that cannot be used; the message names the key and the fix."""
 
 
-class MedusaSyncSettings(BaseModel):
-    """Every key of ``[medusa_sync]``: its type, default and what it is for."""
+# The defaults of scheduled runs: one key per Param that has one, declared with the Param
+# (``params``: same type, bounds, default and description); the Trigger form overrides them.
+_RunDefaults: type[BaseModel] = create_model(
+    "RunDefaults",
+    __config__=ConfigDict(frozen=True, extra="forbid"),
+    **{key: (annotation, field) for key, annotation, field in params.run_defaults()},  # type: ignore[call-overload]
+)
+
+
+class MedusaSyncSettings(_RunDefaults):  # type: ignore[misc,valid-type]
+    """Every key of ``[medusa_sync]``: its type, default and what it is for. The defaults of
+    scheduled runs come first (from ``params``), the deployment's own settings below."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -93,10 +103,16 @@ class MedusaSyncSettings(BaseModel):
         "a catalog task that talks to Medusa: keep this equal to the pool's slots.",
     )
     upsert_concurrency: int = Field(
-        2, ge=1, description="Batches sent at once per catalog run (Medusa's sweet spot on 2 cores)."
+        2,
+        ge=1,
+        description="Batches one catalog run sends at once (more does not help a single 2-core Medusa); "
+        "the batch files are dealt out to upsert_batch instances in rounds of this many.",
     )
     source_concurrency: int = Field(
-        4, ge=1, description="Source pages read at once after the first; lower it for a tight rate limit."
+        4,
+        ge=1,
+        description="Source pages read at once after the first has told the total; a 429 pauses all of "
+        "them for its Retry-After; set 1 for a source with a tight rate limit.",
     )
     level_batch_size: int = Field(
         1000, ge=1, le=10000, description="Stock levels per inventory batch request."
@@ -130,12 +146,22 @@ class MedusaSyncSettings(BaseModel):
         "second 404 proves it gone.",
     )
     # --- retries and timeouts ---
-    retries: int = Field(3, ge=0, description="Retries of a failed task (exponential backoff).")
+    retries: int = Field(
+        3, ge=0, description="Retries of a failed task, with exponential backoff capped at 10 min."
+    )
     retry_delay_seconds: float = Field(30.0, ge=0, description="First retry delay; it doubles each retry.")
     task_timeout_minutes: float = Field(
-        120.0, gt=0, description="Each attempt of a whole-catalog stage (fetch, store read, diff, report)."
+        120.0,
+        gt=0,
+        description="Each attempt of fetch_pages, read_store, sync_categories, compute_diff, sync_stock, "
+        "report and the stock DAG's tasks.",
     )
-    batch_timeout_minutes: float = Field(30.0, gt=0, description="Each attempt of one upsert_batch instance.")
+    batch_timeout_minutes: float = Field(
+        30.0,
+        gt=0,
+        description="Each attempt of one upsert_batch instance (at most 25 batch files of 200: about a "
+        "minute normally, a few more through the hook's own retries).",
+    )
     schedule: str = Field("0 0 * * *", min_length=1, description="Schedule of medusa_product_sync.")
     dagrun_timeout_minutes: float = Field(
         720.0, gt=0, description="A catalog run still going after this long is failed (next day's run)."
@@ -148,36 +174,6 @@ class MedusaSyncSettings(BaseModel):
     alert_smtp_conn_id: str = Field(
         "smtp_default", min_length=1, description="SMTP connection the failure alerts are sent through."
     )
-    # --- defaults of scheduled runs (the Params' defaults; the Trigger form overrides them) ---
-    currency_code: str = Field(
-        "usd", pattern="^[a-zA-Z]{3}$", description="ISO 4217 currency of the synced prices."
-    )
-    sales_channel_id: str = Field(
-        "", description="Sales channel of synced products; empty = the store's default."
-    )
-    sync_inventory: bool = Field(
-        False, description="Keep each variant's stock level equal to the source's stock."
-    )
-    stock_location_id: str = Field(
-        "", description="Stock location of the levels; empty = 'Catalog sync', created once."
-    )
-    shipping_profile_id: str = Field(
-        "",
-        description="Shipping profile of new products and of synced ones without one; empty = the default.",
-    )
-    on_missing: OnMissing = Field(
-        "ignore", description="What to do with synced products proven gone upstream."
-    )
-    max_missing_percent: float = Field(
-        DEFAULT_MAX_MISSING_PERCENT,
-        ge=0,
-        le=100,
-        description="Deletion guard: acting on more than this share (%) of synced products fails the run.",
-    )
-    product_status: ProductStatus = Field("published", description="Status of synced products.")
-    batch_size: int = Field(200, ge=1, le=2000, description="Products per batch request.")
-    page_size: int = Field(100, ge=1, le=1000, description="Products per source page (catalog sync).")
-    stock_page_size: int = Field(500, ge=1, le=1000, description="Records per source page (stock sync).")
 
     @property
     def retry_delay(self) -> timedelta:
@@ -251,7 +247,7 @@ def provider_config() -> dict[str, Any]:
     kinds = {int: "integer", float: "float", bool: "boolean"}
     options = {}
     for key, field in MedusaSyncSettings.model_fields.items():
-        default = field.default
+        default = "" if field.default is None else field.default
         options[key] = {
             "description": field.description,
             "version_added": None,

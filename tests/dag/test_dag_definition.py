@@ -11,7 +11,8 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException, ParamValidationError
 from airflow.serialization.serialized_objects import DagSerialization
 
-from medusa_sync.run_params import CatalogRunParams, ParamError
+from medusa_sync.params import CatalogRunParams
+from medusa_sync.run_params import ParamError, read
 from tests.fixtures.airflow_runs import TALKS_TO_MEDUSA
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
@@ -140,7 +141,7 @@ def test_no_operator_takes_a_param_through_a_template(dag):
     ],
 )
 def test_the_operators_read_the_run_params_typed_once(dag, conf):
-    params = CatalogRunParams.of(_run_params(dag, conf))
+    params = read(CatalogRunParams, _run_params(dag, conf))
     assert params.dry_run is conf.get("dry_run", False)
     assert params.batch_size == conf.get("batch_size", 200)
     assert params.max_missing_percent == conf.get("max_missing_percent", 10)
@@ -168,5 +169,5 @@ def test_a_bad_param_fails_the_task_at_once_naming_it(dag, conf, says):
     without retries: no retry changes a param."""
     params = {name: dag.params[name] for name in dag.params} | conf
     with pytest.raises(ParamError, match=re.escape(says)) as raised:
-        CatalogRunParams.of(params)
+        read(CatalogRunParams, params)
     assert isinstance(raised.value, AirflowFailException)

@@ -104,7 +104,7 @@ def test_ui_form_metadata_for_the_product_catalog_connection() -> None:
     assert meta.extra_fields["source_format"]["schema"]["title"] == "Source format"
 
 
-@pytest.mark.parametrize("module", ["settings", "run_params", "dag_parts", "provider"])
+@pytest.mark.parametrize("module", ["settings", "params", "run_params", "dag_parts", "provider"])
 def test_a_module_imported_before_airflow_does_not_import_itself_back_through_the_provider(module):
     """Airflow initialises its configuration on first import and calls this package's provider entry
     point, which reads ``settings``: importing one of these first, in a fresh interpreter (a user's

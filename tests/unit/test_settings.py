@@ -9,7 +9,7 @@ import airflow
 import jsonschema
 import pytest
 
-from medusa_sync import dag_parts, settings
+from medusa_sync import settings
 from medusa_sync.provider import get_provider_info
 
 
@@ -71,7 +71,7 @@ def test_the_provider_declares_every_key_with_its_default_for_airflow_config_lis
     options = info["config"]["medusa_sync"]["options"]
     assert set(options) == set(settings.MedusaSyncSettings.model_fields)
     assert options["retries"] == {
-        "description": "Retries of a failed task (exponential backoff).",
+        "description": "Retries of a failed task, with exponential backoff capped at 10 min.",
         "version_added": None,
         "type": "integer",
         "example": None,
@@ -80,13 +80,3 @@ def test_the_provider_declares_every_key_with_its_default_for_airflow_config_lis
     assert (options["sync_inventory"]["type"], options["sync_inventory"]["default"]) == ("boolean", "false")
     # The declared defaults read back as the defaults.
     assert settings.load({key: option["default"] for key, option in options.items()}) == settings.load({})
-
-
-def test_the_readme_documents_every_key_once():
-    """In the settings table, or as the Param whose scheduled-run default it sets."""
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    rows = [line for line in readme.splitlines() if line.startswith("| `")]
-    params = set(dag_parts.product_params(settings.load({})))
-    for key in settings.MedusaSyncSettings.model_fields:
-        [row] = [line for line in rows if line.startswith(f"| `{key}` |")]
-        assert (key in params) == ("*[medusa_sync]*" in row), row

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -289,6 +289,13 @@ def content_hash(payload: dict[str, Any]) -> str:
 def display_name(slug: str) -> str:
     """The source's own rule for category names: each dash-separated word capitalised."""
     return " ".join(word.capitalize() for word in slug.split("-") if word)
+
+
+def category_namer(source_categories: Iterable[Mapping[str, str]]) -> Callable[[str], str]:
+    """How a category the records use is named in the store: as the source's category list names
+    it (``{slug, name}`` each), else by the source's own rule (``display_name``)."""
+    by_slug = {c["slug"]: c["name"] for c in source_categories}
+    return lambda category: by_slug.get(category) or display_name(category)
 
 
 class TaxonomyNeeds:

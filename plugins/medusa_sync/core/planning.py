@@ -248,9 +248,9 @@ def plan_missing(
     then streamed from the index, through the lookups, into the batch files.
     """
     # Drafting skips what is a draft already; deleting takes everything gone.
-    drafts = settings.on_missing == "delete"
+    include_drafted = settings.on_missing == "delete"
     missing = index.missing_count()
-    acting = index.missing_count(drafts=drafts)
+    acting = index.missing_count(include_drafted=include_drafted)
     guard: GuardDecision | None = None
     if settings.on_missing == "ignore" or not missing:
         action = "none" if not missing else "ignored (on_missing=ignore)"
@@ -271,7 +271,7 @@ def plan_missing(
         (log.info if guard.allowed else log.error)("deletion guard: %s", guard.reason)
     confirmation = Confirmation()
     if guard is not None and guard.allowed and acting:
-        for product, answer in confirm_absent(index.missing_upstream(drafts=drafts)):
+        for product, answer in confirm_absent(index.missing_upstream(include_drafted=include_drafted)):
             confirmation.add(answer)
             if answer.outcome != "absent":
                 continue

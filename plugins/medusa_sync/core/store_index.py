@@ -30,9 +30,9 @@ _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM ours"
 _INSERT = f"INSERT OR IGNORE INTO ours ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
 
 
-def _missing(drafts: bool) -> str:
-    """Ours the source did not have; without ``drafts``, those not drafted already."""
-    return "seen = 0" if drafts else "seen = 0 AND status IS NOT 'draft'"
+def _missing(include_drafted: bool) -> str:
+    """Ours the source did not have; without ``include_drafted``, those not drafted already."""
+    return "seen = 0" if include_drafted else "seen = 0 AND status IS NOT 'draft'"
 
 
 class HandleSet:
@@ -137,17 +137,19 @@ class StoreIndex:
             found.update((row[1], StoreProduct(*row)) for row in rows)
         return found
 
-    def missing_upstream(self, *, drafts: bool = True, limit: int | None = None) -> Iterator[StoreProduct]:
+    def missing_upstream(
+        self, *, include_drafted: bool = True, limit: int | None = None
+    ) -> Iterator[StoreProduct]:
         """Ours that the source no longer has, by external id, read as they are consumed (a million
-        of them never sit in memory); ``drafts=False`` leaves out those already drafted."""
+        of them never sit in memory); ``include_drafted=False`` leaves out those already drafted."""
         rows = self._db.execute(
-            f"{_SELECT} WHERE {_missing(drafts)} ORDER BY external_id LIMIT ?", (limit or -1,)
+            f"{_SELECT} WHERE {_missing(include_drafted)} ORDER BY external_id LIMIT ?", (limit or -1,)
         )
         return (StoreProduct(*row) for row in rows)
 
-    def missing_count(self, *, drafts: bool = True) -> int:
+    def missing_count(self, *, include_drafted: bool = True) -> int:
         """How many ``missing_upstream`` would give: what the deletion guard is decided from."""
-        return self._db.execute(f"SELECT count(*) FROM ours WHERE {_missing(drafts)}").fetchone()[0]
+        return self._db.execute(f"SELECT count(*) FROM ours WHERE {_missing(include_drafted)}").fetchone()[0]
 
     @property
     def owned(self) -> int:

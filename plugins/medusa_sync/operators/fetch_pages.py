@@ -16,14 +16,15 @@ from airflow.sdk.exceptions import AirflowSkipException
 from medusa_sync import names, settings
 from medusa_sync.core.completeness import FetchAudit
 from medusa_sync.core.currency import currency_decimals
-from medusa_sync.core.mapping import display_name
+from medusa_sync.core.mapping import category_namer
 from medusa_sync.core.scratch import ScratchDb
 from medusa_sync.core.validation import StockValidator, Validator
 from medusa_sync.hooks._http import RetryPolicy
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.hooks.source import CatalogSourceHook
 from medusa_sync.hooks.taxonomy import TaxonomyMaker
-from medusa_sync.run_params import CatalogRunParams, RunParams
+from medusa_sync.params import CatalogRunParams, StockRunParams
+from medusa_sync.run_params import read as read_params
 from medusa_sync.rundata.run_folder import (
     PageFileWriter,
     RunFolder,
@@ -44,9 +45,22 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
     (and in ``fetch.json``) is true unless the fetch provably saw the whole catalog; then nothing
     is treated as missing upstream. ``page_concurrency`` pages are read at once after the first
     (which tells the total); a 429 pauses them all for its ``Retry-After``. As it ends, it marks
-    skipped the stages with nothing to do in this run: ``sync_stock`` with ``sync_inventory`` off,
-    and, given ``medusa_conn_id``, ``sync_categories`` when every category and tag the records need
-    is in the store already.
+    skipped the stages the DAG file named that have nothing to do in this run: ``stock_task_id``
+    with ``sync_inventory`` off, and ``taxonomy_task_id`` when every category and tag the records
+    need is in the store already (found, or created by this fetch as the pages named them).
+
+    :param source_conn_id: connection of the source feed (its ``source_format`` extra picks the
+        adapter).
+    :param storage_url: where run folders live (``s3://bucket/prefix`` or a local path); empty
+        means the default local folder. Templated.
+    :param page_concurrency: source pages read at once after the first; None reads
+        ``[medusa_sync] source_concurrency`` when the task runs.
+    :param medusa_conn_id: connection of the Medusa store, with ``taxonomy_task_id``: the fetch
+        looks up and creates the categories and tags as it reads.
+    :param taxonomy_task_id: the task that otherwise makes the categories and tags; skipped when
+        the fetch made them.
+    :param stock_task_id: the task that writes stock levels; skipped when the run's
+        ``sync_inventory`` is off.
     """
 
     template_fields = ("storage_url",)
@@ -63,11 +77,14 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
         storage_url: str | None = None,
         page_concurrency: int | None = None,
         medusa_conn_id: str | None = None,
+        taxonomy_task_id: str | None = None,
+        stock_task_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        # With it, the fetch checks whether ``sync_categories`` has anything to do (two reads).
         self.medusa_conn_id = medusa_conn_id
+        self.taxonomy_task_id = taxonomy_task_id
+        self.stock_task_id = stock_task_id
         # None: ``[medusa_sync] source_concurrency``, read when the task runs.
         self.page_concurrency = page_concurrency
         self.source_conn_id = source_conn_id
@@ -92,7 +109,7 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
             select=self.select,
         )
         source_categories = self._source_category_list(hook)
-        maker = self._taxonomy_maker(context, params)
+        maker = self._taxonomy_maker(params)
         try:
             with ScratchDb() as scratch:
                 writer = PageFileWriter(
@@ -132,39 +149,36 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
             self.skip(ti=context["ti"], tasks=idle)
         return summary
 
-    def _params(self, context: Context) -> RunParams:
-        return CatalogRunParams.of(context["params"])
+    def _params(self, context: Context) -> CatalogRunParams | StockRunParams:
+        return read_params(CatalogRunParams, context["params"])
 
-    def _idle_stock_stage(self, context: Context, params: RunParams) -> list[Any]:
-        """With ``sync_inventory`` off, ``sync_stock`` has nothing to do in this run. Marked skipped
+    def _idle_stock_stage(self, context: Context, params: CatalogRunParams | StockRunParams) -> list[Any]:
+        """With ``sync_inventory`` off, the stock task has nothing to do in this run. Marked skipped
         now, the scheduler starts no process for it after the upserts, and ``report`` follows them
         at once."""
-        dag = context["dag"]
-        if params.sync_inventory or not dag.has_task(names.SYNC_STOCK):
+        if params.sync_inventory or self.stock_task_id is None:
             return []
         self.log.info(
-            "sync_inventory is off: %s skipped, stock levels are left as they are", names.SYNC_STOCK
+            "sync_inventory is off: %s skipped, stock levels are left as they are", self.stock_task_id
         )
-        return [dag.get_task(names.SYNC_STOCK)]
+        return [context["dag"].get_task(self.stock_task_id)]
 
     @staticmethod
     def _category_names(
         hook: CatalogSourceHook, source_categories: list[dict[str, str]] | None
     ) -> Callable[[str], str]:
-        """How a category the records use is named in the store, as ``sync_categories`` names it:
-        from the source's list, else by the source's own rule; a feed without a list names it as
-        its adapter says (the value as given)."""
+        """How a category the records use is named in the store, as ``sync_categories`` names it
+        (``category_namer``); a feed without a category list names it as its adapter says."""
         if source_categories is None:
             return lambda category: hook.categories([category])[0]["name"]
-        by_slug = {c["slug"]: c["name"] for c in source_categories}
-        return lambda category: by_slug.get(category) or display_name(category)
+        return category_namer(source_categories)
 
-    def _taxonomy_maker(self, context: Context, params: RunParams) -> TaxonomyMaker | None:
-        """Given ``medusa_conn_id`` (and a ``sync_categories`` task to spare), the categories and tags
-        the records need are looked up, and the missing ones created, while the pages are read: on a
+    def _taxonomy_maker(self, params: CatalogRunParams | StockRunParams) -> TaxonomyMaker | None:
+        """Given ``medusa_conn_id`` and a ``taxonomy_task_id`` to spare, the categories and tags the
+        records need are looked up, and the missing ones created, while the pages are read: on a
         first sync they are made as the source is read, on most days only looked up. A dry run only
         looks up."""
-        if not self.medusa_conn_id or not context["dag"].has_task(names.SYNC_CATEGORIES):
+        if not self.medusa_conn_id or self.taxonomy_task_id is None:
             return None
         # One attempt a request, no backoff: the fetch never waits on a store that is down; what it
         # could not do, ``sync_categories`` does with its retries.
@@ -175,10 +189,10 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
         self, context: Context, folder: RunFolder, maker: TaxonomyMaker | None
     ) -> list[Any]:
         """When every category and tag the records need is in the store (found, or made by this
-        fetch), writes the ``taxonomy.json`` that ``sync_categories`` would have written and
-        returns that task to be skipped: the scheduler then starts ``compute_diff`` straight after
-        the fetch and its store read. Best effort: if a lookup or a creation failed, what this
-        fetch created is deleted again and ``sync_categories`` runs as usual (and fails there,
+        fetch), writes the ``taxonomy.json`` that the taxonomy task would have written and returns
+        that task (``taxonomy_task_id``) to be skipped: the scheduler then starts ``compute_diff``
+        straight after the fetch and its store read. Best effort: if a lookup or a creation failed,
+        what this fetch created is deleted again and that task runs as usual (and fails there,
         with its own message and retries, if Medusa is unreachable)."""
         if maker is None:
             return []
@@ -189,7 +203,7 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
                 "could not look up or create the categories and tags (%s: %s): %s will",
                 type(error).__name__,
                 error,
-                names.SYNC_CATEGORIES,
+                self.taxonomy_task_id,
             )
             return []
         write_json(folder.taxonomy, taxonomy)
@@ -201,9 +215,9 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
             len(taxonomy["categories_to_create"]),
             len(taxonomy["tags"]),
             len(taxonomy["tags_created"]),
-            names.SYNC_CATEGORIES,
+            self.taxonomy_task_id,
         )
-        return [context["dag"].get_task(names.SYNC_CATEGORIES)]
+        return [context["dag"].get_task(self.taxonomy_task_id)]
 
     def _validator(self, scratch: ScratchDb, params: Any) -> Validator:
         return Validator(
@@ -259,13 +273,21 @@ class FetchStockOperator(FetchPagesOperator):
     variant (``StockValidator`` keeps each variant's ``id`` and ``stock`` only). A source without
     the field sends none (DummyJSON leaves a selected key it does not have out of the record), so
     a DummyJSON record is ``{id, stock}`` as before.
+
+    :param yield_to_dag_id: the catalog DAG: while one of its runs is in progress, this run ends
+        at once, skipped (that run's own stock task keeps the levels).
+    The other parameters are ``FetchPagesOperator``'s.
     """
 
     select = "id,stock,variants"
     names_categories = False  # stock records carry no category: no list asked for, no names written
 
-    def _params(self, context: Context) -> RunParams:
-        return RunParams.of(context["params"])
+    def __init__(self, *, yield_to_dag_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.yield_to_dag_id = yield_to_dag_id
+
+    def _params(self, context: Context) -> CatalogRunParams | StockRunParams:
+        return read_params(StockRunParams, context["params"])
 
     def _validator(self, scratch: ScratchDb, params: Any) -> Validator:
         return StockValidator(scratch=scratch)
@@ -273,9 +295,10 @@ class FetchStockOperator(FetchPagesOperator):
     def _skip_if_not_needed(self, context: Context, folder: RunFolder) -> None:
         """While a catalog run is in progress, this run ends at once, skipped: the catalog run's own
         ``sync_stock`` writes the levels, and this one's would wait for the pool behind its upserts."""
-        if context["ti"].get_dr_count(dag_id=names.PRODUCT_DAG_ID, states=["running"]):
+        catalog = self.yield_to_dag_id
+        if catalog and context["ti"].get_dr_count(dag_id=catalog, states=["running"]):
             reason = (
-                f"{names.PRODUCT_DAG_ID} has a run in progress: its sync_stock keeps the levels "
+                f"{catalog} has a run in progress: its sync_stock keeps the levels "
                 "(with sync_inventory on), and the next stock run picks up what is left"
             )
             write_json(folder.skipped, {"reason": reason})

@@ -35,6 +35,12 @@ class ReadStoreOperator(BaseOperator):
     whole store must be read (see ``store_snapshot``: a deletion, many changes, a full refresh,
     ``[medusa_sync] store_full_read_days``). ``compute_diff`` plans from it on its first try; a
     later try reads the store again.
+
+    :param storage_url: where run folders live (``s3://bucket/prefix`` or a local path); empty
+        means the default local folder. Templated.
+    :param medusa_conn_id: connection of the Medusa store.
+    :param page_size: products per page of the store's product list.
+    :param concurrency: pages of the store's product list read at once.
     """
 
     template_fields = ("storage_url",)

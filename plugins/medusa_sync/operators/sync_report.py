@@ -34,6 +34,12 @@ class SyncReportOperator(BaseOperator):
     own task states (read through the task SDK), so a run cleared from ``fetch_pages`` whose fetch
     then fails ends failed even though an earlier attempt's files say otherwise. Counts come only
     from the result files of batch instances that succeeded in this run.
+
+    :param run_folder: the run folder the fetch wrote (its ``run_folder`` XCom). Templated.
+    :param batch_task_id: the mapped upsert task whose result files the report counts.
+    :param catalog_asset_name: name of the asset emitted, through the task's ``AssetAlias``
+        outlet, when the run changed the catalog; None emits none.
+    :param catalog_asset_uri: that asset's URI.
     """
 
     template_fields = ("run_folder",)

@@ -17,7 +17,8 @@ from airflow.sdk.exceptions import AirflowSkipException
 from medusa_sync import settings
 from medusa_sync.core.stock import STORE_LEVEL_FIELDS, WRITE_KINDS, LevelIndex, LevelPlan, hold_back_older
 from medusa_sync.hooks.medusa import MedusaHook
-from medusa_sync.run_params import RunParams
+from medusa_sync.params import RunParams
+from medusa_sync.run_params import read as read_params
 from medusa_sync.rundata.run_folder import RunFolder, write_json
 
 STOCK_LOCATION_NAME = "Catalog sync"
@@ -36,6 +37,13 @@ class SyncStockOperator(BaseOperator):
     or retried later) creates missing levels but updates none: it never overwrites newer stock.
     The watermark moves before the first level write, so this holds even when that newer run
     failed halfway; the newer run itself, retried, reads the same time and still writes.
+
+    :param run_folder: the run folder the fetch wrote (its ``run_folder`` XCom). Templated.
+    :param medusa_conn_id: connection of the Medusa store.
+    :param external_id_prefix: prefix of the source id in ``external_id``; None takes the one
+        this run's fetch decided.
+    :param level_batch_size: stock levels per inventory batch request; None reads
+        ``[medusa_sync] level_batch_size`` when the task runs.
     """
 
     template_fields = ("run_folder",)
@@ -59,7 +67,7 @@ class SyncStockOperator(BaseOperator):
         self.level_batch_size = level_batch_size
 
     def execute(self, context: Context) -> dict[str, Any]:
-        params = RunParams.of(context["params"])
+        params = read_params(RunParams, context["params"])
         if not params.sync_inventory:
             raise AirflowSkipException("sync_inventory is off: stock levels are left as they are")
         folder = RunFolder(str(self.run_folder))

@@ -47,6 +47,15 @@ class UpsertBatchOperator(BaseOperator):
     lists, images and variants (``ownership.MERGE_FIELDS``), and every send merges them in
     (``ownership.merge_update``): the sync replaces only what the product records as its own, so
     what a merchant added by hand survives. The sending itself is ``core.batch_sending``.
+
+    :param batch_path: the first batch file of this instance (from ``compute_diff``). Templated.
+    :param batch_count: how many batch files, from that one on, this instance sends. Templated.
+    :param batch_label: what the instance is called in the UI (``map_index_template``), e.g.
+        ``batches 1-25/50 · 5000 create``. Templated.
+    :param medusa_conn_id: connection of the Medusa store.
+    :param source_conn_id: connection of the source, asked again before a late draft or delete.
+    :param external_id_prefix: prefix of the source id in ``external_id``; None takes the one
+        this run's fetch decided.
     """
 
     template_fields = ("batch_path", "batch_count", "batch_label")

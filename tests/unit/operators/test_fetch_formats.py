@@ -29,43 +29,52 @@ class Ti:
 
 
 def run_fetch(
-    tmp_path, monkeypatch, catalog: CatalogServer, store: FakeStore | None = None, **extra: object
+    tmp_path,
+    monkeypatch,
+    catalog: CatalogServer,
+    store: FakeStore | None = None,
+    skipped: list[str] | None = None,
+    **extra: object,
 ) -> tuple[RunFolder, dict]:
     """The fetch task alone; given a ``store``, wired as the product DAG wires it (with Medusa's
-    connection and the stages it may skip), and ``skipped`` holds the task ids it skipped."""
+    connection and the stages it may skip), and ``skipped`` gets the task ids it skipped."""
     conn = {"conn_type": "product_catalog", "host": catalog.url, "extra": extra}
     monkeypatch.setenv("AIRFLOW_CONN_DUMMYJSON_DEFAULT", json.dumps(conn))
     params = {k: p.value for k, p in dag_parts.product_params(settings.load({})).items()}
-    dag = SimpleNamespace(
-        dag_id="medusa_product_sync", has_task=lambda _task_id: store is not None, get_task=lambda t: t
-    )
+    dag = SimpleNamespace(dag_id="medusa_product_sync", get_task=lambda task_id: task_id)
     context = {"dag": dag, "run_id": "run", "params": params | {"page_size": 20}, "ti": Ti()}
     op = FetchPagesOperator(
         task_id="fetch_pages",
         storage_url=f"file://{tmp_path}",
         page_concurrency=2,
         medusa_conn_id="medusa_default" if store else None,
+        taxonomy_task_id=names.SYNC_CATEGORIES if store else None,
+        stock_task_id=names.SYNC_STOCK if store else None,
     )
     if store is not None:
         monkeypatch.setattr("medusa_sync.operators.fetch_pages.MedusaHook", lambda **_: store)
-        monkeypatch.setattr(op, "skip", lambda ti, tasks: skipped.extend(tasks))
+        monkeypatch.setattr(
+            op, "skip", lambda ti, tasks: (skipped if skipped is not None else []).extend(tasks)
+        )
     summary = op.execute(context)
     return RunFolder.for_run(f"file://{tmp_path}", "medusa_product_sync", "run"), summary
 
 
-skipped: list[str] = []
+@pytest.fixture
+def skipped() -> list[str]:
+    """The task ids the fetch marked skipped."""
+    return []
 
 
 def test_categories_and_tags_are_created_as_the_pages_name_them_and_sync_categories_is_skipped(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, skipped
 ):
     catalog_records = generate_catalog(200)
     first_category = catalog_records[0]["category"]
     store = FakeStore(categories=[first_category])
-    skipped.clear()
     with CatalogServer(catalog_records) as catalog:
         catalog.set_faults(Faults(latency_ms=100))  # 10 pages, 2 at a time: half a second of reading
-        folder, summary = run_fetch(tmp_path, monkeypatch, catalog, store)
+        folder, summary = run_fetch(tmp_path, monkeypatch, catalog, store, skipped)
         pages_asked = [r.at for r in catalog.requests if r.path == "/products"]
     categories = list(dict.fromkeys(r["category"] for r in catalog_records))
     tags = list(dict.fromkeys(t for r in catalog_records for t in r["tags"]))
@@ -80,25 +89,25 @@ def test_categories_and_tags_are_created_as_the_pages_name_them_and_sync_categor
     assert skipped == [names.SYNC_CATEGORIES, names.SYNC_STOCK]
 
 
-def test_a_shopify_feeds_categories_are_created_under_its_product_types_as_given(tmp_path, monkeypatch):
+def test_a_shopify_feeds_categories_are_created_under_its_product_types_as_given(
+    tmp_path, monkeypatch, skipped
+):
     store = FakeStore()
-    skipped.clear()
     with CatalogServer(generate_shopify_catalog(40)) as catalog:
-        folder, _ = run_fetch(tmp_path, monkeypatch, catalog, store, source_format="shopify")
+        folder, _ = run_fetch(tmp_path, monkeypatch, catalog, store, skipped, source_format="shopify")
     types = read_json(folder.needed_taxonomy)["categories"]
     assert "T-Shirts" in types
     assert store.names == {category_handle(t): t for t in types}
 
 
 def test_when_a_creation_fails_the_fetch_deletes_what_it_made_and_leaves_it_to_sync_categories(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, skipped
 ):
     catalog_records = generate_catalog(200)
     categories = list(dict.fromkeys(r["category"] for r in catalog_records))
     store = FakeStore(fail_on=categories[5])
-    skipped.clear()
     with CatalogServer(catalog_records) as catalog:
-        folder, summary = run_fetch(tmp_path, monkeypatch, catalog, store)
+        folder, summary = run_fetch(tmp_path, monkeypatch, catalog, store, skipped)
     assert summary["valid"] == 200  # the fetch itself succeeds
     assert store.made("delete_category") and (store.categories, store.tags) == ({}, {})
     assert not folder.taxonomy.exists()

@@ -6,19 +6,23 @@ from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
-from medusa_sync.core.mapping import display_name, needed_taxonomy
+from medusa_sync.core.mapping import category_namer, needed_taxonomy
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.hooks.taxonomy import TaxonomyMaker
-from medusa_sync.run_params import RunParams
+from medusa_sync.params import RunParams
+from medusa_sync.run_params import read as read_params
 from medusa_sync.rundata.run_folder import RunFolder, read_json, read_optional_json, write_json
 
 
-class SyncTaxonomyOperator(BaseOperator):
+class SyncCategoriesOperator(BaseOperator):
     """Creates missing categories (matched by handle) and tags (matched by value).
 
     All or nothing per attempt: if anything fails, what this attempt created is deleted again
     before the task fails, so a retry starts from the store as it was. On most runs ``fetch_pages``
     has done this already, as it read the pages, and this task is skipped.
+
+    :param run_folder: the run folder the fetch wrote (its ``run_folder`` XCom). Templated.
+    :param medusa_conn_id: connection of the Medusa store.
     """
 
     template_fields = ("run_folder",)
@@ -36,12 +40,12 @@ class SyncTaxonomyOperator(BaseOperator):
         self.medusa_conn_id = medusa_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        dry_run = RunParams.of(context["params"]).dry_run
+        dry_run = read_params(RunParams, context["params"]).dry_run
         folder = RunFolder(self.run_folder)
         categories, tags = self._needed(folder)
-        names = {c["slug"]: c["name"] for c in read_json(folder.source_categories)}
+        name_of = category_namer(read_json(folder.source_categories))
         maker = TaxonomyMaker(MedusaHook(medusa_conn_id=self.medusa_conn_id), create=not dry_run)
-        maker.need({c: names.get(c) or display_name(c) for c in categories}, tags)
+        maker.need({c: name_of(c) for c in categories}, tags)
         taxonomy = maker.finish()
         write_json(folder.taxonomy, taxonomy)
         self.log.info(
