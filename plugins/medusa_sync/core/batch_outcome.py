@@ -17,13 +17,10 @@ from medusa_sync.core.ownership import VARIANT_COUNTS, is_variant_payload
 from medusa_sync.core.store_state import Verdict
 from medusa_sync.errors import MedusaApiError
 
+# What became of a product: each one an item of a batch file ends as, counted.
+ACTIONS = ("created", "updated", "unchanged", "drafted", "deleted", "resumed")
 COUNTED = (
-    "created",
-    "updated",
-    "unchanged",
-    "drafted",
-    "deleted",
-    "resumed",
+    *ACTIONS,
     "requests",
     # The variants of products with variants (``ownership.VARIANT_COUNTS``); ``kept``: the sync's
     # variants the source no longer has, left in the store (``kept_variants`` lists them, and why).

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from medusa_sync.core.batch_outcome import ACTIONS, LISTED
 from medusa_sync.core.batch_outcome import COUNTED as BATCH_COUNTED
-from medusa_sync.core.batch_outcome import LISTED
 from medusa_sync.core.ownership import VARIANT_COUNTS
 
 # What a batch result counts, less its request count (a cost, not a product outcome).
@@ -266,12 +266,7 @@ def summary(report: Mapping[str, Any]) -> str:
 
 # What a consumer of the catalog asset learns from its event's ``extra``.
 EVENT_COUNTS = (
-    "created",
-    "updated",
-    "unchanged",
-    "drafted",
-    "deleted",
-    "resumed",
+    *ACTIONS,
     "rejected",
     "superseded",
     "not_found",

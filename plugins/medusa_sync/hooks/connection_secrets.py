@@ -21,7 +21,7 @@ from airflow.sdk.log import mask_secret
 from requests.exceptions import InvalidHeader
 from requests.utils import check_header_validity
 
-from medusa_sync.hooks._http import never_sent
+from medusa_sync.hooks.retries import never_sent
 
 # Values shorter than this are not scrubbed from texts: replacing "abc" everywhere would garble a
 # message while hiding next to nothing. Airflow's masker has its own, similar floor.

@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import base64
-import logging
-import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
-from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowFailException
 from requests import PreparedRequest, Response, Session
 from requests.auth import AuthBase
 
+from medusa_sync.core.read_ahead import ReadAhead
 from medusa_sync.core.shipping import NO_PROFILE, pick_default
 from medusa_sync.errors import MedusaApiError, StoreMovedError
-from medusa_sync.hooks._http import RETRYABLE_EXCEPTIONS, PageAhead, RetryPolicy, call_with_retry
-from medusa_sync.hooks.connection_secrets import ConnectionSecrets, credential_problem, redact_userinfo
+from medusa_sync.hooks.connection_secrets import credential_problem, redact_userinfo
+from medusa_sync.hooks.http_api import HttpApiHook
 from medusa_sync.hooks.http_session import open_session
-
-_LOG = logging.getLogger(__name__)
+from medusa_sync.hooks.retries import RetryPolicy
 
 LOGIN_PATH = "/auth/user/emailpass"
 # Sending these twice leaves the server as sending them once; a POST may create a second record.
@@ -39,6 +36,16 @@ PRODUCT_ID_CHUNK = 200
 STORE_READ_TRIES = 3
 
 T = TypeVar("T")
+
+
+class CallOptions(TypedDict, total=False):
+    """What a call to the Admin API may carry besides its method and path."""
+
+    params: dict[str, Any] | Sequence[tuple[str, Any]] | None
+    json: Any
+    # Whether a request that may have reached the server is sent again after a timeout; None: by
+    # method (a POST is not).
+    idempotent: bool | None
 
 
 class MedusaSetupError(MedusaApiError, AirflowFailException):
@@ -83,17 +90,6 @@ def _error_details(response: Response) -> tuple[str | None, str]:
     return None, (text[:300] if text else (response.reason or "error"))
 
 
-def no_response_reason(exc: BaseException) -> str:
-    """Short, secret-free description of why no response came (requests' text holds whole URLs)."""
-    detail = str(exc)
-    for marker in ("[Errno", "timed out", "Read timed out", "Connection refused", "Connection reset"):
-        index = detail.find(marker)
-        if index >= 0:
-            end = detail.find("'", index)
-            return f"{type(exc).__name__}: {detail[index : end if end > index else None][:120]}"
-    return type(exc).__name__
-
-
 LOCATION_FIELDS = "id,name,sales_channels.id"
 
 
@@ -103,7 +99,7 @@ LOCATION_FIELDS = "id,name,sales_channels.id"
 BATCH_ANSWER_FIELDS = "id,external_id,images.id,images.url,variants.id,variants.metadata,variants.images.id"
 
 
-class MedusaHook(BaseHook):
+class MedusaHook(HttpApiHook):
     """Talks to Medusa's Admin API with an API key or an admin login.
 
     The connection gives the URL (``host``, or ``schema``, ``host`` and ``port``), the secret key
@@ -113,12 +109,17 @@ class MedusaHook(BaseHook):
 
     A connection's ``timeout`` extra (the form's "Timeout" field), when set, overrides the
     ``timeout`` argument.
+
+    :param medusa_conn_id: the Medusa connection (type ``medusa``).
+    :param retry: how a call is sent again after an outage, a 429 or a 5xx (``RetryPolicy``).
+    :param timeout: seconds a request may take; the connection's ``timeout`` extra wins.
     """
 
     conn_name_attr = "medusa_conn_id"
     default_conn_name = "medusa_default"
     conn_type = "medusa"
     hook_name = "Medusa"
+    service = "Medusa"
 
     def __init__(
         self,
@@ -127,25 +128,11 @@ class MedusaHook(BaseHook):
         retry: RetryPolicy | None = None,
         timeout: float = 60.0,
     ) -> None:
-        super().__init__()
+        super().__init__(medusa_conn_id, retry=retry, timeout=timeout)
         self.medusa_conn_id = medusa_conn_id
-        self.retry_policy = retry or RetryPolicy()
-        self.timeout = timeout
-        self.base_url = ""
-        self._session: Session | None = None
         self._email: str | None = None
         self._secret: str | None = None
         self._auth: AuthBase | None = None
-        self._secrets = ConnectionSecrets()
-        self._sleep: Callable[[float], Any] = time.sleep  # tests swap it for a recorder
-
-    @property
-    def log(self) -> logging.Logger:  # type: ignore[override]
-        """A stdlib logger: Airflow routes it into the task log and tests can capture it."""
-        return _LOG
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(medusa_conn_id={self.medusa_conn_id!r})"
 
     # -- session and auth ------------------------------------------------------------------------
 
@@ -166,13 +153,8 @@ class MedusaHook(BaseHook):
         self._secrets.add(self._secret)
         return opened.session
 
-    def _ensure_session(self) -> Session:
-        if self._session is None:
-            self._session = self.get_conn()
-        return self._session
-
     def _ensure_auth(self) -> AuthBase:
-        self._ensure_session()
+        self.session()
         if self._auth is None:
             if not self._secret:
                 raise ValueError(
@@ -219,71 +201,37 @@ class MedusaHook(BaseHook):
         idempotent: bool,
     ) -> Response:
         """One logical call, retried per the policy; no response at all becomes MedusaApiError."""
-        session = self._ensure_session()
+        session = self.session()
         url = self.url_for(path)
-        started = time.monotonic()
-
-        def send() -> Response:
-            try:
-                return session.request(method, url, params=params, json=json, auth=auth, timeout=self.timeout)
-            except Exception as exc:  # requests may quote a header value or a URL's password
-                raise self._secrets.scrubbed(exc) from None
-
-        try:
-            response = call_with_retry(
-                send,
-                self.retry_policy,
-                describe=f"Medusa {method} {path}",
-                log=self.log,
-                sleep=self._sleep,
-                idempotent=idempotent,
-            )
-        except RETRYABLE_EXCEPTIONS as exc:
-            reason = self._secrets.scrub(no_response_reason(exc))
-            raise MedusaApiError(None, None, reason, method, path) from None
-        self.log.debug(
-            "Medusa %s %s -> %d (%.0f ms)",
+        return self.send_with_retries(
             method,
             path,
-            response.status_code,
-            (time.monotonic() - started) * 1000,
+            lambda: session.request(method, url, params=params, json=json, auth=auth, timeout=self.timeout),
+            idempotent=idempotent,
         )
-        return response
+
+    def no_response_error(self, reason: str, method: str, path: str) -> MedusaApiError:
+        return MedusaApiError(None, None, reason, method, path)
 
     def url_for(self, path: str) -> str:
         """Join the connection's base URL and an API path."""
-        self._ensure_session()
+        self.session()
         return self.base_url.rstrip("/") + "/" + path.lstrip("/")
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | Sequence[tuple[str, Any]] | None = None,
-        json: Any = None,
-        idempotent: bool | None = None,
-    ) -> dict[str, Any]:
+    def request(self, method: str, path: str, **options: Unpack[CallOptions]) -> dict[str, Any]:
         """Call the Admin API and return its JSON; a 401 with a login renews the token once.
 
         ``idempotent`` (default: by method, so POST is not) decides whether a request that may
         have reached the server is sent again after a timeout.
         """
-        response = self._call(method, path, params=params, json=json, idempotent=idempotent)
+        response = self._call(method, path, **options)
         return self._json(response, method.upper(), "/" + path.lstrip("/"))
 
-    def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | Sequence[tuple[str, Any]] | None = None,
-        json: Any = None,
-        idempotent: bool | None = None,
-    ) -> Response:
+    def _call(self, method: str, path: str, **options: Unpack[CallOptions]) -> Response:
         """``request``'s call: the response of a call that succeeded, its body not read yet."""
         method = method.upper()
         path = "/" + path.lstrip("/")
+        params, json, idempotent = options.get("params"), options.get("json"), options.get("idempotent")
         repeatable = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         call = {"params": params, "json": json, "idempotent": repeatable}
         response = self._send(method, path, auth=self._ensure_auth(), **call)
@@ -359,7 +307,7 @@ class MedusaHook(BaseHook):
                 raise MedusaApiError(200, None, f"response has no {key!r} list", "GET", path)
             return page
 
-        with PageAhead[int](page_at, concurrency, name="medusa-page") as ahead:
+        with ReadAhead[int](page_at, concurrency, name="medusa-page") as ahead:
             offset, stride, count, last = 0, page_size, None, None
             while True:
                 upcoming = range(offset + stride, count - extra, stride) if count is not None else ()
@@ -725,7 +673,7 @@ class MedusaHook(BaseHook):
         gets what is left of ``TEST_CONNECTION_SECONDS``.
         """
         try:
-            self._ensure_session()
+            self.session()
             where = redact_userinfo(self.base_url.rstrip("/")) or "(no host)"
         except Exception as exc:  # the UI shows the message; never let it crash the form
             return False, redact_userinfo(f"Connection settings unusable: {type(exc).__name__}: {exc}")[:300]

@@ -17,19 +17,20 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from airflow.sdk import BaseHook, Connection
+from airflow.sdk import Connection
 from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 from requests import Response, Session
 
 from medusa_sync.core import missing
 from medusa_sync.core.diff import StoreProduct
 from medusa_sync.core.number_rules import load_source_json
+from medusa_sync.core.read_ahead import ReadAhead
 from medusa_sync.core.source_formats import SourceAdapter, SourceFormatError, convert_records, resolve_adapter
 from medusa_sync.errors import SourceApiError
-from medusa_sync.hooks._http import RETRYABLE_EXCEPTIONS, PageAhead, RetryPolicy, call_with_retry, retry_after
-from medusa_sync.hooks.connection_secrets import ConnectionSecrets, credential_problem
+from medusa_sync.hooks.connection_secrets import credential_problem
+from medusa_sync.hooks.http_api import HttpApiHook
 from medusa_sync.hooks.http_session import open_session
-from medusa_sync.hooks.medusa import no_response_reason
+from medusa_sync.hooks.retries import RetryPolicy, retry_after
 
 _LOG = logging.getLogger(__name__)
 # Lookups by id in flight at once while proving products gone upstream.
@@ -129,7 +130,7 @@ def _display_name(slug: str) -> str:
     return " ".join(word.capitalize() for word in slug.split("-") if word)
 
 
-class CatalogSourceHook(BaseHook):
+class CatalogSourceHook(HttpApiHook):
     """Reads the product catalog over plain HTTP; a connection without a host means DummyJSON itself.
 
     The connection (a ``product_catalog`` one, or an ``http`` one as before) means what an ``http``
@@ -139,6 +140,12 @@ class CatalogSourceHook(BaseHook):
     refuses them as header values. A ``timeout`` extra, when set, overrides the ``timeout``
     argument. The ``source_format`` extra (else ``[medusa_sync] source_format``) picks the adapter;
     ``adapter`` given to the constructor overrides both.
+
+    :param source_conn_id: the source's connection (type ``product_catalog``, or ``http``).
+    :param retry: how a page is asked for again after an outage, a 429, a 5xx or a cut-off body.
+    :param timeout: seconds a request may take; the connection's ``timeout`` extra wins.
+    :param adapter: the feed's adapter; None resolves it from the connection's ``source_format``
+        extra, else ``[medusa_sync] source_format``.
     """
 
     conn_name_attr = "source_conn_id"
@@ -146,6 +153,7 @@ class CatalogSourceHook(BaseHook):
     conn_type = CONN_TYPE
     hook_name = "Product catalog API"
     default_host = DEFAULT_HOST
+    service = "Catalog"
 
     def __init__(
         self,
@@ -155,24 +163,10 @@ class CatalogSourceHook(BaseHook):
         timeout: float = 60.0,
         adapter: SourceAdapter | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(source_conn_id, retry=retry, timeout=timeout)
         self.source_conn_id = source_conn_id
         self._adapter = adapter
-        self.base_url = ""
-        self.retry_policy = retry or RetryPolicy()
-        self.timeout = timeout
-        self._session: Session | None = None
-        self._secrets = ConnectionSecrets()
-        self._sleep: Callable[[float], Any] = time.sleep  # tests swap it for a recorder
         self._backoff = _Backoff(lambda seconds: self._sleep(seconds))
-
-    @property
-    def log(self) -> logging.Logger:  # type: ignore[override]
-        """A stdlib logger: Airflow routes it into the task log and tests can capture it."""
-        return _LOG
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(source_conn_id={self.source_conn_id!r})"
 
     @classmethod
     def get_connection(cls, conn_id: str) -> Connection:
@@ -210,6 +204,9 @@ class CatalogSourceHook(BaseHook):
         self.base_url = opened.base_url
         return opened.session
 
+    def no_response_error(self, reason: str, method: str, path: str) -> SourceApiError:
+        return SourceApiError(None, reason, method, path)
+
     def _resolve_adapter(self, connection: Connection) -> SourceAdapter:
         value, where = source_format_of(connection)
         try:
@@ -223,7 +220,7 @@ class CatalogSourceHook(BaseHook):
     def adapter(self) -> SourceAdapter:
         """The feed's adapter (resolved from the connection and the settings on first use)."""
         if self._adapter is None:
-            self._ensure_session()
+            self.session()
         assert self._adapter is not None
         return self._adapter
 
@@ -234,11 +231,6 @@ class CatalogSourceHook(BaseHook):
 
         return settings.load().external_id_prefix or self.adapter.external_id_prefix
 
-    def _ensure_session(self) -> Session:
-        if self._session is None:
-            self._session = self.get_conn()
-        return self._session
-
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET a path and return its decoded JSON, retrying outages and unusable bodies."""
         return self._get(path, params)[0]
@@ -248,17 +240,13 @@ class CatalogSourceHook(BaseHook):
     ) -> tuple[Any, Response]:
         """``get_json``, with the response (its headers); ``url``: a whole URL to GET instead (a
         next link), ``path`` then only names it in logs and errors."""
-        session = self._ensure_session()
+        session = self.session()
         path = "/" + path.lstrip("/")
         url = url or self.base_url.rstrip("/") + path
-        started = time.monotonic()
 
         def send() -> Response:
             self._backoff.wait()
-            try:
-                response = session.get(url, params=params, timeout=self.timeout)
-            except Exception as exc:  # requests may quote a header value or a URL's password
-                raise self._secrets.scrubbed(exc) from None
+            response = session.get(url, params=params, timeout=self.timeout)
             if response.status_code == 429:
                 hinted = retry_after(response)
                 self._backoff.hold(
@@ -269,20 +257,7 @@ class CatalogSourceHook(BaseHook):
                 )
             return response
 
-        try:
-            response = call_with_retry(
-                send,
-                self.retry_policy,
-                describe=f"Catalog GET {path}",
-                log=self.log,
-                sleep=self._sleep,
-                unusable=_json_problem,
-            )
-        except RETRYABLE_EXCEPTIONS as exc:
-            raise SourceApiError(None, self._secrets.scrub(no_response_reason(exc)), "GET", path) from None
-        self.log.debug(
-            "Catalog GET %s -> %d (%.0f ms)", path, response.status_code, (time.monotonic() - started) * 1000
-        )
+        response = self.send_with_retries("GET", path, send, unusable=_json_problem)
         if not response.ok:
             text = (response.text or "").strip()[:300] or response.reason or "error"
             # A server may echo the credentials it refused.
@@ -326,13 +301,13 @@ class CatalogSourceHook(BaseHook):
         if max_products is not None and max_products <= 0:
             return
         if self.adapter.paging.style == "page":
-            numbered: PageAhead[tuple[int, int]] = PageAhead(self._numbered_page, concurrency)
+            numbered: ReadAhead[tuple[int, int]] = ReadAhead(self._numbered_page, concurrency)
             try:
                 yield from self._numbered(numbered, page_size, max_products)
             finally:
                 numbered.close()
             return
-        ahead: PageAhead[tuple[int, int]] = PageAhead(
+        ahead: ReadAhead[tuple[int, int]] = ReadAhead(
             functools.partial(self._page, select=select), concurrency
         )
         try:
@@ -341,7 +316,7 @@ class CatalogSourceHook(BaseHook):
             ahead.close()
 
     def _paged(
-        self, ahead: PageAhead[tuple[int, int]], page_size: int, max_products: int | None
+        self, ahead: ReadAhead[tuple[int, int]], page_size: int, max_products: int | None
     ) -> Iterator[dict[str, Any]]:
         skip, stride, total, empty_in_a_row = 0, page_size, None, 0
         while True:
@@ -410,7 +385,7 @@ class CatalogSourceHook(BaseHook):
     # -- numbered pages and next links -------------------------------------------------------------
 
     def _numbered(
-        self, ahead: PageAhead[tuple[int, int]], page_size: int, max_products: int | None
+        self, ahead: ReadAhead[tuple[int, int]], page_size: int, max_products: int | None
     ) -> Iterator[dict[str, Any]]:
         """Pages by number from the adapter's first one, until ``EMPTY_PAGES_TO_END`` empty pages in
         a row; or, when the first answer has a ``Link: rel="next"`` header and the adapter follows
@@ -518,7 +493,7 @@ class CatalogSourceHook(BaseHook):
         self, source_ids: list[str], *, concurrency: int
     ) -> Iterator[tuple[str, tuple[int | None, Any, str]]]:
         """``lookup_product`` for each id, up to ``concurrency`` on the wire, in the given order."""
-        with PageAhead[str](self.lookup_product, concurrency, name="source-lookup") as ahead:
+        with ReadAhead[str](self.lookup_product, concurrency, name="source-lookup") as ahead:
             for index, source_id in enumerate(source_ids):
                 yield source_id, ahead.get(source_id, source_ids[index + 1 : index + ahead.depth])
 

@@ -31,6 +31,10 @@ class TaxonomyMaker:
     All or nothing: after the first failure nothing new is started, and ``finish`` (or ``abandon``)
     deletes what this maker created before it raises, so a retry starts from the store as it was.
     With ``create=False`` (a dry run) it only looks up; what is missing is listed to be created.
+
+    :param hook: the store's hook (lookups and creations go through its public API).
+    :param create: create what is missing (False: a dry run, look up only).
+    :param workers: creations in flight at once.
     """
 
     def __init__(self, hook: MedusaHook, *, create: bool = True, workers: int = TAXONOMY_CONCURRENCY) -> None:

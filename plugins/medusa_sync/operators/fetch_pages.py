@@ -19,8 +19,8 @@ from medusa_sync.core.currency import currency_decimals
 from medusa_sync.core.mapping import category_namer
 from medusa_sync.core.scratch import ScratchDb
 from medusa_sync.core.validation import StockValidator, Validator
-from medusa_sync.hooks._http import RetryPolicy
 from medusa_sync.hooks.medusa import MedusaHook
+from medusa_sync.hooks.retries import RetryPolicy
 from medusa_sync.hooks.source import CatalogSourceHook
 from medusa_sync.hooks.taxonomy import TaxonomyMaker
 from medusa_sync.params import CatalogRunParams, StockRunParams

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +15,7 @@ from medusa_sync.core.batching import Batch
 from medusa_sync.core.diff import StoreProduct
 from medusa_sync.core.newest_plan import superseded_by
 from medusa_sync.core.ownership import VariantDeletes
+from medusa_sync.core.read_ahead import ReadAhead
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.hooks.source import CatalogSourceHook
 from medusa_sync.rundata.run_folder import RunFolder, read_json, read_optional_json, write_json
@@ -96,11 +96,9 @@ class UpsertBatchOperator(BaseOperator):
         fetched_at = folder.fetched_at()
         totals: Counter[str] = Counter()
         # The next file is read while this one is sent: Medusa is not kept waiting for the storage.
-        with ThreadPoolExecutor(1, thread_name_prefix="batch-file") as reader:
-            ahead = [reader.submit(self._read, folder, path) for path in paths[:1]]
+        with ReadAhead(lambda path: self._read(folder, path), 2, name="batch-file") as files:
             for n, path in enumerate(paths):
-                finished, body = ahead.pop().result()
-                ahead.extend(reader.submit(self._read, folder, later) for later in paths[n + 1 : n + 2])
+                finished, body = files.get(path, paths[n + 1 : n + 2])
                 if finished is not None:  # an earlier attempt finished this file: its outcome stands
                     self.log.info("%s: finished by an earlier attempt, not sent again", path.name)
                     result = finished

@@ -15,7 +15,6 @@ import requests
 from airflow.sdk.exceptions import AirflowFailException
 
 from medusa_sync.errors import SourceApiError
-from medusa_sync.hooks._http import RetryPolicy, never_sent
 from medusa_sync.hooks.connection_secrets import (
     ConnectionSecrets,
     ConnectionSettingError,
@@ -23,6 +22,7 @@ from medusa_sync.hooks.connection_secrets import (
     header_problem,
 )
 from medusa_sync.hooks.medusa import MedusaHook
+from medusa_sync.hooks.retries import RetryPolicy, never_sent
 from medusa_sync.hooks.source import CatalogSourceHook
 
 from .fake_http import FakeServer, serve
@@ -164,7 +164,7 @@ def test_a_requests_error_quoting_a_source_header_is_scrubbed(
     put into the session by hand): requests' ``InvalidHeader`` quotes it, escaped."""
     source_connection(monkeypatch, server.url, extra={"X-Catalog-Key": TOKEN})
     hook = source_hook()
-    hook._ensure_session().headers["X-Catalog-Key"] = f"{TOKEN}\n"
+    hook.session().headers["X-Catalog-Key"] = f"{TOKEN}\n"
     with pytest.raises(requests.exceptions.InvalidHeader) as info:
         hook.get_json("/products")
     assert "header value: '***\\n'" in str(info.value)

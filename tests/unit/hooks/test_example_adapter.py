@@ -10,7 +10,7 @@ import pytest
 
 from medusa_sync.core.completeness import FetchAudit
 from medusa_sync.core.validation import Validator
-from medusa_sync.hooks._http import RetryPolicy
+from medusa_sync.hooks.retries import RetryPolicy
 from medusa_sync.hooks.source import CatalogSourceHook
 from medusa_sync.rundata.run_folder import PageFileWriter, RunFolder
 from tests.conftest import REPO

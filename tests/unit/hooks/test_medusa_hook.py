@@ -12,13 +12,13 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
 from medusa_sync.errors import MedusaApiError
-from medusa_sync.hooks._http import RetryPolicy
 from medusa_sync.hooks.medusa import (
     MedusaHook,
     MedusaSetupError,
     ShippingProfileNotFound,
     StockLocationNotFound,
 )
+from medusa_sync.hooks.retries import RetryPolicy
 
 from .fake_http import FakeServer, Reply, closed_port_url, serve
 

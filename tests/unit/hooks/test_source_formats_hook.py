@@ -14,7 +14,7 @@ from devstack.catalog_server import CatalogServer
 from medusa_sync.core.completeness import FetchAudit
 from medusa_sync.core.source_formats import DummyJsonAdapter, ShopifyAdapter
 from medusa_sync.core.validation import Validator
-from medusa_sync.hooks._http import RetryPolicy
+from medusa_sync.hooks.retries import RetryPolicy
 from medusa_sync.hooks.source import CatalogSourceHook
 from medusa_sync.rundata.run_folder import PageFileWriter, RunFolder
 

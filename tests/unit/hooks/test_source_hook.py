@@ -13,7 +13,7 @@ import pytest
 from devstack.catalog_generator import generate_catalog
 from devstack.catalog_server import CatalogServer
 from medusa_sync.errors import SourceApiError
-from medusa_sync.hooks._http import RetryPolicy
+from medusa_sync.hooks.retries import RetryPolicy
 from medusa_sync.hooks.source import CatalogSourceHook
 
 from .fake_http import FakeServer, Reply, closed_port_url, serve
@@ -43,7 +43,7 @@ def page(ids: range, total: int) -> dict:
 def test_missing_host_defaults_to_dummyjson(monkeypatch: pytest.MonkeyPatch) -> None:
     connect(monkeypatch, "")
     hook, _ = make_hook()
-    hook._ensure_session()
+    hook.session()
     assert hook.base_url == "https://dummyjson.com"
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from medusa_sync.core.validation import Validator
-from medusa_sync.hooks._http import RetryPolicy
+from medusa_sync.hooks.retries import RetryPolicy
 from medusa_sync.hooks.source import CatalogSourceHook
 
 from .fake_http import FakeServer, Reply, serve

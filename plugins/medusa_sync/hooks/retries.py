@@ -1,16 +1,16 @@
-"""What the hooks share about HTTP: the retry policy (backoff, ``Retry-After``, what may be
-resent) and the bounded read-ahead of offset pages.
+"""When a request is sent again: the retry policy (backoff, ``Retry-After``) and what may be resent
+(a POST only when it certainly never reached the server). Public: a deployment may pass its own
+``RetryPolicy`` to either hook.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Hashable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Protocol
 
 import requests
 from urllib3.exceptions import ConnectTimeoutError
@@ -163,42 +163,3 @@ def call_with_retry(
         )
         response.close()
         sleep(wait)
-
-
-# --- Bounded read-ahead for offset-paged APIs: a few pages in flight, handed out in order.
-
-Key = TypeVar("Key", bound=Hashable)
-
-
-class PageAhead(Generic[Key]):
-    """``get(key, upcoming)`` returns the page at ``key`` and first sends the upcoming ones that fit."""
-
-    def __init__(self, fetch: Callable[..., Any], concurrency: int, *, name: str = "page") -> None:
-        self._fetch = fetch
-        self.depth = max(1, concurrency)
-        self._pool = ThreadPoolExecutor(self.depth, thread_name_prefix=name) if self.depth > 1 else None
-        self._ahead: dict[Key, Future[Any]] = {}
-
-    def get(self, key: Key, upcoming: Iterable[Key] = ()) -> Any:
-        """The page at ``key`` (a tuple is unpacked into ``fetch``'s arguments)."""
-        future = self._ahead.pop(key, None)
-        for next_key in upcoming:
-            if self._pool is None or len(self._ahead) >= self.depth - (future is None):
-                break
-            if next_key not in self._ahead:
-                self._ahead[next_key] = self._pool.submit(self._call, next_key)
-        return future.result() if future is not None else self._call(key)
-
-    def _call(self, key: Key) -> Any:
-        return self._fetch(*key) if isinstance(key, tuple) else self._fetch(key)
-
-    def close(self) -> None:
-        """Stop: pages not yet sent are dropped; the ones on the wire are waited for."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-
-    def __enter__(self) -> PageAhead[Key]:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -8,7 +8,13 @@ import pytest
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from medusa_sync.hooks._http import RETRYABLE_STATUSES, RetryPolicy, call_with_retry, never_sent, retry_after
+from medusa_sync.hooks.retries import (
+    RETRYABLE_STATUSES,
+    RetryPolicy,
+    call_with_retry,
+    never_sent,
+    retry_after,
+)
 
 LOG = logging.getLogger("test_retry")
 
