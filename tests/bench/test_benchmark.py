@@ -25,7 +25,7 @@ def scratch(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def result(scratch) -> dict:
     done = subprocess.run(
-        [sys.executable, "-m", "devstack.bench", "--products", "1000"],
+        [sys.executable, "-m", "devstack.bench", "--products", "1000", "--raw-again"],
         cwd=REPO,
         env={**os.environ, "TMPDIR": str(scratch)},
         capture_output=True,
@@ -43,7 +43,7 @@ def test_both_contenders_leave_the_exact_catalog(result):
     assert result["raw"]["created"] == 1000
     # Exact: every product, its price and category, unique handles, and each one shippable.
     exact = {"products": 1000, "wrong": 0, "handles_unique": True, "unshippable": 0, "exact": True}
-    assert result["raw"]["store"] == exact
+    assert result["raw"]["store"] == result["raw_again"]["store"] == exact
     first = result["dag_first"]
     assert (first["state"], first["created"]) == ("success", 1000)
     assert first["store"] == exact
@@ -62,9 +62,10 @@ def test_an_unchanged_rerun_writes_nothing_and_one_percent_writes_exactly_that(r
 
 
 def test_it_reports_the_ratio_and_every_task_memory(result):
-    assert result["dag_raw_ratio"] == round(
-        result["dag_first"]["wall_seconds"] / result["raw"]["wall_seconds"], 2
-    )
+    # Against the faster raw loop: the one before the DAG's runs or the one after them.
+    fastest = min(result["raw"]["wall_seconds"], result["raw_again"]["wall_seconds"])
+    assert result["fastest_raw_seconds"] == fastest
+    assert result["dag_raw_ratio"] == round(result["dag_first"]["wall_seconds"] / fastest, 2)
     # Not sync_stock (sync_inventory is off) nor sync_categories (the fetch created the categories
     # and tags as it read the pages): fetch_pages marks both skipped, and no process starts for them.
     assert set(result["dag_first"]["peak_rss_mb"]) == {
