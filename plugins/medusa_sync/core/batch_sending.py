@@ -49,26 +49,14 @@ class StoreClient(Protocol):
         ids: Sequence[str] | None = None,
     ) -> Iterable[dict[str, Any]]: ...
 
-    def batch_products(
-        self,
-        *,
-        create: Sequence[dict[str, Any]] = (),
-        update: Sequence[dict[str, Any]] = (),
-        delete: Sequence[str] = (),
-    ) -> dict[str, Any]: ...
+    # The batch routes take ``create``, ``update`` and ``delete`` lists (``MedusaHook`` has them).
+    def batch_products(self, **lists: Sequence[Any]) -> dict[str, Any]: ...
 
     def batch_product_options(self, product_id: str, **body: Any) -> dict[str, Any]: ...
 
     def link_image_variants(self, product_id: str, image_id: str, variant_ids: Sequence[str]) -> Any: ...
 
-    def batch_product_variants(
-        self,
-        product_id: str,
-        *,
-        create: Sequence[dict[str, Any]] = (),
-        update: Sequence[dict[str, Any]] = (),
-        delete: Sequence[str] = (),
-    ) -> dict[str, Any]: ...
+    def batch_product_variants(self, product_id: str, **lists: Sequence[Any]) -> dict[str, Any]: ...
 
 
 # Without a decision of the plan (a batch file written outside the DAG): no variant is deleted.
