@@ -66,7 +66,11 @@ def test_a_stock_run_started_while_a_catalog_run_is_in_progress_ends_skipped_say
         get_dr_count=lambda dag_id, states: int(dag_id == "medusa_product_sync" and states == ["running"]),
     )
     context = {"dag": SimpleNamespace(dag_id="medusa_stock_sync"), "run_id": folder.root.name, "ti": ti}
-    operator = FetchStockOperator(task_id="fetch_stock", storage_url=f"file://{tmp_path}")
+    wired = stock_dag.get_task("fetch_stock")
+    assert wired.yield_to_dag_id == "medusa_product_sync"  # the DAG file tells the task whom to yield to
+    operator = FetchStockOperator(
+        task_id="fetch_stock", storage_url=f"file://{tmp_path}", yield_to_dag_id=wired.yield_to_dag_id
+    )
     with pytest.raises(AirflowSkipException, match="medusa_product_sync has a run in progress"):
         operator.execute({**context, "params": dict(stock_dag.params)})
     assert "its sync_stock keeps the levels" in read_json(folder.skipped)["reason"]
