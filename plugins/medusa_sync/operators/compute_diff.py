@@ -29,7 +29,8 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
 
     A real plan claims the DAG's newest-plan marker, so no older run's batch is sent after it.
     Returns the batch descriptors ``upsert_batch`` is mapped over; with none to send, or on a dry
-    run, it marks the tasks the DAG file named as idle then skipped itself.
+    run, it marks skipped the tasks the DAG file named for that (``upsert_task_id``,
+    ``stock_task_id``).
 
     :param run_folder: the run folder the fetch wrote (its ``run_folder`` XCom). Templated.
     :param medusa_conn_id: connection of the Medusa store.
