@@ -18,6 +18,7 @@ it starts (the provider's configuration section).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import fields
 from typing import Annotated, Any
@@ -198,10 +199,16 @@ def form_order(model: type[RunParams]) -> list[str]:
     return ["dry_run", *own, *(name for name in offered if name not in own and name != "dry_run")]
 
 
+@functools.cache
+def _properties(model: type[RunParams]) -> dict[str, Any]:
+    """The model's JSON schema, by field: built once per model (every DAG parse asks for it)."""
+    return model.model_json_schema()["properties"]
+
+
 def form_schema(model: type[RunParams], name: str) -> dict[str, Any]:
     """The JSON schema of one Param for the Trigger form: the model's, with an optional value
     written as a type list (``["null", "string"]``), which the form renders as a plain field."""
-    schema = dict(model.model_json_schema()["properties"][name])
+    schema = dict(_properties(model)[name])
     for key in ("title", "default", SETTING_KEY):
         schema.pop(key, None)
     options = schema.pop("anyOf", None)
