@@ -33,6 +33,9 @@ from medusa_sync.rundata.run_folder import (
     write_json,
 )
 
+# The Params of either DAG a fetch runs in.
+FetchParams = CatalogRunParams | StockRunParams
+
 
 class SourceCatalogEmpty(Exception):
     """Nothing usable came from the source: syncing would only risk the store."""
@@ -68,6 +71,8 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
     select: str | None = None
     # Whether the records carry categories, whose names the later stages need from the source.
     names_categories = True
+    # The DAG's Params, as this fetch reads them.
+    params_model: type[FetchParams] = CatalogRunParams
     ui_color = "#e8f4ff"
 
     def __init__(
@@ -93,7 +98,7 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
         self.category_optional = False
 
     def execute(self, context: Context) -> dict[str, Any]:
-        params = self._params(context)
+        params = read_params(self.params_model, context["params"])
         max_products = getattr(params, "max_products", None)
         folder = self._fresh_folder(context)
         self._skip_if_not_needed(context, folder)
@@ -149,10 +154,7 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
             self.skip(ti=context["ti"], tasks=idle)
         return summary
 
-    def _params(self, context: Context) -> CatalogRunParams | StockRunParams:
-        return read_params(CatalogRunParams, context["params"])
-
-    def _idle_stock_stage(self, context: Context, params: CatalogRunParams | StockRunParams) -> list[Any]:
+    def _idle_stock_stage(self, context: Context, params: FetchParams) -> list[Any]:
         """With ``sync_inventory`` off, the stock task has nothing to do in this run. Marked skipped
         now, the scheduler starts no process for it after the upserts, and ``report`` follows them
         at once."""
@@ -173,7 +175,7 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
             return lambda category: hook.categories([category])[0]["name"]
         return category_namer(source_categories)
 
-    def _taxonomy_maker(self, params: CatalogRunParams | StockRunParams) -> TaxonomyMaker | None:
+    def _taxonomy_maker(self, params: FetchParams) -> TaxonomyMaker | None:
         """Given ``medusa_conn_id`` and a ``taxonomy_task_id`` to spare, the categories and tags the
         records need are looked up, and the missing ones created, while the pages are read: on a
         first sync they are made as the source is read, on most days only looked up. A dry run only
@@ -281,13 +283,11 @@ class FetchStockOperator(FetchPagesOperator):
 
     select = "id,stock,variants"
     names_categories = False  # stock records carry no category: no list asked for, no names written
+    params_model = StockRunParams
 
     def __init__(self, *, yield_to_dag_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.yield_to_dag_id = yield_to_dag_id
-
-    def _params(self, context: Context) -> CatalogRunParams | StockRunParams:
-        return read_params(StockRunParams, context["params"])
 
     def _validator(self, scratch: ScratchDb, params: Any) -> Validator:
         return StockValidator(scratch=scratch)
