@@ -59,6 +59,8 @@ def _known_currency(value: str) -> str:
 
 OptionalId = Annotated[str | None, BeforeValidator(_empty_as_none)]
 CurrencyCode = Annotated[str, AfterValidator(_known_currency)]
+# Records per source API page, in either DAG.
+PageSize = Annotated[int, Field(ge=1, le=1000)]
 
 
 class RunParams(BaseModel):
@@ -87,10 +89,8 @@ class RunParams(BaseModel):
 class StockRunParams(RunParams):
     """Every Param of ``medusa_stock_sync``."""
 
-    page_size: int = Field(
+    page_size: PageSize = Field(
         500,
-        ge=1,
-        le=1000,
         description="Records per source API page (the stock sync asks only for ids and stock).",
         json_schema_extra=setting("stock_page_size"),
     )
@@ -110,10 +110,8 @@ class CatalogRunParams(RunParams):
         "batches are much faster on Medusa.",
         json_schema_extra=setting("batch_size"),
     )
-    page_size: int = Field(
+    page_size: PageSize = Field(
         100,
-        ge=1,
-        le=1000,
         description="Products per source API page. Memory holds one page at a time.",
         json_schema_extra=setting("page_size"),
     )

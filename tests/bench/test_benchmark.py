@@ -25,7 +25,7 @@ def scratch(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def result(scratch) -> dict:
     done = subprocess.run(
-        [sys.executable, "-m", "devstack.bench", "--products", "1000", "--raw-again"],
+        [sys.executable, "-m", "tests.stack.bench", "--products", "1000", "--raw-again"],
         cwd=REPO,
         env={**os.environ, "TMPDIR": str(scratch)},
         capture_output=True,

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from devstack import plan_scale
 from medusa_sync.core.batching import MAX_INSTANCES
 from medusa_sync.core.report import MAX_LISTED
+from tests.stack import plan_scale
 
 REPO = Path(__file__).resolve().parents[2]
 PRODUCTS = 1_000_000
@@ -32,7 +32,7 @@ MAX_RSS_MB = 300
 
 def _run(*args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "devstack.plan_scale", *args],
+        [sys.executable, "-m", "tests.stack.plan_scale", *args],
         cwd=REPO,
         capture_output=True,
         text=True,

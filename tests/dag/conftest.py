@@ -4,9 +4,9 @@ from typing import Any
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
-from devstack.airflow_local import medusa_connection, source_connection
 from medusa_sync.settings import environment_name
 from tests.fixtures.airflow_runs import LocalAirflow
+from tests.stack.airflow_local import medusa_connection, source_connection
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 STOCK_DAG = "medusa_stock_sync"

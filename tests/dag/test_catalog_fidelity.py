@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from devstack.store_view import differences, ours, store_products
+from tests.stack.store_view import differences, ours, store_products
 
 pytestmark = [pytest.mark.medusa, pytest.mark.airflow]
 

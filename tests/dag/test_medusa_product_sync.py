@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from devstack.store_view import store_categories, store_products
+from tests.stack.store_view import store_categories, store_products
 
 pytestmark = [pytest.mark.medusa, pytest.mark.airflow]
 

@@ -11,9 +11,9 @@ import copy
 
 import pytest
 
-from devstack.catalog_server import Faults
-from devstack.counting_proxy import Fault
-from devstack.store_view import ours, store_products
+from tests.stack.catalog_server import Faults
+from tests.stack.counting_proxy import Fault
+from tests.stack.store_view import ours, store_products
 
 pytestmark = [pytest.mark.medusa, pytest.mark.airflow]
 

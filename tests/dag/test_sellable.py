@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from devstack.store_view import location_id, ours, store_products
 from medusa_sync.core.stock import STORE_LEVEL_FIELDS
 from tests.fixtures.storefront import Storefront, open_storefront
+from tests.stack.store_view import location_id, ours, store_products
 
 pytestmark = [pytest.mark.medusa, pytest.mark.airflow]
 

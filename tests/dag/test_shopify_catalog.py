@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from devstack.catalog_generator import generate_shopify_catalog
-from devstack.catalog_server import CatalogServer
-from devstack.store_view import location_id, ours, store_products
 from tests.fixtures.storefront import Storefront, open_storefront
+from tests.stack.catalog_generator import generate_shopify_catalog
+from tests.stack.catalog_server import CatalogServer
+from tests.stack.store_view import location_id, ours, store_products
 
 pytestmark = [pytest.mark.medusa, pytest.mark.airflow]
 

@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
-from devstack.airflow_local import medusa_connection, source_connection
-from devstack.counting_proxy import Fault
-from devstack.store_view import differences, levels, location_id, ours, stocked, store_products
 from medusa_sync.core.stock import STORE_LEVEL_FIELDS
 from tests.dag.conftest import LEVELS, STOCK_DAG, level_writes
+from tests.stack.airflow_local import medusa_connection, source_connection
+from tests.stack.counting_proxy import Fault
+from tests.stack.store_view import differences, levels, location_id, ours, stocked, store_products
 
 pytestmark = [pytest.mark.medusa, pytest.mark.airflow]
 

@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-from devstack.store_view import location_id
 from medusa_sync.core.models import SOURCE_VARIANT_KEY
 from medusa_sync.core.stock import STORE_LEVEL_FIELDS
 from medusa_sync.operators.sync_stock import STOCK_LOCATION_NAME
 from medusa_sync.rundata.run_folder import RunFolder
 from tests.dag.conftest import LEVELS, STOCK_DAG, level_writes
+from tests.stack.store_view import location_id
 
 pytestmark = [pytest.mark.medusa, pytest.mark.airflow]
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from devstack.store_view import ours, store_products
+from tests.stack.store_view import ours, store_products
 
 pytestmark = [pytest.mark.medusa, pytest.mark.airflow]
 

@@ -8,8 +8,8 @@ import pytest
 import yaml
 from jsonschema import Draft7Validator
 
-from devstack.airflow_local import MEDUSA_POOL
 from medusa_sync import settings
+from tests.stack.airflow_local import MEDUSA_POOL
 
 REPO = Path(__file__).resolve().parents[2]
 STORAGE_DEFAULT = "${MEDUSA_SYNC_STORAGE_URL:-s3://aws_runs@medusa-sync-runs/medusa-sync}"
@@ -101,8 +101,8 @@ def test_the_bundled_store_s_key_is_made_by_medusa_init_and_becomes_the_connecti
     assert "node create-sync-key.mjs /secrets/medusa_api_key" in script
     assert "medusa-sync-secrets:/secrets" in medusa_init["volumes"]
     assert medusa_init["depends_on"]["medusa"]["condition"] == "service_healthy"
-    assert "create-sync-key.mjs" in (REPO / "devstack/medusa/Dockerfile").read_text()
-    key_script = (REPO / "devstack/medusa/create-sync-key.mjs").read_text()
+    assert "create-sync-key.mjs" in (REPO / "tests/stack/medusa/Dockerfile").read_text()
+    key_script = (REPO / "tests/stack/medusa/create-sync-key.mjs").read_text()
     assert '"/admin/api-keys"' in key_script and 'type: "secret"' in key_script
 
     init = compose["services"]["airflow-init"]
@@ -132,8 +132,8 @@ def test_the_build_contexts_leave_out_local_environments_and_credentials():
     ignored = (REPO / ".dockerignore").read_text().splitlines()
     for entry in (".venv", ".env", "**/node_modules", ".git", "test-artifacts"):
         assert entry in ignored, entry
-    # devstack/medusa is the Medusa image's own context, with its own ignore file.
-    assert "node_modules" in (REPO / "devstack/medusa/.dockerignore").read_text().splitlines()
+    # tests/stack/medusa is the Medusa image's own context, with its own ignore file.
+    assert "node_modules" in (REPO / "tests/stack/medusa/.dockerignore").read_text().splitlines()
 
 
 def test_medusa_uses_its_own_database(compose):

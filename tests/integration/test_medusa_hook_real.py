@@ -10,7 +10,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from devstack.airflow_local import medusa_connection
 from medusa_sync.core.diff import STORE_PRODUCT_FIELDS, StoreProduct
 from medusa_sync.core.mapping import MappingContext, as_create, as_update, desired_product, draft_update
 from medusa_sync.core.models import SourceProduct
@@ -20,6 +19,7 @@ from medusa_sync.errors import MedusaApiError
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.operators.upsert_batch import UpsertBatchOperator
 from medusa_sync.rundata.run_folder import RunFolder, write_json
+from tests.stack.airflow_local import medusa_connection
 
 pytestmark = pytest.mark.medusa
 

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from devstack.airflow_local import DAG_ID, medusa_connection, source_connection
-from devstack.catalog_server import CatalogServer
 from tests.fixtures.medusa import MedusaStore
+from tests.stack.airflow_local import DAG_ID, medusa_connection, source_connection
+from tests.stack.catalog_server import CatalogServer
 
 if TYPE_CHECKING:  # the plugin itself is loaded by pytest.ini
     from tests.fixtures.airflow_cluster import AirflowCluster, StartCluster

@@ -18,12 +18,12 @@ from collections.abc import Iterator
 import pendulum
 import pytest
 
-from devstack.airflow_cluster import AirflowCluster
-from devstack.airflow_local import DAG_ID, medusa_connection, source_connection
-from devstack.catalog_server import CatalogServer
-from devstack.counting_proxy import CountingProxy, Fault
 from medusa_sync.plugin import POOL_DESCRIPTION
 from tests.fixtures.medusa import MedusaStore
+from tests.stack.airflow_cluster import AirflowCluster
+from tests.stack.airflow_local import DAG_ID, medusa_connection, source_connection
+from tests.stack.catalog_server import CatalogServer
+from tests.stack.counting_proxy import CountingProxy, Fault
 
 pytestmark = [pytest.mark.airflow, pytest.mark.medusa]
 

@@ -10,10 +10,10 @@ import base64
 
 import pytest
 
-from devstack.airflow_local import medusa_connection, source_connection
-from devstack.catalog_server import Faults
-from devstack.counting_proxy import Fault
-from devstack.store_view import exact_store_problems, store_categories
+from tests.stack.airflow_local import medusa_connection, source_connection
+from tests.stack.catalog_server import Faults
+from tests.stack.counting_proxy import Fault
+from tests.stack.store_view import exact_store_problems, store_categories
 
 pytestmark = [pytest.mark.medusa, pytest.mark.airflow]
 

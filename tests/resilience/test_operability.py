@@ -20,12 +20,12 @@ from urllib.parse import quote
 
 import pytest
 
-from devstack.airflow_cluster import AirflowCluster
-from devstack.airflow_local import DAG_ID, medusa_connection, source_connection
-from devstack.catalog_server import CatalogServer
-from devstack.counting_proxy import CountingProxy, Fault
-from devstack.smtp_server import MailServer, body_text
 from tests.fixtures.medusa import MedusaStore
+from tests.stack.airflow_cluster import AirflowCluster
+from tests.stack.airflow_local import DAG_ID, medusa_connection, source_connection
+from tests.stack.catalog_server import CatalogServer
+from tests.stack.counting_proxy import CountingProxy, Fault
+from tests.stack.smtp_server import MailServer, body_text
 from tests.unit.hooks.fake_http import closed_port_url
 
 pytestmark = [pytest.mark.airflow, pytest.mark.medusa]

@@ -12,10 +12,10 @@ import time
 
 import pytest
 
-from devstack.airflow_cluster import FAST_RETRIES
-from devstack.airflow_local import DAG_ID, medusa_connection, source_connection
-from devstack.counting_proxy import Fault
-from devstack.store_view import exact_store_problems
+from tests.stack.airflow_cluster import FAST_RETRIES
+from tests.stack.airflow_local import DAG_ID, medusa_connection, source_connection
+from tests.stack.counting_proxy import Fault
+from tests.stack.store_view import exact_store_problems
 
 pytestmark = [pytest.mark.airflow, pytest.mark.medusa]
 

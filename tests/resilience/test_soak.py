@@ -3,16 +3,16 @@
 A real Airflow (scheduler + LocalExecutor + api-server + dag-processor on PostgreSQL) driven
 through its REST API, Medusa behind the fault proxy, the real catalog on the catalog server; the
 soak mutates the catalog, lets a merchant edit one product, injects one fault per round and checks
-every invariant after every run (``devstack.soak`` says which). It raises on the first violation.
+every invariant after every run (``tests.stack.soak`` says which). It raises on the first violation.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from devstack.airflow_cluster import FAST_RETRIES
-from devstack.airflow_local import DAG_ID, medusa_connection, source_connection
-from devstack.soak import Soak
+from tests.stack.airflow_cluster import FAST_RETRIES
+from tests.stack.airflow_local import DAG_ID, medusa_connection, source_connection
+from tests.stack.soak import Soak
 
 pytestmark = [pytest.mark.airflow, pytest.mark.medusa]
 

@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from devstack import airflow_cluster as ac
-from devstack.airflow_local import DAG_ID, medusa_connection, source_connection
-from devstack.counting_proxy import Fault
-from devstack.store_view import ours, store_products
+from tests.stack import airflow_cluster as ac
+from tests.stack.airflow_local import DAG_ID, medusa_connection, source_connection
+from tests.stack.counting_proxy import Fault
+from tests.stack.store_view import ours, store_products
 
 pytestmark = [pytest.mark.airflow, pytest.mark.medusa]
 

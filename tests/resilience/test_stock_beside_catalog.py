@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
-from devstack.airflow_cluster import AirflowCluster
-from devstack.airflow_local import DAG_ID, MEDUSA_POOL, medusa_connection, source_connection
-from devstack.catalog_server import CatalogServer
-from devstack.counting_proxy import CountingProxy, Watch
-from devstack.store_view import ours, stocked, store_products
 from tests.fixtures.medusa import MedusaStore
+from tests.stack.airflow_cluster import AirflowCluster
+from tests.stack.airflow_local import DAG_ID, MEDUSA_POOL, medusa_connection, source_connection
+from tests.stack.catalog_server import CatalogServer
+from tests.stack.counting_proxy import CountingProxy, Watch
+from tests.stack.store_view import ours, stocked, store_products
 
 pytestmark = [pytest.mark.airflow, pytest.mark.medusa]
 

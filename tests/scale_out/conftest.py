@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from devstack.airflow_cluster import MetadataTemplate
-from devstack.airflow_local import medusa_connection, source_connection
-from devstack.catalog_server import CatalogServer
-from devstack.celery_cluster import CeleryCluster
-from devstack.counting_proxy import CountingProxy
-from devstack.s3_server import S3Server
 from tests.fixtures.medusa import MedusaStore
+from tests.stack.airflow_cluster import MetadataTemplate
+from tests.stack.airflow_local import medusa_connection, source_connection
+from tests.stack.catalog_server import CatalogServer
+from tests.stack.celery_cluster import CeleryCluster
+from tests.stack.counting_proxy import CountingProxy
+from tests.stack.s3_server import S3Server
 
 RUNS_BUCKET = "medusa-sync-runs"
 

@@ -19,14 +19,14 @@ from urllib.parse import quote
 
 import pytest
 
-from devstack.airflow_local import DAG_ID, MEDUSA_POOL, POOL_DESCRIPTION, POOL_SLOTS
-from devstack.catalog_server import category_name
-from devstack.celery_cluster import STORAGE_VARIABLE, WORKERS, CeleryCluster
-from devstack.counting_proxy import CountingProxy, Watch
-from devstack.s3_server import S3Server
-from devstack.store_view import differences, ours, store_categories, store_products
 from tests.fixtures.airflow_runs import TALKS_TO_MEDUSA
 from tests.fixtures.medusa import MedusaStore
+from tests.stack.airflow_local import DAG_ID, MEDUSA_POOL, POOL_DESCRIPTION, POOL_SLOTS
+from tests.stack.catalog_server import category_name
+from tests.stack.celery_cluster import STORAGE_VARIABLE, WORKERS, CeleryCluster
+from tests.stack.counting_proxy import CountingProxy, Watch
+from tests.stack.s3_server import S3Server
+from tests.stack.store_view import differences, ours, store_categories, store_products
 
 pytestmark = [pytest.mark.airflow, pytest.mark.medusa]
 

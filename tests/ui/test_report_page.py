@@ -20,10 +20,10 @@ from urllib.parse import quote, unquote
 import pytest
 import requests
 
-from devstack.airflow_cluster import ADMIN_PASSWORD, ADMIN_USER, AirflowCluster
-from devstack.airflow_local import DAG_ID, medusa_connection, source_connection
-from devstack.catalog_server import CatalogServer
 from tests.fixtures.medusa import MedusaStore
+from tests.stack.airflow_cluster import ADMIN_PASSWORD, ADMIN_USER, AirflowCluster
+from tests.stack.airflow_local import DAG_ID, medusa_connection, source_connection
+from tests.stack.catalog_server import CatalogServer
 
 pytestmark = [pytest.mark.airflow, pytest.mark.medusa]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from devstack import docs
 from medusa_sync import dag_parts, settings
 from medusa_sync.params import CatalogRunParams, RunParams, StockRunParams, setting_of
+from tests.stack import docs
 
 
 def rows(block: str) -> dict[str, list[str]]:

@@ -67,9 +67,12 @@ def test_no_module_imports_itself_back():
 
 
 def test_no_operator_module_imports_another():
-    # Operators are told their wiring by the DAG file; what two of them share lives below them.
+    # Operators are told their wiring by the DAG file; what two of them share lives below them, or
+    # in the one base class they build on, which is no task.
     graph = import_graph()
-    operators = {m for m in graph if m.startswith("medusa_sync.operators.")}
+    base = "medusa_sync.operators.run_folder_operator"
+    operators = {m for m in graph if m.startswith("medusa_sync.operators.") and m != base}
+    assert base in graph and base in graph["medusa_sync.operators.compute_diff"]
     assert {(m, other) for m in operators for other in graph[m] & operators} == set()
 
 

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 import pendulum
-from airflow.sdk import BaseOperator, Context, SkipMixin
+from airflow.sdk import Context, SkipMixin
 
 from medusa_sync.core.batching import DEFAULT_MAX_BYTES, BatchBuilder
 from medusa_sync.core.diff import STORE_PRODUCT_FIELDS
@@ -16,6 +16,7 @@ from medusa_sync.core.planning import PlanSettings, describe_plan, plan_sync
 from medusa_sync.core.store_index import StoreIndex
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.hooks.source import CatalogSourceHook
+from medusa_sync.operators.run_folder_operator import RunFolderOperator
 from medusa_sync.params import CatalogRunParams
 from medusa_sync.run_params import read as read_params
 from medusa_sync.rundata.run_folder import BatchFileWriter, RunFolder, read_json, write_json
@@ -23,7 +24,7 @@ from medusa_sync.rundata.store_snapshot import STORE_PAGE_SIZE, STORE_READ_CONCU
 from medusa_sync.settings import load as load_settings
 
 
-class ComputeDiffOperator(BaseOperator, SkipMixin):
+class ComputeDiffOperator(RunFolderOperator, SkipMixin):
     """Plans the run against the store as ``read_store`` saw it (read again on a later try):
     streams the pages through ``core.planning`` into batch files.
 
@@ -46,13 +47,12 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         on (a stock change alone writes levels).
     """
 
-    template_fields = ("run_folder",)
     ui_color = "#eef7e8"
 
     def __init__(
         self,
         *,
-        run_folder: str,
+        run_folder: str | None,
         medusa_conn_id: str = MedusaHook.default_conn_name,
         source_conn_id: str = CatalogSourceHook.default_conn_name,
         max_batch_bytes: int = DEFAULT_MAX_BYTES,
@@ -62,9 +62,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         stock_task_id: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
-        self.run_folder = run_folder
-        self.medusa_conn_id = medusa_conn_id
+        super().__init__(run_folder=run_folder, medusa_conn_id=medusa_conn_id, **kwargs)
         self.source_conn_id = source_conn_id
         self.max_batch_bytes = max_batch_bytes
         # None: the prefix this run's fetch decided (``RunFolder.external_id_prefix``).
@@ -79,7 +77,7 @@ class ComputeDiffOperator(BaseOperator, SkipMixin):
         run = read_params(CatalogRunParams, context["params"]).plan_settings()
         # Before the source is asked about what is missing: upsert_batch measures a proof's age from it.
         planned_at = pendulum.now("UTC").isoformat()
-        folder = RunFolder(self.run_folder)
+        folder = RunFolder(str(self.run_folder))
         folder.clear_plan()
         self.external_id_prefix = self.external_id_prefix or folder.external_id_prefix()
         hook = MedusaHook(medusa_conn_id=self.medusa_conn_id)

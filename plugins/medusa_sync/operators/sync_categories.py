@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import BaseOperator, Context
+from airflow.sdk import Context
 
 from medusa_sync.core.mapping import category_namer, needed_taxonomy
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.hooks.taxonomy import TaxonomyMaker
+from medusa_sync.operators.run_folder_operator import RunFolderOperator
 from medusa_sync.params import RunParams
 from medusa_sync.run_params import read as read_params
 from medusa_sync.rundata.run_folder import RunFolder, read_json, read_optional_json, write_json
 
 
-class SyncCategoriesOperator(BaseOperator):
+class SyncCategoriesOperator(RunFolderOperator):
     """Creates missing categories (matched by handle) and tags (matched by value).
 
     All or nothing per attempt: if anything fails, what this attempt created is deleted again
@@ -25,23 +26,11 @@ class SyncCategoriesOperator(BaseOperator):
     :param medusa_conn_id: connection of the Medusa store.
     """
 
-    template_fields = ("run_folder",)
     ui_color = "#fff4e0"
-
-    def __init__(
-        self,
-        *,
-        run_folder: str,
-        medusa_conn_id: str = MedusaHook.default_conn_name,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.run_folder = run_folder
-        self.medusa_conn_id = medusa_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
         dry_run = read_params(RunParams, context["params"]).dry_run
-        folder = RunFolder(self.run_folder)
+        folder = RunFolder(str(self.run_folder))
         categories, tags = self._needed(folder)
         name_of = category_namer(read_json(folder.source_categories))
         maker = TaxonomyMaker(MedusaHook(medusa_conn_id=self.medusa_conn_id), create=not dry_run)

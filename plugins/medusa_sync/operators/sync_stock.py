@@ -11,12 +11,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from airflow.sdk import BaseOperator, Context
+from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowSkipException
 
 from medusa_sync import settings
 from medusa_sync.core.stock import STORE_LEVEL_FIELDS, WRITE_KINDS, LevelIndex, LevelPlan, hold_back_older
 from medusa_sync.hooks.medusa import MedusaHook
+from medusa_sync.operators.run_folder_operator import RunFolderOperator
 from medusa_sync.params import RunParams
 from medusa_sync.run_params import read as read_params
 from medusa_sync.rundata.run_folder import RunFolder, write_json
@@ -28,7 +29,7 @@ STORE_PAGE_SIZE = 1000
 UNCREATED_LOCATION = "(not created yet)"
 
 
-class SyncStockOperator(BaseOperator):
+class SyncStockOperator(RunFolderOperator):
     """Writes ``stocked_quantity`` of the levels that differ from the source; never reservations.
 
     A product the store does not hold yet (the catalog sync creates it) is skipped. A stock the
@@ -46,7 +47,6 @@ class SyncStockOperator(BaseOperator):
         ``[medusa_sync] level_batch_size`` when the task runs.
     """
 
-    template_fields = ("run_folder",)
     ui_color = "#eaf7ea"
 
     def __init__(
@@ -58,9 +58,7 @@ class SyncStockOperator(BaseOperator):
         level_batch_size: int | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
-        self.run_folder = run_folder
-        self.medusa_conn_id = medusa_conn_id
+        super().__init__(run_folder=run_folder, medusa_conn_id=medusa_conn_id, **kwargs)
         # None: the prefix this run's fetch decided (``RunFolder.external_id_prefix``).
         self.external_id_prefix = external_id_prefix
         # None: ``[medusa_sync] level_batch_size``, read when the task runs.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from devstack.catalog_generator import generate_shopify_catalog
 from medusa_sync.core.source_formats import (
     DummyJsonAdapter,
     RecordError,
@@ -14,6 +13,7 @@ from medusa_sync.core.source_formats import (
     resolve_adapter,
 )
 from medusa_sync.core.validation import Validator
+from tests.stack.catalog_generator import generate_shopify_catalog
 
 SHOPIFY = ShopifyAdapter()
 

@@ -9,14 +9,14 @@ from collections.abc import Iterator
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from devstack.catalog_generator import generate_shopify_catalog, shopify_product_id
-from devstack.catalog_server import CatalogServer
 from medusa_sync.core.completeness import FetchAudit
 from medusa_sync.core.source_formats import DummyJsonAdapter, ShopifyAdapter
 from medusa_sync.core.validation import Validator
 from medusa_sync.hooks.retries import RetryPolicy
 from medusa_sync.hooks.source import CatalogSourceHook
 from medusa_sync.rundata.run_folder import PageFileWriter, RunFolder
+from tests.stack.catalog_generator import generate_shopify_catalog, shopify_product_id
+from tests.stack.catalog_server import CatalogServer
 
 from .fake_http import FakeServer, Reply, serve
 

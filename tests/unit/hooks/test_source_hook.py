@@ -10,11 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from devstack.catalog_generator import generate_catalog
-from devstack.catalog_server import CatalogServer
 from medusa_sync.errors import SourceApiError
 from medusa_sync.hooks.retries import RetryPolicy
 from medusa_sync.hooks.source import CatalogSourceHook
+from tests.stack.catalog_generator import generate_catalog
+from tests.stack.catalog_server import CatalogServer
 
 from .fake_http import FakeServer, Reply, closed_port_url, serve
 

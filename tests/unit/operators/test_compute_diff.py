@@ -11,7 +11,6 @@ import pytest
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import DownstreamTasksSkipped
 
-from devstack.catalog_generator import generate_catalog
 from medusa_sync import dag_parts, names, settings
 from medusa_sync.core.diff import STORE_PRODUCT_FIELDS, StoreProduct
 from medusa_sync.core.mapping import HASH_KEY, MappingContext, desired_product, draft_update
@@ -20,6 +19,7 @@ from medusa_sync.core.models import SourceProduct
 from medusa_sync.operators.compute_diff import ComputeDiffOperator
 from medusa_sync.rundata.run_folder import RunFolder, read_json, write_json
 from medusa_sync.rundata.store_snapshot import StoreSnapshot
+from tests.stack.catalog_generator import generate_catalog
 
 PRODUCTS = 12
 PAGE_SIZE = 5  # the fetch's pages: 5, 5 and 2 records

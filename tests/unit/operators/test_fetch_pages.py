@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from devstack.catalog_generator import generate_catalog, generate_shopify_catalog
-from devstack.catalog_server import CatalogServer, Faults
 from medusa_sync import dag_parts, names, settings
 from medusa_sync.core.mapping import category_handle
 from medusa_sync.operators.fetch_pages import FetchPagesOperator, FetchStockOperator
 from medusa_sync.rundata.run_folder import RunFolder, read_json
+from tests.stack.catalog_generator import generate_catalog, generate_shopify_catalog
+from tests.stack.catalog_server import CatalogServer, Faults
 from tests.unit.hooks.fake_taxonomy import FakeStore
 
 

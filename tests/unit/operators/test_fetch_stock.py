@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import AirflowSkipException
 
-from devstack.catalog_generator import generate_catalog
-from devstack.catalog_server import CatalogServer
 from medusa_sync import dag_parts, names, settings
 from medusa_sync.operators.fetch_pages import FetchStockOperator
 from medusa_sync.rundata.run_folder import RunFolder, read_json
+from tests.stack.catalog_generator import generate_catalog
+from tests.stack.catalog_server import CatalogServer
 
 PRODUCTS = 30
 

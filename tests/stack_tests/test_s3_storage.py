@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from devstack.s3_server import S3Server
 from medusa_sync.core.newest_plan import PlanClaim
 from medusa_sync.rundata.run_folder import RunFolder, RunStorageError, read_json, write_json
+from tests.stack.s3_server import S3Server
 from tests.unit.rundata.test_run_folder import RUNNING, old_runs
 
 CONN_ID = "aws_runs_unit"

@@ -20,7 +20,7 @@ from typing import Any
 import boto3
 import requests
 
-from devstack import medusa_server as ms
+from tests.stack import medusa_server as ms
 
 REGION = "us-east-1"
 RUN_PREFIX = "medusa-sync"

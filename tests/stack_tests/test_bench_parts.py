@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from devstack.bench import batch_timing, catalog_of, option_grid, prices_of, with_variants
-from devstack.catalog_generator import generate_catalog
 from medusa_sync.core.models import SourceProduct
+from tests.stack.bench import batch_timing, catalog_of, option_grid, prices_of, with_variants
+from tests.stack.catalog_generator import generate_catalog
 
 
 def test_one_variant_is_the_dummyjson_catalog_unchanged():

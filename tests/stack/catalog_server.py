@@ -1,6 +1,6 @@
 """A local DummyJSON-compatible catalog, so tests, CI and demos never depend on the public API.
 
-Run it with ``python -m devstack.catalog_server [--port 8001] [--file PATH | --generate N]``.
+Run it with ``python -m tests.stack.catalog_server [--port 8001] [--file PATH | --generate N]``.
 It also answers in Shopify's shape: ``/products.json`` (``page``/``limit``, or ``Link: rel="next"``
 headers with ``--link-paging``) and ``/products/{id}.json``; ``--shopify N`` serves N generated
 Shopify-shaped products with variants (``catalog_generator.generate_shopify_catalog``).
@@ -31,7 +31,7 @@ from types import TracebackType
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from devstack.catalog_generator import generate_catalog, generate_shopify_catalog
+from tests.stack.catalog_generator import generate_catalog, generate_shopify_catalog
 
 log = logging.getLogger(__name__)
 
@@ -754,7 +754,8 @@ def load_catalog(path: str | Path) -> list[dict[str, Any]]:
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m devstack.catalog_server", description="Serve a DummyJSON-compatible product catalog."
+        prog="python -m tests.stack.catalog_server",
+        description="Serve a DummyJSON-compatible product catalog.",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)

@@ -1,6 +1,6 @@
 """Side-by-side benchmark: the DAG against a raw loop over Medusa's batch endpoint, in one run.
 
-    python -m devstack.bench --products 10000     (or ./dev bench --products 10000)
+    python -m tests.stack.bench --products 10000     (or ./dev bench --products 10000)
 
 What it does, on this machine, against real servers it starts itself:
 1. a generated DummyJSON-shaped catalog of N products on the local catalog server;
@@ -47,12 +47,6 @@ from typing import Any
 
 import requests
 
-from devstack import medusa_server as ms
-from devstack.airflow_cluster import AirflowCluster, migrate_template
-from devstack.airflow_local import DAG_ID, medusa_connection, source_connection
-from devstack.catalog_generator import COLOURS, generate_catalog
-from devstack.catalog_server import CatalogServer
-from devstack.counting_proxy import CountingProxy
 from medusa_sync.core.batching import BatchBuilder
 from medusa_sync.core.handles import HandleAllocator
 from medusa_sync.core.mapping import MappingContext, as_create, category_handle, desired_product, display_name
@@ -61,6 +55,12 @@ from medusa_sync.core.ownership import variant_image_links
 from medusa_sync.hooks.medusa import BATCH_ANSWER_FIELDS
 from medusa_sync.hooks.taxonomy import TAXONOMY_CONCURRENCY
 from medusa_sync.rundata.store_snapshot import CLOCK_MARGIN
+from tests.stack import medusa_server as ms
+from tests.stack.airflow_cluster import AirflowCluster, migrate_template
+from tests.stack.airflow_local import DAG_ID, medusa_connection, source_connection
+from tests.stack.catalog_generator import COLOURS, generate_catalog
+from tests.stack.catalog_server import CatalogServer
+from tests.stack.counting_proxy import CountingProxy
 
 # Our products, their prices and their categories as the store has them: three plain joins (hash
 # joins in PostgreSQL: about a second at 100,000 products), put together in Python.

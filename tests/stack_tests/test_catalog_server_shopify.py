@@ -12,10 +12,10 @@ from decimal import Decimal
 import pytest
 import requests
 
-from devstack.catalog_generator import generate_shopify_catalog, shopify_product_id
-from devstack.catalog_server import CatalogServer
 from tests.conftest import REPO
-from tests.devstack.test_catalog_server import free_port
+from tests.stack.catalog_generator import generate_shopify_catalog, shopify_product_id
+from tests.stack.catalog_server import CatalogServer
+from tests.stack_tests.test_catalog_server import free_port
 
 
 @pytest.fixture
@@ -110,7 +110,7 @@ def test_cli_serves_a_shopify_catalog_with_link_paging() -> None:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     command = [
-        *(sys.executable, "-m", "devstack.catalog_server", "--port", str(port)),
+        *(sys.executable, "-m", "tests.stack.catalog_server", "--port", str(port)),
         *("--shopify", "12", "--link-paging"),
     ]
     proc = subprocess.Popen(

@@ -1,8 +1,8 @@
 """The local dev stack: a real Medusa, the catalog server and Airflow, plus a one-command demo.
 
-    python -m devstack.stack up [--catalog-file PATH | --products N] [--source dummyjson|shopify]
-    python -m devstack.stack demo [--source shopify]   # up, then one DAG run, then the report
-    python -m devstack.stack status | down
+    python -m tests.stack up [--catalog-file PATH | --products N] [--source dummyjson|shopify]
+    python -m tests.stack demo [--source shopify]   # up, then one DAG run, then the report
+    python -m tests.stack status | down
 
 State (ports, pids, generated credentials) lives in ``.devstack/`` and never leaves the machine.
 """
@@ -21,7 +21,7 @@ from typing import Any
 
 import requests
 
-from devstack.airflow_local import (
+from tests.stack.airflow_local import (
     DAG_ID,
     REPO,
     airflow,
@@ -31,7 +31,7 @@ from devstack.airflow_local import (
     migrate,
     source_connection,
 )
-from devstack.medusa_server import log_tail, process_alive
+from tests.stack.medusa_server import log_tail, process_alive
 
 STATE = REPO / ".devstack"
 MEDUSA_STATE = STATE / "medusa.json"
@@ -105,7 +105,7 @@ def up(args: argparse.Namespace) -> None:
         [
             sys.executable,
             "-m",
-            "devstack.medusa_server",
+            "tests.stack.medusa_server",
             "up",
             "--db",
             "medusa_sync_dev",
@@ -132,7 +132,7 @@ def up(args: argparse.Namespace) -> None:
         _log(f"starting the catalog server on port {CATALOG_PORT} ({' '.join(source)})")
         log = STATE / "catalog.log"
         stack["catalog_pid"] = _spawn(
-            [sys.executable, "-m", "devstack.catalog_server", "--port", str(CATALOG_PORT), *source], log
+            [sys.executable, "-m", "tests.stack.catalog_server", "--port", str(CATALOG_PORT), *source], log
         )
         _wait_http(f"http://127.0.0.1:{CATALOG_PORT}/health", "catalog server", 30, log)
     stack["catalog_url"] = f"http://127.0.0.1:{CATALOG_PORT}"
@@ -241,7 +241,7 @@ def down(_: argparse.Namespace) -> None:
         _save(STACK_STATE, stack)
     if MEDUSA_STATE.exists():
         subprocess.run(
-            [sys.executable, "-m", "devstack.medusa_server", "down", "--state", str(MEDUSA_STATE)],
+            [sys.executable, "-m", "tests.stack.medusa_server", "down", "--state", str(MEDUSA_STATE)],
             cwd=REPO,
             check=False,
         )
@@ -252,7 +252,7 @@ def status(_: argparse.Namespace) -> None:
     for key in ("catalog_pid", "airflow_pid"):
         print(f"{key.removesuffix('_pid'):8} {'running' if process_alive(stack.get(key)) else 'stopped'}")
     subprocess.run(
-        [sys.executable, "-m", "devstack.medusa_server", "status", "--state", str(MEDUSA_STATE)],
+        [sys.executable, "-m", "tests.stack.medusa_server", "status", "--state", str(MEDUSA_STATE)],
         cwd=REPO,
         check=False,
     )
@@ -260,7 +260,7 @@ def status(_: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m devstack.stack",
+        prog="python -m tests.stack",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -22,9 +22,9 @@ Design, chosen by measuring:
   process whose working directory is the cluster's home. The task instance's ``pid`` field of the
   REST API is the task runner's pid (``task_process`` checks it against the process title).
 
-Its REST client is ``devstack.airflow_api``. The pytest fixtures that start clusters for the
+Its REST client is ``tests.stack.airflow_api``. The pytest fixtures that start clusters for the
 tests are in ``tests/fixtures/airflow_cluster.py``;
-the benchmark (``devstack.bench``) starts one directly.
+the benchmark (``tests.stack.bench``) starts one directly.
 """
 
 from __future__ import annotations
@@ -44,9 +44,9 @@ from typing import Any
 
 import requests
 
-from devstack import medusa_server as ms
-from devstack.airflow_api import ADMIN_PASSWORD, ADMIN_USER, AirflowApi
-from devstack.airflow_local import (
+from tests.stack import medusa_server as ms
+from tests.stack.airflow_api import ADMIN_PASSWORD, ADMIN_USER, AirflowApi
+from tests.stack.airflow_local import (
     DAG_ID,
     MEDUSA_POOL,
     POOL_DESCRIPTION,

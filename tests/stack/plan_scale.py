@@ -2,14 +2,14 @@
 Medusa or Airflow running. Each step is a process of its own, so its peak memory is that stage's
 alone; each prints one JSON line:
 
-    python -m devstack.plan_scale write DIR --products N   # run folder as fetch_pages and
+    python -m tests.stack.plan_scale write DIR --products N   # run folder as fetch_pages and
                                                             # sync_categories leave it, plus the store
-    python -m devstack.plan_scale plan DIR [--batch-size B] # compute_diff's planning (writes plan.json)
-    python -m devstack.plan_scale guard DIR                 # compute_diff with a 100-product source
-    python -m devstack.plan_scale report DIR                # every batch landed: the run report
-    python -m devstack.plan_scale page DIR [--runs R]       # the report page's runs list, R runs
-    python -m devstack.plan_scale stock DIR                 # sync_stock's planning of the levels
-    python -m devstack.plan_scale all DIR --products N      # write, then every step (./dev scale)
+    python -m tests.stack.plan_scale plan DIR [--batch-size B] # compute_diff's planning (writes plan.json)
+    python -m tests.stack.plan_scale guard DIR                 # compute_diff with a 100-product source
+    python -m tests.stack.plan_scale report DIR                # every batch landed: the run report
+    python -m tests.stack.plan_scale page DIR [--runs R]       # the report page's runs list, R runs
+    python -m tests.stack.plan_scale stock DIR                 # sync_stock's planning of the levels
+    python -m tests.stack.plan_scale all DIR --products N      # write, then every step (./dev scale)
 
 The store (what ``MedusaHook.list_products`` would yield, one JSON object a line) is shifted 5 %
 against the source: the first 5 % of source ids are new (creates), the last 5 % of the store is
@@ -37,12 +37,12 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from devstack.catalog_generator import CATEGORIES, iter_catalog
 from medusa_sync.core.handles import slugify
 from medusa_sync.core.mapping import HASH_KEY, MappingContext, desired_product
 from medusa_sync.core.models import SourceProduct
 from medusa_sync.core.store_index import StoreIndex
 from medusa_sync.rundata.run_folder import PageFileWriter, RunFolder, read_json, write_json
+from tests.stack.catalog_generator import CATEGORIES, iter_catalog
 
 PAGE_SIZE = 100
 SALES_CHANNEL = "sc_scale"
@@ -418,7 +418,7 @@ def run_all(args: argparse.Namespace) -> None:
     options = ["--batch-size", str(args.batch_size), "--runs", str(args.runs)]
     for step in STEPS:
         done = subprocess.run(
-            [sys.executable, "-m", "devstack.plan_scale", step, str(args.dir), *options],
+            [sys.executable, "-m", "tests.stack.plan_scale", step, str(args.dir), *options],
             stdout=subprocess.PIPE,
             text=True,
             check=True,
@@ -427,7 +427,7 @@ def run_all(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m devstack.plan_scale")
+    parser = argparse.ArgumentParser(prog="python -m tests.stack.plan_scale")
     parser.add_argument("step", choices=("write", *STEPS, "all"))
     parser.add_argument("dir", type=Path)
     parser.add_argument("--products", type=int, default=1_000_000)

@@ -2,7 +2,7 @@
 
 Stands on its own: given the api-server's URL and a user, it logs in (the simple auth manager's
 ``POST /auth/token``), triggers, waits, clears and reads runs, task instances, XComs and logs. The
-clusters of ``devstack.airflow_cluster`` hand one out as ``cluster.api``.
+clusters of ``tests.stack.airflow_cluster`` hand one out as ``cluster.api``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from devstack.airflow_local import DAG_ID
+from tests.stack.airflow_local import DAG_ID
 
 ADMIN_USER = "admin"
 ADMIN_PASSWORD = "admin"

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from devstack.catalog_generator import generate_catalog
-from devstack.catalog_server import CatalogFileError, CatalogServer, Faults, load_catalog, main
 from tests.conftest import REAL_CATALOG_FILE, REPO
+from tests.stack.catalog_generator import generate_catalog
+from tests.stack.catalog_server import CatalogFileError, CatalogServer, Faults, load_catalog, main
 
 
 @pytest.fixture(scope="module")
@@ -358,7 +358,7 @@ def test_faults_are_switchable_over_http(server: CatalogServer) -> None:
 def test_cli_serves_generated_products_until_terminated() -> None:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    command = [sys.executable, "-m", "devstack.catalog_server", "--port", str(port), "--generate", "40"]
+    command = [sys.executable, "-m", "tests.stack.catalog_server", "--port", str(port), "--generate", "40"]
     proc = subprocess.Popen(
         command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )

@@ -3,7 +3,7 @@
 Migrating takes about half a minute, cloning a database a fraction of a second, so the schema and
 the admin user are prepared once (``migrate_template``) and every store starts from a copy
 (``open_store``). The test fixtures (``tests/fixtures/medusa.py``) and the chaos soak
-(``devstack.soak``) both open their stores here.
+(``tests.stack.soak``) both open their stores here.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 import requests
 
-from devstack import medusa_server as ms
+from tests.stack import medusa_server as ms
 
 
 class AdminSession(requests.Session):

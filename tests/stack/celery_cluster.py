@@ -6,7 +6,7 @@ as separate from the other as two machines can be on one host:
 
 * its own ``AIRFLOW_HOME`` and working directory, its own worker log server port, its own Celery
   node name, and its own host name on the task instances it runs (``[core] hostname_callable`` is
-  ``devstack.worker_identity.hostname``, which reads ``MEDUSA_SYNC_WORKER_NAME``), so the REST API
+  ``tests.stack.worker_identity.hostname``, which reads ``MEDUSA_SYNC_WORKER_NAME``), so the REST API
   shows which worker ran what;
 * no folder shared with the other for run data: the storage Variable points at an S3 bucket
   (``s3://<conn>@<bucket>/medusa-sync``) through an ``aws`` connection every component has. Task
@@ -30,8 +30,8 @@ from typing import Any
 
 import redis
 
-from devstack import medusa_server as ms
-from devstack.airflow_cluster import (
+from tests.stack import medusa_server as ms
+from tests.stack.airflow_cluster import (
     PG_HOST,
     PG_PORT,
     PG_USER,
@@ -42,9 +42,9 @@ from devstack.airflow_cluster import (
     _pids,
     parent_pid,
 )
-from devstack.airflow_local import DAG_ID
-from devstack.s3_server import RUN_PREFIX, S3Server
-from devstack.worker_identity import WORKER_NAME_VARIABLE
+from tests.stack.airflow_local import DAG_ID
+from tests.stack.s3_server import RUN_PREFIX, S3Server
+from tests.stack.worker_identity import WORKER_NAME_VARIABLE
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 STORAGE_VARIABLE = "medusa_sync_storage_url"
@@ -114,7 +114,7 @@ class CeleryCluster(AirflowCluster):
                     f"db+postgresql+psycopg2://{PG_USER}@{PG_HOST}:{PG_PORT}/{self.database}"
                 ),
                 "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(self.worker_concurrency),
-                "AIRFLOW__CORE__HOSTNAME_CALLABLE": "devstack.worker_identity.hostname",
+                "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tests.stack.worker_identity.hostname",
                 # One log folder for all, as compose mounts ./logs into every service.
                 "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
                 # A worker that dies is noticed in seconds, not the default five minutes.

@@ -16,8 +16,9 @@ round, the seeds and what broke (exit status 1).
 
 The soak never touches the store of ``./dev up``: it starts its own Medusa (a fresh database), a
 catalog server serving the real catalog, the fault proxy in front of Medusa and an Airflow
-(scheduler, api-server, dag-processor, LocalExecutor), all from ``devstack``, and removes them
-at the end. ``Soak`` itself takes running pieces, so the test suite runs it on its own fixtures.
+(scheduler, api-server, dag-processor, LocalExecutor), all from the dev stack (``tests.stack``),
+and removes them at the end. ``Soak`` itself takes running pieces, so the test suite runs it on its
+own fixtures.
 """
 
 from __future__ import annotations
@@ -37,13 +38,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devstack import airflow_cluster as ac
-from devstack import medusa_server as ms
-from devstack import medusa_store
-from devstack.airflow_local import DAG_ID, REPO, medusa_connection, source_connection
-from devstack.catalog_server import CatalogServer, Faults, load_catalog
-from devstack.counting_proxy import CountingProxy, Fault, Watch
-from devstack.store_view import differences, exact_store_problems, ours, store_products
+from tests.stack import airflow_cluster as ac
+from tests.stack import medusa_server as ms
+from tests.stack import medusa_store
+from tests.stack.airflow_local import DAG_ID, REPO, medusa_connection, source_connection
+from tests.stack.catalog_server import CatalogServer, Faults, load_catalog
+from tests.stack.counting_proxy import CountingProxy, Fault, Watch
+from tests.stack.store_view import differences, exact_store_problems, ours, store_products
 
 FAULTS = (
     "source_503_429",

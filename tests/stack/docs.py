@@ -6,8 +6,8 @@ DAG's Params (``params``, with the defaults ``dag_parts`` gives the Trigger form
 them is written by hand; the tables are only ever written here, and a unit test fails when the
 checked-in tables differ from what this renders.
 
-    python -m devstack.docs           # rewrite the generated blocks
-    python -m devstack.docs --check   # exit 1, naming the blocks, when they are out of date
+    python -m tests.stack.docs           # rewrite the generated blocks
+    python -m tests.stack.docs --check   # exit 1, naming the blocks, when they are out of date
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 from medusa_sync import dag_parts, settings
 from medusa_sync.params import CatalogRunParams, RunParams, StockRunParams, form_order, setting_of
 
-CONFIGURE = Path(__file__).resolve().parents[1] / "docs" / "configure.md"
+CONFIGURE = Path(__file__).resolve().parents[2] / "docs" / "configure.md"
 BLOCK = re.compile(r"(<!-- generated: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /generated -->)", re.S)
 DAG_MODELS: dict[str, type[RunParams]] = {
     "params-medusa_product_sync": CatalogRunParams,

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 DAG_ID = "medusa_product_sync"
 # The pool every Medusa task of the DAG runs in (see dags/medusa_product_sync.py and the README).

@@ -20,7 +20,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from devstack import medusa_server as ms
+from tests.stack import medusa_server as ms
 
 
 class MailServer:

@@ -1,10 +1,10 @@
 """Start a real Medusa v2 server from Python, for the dev stack and the integration tests.
 
-    python -m devstack.medusa_server up --db NAME --port 9000 --state FILE [--fresh]
-    python -m devstack.medusa_server status --state FILE
-    python -m devstack.medusa_server down --state FILE
+    python -m tests.stack.medusa_server up --db NAME --port 9000 --state FILE [--fresh]
+    python -m tests.stack.medusa_server status --state FILE
+    python -m tests.stack.medusa_server down --state FILE
 
-The Medusa project lives in ``devstack/medusa``. Each store is one PostgreSQL database; the
+The Medusa project lives in ``tests/stack/medusa``. Each store is one PostgreSQL database; the
 server process is started in its own process group so that stopping it stops every child.
 Only the stdlib, ``requests`` and the PostgreSQL client programs are used.
 """
@@ -495,7 +495,7 @@ def cmd_status(args: argparse.Namespace) -> None:
 
 def main(argv: Iterable[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m devstack.medusa_server",
+        prog="python -m tests.stack.medusa_server",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
