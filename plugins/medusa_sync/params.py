@@ -63,25 +63,32 @@ CurrencyCode = Annotated[str, AfterValidator(_known_currency)]
 PageSize = Annotated[int, Field(ge=1, le=1000)]
 
 
-class RunParams(BaseModel):
+class _Declared(BaseModel):
+    """A Param's description is the docstring under it, one line however the source wraps it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", use_attribute_docstrings=True)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        for field in cls.model_fields.values():
+            if field.description:
+                field.description = " ".join(field.description.split())
+        cls.model_rebuild(force=True)
+
+
+class RunParams(_Declared):
     """The Params both DAGs have, with the same meaning in both."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    dry_run: bool = Field(False, description="Plan and report, write nothing to Medusa.")
-    stock_location_id: OptionalId = Field(
-        None,
-        description="Stock location of the levels; empty = a location named 'Catalog sync', created "
-        "by the first run that needs it, linked to the sales channel in use, and found again by name "
-        "later (the same in both DAGs). A given id that Medusa does not know fails sync_stock, naming it.",
-        json_schema_extra=setting("stock_location_id"),
-    )
-    sales_channel_id: OptionalId = Field(
-        None,
-        description="Sales channel of synced products, and the one the stock location is linked to; "
-        "empty = the store's default.",
-        json_schema_extra=setting("sales_channel_id"),
-    )
+    dry_run: bool = False
+    """Plan and report, write nothing to Medusa."""
+    stock_location_id: OptionalId = Field(None, json_schema_extra=setting("stock_location_id"))
+    """Stock location of the levels; empty = a location named 'Catalog sync', created by the first
+    run that needs it, linked to the sales channel in use, and found again by name later (the same
+    in both DAGs). A given id that Medusa does not know fails sync_stock, naming it."""
+    sales_channel_id: OptionalId = Field(None, json_schema_extra=setting("sales_channel_id"))
+    """Sales channel of synced products, and the one the stock location is linked to; empty = the
+    store's default."""
     # The stock DAG always writes stock; the catalog DAG's Param decides there.
     sync_inventory: bool = Field(True, json_schema_extra=NOT_IN_FORM)
 
@@ -89,79 +96,49 @@ class RunParams(BaseModel):
 class StockRunParams(RunParams):
     """Every Param of ``medusa_stock_sync``."""
 
-    page_size: PageSize = Field(
-        500,
-        description="Records per source API page (the stock sync asks only for ids and stock).",
-        json_schema_extra=setting("stock_page_size"),
-    )
+    page_size: PageSize = Field(500, json_schema_extra=setting("stock_page_size"))
+    """Records per source API page (the stock sync asks only for ids and stock)."""
 
 
 class CatalogRunParams(RunParams):
     """Every Param of ``medusa_product_sync``."""
 
-    full_refresh: bool = Field(
-        False, description="Rewrite every product, even those whose content hash is unchanged."
-    )
-    batch_size: int = Field(
-        200,
-        ge=1,
-        le=2000,
-        description="Products per batch request; batches are also capped at 1.5 MB of JSON. Larger "
-        "batches are much faster on Medusa.",
-        json_schema_extra=setting("batch_size"),
-    )
-    page_size: PageSize = Field(
-        100,
-        description="Products per source API page. Memory holds one page at a time.",
-        json_schema_extra=setting("page_size"),
-    )
-    max_products: int | None = Field(
-        None,
-        ge=1,
-        description="Sync only the first N source products (smoke runs); empty = all. Products "
-        "beyond N are never treated as missing upstream.",
-    )
-    on_missing: OnMissing = Field(
-        "ignore",
-        description="What to do with synced products proven gone upstream: ignore, draft (status "
-        "draft) or delete; acted on only after a complete fetch, each confirmed absent by the "
-        "source, within max_missing_percent.",
-        json_schema_extra=setting("on_missing"),
-    )
+    full_refresh: bool = False
+    """Rewrite every product, even those whose content hash is unchanged."""
+    batch_size: int = Field(200, ge=1, le=2000, json_schema_extra=setting("batch_size"))
+    """Products per batch request; batches are also capped at 1.5 MB of JSON. Larger batches are much
+    faster on Medusa."""
+    page_size: PageSize = Field(100, json_schema_extra=setting("page_size"))
+    """Products per source API page. Memory holds one page at a time."""
+    max_products: int | None = Field(None, ge=1)
+    """Sync only the first N source products (smoke runs); empty = all. Products beyond N are never
+    treated as missing upstream."""
+    on_missing: OnMissing = Field("ignore", json_schema_extra=setting("on_missing"))
+    """What to do with synced products proven gone upstream: ignore, draft (status draft) or delete;
+    acted on only after a complete fetch, each confirmed absent by the source, within
+    max_missing_percent."""
     max_missing_percent: float = Field(
-        DEFAULT_MAX_MISSING_PERCENT,
-        ge=0,
-        le=100,
-        description="Deletion guard: if on_missing would draft or delete more than this share (%) of "
-        "the synced products, it acts on none and the run fails so someone looks. Raise it for one "
-        "triggered run to let a real mass removal through.",
-        json_schema_extra=setting("max_missing_percent"),
+        DEFAULT_MAX_MISSING_PERCENT, ge=0, le=100, json_schema_extra=setting("max_missing_percent")
     )
-    product_status: ProductStatus = Field(
-        "published", description="Status of synced products.", json_schema_extra=setting("product_status")
-    )
+    """Deletion guard: if on_missing would draft or delete more than this share (%) of the synced
+    products, it acts on none and the run fails so someone looks. Raise it for one triggered run
+    to let a real mass removal through."""
+    product_status: ProductStatus = Field("published", json_schema_extra=setting("product_status"))
+    """Status of synced products."""
     currency_code: CurrencyCode = Field(
-        "usd",
-        pattern="^[a-zA-Z]{3}$",
-        description="ISO 4217 currency of the variant prices. Prices follow the currency's decimals (JPY "
-        "0, USD 2, KWD 3): a source price with more decimals than the currency has (12.5 in jpy), or "
-        "with more than 15 significant digits, is quarantined with its reason. The sync owns only its "
-        "price in this currency; add it to the store's currencies for it to show in regions.",
-        json_schema_extra=setting("currency_code"),
+        "usd", pattern="^[a-zA-Z]{3}$", json_schema_extra=setting("currency_code")
     )
-    sync_inventory: bool = Field(
-        False,
-        description="Manage variants by inventory and keep each one's stock level at the stock "
-        "location equal to the source's stock. Turning it off later leaves levels as they are.",
-        json_schema_extra=setting("sync_inventory"),
-    )
-    shipping_profile_id: OptionalId = Field(
-        None,
-        description="Shipping profile given to new products, and to synced products that have none on "
-        "their next write (one a merchant set is kept); empty = the store's default profile. Without "
-        "one, Medusa cannot ship a product (with sync_inventory on, it cannot even be ordered).",
-        json_schema_extra=setting("shipping_profile_id"),
-    )
+    """ISO 4217 currency of the variant prices. Prices follow the currency's decimals (JPY 0, USD 2,
+    KWD 3): a source price with more decimals than the currency has (12.5 in jpy), or with more
+    than 15 significant digits, is quarantined with its reason. The sync owns only its price in
+    this currency; add it to the store's currencies for it to show in regions."""
+    sync_inventory: bool = Field(False, json_schema_extra=setting("sync_inventory"))
+    """Manage variants by inventory and keep each one's stock level at the stock location equal to
+    the source's stock. Turning it off later leaves levels as they are."""
+    shipping_profile_id: OptionalId = Field(None, json_schema_extra=setting("shipping_profile_id"))
+    """Shipping profile given to new products, and to synced products that have none on their next
+    write (one a merchant set is kept); empty = the store's default profile. Without one, Medusa
+    cannot ship a product (with sync_inventory on, it cannot even be ordered)."""
 
     def plan_settings(self) -> PlanSettings:
         """What these params decide about the plan (``core.planning``)."""
