@@ -3,22 +3,26 @@
 
 Every Airflow process loads plugins, task processes included, so the app (FastAPI and the
 api-server's auth) is imported only when the api-server asks for ``fastapi_apps``, and the pool
-model only when the scheduler starts.
+model only where the pool is checked.
 
-The pool is made when a component starts, not when a run starts: the scheduler's loop forbids any
-other write to the database while it holds its locks (a commit there raises "UNEXPECTED COMMIT").
+The pool is checked when a component starts (the scheduler, the dag-processor, the triggerer) and
+again each time a run of either DAG starts, so a pool deleted while the scheduler runs is back
+before that run's first Medusa task is queued. The run-start check cannot write in the scheduler's
+own session (its loop forbids any other commit there: "UNEXPECTED COMMIT"), so it runs beside the
+loop, in a thread with a session of its own.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import threading
 from typing import Any
 
 from airflow.listeners import hookimpl
 from airflow.plugins_manager import AirflowPlugin
 
-from medusa_sync import settings
+from medusa_sync import names, settings
 from medusa_sync.ui.report_link import REPORTING_DAGS, URL_PREFIX, SyncReportLink, report_path
 
 log = logging.getLogger(__name__)
@@ -57,6 +61,26 @@ def on_starting(component: Any) -> None:
     jobs = sys.modules.get("airflow.jobs.job")  # never imported in a task process: no Job there
     if jobs is not None and isinstance(component, jobs.Job):
         ensure_pool(settings.load())
+
+
+def _ensure_pool_beside_the_loop(run: str) -> None:
+    try:
+        if ensure_pool(settings.load()):
+            log.warning("the pool was missing when %s started; its Medusa tasks queue now", run)
+    except Exception:  # the run then waits on the pool as it would have; the scheduler goes on
+        log.exception("could not check the [medusa_sync] pool as %s started", run)
+
+
+@hookimpl
+def on_dag_run_running(dag_run: Any, msg: str) -> None:
+    """A run of a medusa_sync DAG starts (in the scheduler): make sure its pool exists.
+
+    One read of the pool table per run, in a thread that never holds up the scheduler's loop; the
+    run's first Medusa task is queued in a later loop, by when the pool is there.
+    """
+    if dag_run.dag_id in (names.PRODUCT_DAG_ID, names.STOCK_DAG_ID):
+        run = f"{dag_run.dag_id} run {dag_run.run_id}"
+        threading.Thread(target=_ensure_pool_beside_the_loop, args=(run,), name="medusa_sync pool").start()
 
 
 class MedusaSyncPlugin(AirflowPlugin):

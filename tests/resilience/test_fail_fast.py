@@ -3,7 +3,7 @@ may not use the Admin API (403), a host that is not Medusa (404), a currency tha
 a source token pasted with a newline (shown nowhere: not in a log, the report, the run folder, the
 metadata database or the exception text).
 And what the package can fix itself, it fixes: a missing ``medusa_api`` pool is created when the
-scheduler starts.
+scheduler starts, and again when a run starts.
 
 A real Airflow with the deployment's retries (3, the first after 30 s): a task that were retried
 would show a second try and a run at least 30 s long. Each case changes the connection (the
@@ -212,3 +212,24 @@ def test_a_missing_pool_is_created_when_the_scheduler_starts_and_runs_do_not_wai
     starting_logs = cluster.log_path("scheduler").read_text() + cluster.log_path("dag-processor").read_text()
     assert "created the pool 'medusa_api' with 2 slots" in starting_logs
     assert "airflow pools set medusa_api <slots>" in starting_logs
+
+
+def test_a_pool_deleted_while_the_scheduler_runs_is_back_before_the_next_run_needs_it(
+    cluster: AirflowCluster, medusa_store_module: MedusaStore
+) -> None:
+    """Before: only a component's start created it, so the run waited for its 12-hour timeout."""
+    medusa = medusa_connection(medusa_store_module.url, api_key=medusa_store_module.api_key)
+    if cluster.connections.get("medusa_default") != medusa:
+        cluster.restart_with(connections={**cluster.connections, "medusa_default": medusa})
+    cluster.api.request("DELETE", "/api/v2/pools/medusa_api", expect=(204,))
+    run_id = cluster.api.trigger(DAG_ID, conf={"dry_run": True})
+    assert cluster.wait_for_run(DAG_ID, run_id, timeout=300) == "success", cluster.logs_tail()
+    started = pendulum.parse(cluster.api.dag_run(DAG_ID, run_id)["start_date"])
+    read_store = cluster.api.task_instance(DAG_ID, run_id, "read_store")
+    waited = (pendulum.parse(read_store["start_date"]) - started).total_seconds()
+    print(f"\n[fail fast] pool deleted under a running scheduler: read_store started {waited:.1f} s in")
+    assert waited < 60
+    pool = cluster.api.request("GET", "/api/v2/pools/medusa_api")
+    assert (pool["slots"], pool["description"]) == (2, POOL_DESCRIPTION)
+    scheduler_log = cluster.log_path("scheduler").read_text()
+    assert f"the pool was missing when {DAG_ID} run {run_id} started" in scheduler_log
