@@ -9,6 +9,40 @@ from medusa_sync.settings import provider_config
 
 DISTRIBUTION = "medusa-product-sync"
 
+# The transport extras both hooks read (hooks/http_session.py; docs/configure.md), as form fields.
+# Each is stored in the connection's extra under its own name. None has a default: a field left
+# empty is stored as null or "", which the hooks read as unset, so an untouched form changes
+# nothing. The aliases (proxy, verify_ssl) and a [cert, key] pair go into the Extra JSON field.
+TRANSPORT_FIELDS: dict[str, dict[str, Any]] = {
+    "verify": {
+        "label": "Verify TLS certificates",
+        "description": "true (the default), false, or the path of a CA bundle file.",
+        "schema": {"type": ["string", "null"]},
+    },
+    "cert": {
+        "label": "Client certificate",
+        "description": "Path of a client certificate file holding its key too, for mutual TLS.",
+        "schema": {"type": ["string", "null"]},
+    },
+    "proxies": {
+        "label": "Proxies",
+        "description": 'A proxy per URL scheme, e.g. {"https": "http://proxy.example.com:3128"}. '
+        "Empty: the HTTP_PROXY and HTTPS_PROXY of the environment, unless Trust environment is off.",
+        "schema": {"type": ["object", "null"]},
+    },
+    "max_redirects": {
+        "label": "Maximum redirects",
+        "description": "How many redirects a request may follow (default 30).",
+        "schema": {"type": ["integer", "null"], "minimum": 0},
+    },
+    "trust_env": {
+        "label": "Trust environment",
+        "description": "Read proxies, .netrc credentials and the CA bundle from the environment "
+        "(default on).",
+        "schema": {"type": ["boolean", "null"]},
+    },
+}
+
 
 def get_provider_info() -> dict[str, Any]:
     """Entry point for ``apache_airflow_provider``; declarative, so the UI needs no hook import."""
@@ -25,7 +59,8 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-class-name": "medusa_sync.hooks.medusa.MedusaHook",
                 "hook-name": "Medusa",
                 "ui-field-behaviour": {
-                    "hidden-fields": ["schema", "port", "extra"],
+                    # The host holds the scheme and port; the Extra JSON stays for the aliases.
+                    "hidden-fields": ["schema", "port"],
                     "relabeling": {
                         "host": "Medusa base URL",
                         "login": "Admin email (leave empty with an API key)",
@@ -39,6 +74,7 @@ def get_provider_info() -> dict[str, Any]:
                         "description": "How long to wait for each HTTP response before retrying.",
                         "schema": {"type": ["integer", "null"], "minimum": 1, "default": 60},
                     },
+                    **TRANSPORT_FIELDS,
                 },
             },
             {
@@ -67,6 +103,7 @@ def get_provider_info() -> dict[str, Any]:
                         "description": "How long to wait for each HTTP response before retrying.",
                         "schema": {"type": ["integer", "null"], "minimum": 1},
                     },
+                    **TRANSPORT_FIELDS,
                 },
             },
         ],

@@ -72,7 +72,7 @@ def test_providers_manager_lists_medusa_connection() -> None:
     assert hook.connection_id_attribute_name == "medusa_conn_id"
     assert hook.package_name == DISTRIBUTION
     behaviour = manager.field_behaviours["medusa"]
-    assert set(behaviour["hidden_fields"]) == {"schema", "port", "extra"}
+    assert set(behaviour["hidden_fields"]) == {"schema", "port"}
     assert behaviour["relabeling"]["host"] == "Medusa base URL"
     assert behaviour["placeholders"]["host"] == "http://localhost:9000"
     timeout = manager.connection_form_widgets["extra__medusa__timeout"]

@@ -98,6 +98,17 @@ def base_url_of(connection: Any, default_host: str = "") -> str:
     return url
 
 
+def _setting(extra: dict[str, Any], *keys: str, default: Any = None) -> Any:
+    """The first of ``keys`` that holds a value. ``None`` and a blank string are unset: what the
+    connection form stores for a field left empty, which must mean the default (an empty
+    ``verify`` would otherwise turn certificate checks off)."""
+    for key in keys:
+        value = extra.get(key)
+        if value is not None and not (isinstance(value, str) and not value.strip()):
+            return value
+    return default
+
+
 def _flag(value: Any) -> Any:
     """``"false"``/``"true"`` typed into a form mean the booleans, not a file called "false"."""
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
@@ -140,21 +151,21 @@ def open_session(
     extra: dict[str, Any] = dict(connection.extra_dejson or {})
     session = Session()
     session.headers["Accept"] = "application/json"
-    session.proxies = extra.get("proxies", extra.get("proxy")) or {}
-    session.verify = _flag(extra.get("verify", extra.get("verify_ssl", True)))
-    session.cert = extra.get("cert")
-    session.stream = bool(_flag(extra.get("stream", False)))
+    session.proxies = _setting(extra, "proxies", "proxy") or {}
+    session.verify = _flag(_setting(extra, "verify", "verify_ssl", default=True))
+    session.cert = _setting(extra, "cert")
+    session.stream = bool(_flag(_setting(extra, "stream", default=False)))
     session.max_redirects = _number(
-        connection, "max_redirects", extra.get("max_redirects", DEFAULT_REDIRECT_LIMIT), int
+        connection, "max_redirects", _setting(extra, "max_redirects", default=DEFAULT_REDIRECT_LIMIT), int
     )
-    session.trust_env = bool(_flag(extra.get("trust_env", True)))
+    session.trust_env = bool(_flag(_setting(extra, "trust_env", default=True)))
     adapter = KeepAliveAdapter()
     session.mount("http://", adapter)
     session.mount("https://", adapter)
 
     timeout: float | None = None
     for key in timeout_keys:
-        if extra.get(key) not in (None, ""):
+        if _setting(extra, key) is not None:
             timeout = _number(connection, key, extra[key], float)
             break
 

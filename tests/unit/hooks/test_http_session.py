@@ -81,6 +81,29 @@ def test_the_first_timeout_key_set_wins() -> None:
     assert opened.ignored_extras == []
 
 
+@pytest.mark.parametrize("empty", [None, "", " "])
+def test_a_transport_field_left_empty_in_the_form_means_its_default(empty: Any) -> None:
+    """The connection form stores a field left empty as null or an empty string: neither may turn
+    certificate checks, the environment's proxies or redirects off."""
+    keys = ("proxies", "verify", "cert", "max_redirects", "trust_env", "stream", "timeout")
+    opened = open_session(conn("https://shop.example", extra=dict.fromkeys(keys, empty)))
+    session = opened.session
+    assert (session.verify, session.trust_env, session.stream) == (True, True, False)
+    assert (session.proxies, session.cert, session.max_redirects, opened.timeout) == ({}, None, 30, None)
+
+
+def test_an_empty_form_field_leaves_its_alias_in_the_extra_json_in_force() -> None:
+    extra = {
+        "proxies": None,
+        "proxy": {"https": "http://proxy.internal:3128"},
+        "verify": "",
+        "verify_ssl": "false",
+    }
+    session = open_session(conn("https://shop.example", extra=extra)).session
+    assert session.proxies == {"https": "http://proxy.internal:3128"}
+    assert session.verify is False
+
+
 def test_a_proxy_extra_sends_the_request_through_the_proxy(server: FakeServer) -> None:
     server.json({"ok": True})
     opened = open_session(conn("http://catalog.invalid", extra={"proxies": {"http": server.url}}))

@@ -4,14 +4,18 @@ import base64
 import json
 import logging
 import pickle
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
 from medusa_sync.errors import MedusaApiError
+from medusa_sync.hooks.http_session import TRANSPORT_EXTRAS
 from medusa_sync.hooks.medusa import (
     MedusaHook,
     MedusaSetupError,
@@ -19,6 +23,7 @@ from medusa_sync.hooks.medusa import (
     StockLocationNotFound,
 )
 from medusa_sync.hooks.retries import RetryPolicy
+from medusa_sync.provider import get_provider_info
 
 from .fake_http import FakeServer, Reply, closed_port_url, serve
 
@@ -773,3 +778,85 @@ def test_a_products_options_variants_and_image_links_go_to_their_own_routes_retr
     }
     assert server.requests[3].json() == {"add": ["variant_1"]}
     assert waits == [1.0]
+
+
+# -- The connection form -----------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[3]
+# The connection form's own fields; every other documented field is an extra with a form field.
+STANDARD_FIELDS = {"host", "login", "password", "schema", "port", "description", "extra"}
+
+
+def documented_fields(heading: str) -> set[str]:
+    """The field names in the first column of docs/install.md's table under ``heading``."""
+    section = (REPO / "docs/install.md").read_text().split(heading + "\n", 1)[1].split("\n#", 1)[0]
+    rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+    return {name for cell in rows for name in re.findall(r"`([a-z_]+)`", cell)}
+
+
+def connection_type(name: str) -> dict[str, Any]:
+    [found] = [c for c in get_provider_info()["connection-types"] if c["connection-type"] == name]
+    return found
+
+
+@pytest.mark.parametrize(
+    ("conn_type", "heading"),
+    [
+        ("medusa", "#### `medusa_default` (type `medusa`)"),
+        ("product_catalog", "#### `dummyjson_default` (type `http`, or `product_catalog`)"),
+    ],
+)
+def test_the_connection_form_offers_every_field_the_docs_document(conn_type: str, heading: str) -> None:
+    """Every field docs/install.md lists is on the form: a standard field not hidden, or an extra
+    with its own form field; the Extra JSON stays for the aliases (proxy, verify_ssl)."""
+    documented = documented_fields(heading)
+    assert {"host", "login", "password", "timeout", "verify", "proxies"} <= documented, documented
+    declared = connection_type(conn_type)
+    hidden = set(declared["ui-field-behaviour"]["hidden-fields"])
+    assert "extra" not in hidden
+    for field in documented:
+        if field in STANDARD_FIELDS:
+            assert field not in hidden, field
+        else:
+            assert field in declared["conn-fields"], field
+
+
+def test_the_medusa_form_has_a_field_for_each_transport_extra_configure_md_documents() -> None:
+    paragraph = (REPO / "docs/configure.md").read_text().split("**Transport extras.**", 1)[1].split("\n\n")[0]
+    # Each extra by its own name; "(or `alias`)" names an alias, entered in the Extra JSON.
+    named = set(re.findall(r"(?<!\(or )`([a-z_]+)`", paragraph)) & (TRANSPORT_EXTRAS | {"timeout"})
+    assert {"proxies", "verify", "cert", "timeout"} <= named, paragraph
+    assert named <= set(connection_type("medusa")["conn-fields"])
+
+
+def test_a_form_field_left_empty_leaves_the_transport_as_it_would_be_without_it(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the form stores for fields left empty (null) changes nothing: certificates are still
+    checked, redirects still followed, and the request goes out."""
+    fields = {name: None for name in connection_type("medusa")["conn-fields"]}
+    connect(monkeypatch, server.url, **fields)
+    server.json({"stores": [{"id": "store_1", "default_sales_channel_id": "sc_1"}]})
+    hook, _ = make_hook()
+    assert hook.default_sales_channel_id() == "sc_1"
+    session = hook.get_conn()
+    assert (session.verify, session.trust_env, session.max_redirects) == (True, True, 30)
+
+
+def _installed() -> bool:
+    return any(
+        ep.value == "medusa_sync.provider:get_provider_info"
+        for ep in entry_points(group="apache_airflow_provider")
+    )
+
+
+@pytest.mark.skipif(not _installed(), reason="needs the package installed for its provider entry point")
+def test_the_ui_s_connection_form_shows_the_documented_medusa_fields() -> None:
+    from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
+
+    [meta] = [m for m in HookMetaService.hook_meta_data() if m.connection_type == "medusa"]
+    documented = documented_fields("#### `medusa_default` (type `medusa`)")
+    assert documented - STANDARD_FIELDS <= set(meta.extra_fields)
+    for name in ("host", "login", "password"):
+        field = getattr(meta.standard_fields, name)
+        assert field is None or not field.hidden, name
