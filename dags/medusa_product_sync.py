@@ -1,6 +1,6 @@
 """Daily sync of the product catalog from a DummyJSON-style API into a Medusa v2 store.
 
-Wiring only: the stages live in ``medusa_sync.operators``; see the README for every param.
+Wiring only: the stages live in ``medusa_sync.operators``; every Param is in docs/configure.md.
 """
 
 from __future__ import annotations

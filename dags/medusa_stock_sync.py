@@ -2,7 +2,7 @@
 
 Reads only ``id`` and ``stock`` from the source, compares them with the levels at the sync's
 stock location, and writes only the levels that changed. Products themselves are never written
-here, and products the catalog sync has not created yet are skipped. Wiring only; see the README.
+here, and products the catalog sync has not created yet are skipped. Wiring only; see docs/how-it-works.md.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Set them where Airflow users set everything else: in ``airflow.cfg`` under ``[me
 as ``AIRFLOW__MEDUSA_SYNC__<KEY>`` in the environment of every Airflow component (scheduler,
 dag-processor, workers). Each setting is declared once, below, with its type, default and
 description; the provider metadata hands the same table to Airflow (``airflow config list``), and
-the README's configuration table is checked against it.
+docs/configure.md is generated from it (a test checks it is current).
 
 Two kinds live here:
 
@@ -255,4 +255,6 @@ def provider_config() -> dict[str, Any]:
             "example": None,
             "default": str(default).lower() if isinstance(default, bool) else str(default),
         }
-    return {SECTION: {"description": "Medusa product and stock sync (see the README).", "options": options}}
+    return {
+        SECTION: {"description": "Medusa product and stock sync (see docs/configure.md).", "options": options}
+    }

@@ -191,6 +191,6 @@ def test_a_deployment_set_to_yen_quarantines_a_fraction_and_syncs_whole_amounts(
     for record in source[1:]:
         prices = {p["currency_code"]: p["amount"] for p in store[record["id"]]["variants"][0]["prices"]}
         # The sync owns its price in currency_code; the usd price an earlier run wrote is now a price
-        # in another currency, the merchant's to keep or remove (README, "What the sync owns").
+        # in another currency, the merchant's to keep or remove (docs/how-it-works.md, "What the sync owns").
         kept = {"usd": usd_before[record["id"]]} if usd_before.get(record["id"]) is not None else {}
         assert prices == {"jpy": record["price"], **kept}

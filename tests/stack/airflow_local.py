@@ -17,7 +17,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 DAG_ID = "medusa_product_sync"
-# The pool every Medusa task of the DAG runs in (see dags/medusa_product_sync.py and the README).
+# The pool every Medusa task of the DAG runs in (see dags/medusa_product_sync.py and docs/install.md).
 MEDUSA_POOL = "medusa_api"
 POOL_SLOTS = 2
 POOL_DESCRIPTION = "Concurrent tasks talking to the Medusa Admin API (medusa-sync)"

@@ -292,7 +292,7 @@ def catalog_event_extra(report: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-# --- The run's counts as metrics (README, "Metrics"): Airflow sends them through its own metrics
+# --- The run's counts as metrics (docs/operate.md, "Metrics"): Airflow sends them through its own metrics
 # backend (StatsD or OpenTelemetry, as ``[metrics]`` configures), under its prefix.
 METRIC_PREFIX = "medusa_sync"
 
