@@ -389,7 +389,7 @@ def test_airflow_uid_is_left_to_the_recipe_and_defaults_in_compose(compose):
     assert not re.search(r"(?m)^AIRFLOW_UID=", (REPO / ".env.example").read_text())
     for name in AIRFLOW_SERVICES - {"airflow-init"}:
         assert compose["services"][name]["user"] == "${AIRFLOW_UID:-50000}:0", name
-    for page in sorted((REPO / "docs").glob("*.md")):
+    for page in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
         for line in page.read_text().splitlines():
             if re.search(r"AIRFLOW_UID=.*>>\s*\.env", line):
                 assert "grep -q '^AIRFLOW_UID=' .env ||" in line, f"{page.name}: {line}"
