@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.fixtures.medusa import MedusaStore
+from tests.stack import medusa_server as ms
 from tests.stack.airflow_local import DAG_ID, medusa_connection, source_connection
 from tests.stack.catalog_server import CatalogServer
 
@@ -103,7 +104,7 @@ def test_the_api_key_reaches_no_log_xcom_or_stored_file(
     leaked = [p for p in cluster.home.rglob("*") if p.is_file() and any(s in p.read_bytes() for s in secrets)]
     assert leaked == []
     xcoms = subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", cluster.database, "-Atc",
+        ["psql", *ms.PG_ARGS, "-d", cluster.database, "-Atc",
          "SELECT value::text FROM xcom"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip

@@ -5,6 +5,9 @@
     python -m tests.stack status | down
 
 State (ports, pids, generated credentials) lives in ``.devstack/`` and never leaves the machine.
+Each ``demo`` starts Airflow on a new metadata database (``fresh_airflow_metadata``); ``up`` keeps it.
+The ports are 9000 (Medusa), 8001 (catalog) and 8080 (Airflow) unless ``DEV_MEDUSA_PORT``,
+``DEV_CATALOG_PORT`` and ``DEV_AIRFLOW_PORT`` say otherwise.
 """
 
 from __future__ import annotations
@@ -31,13 +34,22 @@ from tests.stack.airflow_local import (
     migrate,
     source_connection,
 )
-from tests.stack.medusa_server import log_tail, process_alive
+from tests.stack.medusa_server import kill_group, log_tail, process_alive
 
 STATE = REPO / ".devstack"
 MEDUSA_STATE = STATE / "medusa.json"
 STACK_STATE = STATE / "stack.json"
 AIRFLOW_HOME = STATE / "airflow"
-MEDUSA_PORT, CATALOG_PORT, AIRFLOW_PORT = 9000, 8001, 8080
+# Fixed so bookmarks keep working; DEV_*_PORT moves them, so that a second stack (the fresh-machine
+# test's clone) runs beside a developer's without a clash.
+MEDUSA_PORT = int(os.environ.get("DEV_MEDUSA_PORT", "9000"))
+CATALOG_PORT = int(os.environ.get("DEV_CATALOG_PORT", "8001"))
+AIRFLOW_PORT = int(os.environ.get("DEV_AIRFLOW_PORT", "8080"))
+# Where the scheduler and the triggerer serve task logs to the api-server (Airflow's defaults).
+WORKER_LOG_PORT = int(os.environ.get("DEV_AIRFLOW_WORKER_LOG_PORT", "8793"))
+TRIGGER_LOG_PORT = int(os.environ.get("DEV_AIRFLOW_TRIGGER_LOG_PORT", "8794"))
+# The metadata database of `airflow standalone` (SQLite, Airflow's default in AIRFLOW_HOME).
+AIRFLOW_DB = AIRFLOW_HOME / "airflow.db"
 
 
 def _log(message: str) -> None:
@@ -89,6 +101,10 @@ def _airflow_env(medusa: dict[str, Any], stack: dict[str, Any]) -> dict[str, str
         extra={
             "AIRFLOW__CORE__FERNET_KEY": stack["fernet_key"],
             "AIRFLOW__API__PORT": str(AIRFLOW_PORT),
+            # Where task runners reach the api-server: it follows the port (the default says 8080).
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{AIRFLOW_PORT}/execution/",
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(WORKER_LOG_PORT),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(TRIGGER_LOG_PORT),
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "10",
             "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "10",
         },
@@ -212,7 +228,26 @@ def run_once(conf: dict[str, Any], timeout: float = 900) -> tuple[str, list[dict
     return state, [report for r in finished if (report := _report(r["run_id"]))]
 
 
+def fresh_airflow_metadata() -> None:
+    """Start the demo's Airflow from an empty metadata database.
+
+    A kept database made every demo after the first one differ from the first: the DAG stayed
+    unpaused, with the earlier runs in its history, so the scheduled run that unpausing starts came
+    only once. A newcomer's second try should show what the first showed. The store (Medusa's
+    database), the run folders and the admin password are kept; only Airflow's metadata is new.
+    """
+    stack = _load(STACK_STATE)
+    pid = stack.pop("airflow_pid", None)
+    if process_alive(pid):
+        _log(f"stopping the running Airflow (pid {pid}) for a fresh metadata database")
+        kill_group(pid)
+        _save(STACK_STATE, stack)
+    for path in AIRFLOW_HOME.glob(f"{AIRFLOW_DB.name}*"):  # the database and its -wal/-shm/-journal
+        path.unlink()
+
+
 def demo(args: argparse.Namespace) -> None:
+    fresh_airflow_metadata()
     up(args)
     state, reports = run_once({})
     from medusa_sync.core.report import summary

@@ -59,7 +59,9 @@ from tests.stack.airflow_local import (
 FINISHED_RUN_STATES = ("success", "failed")
 # Two retries one second apart: a scenario that fails a task on purpose ends in seconds, not minutes.
 FAST_RETRIES = {"AIRFLOW__MEDUSA_SYNC__RETRIES": "2", "AIRFLOW__MEDUSA_SYNC__RETRY_DELAY_SECONDS": "1"}
-PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
+# The PostgreSQL of the Medusa side (MEDUSA_PG_*: the machine's, or the one ./dev brings, see
+# tests/stack/toolchain.py); 127.0.0.1:5432, user postgres, when unset.
+PG_HOST, PG_PORT, PG_USER = ms.PG_HOST, int(ms.PG_PORT), ms.PG_USER
 COMPONENTS = {
     "api-server": ["api-server", "--host", "127.0.0.1", "--workers", "1"],
     "scheduler": ["scheduler"],

@@ -20,7 +20,9 @@ What it does, on this machine, against real servers it starts itself:
 Both contenders reach Medusa through the same counting proxy, so requests and writes are counted
 where Medusa sees them. Peak RSS of each task is its process's high-water mark (``VmHWM``), sampled
 while it runs. The result is one JSON line on stdout (progress goes to stderr). It measures; it
-asserts nothing about time.
+asserts nothing about time. ``--record FILE`` also appends that line to FILE, with the time it was
+recorded (``recorded_at``, UTC): ``docs/data/bench-runs.jsonl`` keeps the runs that
+``docs/images/time-per-product.svg`` is drawn from (``tests/stack/plot.py``, run by ``./dev docs``).
 """
 
 from __future__ import annotations
@@ -997,6 +999,13 @@ def main(argv: list[str] | None = None) -> None:
         help="the stock sync instead: the catalog with inventory, then medusa_stock_sync with nothing "
         "and with 1 %% of the stocks changed",
     )
+    parser.add_argument(
+        "--record",
+        type=Path,
+        metavar="FILE",
+        help="also append the JSON line to FILE, with the UTC time it ended (recorded_at): the "
+        "bench runs docs/images/time-per-product.svg is drawn from are kept in docs/data/bench-runs.jsonl",
+    )
     args = parser.parse_args(argv)
     if args.products < 1:
         parser.error("--products must be at least 1")
@@ -1019,6 +1028,19 @@ def main(argv: list[str] | None = None) -> None:
                 raw_again=args.raw_again,
             )
     print(json.dumps(result), flush=True)
+    if args.record is not None:
+        record(args.record, result)
+
+
+def record(path: Path, result: dict[str, Any]) -> None:
+    """Append ``result`` to ``path`` as one JSON line, with the time it was recorded (UTC)."""
+    from datetime import UTC, datetime
+
+    stamped = {"recorded_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), **result}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(stamped) + "\n")
+    _log(f"recorded in {path}")
 
 
 if __name__ == "__main__":

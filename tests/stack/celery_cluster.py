@@ -13,8 +13,9 @@ as separate from the other as two machines can be on one host:
   logs go to one folder, as the compose file's ``./logs`` volume: the api-server reads a finished
   task's log there.
 
-The broker is the Redis on ``127.0.0.1:6379`` every machine of this kind runs, on a database number
-of its own, flushed at start and stop (only that database). The Celery result backend is the
+The broker is the Redis on ``127.0.0.1:6379`` every machine of this kind runs (or the one ``./dev``
+brings, at ``DEVSTACK_REDIS_*``), on a database number of its own, flushed at start and stop (only
+that database). The Celery result backend is the
 cluster's metadata database. The Variable is set through the REST API rather than the environment
 (an ``AIRFLOW_VAR_`` would override it), so a test can point a run at another bucket.
 """
@@ -46,7 +47,10 @@ from tests.stack.airflow_local import DAG_ID
 from tests.stack.s3_server import RUN_PREFIX, S3Server
 from tests.stack.worker_identity import WORKER_NAME_VARIABLE
 
-REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+# The broker's address: DEVSTACK_REDIS_* when ./dev found or started one elsewhere
+# (tests/stack/toolchain.py), else the machine's Redis.
+REDIS_HOST = os.environ.get("DEVSTACK_REDIS_HOST", "127.0.0.1")
+REDIS_PORT = int(os.environ.get("DEVSTACK_REDIS_PORT", "6379"))
 STORAGE_VARIABLE = "medusa_sync_storage_url"
 WORKERS = ("worker-a", "worker-b")
 

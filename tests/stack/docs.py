@@ -1,4 +1,5 @@
-"""Regenerate the reference parts of the docs from their one declaration (``./dev docs``).
+"""Regenerate the generated parts of the docs (``./dev docs``): the reference tables, the plot and
+the report page's screenshot.
 
 ``docs/configure.md`` holds, between ``<!-- generated: NAME -->`` and ``<!-- /generated -->``
 markers, the table of every ``[medusa_sync]`` key (``settings.MedusaSyncSettings``) and of each
@@ -6,22 +7,42 @@ DAG's Params (``params``, with the defaults ``dag_parts`` gives the Trigger form
 them is written by hand; the tables are only ever written here, and a unit test fails when the
 checked-in tables differ from what this renders.
 
-    python -m tests.stack.docs           # rewrite the generated blocks
-    python -m tests.stack.docs --check   # exit 1, naming the blocks, when they are out of date
+``docs/images/time-per-product.svg`` is drawn by ``tests.stack.plot`` from the bench runs recorded
+in ``docs/data/bench-runs.jsonl`` (``./dev bench --products N --record docs/data/bench-runs.jsonl``).
+
+``docs/images/report-page.png`` is taken by the report page's browser test
+(``tests/ui/test_report_page.py``: a real Medusa and Airflow, a sync, Chromium signing in), run here
+with ``REPORT_PAGE_SCREENSHOT`` naming where to write it: a few minutes.
+
+    python -m tests.stack.docs                  # the tables and the plot, then the screenshot
+    python -m tests.stack.docs --no-screenshot  # the tables and the plot only (no servers)
+    python -m tests.stack.docs --check          # exit 1, naming what is out of date (tables and
+                                                # plot; offline, no browser)
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from medusa_sync import dag_parts, settings
 from medusa_sync.params import CatalogRunParams, RunParams, StockRunParams, form_order, setting_of
+from tests.stack import plot
 
-CONFIGURE = Path(__file__).resolve().parents[2] / "docs" / "configure.md"
+REPO = Path(__file__).resolve().parents[2]
+CONFIGURE = REPO / "docs" / "configure.md"
+SCREENSHOT = REPO / "docs" / "images" / "report-page.png"
+SCREENSHOT_ENV = "REPORT_PAGE_SCREENSHOT"  # read by tests/ui/test_report_page.py
+SCREENSHOT_TEST = (
+    "tests/ui/test_report_page.py"
+    "::test_the_report_link_leads_through_login_to_the_run_page_with_its_counts_and_reasons"
+)
 BLOCK = re.compile(r"(<!-- generated: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /generated -->)", re.S)
 DAG_MODELS: dict[str, type[RunParams]] = {
     "params-medusa_product_sync": CatalogRunParams,
@@ -124,19 +145,61 @@ def render(text: str) -> tuple[str, list[str]]:
     return rendered, changed
 
 
+def take_screenshot() -> bool:
+    """Run the report page's browser test, which also writes its screenshot to ``SCREENSHOT``."""
+    print(
+        f"{SCREENSHOT.relative_to(REPO)}: running {SCREENSHOT_TEST.split('::')[0]} (a few minutes)",
+        flush=True,
+    )
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, SCREENSHOT_ENV: str(SCREENSHOT)}
+    before = SCREENSHOT.stat().st_mtime_ns if SCREENSHOT.exists() else None
+    command = [sys.executable, "-m", "pytest", "-q", SCREENSHOT_TEST]
+    passed = subprocess.run(command, cwd=REPO, env=env, check=False).returncode == 0
+    # A test that passed without writing it (skipped, deselected) has not taken it either.
+    return passed and SCREENSHOT.exists() and SCREENSHOT.stat().st_mtime_ns != before
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="only say whether the docs are up to date")
+    parser.add_argument(
+        "--check", action="store_true", help="only say whether the tables and the plot are up to date"
+    )
+    parser.add_argument(
+        "--no-screenshot",
+        action="store_true",
+        help="leave docs/images/report-page.png as it is (no Medusa, Airflow or browser needed)",
+    )
     args = parser.parse_args(argv)
     text = CONFIGURE.read_text(encoding="utf-8")
     rendered, changed = render(text)
+    drawn = plot.render(plot.load(plot.DATA))
+    plot_stale = not plot.SVG.exists() or plot.SVG.read_text(encoding="utf-8") != drawn
     if args.check:
-        if changed:
-            print(f"docs/configure.md is out of date ({', '.join(changed)}): run ./dev docs", file=sys.stderr)
+        stale = [f"docs/configure.md ({', '.join(changed)})"] if changed else []
+        stale += (
+            [f"{plot.SVG.relative_to(REPO)} (against {plot.DATA.relative_to(REPO)})"] if plot_stale else []
+        )
+        if stale:
+            print(f"out of date: {'; '.join(stale)}: run ./dev docs", file=sys.stderr)
             return 1
         return 0
     CONFIGURE.write_text(rendered, encoding="utf-8")
     print(f"docs/configure.md: {', '.join(changed) or 'already up to date'}")
+    plot.SVG.parent.mkdir(parents=True, exist_ok=True)
+    plot.SVG.write_text(drawn, encoding="utf-8")
+    print(f"{plot.SVG.relative_to(REPO)}: {'redrawn' if plot_stale else 'already up to date'}")
+    if args.no_screenshot:
+        return 0
+    started = time.monotonic()
+    if not take_screenshot():
+        print(
+            f"{SCREENSHOT.relative_to(REPO)}: the browser test failed or took no screenshot "
+            "(its output above says why)",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"{SCREENSHOT.relative_to(REPO)}: taken in {time.monotonic() - started:.0f} s")
     return 0
 
 
