@@ -376,6 +376,9 @@ def test_the_first_start_recipe_is_copy_paste_true_and_safe_to_run_twice(tmp_pat
         assert len(values[name]) >= 32, name
     # The Fernet key is 32 url-safe base64-encoded bytes, as Airflow's Fernet wants it.
     assert len(base64.urlsafe_b64decode(values["AIRFLOW_FERNET_KEY"])) == 32
+    # Compose would start with this .env: every variable it refuses to start without has a value.
+    required = set(re.findall(r"\$\{(\w+):\?", (REPO / "docker-compose.yaml").read_text()))
+    assert required and sorted(name for name in required if not values.get(name)) == []
     # Every other value is .env.example's.
     example = dict(_env_file(REPO / ".env.example"))
     assert {k: v for k, v in values.items() if k not in REQUIRED_SECRETS and k != "AIRFLOW_UID"} == {
