@@ -94,7 +94,9 @@ class MedusaSyncSettings(_RunDefaults):  # type: ignore[misc,valid-type]
         "medusa_api",
         min_length=1,
         description="Pool every task that talks to Medusa takes a slot of, so more workers never mean "
-        "more load on the store. Created with pool_slots slots when a run starts and it is missing.",
+        "more load on the store. When it is missing, the plugin creates it with pool_slots slots as "
+        "a scheduler, dag-processor or triggerer starts, and in the scheduler as a run of either DAG "
+        "starts; one that exists is never resized.",
     )
     pool_slots: int = Field(
         2,

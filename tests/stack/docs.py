@@ -161,7 +161,7 @@ def take_screenshot() -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument(
         "--check", action="store_true", help="only say whether the tables and the plot are up to date"
     )
