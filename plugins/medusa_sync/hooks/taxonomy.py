@@ -201,4 +201,5 @@ def taxonomy_file(
         "categories_to_create": missing,
         "tags_created": list(created_tags),
         "tags_existing": sum(1 for t in tags if t in tag_ids) - len(created_tags),
+        "tags_to_create": [t for t in tags if t not in tag_ids],
     }

@@ -211,12 +211,13 @@ class FetchPagesOperator(BaseOperator, SkipMixin):
         write_json(folder.taxonomy, taxonomy)
         self.log.info(
             "categories: %d needed, %d created here, %d to create (dry run); tags: %d needed, "
-            "%d created here: %s skipped",
+            "%d created here, %d to create (dry run): %s skipped",
             len(taxonomy["categories"]) + len(taxonomy["categories_to_create"]),
             len(taxonomy["categories_created"]),
             len(taxonomy["categories_to_create"]),
-            len(taxonomy["tags"]),
+            len(taxonomy["tags"]) + len(taxonomy["tags_to_create"]),
             len(taxonomy["tags_created"]),
+            len(taxonomy["tags_to_create"]),
             self.taxonomy_task_id,
         )
         return [context["dag"].get_task(self.taxonomy_task_id)]

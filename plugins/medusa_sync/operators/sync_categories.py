@@ -38,12 +38,14 @@ class SyncCategoriesOperator(RunFolderOperator):
         taxonomy = maker.finish()
         write_json(folder.taxonomy, taxonomy)
         self.log.info(
-            "categories: %d needed, %d created, %d to create (dry run); tags: %d needed, %d created",
+            "categories: %d needed, %d created, %d to create (dry run); tags: %d needed, %d created, "
+            "%d to create (dry run)",
             len(categories),
             len(taxonomy["categories_created"]),
             len(taxonomy["categories_to_create"]),
             len(tags),
             len(taxonomy["tags_created"]),
+            len(taxonomy["tags_to_create"]),
         )
         return {
             "categories_created": len(taxonomy["categories_created"]),

@@ -95,3 +95,4 @@ def test_a_dry_run_only_looks_up_and_lists_what_it_would_create():
     assert store.made("create_category") == store.made("create_tag") == []
     assert taxonomy["categories"] == {"beauty": "pcat_beauty"}
     assert taxonomy["categories_to_create"] == ["tops"]
+    assert taxonomy["tags_to_create"] == ["sale"]

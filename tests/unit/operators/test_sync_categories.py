@@ -74,7 +74,7 @@ def test_categories_and_tags_already_in_the_store_are_found_not_created(monkeypa
     assert result == {"categories_created": 0, "tags_created": 0}
 
 
-def test_a_dry_run_creates_nothing_and_lists_the_categories_it_would_create(monkeypatch, folder):
+def test_a_dry_run_creates_nothing_and_lists_the_categories_and_tags_it_would_create(monkeypatch, folder):
     store = FakeStore(categories=["beauty"], tags=["mascara"])
     result = run(monkeypatch, folder, store, dry_run=True)
 
@@ -83,6 +83,7 @@ def test_a_dry_run_creates_nothing_and_lists_the_categories_it_would_create(monk
     assert taxonomy["categories_to_create"] == ["smartphones", "mens-shirts"]
     assert taxonomy["categories"] == {"beauty": "pcat_beauty"}
     assert taxonomy["tags"] == {"mascara": "ptag_mascara"}
+    assert taxonomy["tags_to_create"] == ["apple", "cotton"]
     assert result == {"categories_created": 0, "tags_created": 0}
 
 
