@@ -162,6 +162,21 @@ def parent_pid(pid: int) -> int | None:
     return int(stat.rsplit(")", 1)[1].split()[1])
 
 
+def process_tree(roots: Iterable[int], home: Path) -> set[int]:
+    """Every live process under ``roots`` or working in ``home`` (the folder every component and
+    task inherits as its working directory), with all their descendants; never this process."""
+    parents = {pid: parent_pid(pid) for pid in _pids()}
+    found = set(roots)
+    found |= {pid for pid in parents if (cwd := _cwd(pid)) and (cwd + "/").startswith(f"{home}/")}
+    grew = True
+    while grew:
+        children = {pid for pid, ppid in parents.items() if ppid in found} - found
+        grew = bool(children)
+        found |= children
+    found.discard(os.getpid())
+    return found
+
+
 @dataclass(frozen=True)
 class TaskProcess:
     """The OS processes running one task instance attempt under LocalExecutor."""
@@ -374,17 +389,7 @@ class AirflowCluster:
         """Every live process of this cluster: the components' descendants, plus anything running in
         its home folder (the working directory every component and task inherits). Process titles
         are rewritten by setproctitle, which also blanks ``/proc/<pid>/environ``, so neither is used."""
-        parents = {pid: parent_pid(pid) for pid in _pids()}
-        found = {p.pid for p in self.processes.values() if p.poll() is None}
-        home = str(self.home)
-        found |= {pid for pid in parents if (cwd := _cwd(pid)) and (cwd + "/").startswith(home + "/")}
-        grew = True
-        while grew:
-            children = {pid for pid, ppid in parents.items() if ppid in found} - found
-            grew = bool(children)
-            found |= children
-        found.discard(os.getpid())
-        return found
+        return process_tree((p.pid for p in self.processes.values() if p.poll() is None), self.home)
 
     def restart_with(
         self, connections: dict[str, dict[str, Any]] | None = None, env: dict[str, str] | None = None

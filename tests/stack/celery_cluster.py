@@ -39,9 +39,7 @@ from tests.stack.airflow_cluster import (
     AirflowCluster,
     AirflowClusterError,
     MetadataTemplate,
-    _cwd,
-    _pids,
-    parent_pid,
+    process_tree,
 )
 from tests.stack.airflow_local import DAG_ID
 from tests.stack.s3_server import RUN_PREFIX, S3Server
@@ -201,17 +199,7 @@ class CeleryCluster(AirflowCluster):
         process = self.processes.get(name)
         if process is None or process.poll() is not None:
             return set()
-        home = str(self.worker_home(name))
-        parents = {pid: parent_pid(pid) for pid in _pids()}
-        found = {process.pid}
-        found |= {pid for pid in parents if (cwd := _cwd(pid)) and (cwd + "/").startswith(home + "/")}
-        grew = True
-        while grew:
-            children = {pid for pid, ppid in parents.items() if ppid in found} - found
-            grew = bool(children)
-            found |= children
-        found.discard(os.getpid())
-        return found
+        return process_tree([process.pid], self.worker_home(name))
 
     def kill_worker(self, name: str) -> set[int]:
         """SIGKILL the worker's whole process group, and the task runners it started in groups of
