@@ -5,9 +5,10 @@ recorded runs (``./dev bench --products N --record docs/data/bench-runs.jsonl``)
     python -m tests.stack.plot --check   # exit 1 when the SVG is not what the data file draws
 
 One point per catalog size and series: the median, over the runs recorded at that size, of the
-wall time divided by the number of products. The series are the DAG's first sync, the fastest raw
-loop of the same run (``fastest_raw_seconds``: the raw loop, or its second run with
-``--raw-again``) and the DAG's rerun with nothing changed. Both axes are logarithmic: the vertical
+wall time divided by the number of products. The series are the DAG's first sync (the fastest of
+the run's rounds with ``--rounds N``: ``fastest_dag_seconds``), the fastest raw loop of the same run
+(``fastest_raw_seconds``: of its rounds, and its second run with ``--raw-again``) and the DAG's
+rerun with nothing changed. Both axes are logarithmic: the vertical
 gap between two lines is their ratio, and the same gap is the same ratio anywhere. Only catalog
 runs of one variant per product count (not ``--stock`` or ``--variants N``). The title says on
 which machine(s) and on which days the runs were recorded. The same data always draws the same
@@ -70,8 +71,14 @@ def _wall(key: str) -> Callable[[dict[str, Any]], float | None]:
     return seconds
 
 
+def _fastest_first_sync(run: dict[str, Any]) -> float | None:
+    if run.get("fastest_dag_seconds") is not None:  # a run of several rounds: the best of them
+        return float(run["fastest_dag_seconds"])
+    return _wall("dag_first")(run)
+
+
 SERIES = (
-    Series("dag_first", "DAG, first sync", "#0072b2", "circle", False, _wall("dag_first")),
+    Series("dag_first", "DAG, first sync", "#0072b2", "circle", False, _fastest_first_sync),
     Series("raw", "raw loop, fastest of the run", "#d55e00", "square", False, _fastest_raw),
     Series(
         "dag_unchanged", "DAG, rerun with nothing changed", "#009e73", "diamond", True, _wall("dag_unchanged")

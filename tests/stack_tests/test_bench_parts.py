@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from medusa_sync.core.models import SourceProduct
-from tests.stack.bench import batch_timing, catalog_of, option_grid, prices_of, with_variants
+from tests.stack.bench import batch_timing, catalog_of, comparison, option_grid, prices_of, with_variants
 from tests.stack.catalog_generator import generate_catalog
 
 
@@ -69,3 +69,34 @@ def test_batch_timing_counts_the_time_each_depth_was_in_flight_and_the_hand_offs
 
 def test_batch_timing_of_no_batch_requests():
     assert batch_timing(_store([])) == {"requests": 0}
+
+
+def test_one_round_holds_the_first_sync_to_the_faster_raw_loop():
+    result = {
+        "raw": {"wall_seconds": 70.0},
+        "raw_again": {"wall_seconds": 60.0},
+        "dag_first": {"wall_seconds": 66.0},
+    }
+    assert comparison(result) == {
+        "fastest_raw_seconds": 60.0,
+        "fastest_dag_seconds": 66.0,
+        "dag_raw_ratio": 1.1,
+    }
+
+
+def test_more_rounds_hold_the_fastest_first_sync_to_the_fastest_raw_loop():
+    # Round 1 is the result's own raw loop and first sync; rounds 2 on bring one of each.
+    result = {
+        "raw": {"wall_seconds": 67.0},
+        "dag_first": {"wall_seconds": 81.4},
+        "rounds": [
+            {"round": 1, "raw_seconds": 67.0, "dag_seconds": 81.4},
+            {"round": 2, "raw_seconds": 75.0, "dag_seconds": 72.0},
+            {"round": 3, "raw_seconds": 64.0, "dag_seconds": 90.0},
+        ],
+    }
+    assert comparison(result) == {
+        "fastest_raw_seconds": 64.0,
+        "fastest_dag_seconds": 72.0,
+        "dag_raw_ratio": 1.12,
+    }

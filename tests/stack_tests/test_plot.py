@@ -90,6 +90,13 @@ def test_a_point_is_the_median_of_its_sizes_runs_in_ms_per_product():
     assert dag[0][1] < raw[0][1]  # slower is higher up
 
 
+def test_a_run_of_several_rounds_draws_its_fastest_first_sync():
+    rounds = {**run(100, 8.0, 30.0, 10.0, at="2026-12-07T01:00:00Z"), "fastest_dag_seconds": 20.0}
+    assert tooltips(plot.render([rounds]), "dag_first") == [
+        "DAG, first sync: 100 products, 200 ms per product (1 run)"
+    ]
+
+
 def test_the_title_says_where_and_when():
     svg = plot.render(RUNS)
     subtitle = ET.fromstring(svg).findall("svg:text", NS)[1].text
