@@ -27,7 +27,7 @@ Outcome = Literal["absent", "found", "unproven"]
 MAX_IDS_IN_REASON = 10
 # Missing products asked for by id per lookup call.
 LOOKUP_CHUNK = 1000
-# The pause before a product answered 404 is asked for again ([medusa_sync] absence_recheck_seconds).
+# The pause before a product answered 404 is asked for again ([medusa_sync] missing_recheck_pause_seconds).
 DEFAULT_RECHECK_PAUSE_SECONDS = 2.0
 
 
