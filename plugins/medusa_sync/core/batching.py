@@ -22,9 +22,18 @@ Kind = Literal["create", "update", "delete"]
 
 
 def encoded_size(item: Any) -> int:
-    """Bytes ``item`` adds to a request body. Every item of every batch file is measured here, so
-    this is also where a non-finite number is refused before any batch file is written."""
-    return len(finite_json(item, lambda: _named(item)).encode()) + 1
+    """Bytes ``item`` adds to a request body (its JSON and a comma)."""
+    return _size_of(encoded(item))
+
+
+def encoded(item: Any) -> str:
+    """``item`` as it is written in a batch file and sent. Every item of every batch file is
+    encoded here, so this is also where a non-finite number is refused before any file is written."""
+    return finite_json(item, lambda: _named(item))
+
+
+def _size_of(text: str) -> int:
+    return (len(text) if text.isascii() else len(text.encode())) + 1
 
 
 def _named(item: Any) -> str:
@@ -52,14 +61,21 @@ class Batch:
     update: list[dict[str, Any]] = field(default_factory=list)
     delete: list[str] = field(default_factory=list)
     planned: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Each item's JSON by kind, as the builder encoded it to measure it (``encoded``): ``file_text``
+    # writes these instead of encoding every item a second time.
+    texts: dict[Kind, list[str]] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.create) + len(self.update) + len(self.delete)
 
-    def add(self, kind: Kind, item: Any, planned: dict[str, Any] | None = None) -> None:
+    def add(
+        self, kind: Kind, item: Any, planned: dict[str, Any] | None = None, text: str | None = None
+    ) -> None:
         getattr(self, kind).append(item)
         if planned is not None and (product_id := item_id(kind, item)):
             self.planned[product_id] = planned
+        if text is not None:
+            self.texts.setdefault(kind, []).append(text)
 
     def items(self) -> list[tuple[Kind, Any]]:
         return [
@@ -77,6 +93,16 @@ class Batch:
 
     def to_file(self) -> dict[str, Any]:
         return {**self.body(), "planned": self.planned}
+
+    def file_text(self) -> str:
+        """``to_file()`` as JSON, compact and unescaped, as ``rundata.run_folder.write_json`` writes
+        it: from the items' own texts when the builder kept them all."""
+        body = self.body()
+        if any(len(self.texts.get(kind, ())) != len(items) for kind, items in body.items()):
+            return finite_json(self.to_file(), lambda: "a batch")
+        lists = ",".join(f'"{kind}":[{",".join(self.texts.get(kind, ()))}]' for kind in body)
+        planned = finite_json(self.planned, lambda: "the planned states of a batch")
+        return f'{{{lists},"planned":{planned}}}'
 
     def subset(self, items: list[tuple[Kind, Any]]) -> Batch:
         """A batch of some of these items, keeping their plan state."""
@@ -119,13 +145,14 @@ class BatchBuilder:
         self.size_bytes = _ENVELOPE_BYTES
 
     def add(self, kind: Kind, item: Any, planned: dict[str, Any] | None = None) -> Batch | None:
-        size = encoded_size(item)
+        text = encoded(item)
+        size = _size_of(text)
         full = None
         if len(self._current) and (
             len(self._current) >= self.max_items or self.size_bytes + size > self.max_bytes
         ):
             full = self.flush()
-        self._current.add(kind, item, planned)
+        self._current.add(kind, item, planned, text)
         self.size_bytes += size
         return full
 

@@ -342,7 +342,11 @@ def write_json(path: ObjectStoragePath, data: Any) -> None:
     Object stores have no folders to make, and s3fs's ``mkdir`` would *create* a missing bucket
     (so a misnamed bucket would pass for a good one): only local paths get their parents made.
     """
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    write_text(path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+
+
+def write_text(path: ObjectStoragePath, text: str) -> None:
+    """``write_json``'s write, for a text that is JSON already."""
     if path.protocol not in ("file", "local", ""):
         path.write_text(text)
         return
@@ -499,6 +503,7 @@ class BatchFileWriter:
         if batch is None:
             return
         path = self.folder.batch(len(self.written) + 1)
-        write_json(path, batch.to_file())
+        # Its items as the builder encoded them: each is encoded once.
+        write_text(path, batch.file_text())
         kinds = Counter(create=len(batch.create), update=len(batch.update), delete=len(batch.delete))
         self.written.append((str(path), kinds))

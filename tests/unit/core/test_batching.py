@@ -70,6 +70,32 @@ def test_the_plan_state_is_kept_in_the_file_but_never_sent_to_medusa():
     assert Batch.from_file(stored).body() == batch.body()
 
 
+def test_a_batch_file_holds_each_item_as_the_builder_measured_it_in_the_order_of_the_body():
+    builder = BatchBuilder(max_items=10)
+    builder.add("delete", "prod_3", planned={"updated_at": "v", "sync_hash": None})
+    builder.add("create", {"title": "Café ☕", "price": 1.5, "tags": []})
+    builder.add("update", {"id": "prod_1", "title": "x"}, planned={"updated_at": "t", "sync_hash": "h"})
+    builder.add("create", {"title": "Tea"})
+    batch = builder.flush()
+    text = batch.file_text()
+    assert text == json.dumps(batch.to_file(), ensure_ascii=False, separators=(",", ":"))
+    assert Batch.from_file(json.loads(text)).body() == batch.body()
+    # Bytes, not characters, count against Medusa's body limit (and a comma for each item).
+    alone = BatchBuilder(max_items=10)
+    alone.add("create", batch.create[0])
+    body = json.dumps(alone.flush().body(), ensure_ascii=False, separators=(",", ":"))
+    alone.add("create", batch.create[0])
+    assert alone.size_bytes == len(body.encode()) + 1 == len(body) + 3 + 1
+
+
+def test_a_batch_not_built_item_by_item_is_written_all_the_same():
+    halves = BatchBuilder(max_items=10)
+    for n in range(4):
+        halves.add("create", {"title": f"t{n}"})
+    first, _ = halves.flush().halves()
+    assert first.file_text() == json.dumps(first.to_file(), ensure_ascii=False, separators=(",", ":"))
+
+
 def test_batch_size_must_be_positive():
     with pytest.raises(ValueError, match="batch_size"):
         BatchBuilder(max_items=0)
