@@ -21,18 +21,14 @@ _ENVELOPE_BYTES = len('{"create":[],"update":[],"delete":[]}')
 Kind = Literal["create", "update", "delete"]
 
 
-def encoded_size(item: Any) -> int:
-    """Bytes ``item`` adds to a request body (its JSON and a comma)."""
-    return _size_of(encoded(item))
-
-
 def encoded(item: Any) -> str:
     """``item`` as it is written in a batch file and sent. Every item of every batch file is
     encoded here, so this is also where a non-finite number is refused before any file is written."""
     return finite_json(item, lambda: _named(item))
 
 
-def _size_of(text: str) -> int:
+def text_size(text: str) -> int:
+    """Bytes an item ``encoded`` as ``text`` adds to a request body: its UTF-8 and a comma."""
     return (len(text) if text.isascii() else len(text.encode())) + 1
 
 
@@ -146,7 +142,7 @@ class BatchBuilder:
 
     def add(self, kind: Kind, item: Any, planned: dict[str, Any] | None = None) -> Batch | None:
         text = encoded(item)
-        size = _size_of(text)
+        size = text_size(text)
         full = None
         if len(self._current) and (
             len(self._current) >= self.max_items or self.size_bytes + size > self.max_bytes

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from medusa_sync.core.batching import BatchBuilder, encoded_size
+from medusa_sync.core.batching import BatchBuilder, encoded, text_size
 from medusa_sync.core.number_rules import (
     MAX_SAFE_INTEGER,
     MEASURE,
@@ -111,7 +111,7 @@ def test_a_non_finite_number_never_reaches_a_batch_file_and_is_called_a_bug(bad)
     with pytest.raises(
         ValueError, match=r"the planned item dummyjson:7 holds a number JSON cannot carry .*a bug"
     ):
-        encoded_size(item)
+        encoded(item)
     builder = BatchBuilder(max_items=10)
     with pytest.raises(ValueError, match="a bug in medusa_sync"):
         builder.add("create", item)
@@ -120,4 +120,7 @@ def test_a_non_finite_number_never_reaches_a_batch_file_and_is_called_a_bug(bad)
 
 def test_a_finite_item_is_measured_as_its_compact_json():
     item = {"external_id": "dummyjson:7", "weight": 4.0, "title": "é"}
-    assert encoded_size(item) == len(json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode()) + 1
+    assert (
+        text_size(encoded(item))
+        == len(json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode()) + 1
+    )
