@@ -596,6 +596,7 @@ def dag_run(
         "task_seconds": _task_seconds(instances),
         "timeline": _timeline(run, instances),
         "upsert_spans": _upsert_spans(run, instances),
+        "scheduler_waits": scheduler_waits(run, instances),
         "batch_requests": batch_timing(store),
         "cpu_seconds": cpu.seconds(),
         "compute_diff_says": _compute_diff_says(cluster, run_id, instances),
@@ -762,6 +763,33 @@ def _timeline(run: dict[str, Any], instances: list[dict[str, Any]]) -> dict[str,
         span[0], span[1] = min(span[0], start), max(span[1], end)
     ordered = sorted(spans.items(), key=lambda kv: kv[1][0])
     return {task: [round(start, 1), round(end, 1)] for task, (start, end) in ordered}
+
+
+def scheduler_waits(run: dict[str, Any], instances: list[dict[str, Any]]) -> dict[str, float]:
+    """What the run waited for the scheduler, in seconds: for each task that was queued, from the
+    last end of a task instance before it (the run's queueing, for the first tasks) to its first
+    queueing; then from the last end to the run's own end (``run end``).
+
+    Each is the rest of a pass: an idle scheduler looks for work about once a second
+    (``[scheduler] scheduler_idle_sleep_time``), so a task that ends just after a pass waits up to
+    that second for its successor to be queued. A task the scheduler never queued (one skipped by
+    another task) waits for nothing."""
+    ended = sorted(
+        _seconds(ti["end_date"]) for ti in instances if ti.get("start_date") and ti.get("end_date")
+    )
+    queued: dict[str, float] = {}
+    for ti in instances:
+        if ti.get("queued_when"):
+            at = _seconds(ti["queued_when"])
+            queued[ti["task_id"]] = min(queued.get(ti["task_id"], at), at)
+    origin = _seconds(run.get("queued_at") or run["start_date"])
+    waits = {
+        task: round(at - max((end for end in ended if end <= at), default=origin), 2)
+        for task, at in sorted(queued.items(), key=lambda kv: kv[1])
+    }
+    if run.get("end_date") and ended:
+        waits["run end"] = round(_seconds(run["end_date"]) - ended[-1], 2)
+    return waits
 
 
 def _upsert_spans(run: dict[str, Any], instances: list[dict[str, Any]]) -> list[list[float]]:
@@ -964,7 +992,9 @@ def comparison(result: dict[str, Any]) -> dict[str, Any]:
 
 def _round_of(raw: dict[str, Any] | None, first: dict[str, Any]) -> dict[str, Any]:
     """One round's figures: the raw loop's and the DAG's first sync's wall, whether both stores
-    are exact, and what moves with the machine (the median batch at Medusa, Medusa's CPU)."""
+    are exact, what moves with the machine (the median batch at Medusa, Medusa's CPU), how long
+    each side's batches took from the first sent to the last answered (the rest of the wall is
+    its fixed cost), and how much of the DAG's fixed cost was waiting for the scheduler."""
     parts = {"raw": raw, "dag": first} if raw is not None else {"dag": first}
     summary: dict[str, Any] = {"dag_seconds": first["wall_seconds"]}
     if raw is not None:
@@ -974,6 +1004,8 @@ def _round_of(raw: dict[str, Any] | None, first: dict[str, Any]) -> dict[str, An
     for key, part in parts.items():
         summary[f"{key}_batch_median_seconds"] = part["batch_requests"].get("median_seconds")
         summary[f"{key}_medusa_cpu_seconds"] = part["cpu_seconds"].get("medusa")
+        summary[f"{key}_batches_seconds"] = part["batch_requests"].get("first_to_last_seconds")
+    summary["dag_scheduler_waits_seconds"] = round(sum(first.get("scheduler_waits", {}).values()), 2)
     return summary
 
 

@@ -8,7 +8,15 @@ from types import SimpleNamespace
 import pytest
 
 from medusa_sync.core.models import SourceProduct
-from tests.stack.bench import batch_timing, catalog_of, comparison, option_grid, prices_of, with_variants
+from tests.stack.bench import (
+    batch_timing,
+    catalog_of,
+    comparison,
+    option_grid,
+    prices_of,
+    scheduler_waits,
+    with_variants,
+)
 from tests.stack.catalog_generator import generate_catalog
 
 
@@ -99,4 +107,37 @@ def test_more_rounds_hold_the_fastest_first_sync_to_the_fastest_raw_loop():
         "fastest_raw_seconds": 64.0,
         "fastest_dag_seconds": 72.0,
         "dag_raw_ratio": 1.12,
+    }
+
+
+def _at(seconds: float | None) -> str | None:
+    """A timestamp ``seconds`` after noon, as Airflow's API writes one."""
+    if seconds is None:
+        return None
+    whole, fraction = divmod(round(seconds * 1000), 1000)
+    return f"2026-12-07T12:{whole // 60:02d}:{whole % 60:02d}.{fraction:03d}000Z"
+
+
+def _ti(task_id: str, queued: float | None, start: float, end: float) -> dict[str, str | None]:
+    return {"task_id": task_id, "queued_when": _at(queued), "start_date": _at(start), "end_date": _at(end)}
+
+
+def test_scheduler_waits_are_each_tasks_wait_from_the_last_end_before_it_to_its_queueing():
+    run = {"queued_at": _at(0.0), "start_date": _at(0.8), "end_date": _at(52.0)}
+    instances = [
+        _ti("fetch_pages", 0.9, 0.95, 3.8),
+        _ti("read_store", 0.9, 0.95, 1.9),
+        _ti("sync_categories", None, 3.8, 3.8),  # skipped by the fetch: never queued
+        _ti("compute_diff", 4.2, 4.25, 5.2),
+        _ti("upsert_batch", 6.0, 6.05, 50.0),
+        _ti("upsert_batch", 6.01, 6.06, 50.5),
+        _ti("report", 51.0, 51.05, 51.3),
+    ]
+    assert scheduler_waits(run, instances) == {
+        "fetch_pages": 0.9,  # from the run's queueing
+        "read_store": 0.9,
+        "compute_diff": 0.4,  # from the fetch's end, the last before it
+        "upsert_batch": 0.8,  # the first instance queued
+        "report": 0.5,  # from the last upsert's end
+        "run end": 0.7,
     }
