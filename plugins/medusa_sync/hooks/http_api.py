@@ -10,6 +10,7 @@ opens its session in ``get_conn`` and says what "no response" means in ``no_resp
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -52,6 +53,8 @@ class HttpApiHook(BaseHook):
         self.timeout = timeout
         self.base_url = ""
         self._session: Session | None = None
+        # Threads may send their first requests at once: the session is opened by one of them.
+        self._opening = threading.Lock()
         # Every secret the connection holds, so that no log line or error repeats one.
         self._secrets = ConnectionSecrets()
         self._sleep: Callable[[float], Any] = time.sleep  # tests swap it for a recorder
@@ -74,9 +77,11 @@ class HttpApiHook(BaseHook):
         raise NotImplementedError
 
     def session(self) -> Session:
-        """The hook's session, opened from its connection on first use."""
+        """The hook's session, opened from its connection on first use (by one thread only)."""
         if self._session is None:
-            self._session = self.get_conn()
+            with self._opening:
+                if self._session is None:
+                    self._session = self.get_conn()
         return self._session
 
     def no_response_error(self, reason: str, method: str, path: str) -> Exception:

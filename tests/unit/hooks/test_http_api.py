@@ -4,7 +4,10 @@ from the base."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -81,3 +84,25 @@ def test_the_hook_names_its_connection_as_airflow_hooks_do():
     warehouse, _ = hook("http://127.0.0.1:9")
     assert warehouse.warehouse_conn_id == warehouse.conn_id == "warehouse_default"
     assert repr(warehouse) == "WarehouseHook(warehouse_conn_id='warehouse_default')"
+
+
+def test_threads_sending_their_first_requests_at_once_share_one_session():
+    opened: list[Session] = []
+    both_asking = threading.Barrier(2)
+
+    class SlowToOpen(WarehouseHook):
+        def get_conn(self) -> Session:
+            time.sleep(0.05)  # a connection lookup: long enough for the other thread to ask too
+            opened.append(super().get_conn())
+            return opened[-1]
+
+    made = SlowToOpen("http://127.0.0.1:1")
+
+    def first_request() -> Session:
+        both_asking.wait()
+        return made.session()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        sessions = list(pool.map(lambda _: first_request(), range(2)))
+    assert len(opened) == 1
+    assert sessions == [opened[0], opened[0]]
