@@ -12,6 +12,7 @@ from tests.stack.bench import (
     batch_timing,
     catalog_of,
     comparison,
+    idle_seconds,
     option_grid,
     prices_of,
     scheduler_waits,
@@ -141,3 +142,18 @@ def test_scheduler_waits_are_each_tasks_wait_from_the_last_end_before_it_to_its_
         "report": 0.5,  # from the last upsert's end
         "run end": 0.7,
     }
+
+
+def test_idle_seconds_count_the_time_no_task_ran_once_however_many_ran_side_by_side():
+    run = {"queued_at": _at(0.0), "start_date": _at(0.8), "end_date": _at(52.0)}
+    instances = [
+        _ti("fetch_pages", 0.9, 1.0, 3.8),
+        _ti("read_store", 0.9, 1.0, 1.9),  # beside the fetch: no idle time of its own
+        _ti("sync_categories", None, 3.8, 3.8),
+        _ti("compute_diff", 4.2, 4.3, 5.2),
+        _ti("upsert_batch", 6.0, 6.1, 50.0),
+        _ti("upsert_batch", 6.0, 6.1, 50.5),
+        _ti("report", 51.0, 51.1, 51.3),
+    ]
+    # 0-1.0, 3.8-4.3, 5.2-6.1, 50.5-51.1, 51.3-52.0
+    assert idle_seconds(run, instances) == pytest.approx(1.0 + 0.5 + 0.9 + 0.6 + 0.7)
