@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pendulum
@@ -79,32 +78,28 @@ class ComputeDiffOperator(RunFolderOperator, SkipMixin):
         # Before the source is asked about what is missing: upsert_batch measures a proof's age from it.
         planned_at = pendulum.now("UTC").isoformat()
         folder = RunFolder(str(self.run_folder))
+        folder.clear_plan()
+        self.external_id_prefix = self.external_id_prefix or folder.external_id_prefix()
         hook = MedusaHook(medusa_conn_id=self.medusa_conn_id)
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="store-defaults") as pool:
-            # The store's two defaults are asked for at once, while the run folder and the store
-            # index are read: none of them waits for another.
-            channel = None if run.sales_channel_id else pool.submit(hook.default_sales_channel_id)
-            profile = pool.submit(hook.shipping_profile_for, run.shipping_profile_id)
-            folder.clear_plan()
-            self.external_id_prefix = prefix = self.external_id_prefix or folder.external_id_prefix()
-            index = planning_index(
-                folder,
-                prefix=prefix,
-                try_number=int(context["ti"].try_number or 1),
-                read_now=lambda: hook.read_all_products(
-                    lambda listing: StoreIndex.build(listing, prefix=prefix),
-                    fields=STORE_PRODUCT_FIELDS,
-                    page_size=STORE_PAGE_SIZE,
-                    concurrency=STORE_READ_CONCURRENCY,
-                ),
-            )
+        ctx = run.mapping_context(
+            taxonomy=read_json(folder.taxonomy),
+            sales_channel_id=run.sales_channel_id or hook.default_sales_channel_id(),
+            shipping_profile_id=hook.shipping_profile_for(run.shipping_profile_id),
+            external_id_prefix=self.external_id_prefix,
+        )
+        prefix = ctx.external_id_prefix
+        index = planning_index(
+            folder,
+            prefix=prefix,
+            try_number=int(context["ti"].try_number or 1),
+            read_now=lambda: hook.read_all_products(
+                lambda listing: StoreIndex.build(listing, prefix=prefix),
+                fields=STORE_PRODUCT_FIELDS,
+                page_size=STORE_PAGE_SIZE,
+                concurrency=STORE_READ_CONCURRENCY,
+            ),
+        )
         with index:
-            ctx = run.mapping_context(
-                taxonomy=read_json(folder.taxonomy),
-                sales_channel_id=channel.result() if channel else run.sales_channel_id,
-                shipping_profile_id=profile.result(),
-                external_id_prefix=prefix,
-            )
             started = time.monotonic()
             plan, descriptors = self.plan(folder, ctx, index, run)
         plan["planned_at"] = planned_at
