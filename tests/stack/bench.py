@@ -748,8 +748,13 @@ def _span(run: dict[str, Any], ti: dict[str, Any]) -> tuple[float, float] | None
     """A task instance's start and end in seconds after its run was queued; None until it ended."""
     if not ti.get("start_date") or not ti.get("end_date"):
         return None
-    origin = _seconds(run.get("queued_at") or run["start_date"])
+    origin = _queued_at(run)
     return _seconds(ti["start_date"]) - origin, _seconds(ti["end_date"]) - origin
+
+
+def _queued_at(run: dict[str, Any]) -> float:
+    """When the run was queued (its start, if the API gives no queueing time), as a timestamp."""
+    return _seconds(run.get("queued_at") or run["start_date"])
 
 
 def _timeline(run: dict[str, Any], instances: list[dict[str, Any]]) -> dict[str, list[float]]:
@@ -775,21 +780,19 @@ def scheduler_waits(run: dict[str, Any], instances: list[dict[str, Any]]) -> dic
     (``[scheduler] scheduler_idle_sleep_time``), so a task that ends just after a pass waits up to
     that second for its successor to be queued. A task the scheduler never queued (one skipped by
     another task) waits for nothing."""
-    ended = sorted(
-        _seconds(ti["end_date"]) for ti in instances if ti.get("start_date") and ti.get("end_date")
-    )
+    origin = _queued_at(run)
+    ended = sorted(end for _, end in filter(None, (_span(run, ti) for ti in instances)))
     queued: dict[str, float] = {}
     for ti in instances:
         if ti.get("queued_when"):
-            at = _seconds(ti["queued_when"])
+            at = _seconds(ti["queued_when"]) - origin
             queued[ti["task_id"]] = min(queued.get(ti["task_id"], at), at)
-    origin = _seconds(run.get("queued_at") or run["start_date"])
     waits = {
-        task: round(at - max((end for end in ended if end <= at), default=origin), 2)
+        task: round(at - max((end for end in ended if end <= at), default=0.0), 2)
         for task, at in sorted(queued.items(), key=lambda kv: kv[1])
     }
     if run.get("end_date") and ended:
-        waits["run end"] = round(_seconds(run["end_date"]) - ended[-1], 2)
+        waits["run end"] = round(_seconds(run["end_date"]) - origin - ended[-1], 2)
     return waits
 
 
@@ -803,7 +806,7 @@ def idle_seconds(run: dict[str, Any], instances: list[dict[str, Any]]) -> float:
     for start, end in sorted(filter(None, (_span(run, ti) for ti in instances))):
         idle += max(start - reached, 0.0)
         reached = max(reached, end)
-    total = _seconds(run["end_date"]) - _seconds(run.get("queued_at") or run["start_date"])
+    total = _seconds(run["end_date"]) - _queued_at(run)
     return round(idle + max(total - reached, 0.0), 2)
 
 
