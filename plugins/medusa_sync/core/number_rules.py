@@ -117,7 +117,7 @@ def load_source_json(body: bytes | str) -> Any:
 
 
 # What the sync writes is a tree of plain data, never a structure that holds itself: the encoder
-# skips the check for one, which would cost time on every planned item and could never fire.
+# skips the check for one, which would cost time on every planned item to catch what is never built.
 _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False, check_circular=False)
 
 
