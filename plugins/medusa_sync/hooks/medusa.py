@@ -6,7 +6,7 @@ import base64
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, TypedDict, TypeVar, Unpack
+from typing import Any, NamedTuple, TypedDict, TypeVar, Unpack
 
 from airflow.sdk.exceptions import AirflowFailException
 from requests import PreparedRequest, Response, Session
@@ -51,6 +51,26 @@ class CallOptions(TypedDict, total=False):
 class MedusaSetupError(MedusaApiError, AirflowFailException):
     """Medusa refused the connection itself (401, 403) or the host is not Medusa: no retry can
     fix that, so the task fails at once, naming the connection and what to check."""
+
+
+class StoreDefaults(NamedTuple):
+    """What new products get when a run's params name neither: the store's default sales channel
+    and shipping profile, None where the store has none. ``read_store`` records them beside its
+    read of the store (``to_json``), so ``compute_diff``'s first try asks Medusa for neither."""
+
+    sales_channel_id: str | None
+    shipping_profile_id: str | None
+
+    def to_json(self) -> dict[str, str | None]:
+        return self._asdict()
+
+    @classmethod
+    def from_json(cls, data: Any) -> StoreDefaults | None:
+        """As ``to_json`` wrote them; None for anything else (a snapshot an earlier version wrote)."""
+        if not isinstance(data, dict) or set(data) != set(cls._fields):
+            return None
+        values = [data[name] for name in cls._fields]
+        return cls(*values) if all(v is None or isinstance(v, str) for v in values) else None
 
 
 class StockLocationNotFound(AirflowFailException):
@@ -622,12 +642,22 @@ class MedusaHook(HttpApiHook):
 
     # -- store -----------------------------------------------------------------------------------
 
-    def default_sales_channel_id(self) -> str:
-        """The store's default sales channel: products need one to show in a storefront."""
-        stores = self.request("GET", "/admin/stores").get("stores") or []
+    def store_defaults(self) -> StoreDefaults:
+        """The store's default sales channel and shipping profile, each None when it has none."""
+        stores = self.request("GET", STORES_PATH).get("stores") or []
         channel = stores[0].get("default_sales_channel_id") if stores else None
+        return StoreDefaults(str(channel) if channel else None, self.default_shipping_profile_id())
+
+    def default_sales_channel_id(self, recorded: StoreDefaults | None = None) -> str:
+        """The store's default sales channel (``recorded``'s, when given: no request): products
+        need one to show in a storefront."""
+        if recorded is None:
+            stores = self.request("GET", STORES_PATH).get("stores") or []
+            channel = stores[0].get("default_sales_channel_id") if stores else None
+        else:
+            channel = recorded.sales_channel_id
         if not channel:
-            raise MedusaApiError(200, None, "the store has no default sales channel", "GET", "/admin/stores")
+            raise MedusaApiError(200, None, "the store has no default sales channel", "GET", STORES_PATH)
         return str(channel)
 
     def default_shipping_profile_id(self) -> str | None:
@@ -641,16 +671,17 @@ class MedusaHook(HttpApiHook):
             self.log.warning("%s", warning)
         return chosen
 
-    def shipping_profile_for(self, given: str | None) -> str | None:
-        """The given profile (checked once per run), or the store's default one; None when the
-        param is empty and the store has no default profile (the plan then holds creates back)."""
+    def shipping_profile_for(self, given: str | None, recorded: StoreDefaults | None = None) -> str | None:
+        """The given profile (checked once per run), or the store's default one (``recorded``'s,
+        when given: no request); None when the param is empty and the store has no default profile
+        (the plan then holds creates back)."""
         if given:
             if self.get_shipping_profile(given) is None:
                 raise ShippingProfileNotFound(
                     f"shipping_profile_id {given!r}: Medusa has no such shipping profile"
                 )
             return given
-        chosen = self.default_shipping_profile_id()
+        chosen = self.default_shipping_profile_id() if recorded is None else recorded.shipping_profile_id
         if chosen is None:
             self.log.warning("%s", NO_PROFILE)
         return chosen

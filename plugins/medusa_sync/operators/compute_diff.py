@@ -14,19 +14,26 @@ from medusa_sync.core.mapping import MappingContext
 from medusa_sync.core.newest_plan import PlanClaim
 from medusa_sync.core.planning import PlanSettings, describe_plan, plan_sync
 from medusa_sync.core.store_index import StoreIndex
-from medusa_sync.hooks.medusa import MedusaHook
+from medusa_sync.hooks.medusa import MedusaHook, StoreDefaults
 from medusa_sync.hooks.source import CatalogSourceHook
 from medusa_sync.operators.run_folder_operator import RunFolderOperator
 from medusa_sync.params import CatalogRunParams
 from medusa_sync.run_params import read as read_params
 from medusa_sync.rundata.run_folder import BatchFileWriter, RunFolder, read_json, write_json
-from medusa_sync.rundata.store_snapshot import STORE_PAGE_SIZE, STORE_READ_CONCURRENCY, planning_index
+from medusa_sync.rundata.store_snapshot import (
+    STORE_DEFAULTS_KEY,
+    STORE_PAGE_SIZE,
+    STORE_READ_CONCURRENCY,
+    first_try_summary,
+    planning_index,
+)
 from medusa_sync.settings import load as load_settings
 
 
 class ComputeDiffOperator(RunFolderOperator, SkipMixin):
-    """Plans the run against the store as ``read_store`` saw it (read again on a later try):
-    streams the pages through ``core.planning`` into batch files.
+    """Plans the run against the store as ``read_store`` saw it, with the store's default sales
+    channel and shipping profile as it found them (both read again on a later try): streams the
+    pages through ``core.planning`` into batch files.
 
     A real plan claims the DAG's newest-plan marker, so no older run's batch is sent after it.
     Returns the batch descriptors ``upsert_batch`` is mapped over; with none to send, or on a dry
@@ -81,17 +88,22 @@ class ComputeDiffOperator(RunFolderOperator, SkipMixin):
         folder.clear_plan()
         self.external_id_prefix = self.external_id_prefix or folder.external_id_prefix()
         hook = MedusaHook(medusa_conn_id=self.medusa_conn_id)
+        try_number = int(context["ti"].try_number or 1)
+        summary = first_try_summary(folder, try_number)
+        # The store's defaults as read_store found them beside its read (None: ask Medusa now).
+        recorded = StoreDefaults.from_json((summary or {}).get(STORE_DEFAULTS_KEY))
         ctx = run.mapping_context(
             taxonomy=read_json(folder.taxonomy),
-            sales_channel_id=run.sales_channel_id or hook.default_sales_channel_id(),
-            shipping_profile_id=hook.shipping_profile_for(run.shipping_profile_id),
+            sales_channel_id=run.sales_channel_id or hook.default_sales_channel_id(recorded),
+            shipping_profile_id=hook.shipping_profile_for(run.shipping_profile_id, recorded),
             external_id_prefix=self.external_id_prefix,
         )
         prefix = ctx.external_id_prefix
         index = planning_index(
             folder,
             prefix=prefix,
-            try_number=int(context["ti"].try_number or 1),
+            try_number=try_number,
+            summary=summary,
             read_now=lambda: hook.read_all_products(
                 lambda listing: StoreIndex.build(listing, prefix=prefix),
                 fields=STORE_PRODUCT_FIELDS,

@@ -16,6 +16,7 @@ from medusa_sync.errors import StoreMovedError
 from medusa_sync.hooks.medusa import MedusaHook
 from medusa_sync.rundata.run_folder import RunFolder, default_storage_url, read_optional_json
 from medusa_sync.rundata.store_snapshot import (
+    STORE_DEFAULTS_KEY,
     STORE_PAGE_SIZE,
     STORE_READ_CONCURRENCY,
     StoreSnapshot,
@@ -28,7 +29,8 @@ from medusa_sync.rundata.store_snapshot import (
 
 
 class ReadStoreOperator(BaseOperator):
-    """Writes the store as the diff needs it (a few fields of every product) into ``store/``.
+    """Writes the store as the diff needs it (a few fields of every product) into ``store/``, with
+    the store's default sales channel and shipping profile.
 
     It needs nothing from the source, so it runs alongside ``fetch_pages``. It lists only the
     products updated since the previous run's read and merges them into that read, unless the
@@ -74,6 +76,8 @@ class ReadStoreOperator(BaseOperator):
             "try_number": ti.try_number,
             "hostname": socket.gethostname(),
             "read_started": now.isoformat() if now else None,
+            # What compute_diff's first try gives new products without asking Medusa itself.
+            STORE_DEFAULTS_KEY: hook.store_defaults().to_json(),
         }
         base = read_optional_json(base_marker(folder))
         if base is not None and base.get("folder") == folder.url:

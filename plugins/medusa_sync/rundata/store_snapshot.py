@@ -42,6 +42,9 @@ from medusa_sync.rundata.run_folder import (
 
 # 2: the summary says when the read began by the store's clock, and when the store was last read whole.
 FORMAT = 2
+# The store's default sales channel and shipping profile as ``read_store`` found them
+# (``MedusaHook.StoreDefaults``), in the summary; a summary an earlier version wrote has none.
+STORE_DEFAULTS_KEY = "store_defaults"
 # Products updated up to this long before the previous read began are read again: the clock that
 # stamped ``updated_at`` and the one that answered the read may differ a little.
 CLOCK_MARGIN = timedelta(minutes=10)
@@ -186,7 +189,7 @@ class StoreSnapshot:
             )
         return summary
 
-    def products(self, summary: dict[str, Any]) -> Iterator[StoreProduct]:
+    def products(self, summary: Mapping[str, Any]) -> Iterator[StoreProduct]:
         """Every product of the snapshot; fails if a page is missing or short."""
         seen = 0
         for number in range(1, summary["pages"] + 1):
@@ -262,16 +265,28 @@ def at_most(products: Iterable[StoreProduct], limit: int) -> list[StoreProduct] 
     return changed
 
 
+def first_try_summary(folder: RunFolder, try_number: int) -> dict[str, Any] | None:
+    """The summary of ``read_store``'s snapshot when ``compute_diff`` may plan from it (its first
+    try, and the snapshot complete), else None."""
+    return StoreSnapshot(folder).summary() if try_number == 1 else None
+
+
 def planning_index(
-    folder: RunFolder, *, prefix: str, try_number: int, read_now: Callable[[], StoreIndex]
+    folder: RunFolder,
+    *,
+    prefix: str,
+    try_number: int,
+    read_now: Callable[[], StoreIndex],
+    summary: Mapping[str, Any] | None = None,
 ) -> StoreIndex:
     """The store index ``compute_diff`` plans against: the snapshot on the first try; on any later
     one (a retry, a clear), ``read_now()``, the store as it is then, since upserts of this run may
-    have written since the snapshot."""
+    have written since the snapshot. ``summary``: ``first_try_summary``, when the caller read it."""
     started = time.monotonic()
     snapshot = StoreSnapshot(folder)
-    summary = snapshot.summary() if try_number == 1 else None
-    if summary is not None:
+    if summary is None:
+        summary = first_try_summary(folder, try_number)
+    if summary is not None and try_number == 1:
         index = StoreIndex.build(snapshot.products(summary), prefix=prefix)
         source = f"store as read_store saw it (its try {summary.get('try_number')})"
     else:

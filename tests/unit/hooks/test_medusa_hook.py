@@ -21,6 +21,7 @@ from medusa_sync.hooks.medusa import (
     MedusaSetupError,
     ShippingProfileNotFound,
     StockLocationNotFound,
+    StoreDefaults,
 )
 from medusa_sync.hooks.retries import RetryPolicy
 from medusa_sync.provider import get_provider_info
@@ -470,6 +471,33 @@ def test_an_empty_profile_means_the_default_one_and_a_store_without_it_means_non
     assert server.requests[0].param("type") == ["default"]
     assert hook.shipping_profile_for("") is None  # not a failure: the plan holds creates back
     assert "no default shipping profile and shipping_profile_id is empty" in caplog.text
+
+
+def test_the_stores_defaults_are_read_once_and_once_recorded_are_not_asked_for_again(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    connect(monkeypatch, server.url)
+    server.json({"stores": [{"id": "store_1", "default_sales_channel_id": "sc_1"}]})
+    server.json({"shipping_profiles": [{"id": "sp_default", "created_at": "2026-01-01T00:00:00.000Z"}]})
+    hook, _ = make_hook()
+    recorded = hook.store_defaults()
+    assert recorded == StoreDefaults("sc_1", "sp_default")
+    assert StoreDefaults.from_json(recorded.to_json()) == recorded
+    assert (hook.default_sales_channel_id(recorded), hook.shipping_profile_for(None, recorded)) == (
+        "sc_1",
+        "sp_default",
+    )
+    assert len(server.requests) == 2  # the two reads of store_defaults, nothing after them
+    # A store without either: the channel is an error naming it, the profile a warning, as when asked.
+    bare = StoreDefaults(None, None)
+    with pytest.raises(MedusaApiError, match="the store has no default sales channel"):
+        hook.default_sales_channel_id(bare)
+    assert hook.shipping_profile_for(None, bare) is None
+    assert "no default shipping profile and shipping_profile_id is empty" in caplog.text
+    assert len(server.requests) == 2
+    # A snapshot an earlier version wrote has none recorded: they are asked for.
+    assert StoreDefaults.from_json(None) is None
+    assert StoreDefaults.from_json({"sales_channel_id": 7, "shipping_profile_id": None}) is None
 
 
 def test_of_several_default_profiles_the_oldest_is_used_and_a_warning_names_the_others(

@@ -16,9 +16,10 @@ from medusa_sync.core.diff import STORE_PRODUCT_FIELDS, StoreProduct
 from medusa_sync.core.mapping import HASH_KEY, MappingContext, desired_product, draft_update
 from medusa_sync.core.missing import Answer
 from medusa_sync.core.models import SourceProduct
+from medusa_sync.hooks.medusa import StoreDefaults
 from medusa_sync.operators.compute_diff import ComputeDiffOperator
 from medusa_sync.rundata.run_folder import RunFolder, read_json, write_json
-from medusa_sync.rundata.store_snapshot import StoreSnapshot
+from medusa_sync.rundata.store_snapshot import STORE_DEFAULTS_KEY, StoreSnapshot
 from tests.stack.catalog_generator import generate_catalog
 
 PRODUCTS = 12
@@ -37,18 +38,26 @@ def chunks(items: list[Any], size: int) -> list[list[Any]]:
 
 
 class FakeStore:
-    """Medusa as compute_diff asks it: its default sales channel and shipping profile, and a listing
-    of ``products`` (Admin API objects); each listing's fields are noted."""
+    """Medusa as compute_diff asks it: its default sales channel and shipping profile (unless they
+    were recorded: ``StoreDefaults``), and a listing of ``products`` (Admin API objects); each
+    listing's fields and each default asked for are noted."""
 
     def __init__(self, products: Iterable[dict[str, Any]] = ()) -> None:
         self.products = list(products)
         self.listings: list[tuple[str, ...]] = []
+        self.defaults_asked: list[str] = []  # each default asked of the store itself
 
-    def default_sales_channel_id(self) -> str:
+    def default_sales_channel_id(self, recorded: StoreDefaults | None = None) -> str:
+        if recorded is not None:
+            return str(recorded.sales_channel_id)
+        self.defaults_asked.append("sales channel")
         return SALES_CHANNEL
 
-    def shipping_profile_for(self, given: str | None) -> str:
-        return given or SHIPPING_PROFILE
+    def shipping_profile_for(self, given: str | None, recorded: StoreDefaults | None = None) -> str | None:
+        if given or recorded is not None:
+            return given or recorded.shipping_profile_id  # type: ignore[union-attr]
+        self.defaults_asked.append("shipping profile")
+        return SHIPPING_PROFILE
 
     def read_all_products(self, consume: Any, *, fields: Any, **_: Any) -> Any:
         self.listings.append(tuple(fields))
@@ -276,6 +285,35 @@ def test_the_first_try_plans_against_read_stores_snapshot_and_a_retry_against_th
     else:
         skipped_by(monkeypatch, folder, store, try_number=try_number)
     assert (read_json(folder.plan)["create"], len(store.listings)) == (create, try_number - 1)
+
+
+def test_the_first_try_takes_the_stores_defaults_read_store_recorded_and_a_retry_asks_the_store(
+    monkeypatch, folder, records
+):
+    recorded = StoreDefaults("sc_recorded", "sp_recorded")
+    marker = {"try_number": 1, STORE_DEFAULTS_KEY: recorded.to_json()}
+    StoreSnapshot(folder).write([], page_size=100, marker=marker)
+    first, retried = FakeStore(), FakeStore()
+    execute(monkeypatch, folder, first)
+    creates = [item for batch in batch_files(folder) for item in batch["create"]]
+    assert {(c["sales_channels"][0]["id"], c["shipping_profile_id"]) for c in creates} == {
+        ("sc_recorded", "sp_recorded")
+    }
+    assert first.defaults_asked == []
+    execute(monkeypatch, folder, retried, try_number=2)
+    creates = [item for batch in batch_files(folder) for item in batch["create"]]
+    assert {(c["sales_channels"][0]["id"], c["shipping_profile_id"]) for c in creates} == {
+        (SALES_CHANNEL, SHIPPING_PROFILE)
+    }
+    assert retried.defaults_asked == ["sales channel", "shipping profile"]
+
+
+def test_a_snapshot_without_recorded_defaults_has_them_asked_of_the_store(monkeypatch, folder):
+    """A snapshot an earlier version's read_store wrote: planned from, the defaults asked for."""
+    StoreSnapshot(folder).write([], page_size=100, marker={"try_number": 1})
+    store = FakeStore()
+    execute(monkeypatch, folder, store)
+    assert (store.defaults_asked, store.listings) == (["sales channel", "shipping profile"], [])
 
 
 def test_a_product_gone_upstream_is_drafted_once_the_source_confirms_it(monkeypatch, folder, records):

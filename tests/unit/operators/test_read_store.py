@@ -15,13 +15,21 @@ from medusa_sync.core.diff import StoreProduct
 from medusa_sync.core.ownership import HASH_KEY
 from medusa_sync.core.store_index import StoreIndex
 from medusa_sync.errors import StoreMovedError
+from medusa_sync.hooks.medusa import StoreDefaults
 from medusa_sync.operators.read_store import ReadStoreOperator
 from medusa_sync.rundata.run_folder import RunFolder
-from medusa_sync.rundata.store_snapshot import CLOCK_MARGIN, MIN_CHANGED_LIMIT, StoreSnapshot, planning_index
+from medusa_sync.rundata.store_snapshot import (
+    CLOCK_MARGIN,
+    MIN_CHANGED_LIMIT,
+    STORE_DEFAULTS_KEY,
+    StoreSnapshot,
+    planning_index,
+)
 
 DAG_ID = "medusa_product_sync"
 PREFIX = "dummyjson:"
 FIRST_RUN = datetime(2025, 6, 1, 2, 0, tzinfo=UTC)  # the store's clock when the first run reads it
+DEFAULTS = StoreDefaults("sc_default", "sp_default")  # the store's default channel and profile
 
 
 def product(n: int, *, at: datetime, sync_hash: str = "h1") -> dict[str, Any]:
@@ -54,6 +62,9 @@ class Store:
 
     def product_count_at(self) -> tuple[int, datetime | None]:
         return len(self.products), self.now
+
+    def store_defaults(self) -> StoreDefaults:
+        return DEFAULTS
 
     def read_all_products(
         self,
@@ -134,6 +145,8 @@ def test_the_first_run_reads_the_whole_store_and_compute_diff_plans_from_it(stor
     assert store.reads == [None]
     assert snapshot_of(folder) == store.as_read_whole()
     assert result["products"] == 6 and result["pages"] == 3  # six products, two to a page
+    # With the store's defaults, so compute_diff's first try asks Medusa for neither.
+    assert StoreSnapshot(folder).summary()[STORE_DEFAULTS_KEY] == DEFAULTS.to_json()
 
     def read_now() -> StoreIndex:
         raise AssertionError("compute_diff read the store instead of the snapshot")
@@ -159,7 +172,9 @@ def test_the_next_run_reads_only_what_changed_since_the_first_read_and_merges_it
     # or join them: the same as reading the store whole now.
     assert snapshot_of(folder) == store.as_read_whole()
     assert result["products"] == 7
-    assert "merged into run first's read" in StoreSnapshot(folder).summary()["read"]
+    summary = StoreSnapshot(folder).summary()
+    assert "merged into run first's read" in summary["read"]
+    assert summary[STORE_DEFAULTS_KEY] == DEFAULTS.to_json()  # as read by this run, not the first
 
 
 def test_a_third_run_merges_from_the_second_runs_read_not_the_first(store, read_store):

@@ -12,7 +12,7 @@ import pytest
 from medusa_sync.core.diff import STORE_PRODUCT_FIELDS, StoreProduct
 from medusa_sync.core.store_index import StoreIndex
 from medusa_sync.errors import StoreMovedError
-from medusa_sync.hooks.medusa import STORE_READ_TRIES, MedusaHook
+from medusa_sync.hooks.medusa import STORE_READ_TRIES, MedusaHook, StoreDefaults
 from medusa_sync.rundata.run_folder import RunFolder, RunStorageError, write_json
 from medusa_sync.rundata.store_snapshot import StoreSnapshot, planning_index
 from tests.fixtures.store_records import store_product
@@ -96,6 +96,9 @@ class ListingHook:
 
     def product_count_at(self) -> tuple[int, datetime | None]:
         return len(self.listing), self.now
+
+    def store_defaults(self) -> StoreDefaults:
+        return StoreDefaults("sc_1", "sp_1")
 
     def paginate(self, path: str, key: str, **kwargs: Any):
         self.calls += 1
