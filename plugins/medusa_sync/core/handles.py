@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Protocol
 
 MAX_HANDLE_LENGTH = 120
@@ -32,6 +33,13 @@ class TakenHandles(Protocol):
     def add(self, handle: str) -> None: ...
 
 
+class ClaimableHandles(TakenHandles, Protocol):
+    """Taken handles that can take a free one in the same step they check it (the store index's
+    ``HandleSet``: one statement instead of a lookup and an insert)."""
+
+    def claim(self, handle: str) -> bool: ...
+
+
 class HandleAllocator:
     """Hands out handles that are free in the store and among the products allocated so far.
 
@@ -40,9 +48,16 @@ class HandleAllocator:
     store it is the store index's on-disk ``HandleSet``, not a copy in memory.
     """
 
-    def __init__(self, taken: TakenHandles | None = None) -> None:
+    def __init__(self, taken: TakenHandles | ClaimableHandles | None = None) -> None:
         self._taken: TakenHandles = taken if taken is not None else set()
+        self._claim: Callable[[str], bool] = getattr(self._taken, "claim", self._claim_if_free)
         self._next_suffix: OrderedDict[str, int] = OrderedDict()
+
+    def _claim_if_free(self, handle: str) -> bool:
+        if handle in self._taken:
+            return False
+        self._taken.add(handle)
+        return True
 
     def reserve(self, handle: str) -> None:
         self._taken.add(handle)
@@ -55,15 +70,12 @@ class HandleAllocator:
         per earlier namesake, which made a first sync quadratic in the number of namesakes.
         """
         base = slugify(title) or slugify(fallback)
-        candidate = base
-        if candidate in self._taken:
-            n = self._next_suffix.pop(base, 1)
-            candidate = f"{base}-{n}"
-            while candidate in self._taken:  # held by the store or by another base's product
-                n += 1
-                candidate = f"{base}-{n}"
-            self._next_suffix[base] = n + 1
-            if len(self._next_suffix) > MAX_REMEMBERED_BASES:
-                self._next_suffix.popitem(last=False)  # the least recently colliding base
-        self._taken.add(candidate)
+        if self._claim(base):
+            return base
+        n = self._next_suffix.pop(base, 1)
+        while not self._claim(candidate := f"{base}-{n}"):  # held by the store or another base's product
+            n += 1
+        self._next_suffix[base] = n + 1
+        if len(self._next_suffix) > MAX_REMEMBERED_BASES:
+            self._next_suffix.popitem(last=False)  # the least recently colliding base
         return candidate

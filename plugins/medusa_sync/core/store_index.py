@@ -47,6 +47,10 @@ class HandleSet:
     def add(self, handle: str) -> None:
         self._db.execute("INSERT OR IGNORE INTO handles VALUES (?)", (handle,))
 
+    def claim(self, handle: str) -> bool:
+        """Takes ``handle`` if it is free; whether it was (one statement, not a lookup and an insert)."""
+        return self._db.execute("INSERT OR IGNORE INTO handles VALUES (?)", (handle,)).rowcount == 1
+
     def __len__(self) -> int:
         return self._db.execute("SELECT count(*) FROM handles").fetchone()[0]
 
