@@ -30,7 +30,7 @@ from medusa_sync.rundata.store_snapshot import (
 
 class ReadStoreOperator(BaseOperator):
     """Writes the store as the diff needs it (a few fields of every product) into ``store/``, with
-    the store's default sales channel and shipping profile.
+    the store's default sales channel and shipping profile when the run's params name neither.
 
     It needs nothing from the source, so it runs alongside ``fetch_pages``. It lists only the
     products updated since the previous run's read and merges them into that read, unless the
@@ -76,9 +76,12 @@ class ReadStoreOperator(BaseOperator):
             "try_number": ti.try_number,
             "hostname": socket.gethostname(),
             "read_started": now.isoformat() if now else None,
-            # What compute_diff's first try gives new products without asking Medusa itself.
-            STORE_DEFAULTS_KEY: hook.store_defaults().to_json(),
         }
+        params = context["params"]
+        if not params.get("sales_channel_id") and not params.get("shipping_profile_id"):
+            # What compute_diff's first try gives new products without asking Medusa itself. A run
+            # whose params name either is left to compute_diff, which asks only for what they leave.
+            marker[STORE_DEFAULTS_KEY] = hook.store_defaults().to_json()
         base = read_optional_json(base_marker(folder))
         if base is not None and base.get("folder") == folder.url:
             base = None  # this run's own earlier attempt: its pages are about to be replaced

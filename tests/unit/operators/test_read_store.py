@@ -109,13 +109,13 @@ def read_store(tmp_path) -> Callable[..., tuple[RunFolder, dict[str, Any]]]:
     """Runs the task alone for ``run_id`` of the DAG; returns that run's folder and its result."""
 
     def run(
-        run_id: str, *, full_refresh: bool = False, page_size: int = 2
+        run_id: str, *, full_refresh: bool = False, page_size: int = 2, **params: Any
     ) -> tuple[RunFolder, dict[str, Any]]:
         op = ReadStoreOperator(task_id="read_store", storage_url=f"file://{tmp_path}", page_size=page_size)
         context = {
             "dag": SimpleNamespace(dag_id=DAG_ID),
             "run_id": run_id,
-            "params": {"full_refresh": full_refresh},
+            "params": {"full_refresh": full_refresh, **params},
             "ti": SimpleNamespace(task_id="read_store", try_number=1),
         }
         result = op.execute(context)
@@ -155,6 +155,13 @@ def test_the_first_run_reads_the_whole_store_and_compute_diff_plans_from_it(stor
         assert index.owned == 5
         assert index.get(f"{PREFIX}3") == StoreProduct.from_api(store.products["prod_00003"])
         assert "merchant-made" in index.handles
+
+
+@pytest.mark.parametrize("param", ["sales_channel_id", "shipping_profile_id"])
+def test_a_run_whose_params_name_a_channel_or_profile_records_no_defaults(store, read_store, param):
+    """compute_diff then asks Medusa only for what the params leave (and checks a given profile)."""
+    folder, _ = read_store("first", **{param: "given_by_the_run"})
+    assert STORE_DEFAULTS_KEY not in StoreSnapshot(folder).summary()
 
 
 def test_the_next_run_reads_only_what_changed_since_the_first_read_and_merges_it_into_that_read(
