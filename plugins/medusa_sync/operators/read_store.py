@@ -89,7 +89,7 @@ class ReadStoreOperator(BaseOperator):
             base,
             now,
             full_read_days=settings.load().store_full_read_days,
-            # The one param it reads; the Params themselves are validated by fetch_pages beside it.
+            # Params read as given here; the Params themselves are validated by fetch_pages beside it.
             full_refresh=bool(context["params"].get("full_refresh")),
         )
         summary = None
