@@ -644,21 +644,20 @@ class MedusaHook(HttpApiHook):
 
     def store_defaults(self) -> StoreDefaults:
         """The store's default sales channel and shipping profile, each None when it has none."""
-        stores = self.request("GET", STORES_PATH).get("stores") or []
-        channel = stores[0].get("default_sales_channel_id") if stores else None
-        return StoreDefaults(str(channel) if channel else None, self.default_shipping_profile_id())
+        return StoreDefaults(self._stores_default_channel(), self.default_shipping_profile_id())
 
     def default_sales_channel_id(self, recorded: StoreDefaults | None = None) -> str:
         """The store's default sales channel (``recorded``'s, when given: no request): products
         need one to show in a storefront."""
-        if recorded is None:
-            stores = self.request("GET", STORES_PATH).get("stores") or []
-            channel = stores[0].get("default_sales_channel_id") if stores else None
-        else:
-            channel = recorded.sales_channel_id
+        channel = self._stores_default_channel() if recorded is None else recorded.sales_channel_id
         if not channel:
             raise MedusaApiError(200, None, "the store has no default sales channel", "GET", STORES_PATH)
-        return str(channel)
+        return channel
+
+    def _stores_default_channel(self) -> str | None:
+        stores = self.request("GET", STORES_PATH).get("stores") or []
+        channel = stores[0].get("default_sales_channel_id") if stores else None
+        return str(channel) if channel else None
 
     def default_shipping_profile_id(self) -> str | None:
         """The store's default shipping profile (type ``default``), None when it has none: without

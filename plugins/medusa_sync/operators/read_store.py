@@ -90,7 +90,7 @@ class ReadStoreOperator(BaseOperator):
             now,
             full_read_days=settings.load().store_full_read_days,
             # Params read as given here; the Params themselves are validated by fetch_pages beside it.
-            full_refresh=bool(context["params"].get("full_refresh")),
+            full_refresh=bool(params.get("full_refresh")),
         )
         summary = None
         if since is not None and base is not None:
