@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import astuple
 from datetime import UTC, datetime, timedelta
+from types import EllipsisType
 from typing import Any
 
 from airflow.sdk import ObjectStoragePath
@@ -277,14 +278,15 @@ def planning_index(
     prefix: str,
     try_number: int,
     read_now: Callable[[], StoreIndex],
-    summary: Mapping[str, Any] | None = None,
+    summary: Mapping[str, Any] | EllipsisType | None = ...,
 ) -> StoreIndex:
     """The store index ``compute_diff`` plans against: the snapshot on the first try; on any later
     one (a retry, a clear), ``read_now()``, the store as it is then, since upserts of this run may
-    have written since the snapshot. ``summary``: ``first_try_summary``, when the caller read it."""
+    have written since the snapshot. ``summary``: ``first_try_summary`` when the caller has read it
+    (None: no snapshot to plan from, taken at its word); left out, it is read here."""
     started = time.monotonic()
     snapshot = StoreSnapshot(folder)
-    if summary is None:
+    if summary is ...:
         summary = first_try_summary(folder, try_number)
     if summary is not None and try_number == 1:
         index = StoreIndex.build(snapshot.products(summary), prefix=prefix)

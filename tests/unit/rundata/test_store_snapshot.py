@@ -148,6 +148,18 @@ def test_without_a_snapshot_the_first_try_lists_the_store(folder):
         assert hook.calls == 1 and index.owned == 1
 
 
+def test_a_summary_the_caller_found_missing_is_not_looked_for_again(folder):
+    # compute_diff reads the summary first (for the store's defaults): its None stands, even if a
+    # snapshot were there by the time the index is built.
+    StoreSnapshot(folder).write(products(3), page_size=2, marker={"try_number": 1})
+    hook = ListingHook([store_product("prod_9", "dummyjson:9", "other")])
+    read_now = lambda: hook.read_all_products(  # noqa: E731
+        lambda listing: StoreIndex.build(listing, prefix="dummyjson:"), fields=STORE_PRODUCT_FIELDS
+    )
+    with planning_index(folder, prefix="dummyjson:", try_number=1, read_now=read_now, summary=None) as index:
+        assert hook.calls == 1 and index.owned == 1
+
+
 FIVE = [store_product(f"prod_{i}", f"dummyjson:{i}", f"h-{i}") for i in range(5)]
 
 
