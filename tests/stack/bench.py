@@ -104,7 +104,14 @@ TAXONOMY_CLIENTS = TAXONOMY_CONCURRENCY  # as the sync creates them
 ID_ONLY = {"fields": "id"}  # a category's or tag's answer, as the sync asks for it
 PAGE = 100
 TASK_TITLE = "airflow worker -- "
-POLL_SECONDS = 1.0
+# How often the bench asks the api-server whether a run has ended. Each poll is a request that costs
+# the api-server and its database CPU on the machine Medusa runs on, which the raw loop does not
+# pay; the wall time is the run's own end, so a slower poll only makes the bench wait longer.
+POLL_SECONDS = 5.0
+# A process is read while it is this young: a task runner takes its title once its supervisor
+# has told the api-server it runs (up to 2.4 s measured, on an api-server's very first request);
+# an older process without it is not read again.
+TITLE_SETTLES_SECONDS = 10.0
 
 
 def _log(message: str) -> None:
@@ -427,12 +434,20 @@ def raw_loop(
 
 
 class TaskMemory:
-    """Samples the high-water RSS of every task runner process of a cluster while it runs."""
+    """Samples the high-water RSS of every task runner process of a cluster while it runs.
+
+    Ten times a second, so that a task of a few tenths of a second is seen; it runs in the bench's
+    process, beside the counting proxy, during the DAG's runs only, so each look is kept cheap: a
+    process is read while it is young or a task, and the others (Medusa, PostgreSQL, Airflow's
+    components) are only listed.
+    """
 
     def __init__(self) -> None:
         self.peak_kb: dict[str, int] = {}  # task instance id -> VmHWM
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+        self._first_seen: dict[str, float] = {}  # pid -> when it was first listed
+        self._not_tasks: set[str] = set()  # pids old enough to have their title, and not tasks
 
     def __enter__(self) -> TaskMemory:
         self._thread.start()
@@ -444,23 +459,35 @@ class TaskMemory:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            for entry in Path("/proc").iterdir():
-                if entry.name.isdigit():
-                    self._sample(entry)
+            self.look()
             self._stop.wait(0.1)
 
-    def _sample(self, entry: Path) -> None:
+    def look(self) -> None:
+        """One look at every process: the task runners' peaks are read."""
+        now = time.monotonic()
+        listed = {name for name in os.listdir("/proc") if name.isdigit()}
+        # A pid that is gone may come back as another process: it is read again then.
+        self._not_tasks &= listed
+        self._first_seen = {pid: at for pid, at in self._first_seen.items() if pid in listed}
+        for pid in listed - self._not_tasks:
+            first_seen = self._first_seen.setdefault(pid, now)
+            if not self._sample(Path("/proc", pid)) and now - first_seen > TITLE_SETTLES_SECONDS:
+                self._not_tasks.add(pid)
+
+    def _sample(self, entry: Path) -> bool:
+        """Whether ``entry`` is a task runner (its peak is then taken)."""
         try:
             title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
             if not title.startswith(TASK_TITLE):
-                return
+                return False
             status = (entry / "status").read_text()
         except OSError:
-            return
+            return False
         ti_id = title[len(TASK_TITLE) :].split()[0]
         for line in status.splitlines():
             if line.startswith("VmHWM:"):
                 self.peak_kb[ti_id] = max(self.peak_kb.get(ti_id, 0), int(line.split()[1]))
+        return True
 
     def by_task(self, instances: list[dict[str, Any]]) -> dict[str, float]:
         """Peak RSS in MB per task id (the largest of a mapped task's instances)."""
@@ -574,9 +601,9 @@ def dag_run(
     with CpuMeter() as cpu:
         started = time.time()
         run_id = cluster.api.trigger(dag_id, conf=conf)
-        # Polled once a second, as little as a watching user: every poll is an api-server request,
-        # CPU that Medusa would otherwise have on a small machine (at 10 a second, it was about a
-        # tenth of a core). The wall time is the run's own end, not the poll's.
+        # Polled every POLL_SECONDS: each poll is an api-server request, CPU that Medusa would
+        # otherwise have on a small machine (at 10 a second, it was about a tenth of a core). The
+        # wall time is the run's own end, not the poll's; the CPU is counted until the poll sees it.
         state = cluster.wait_for_run(dag_id, run_id, timeout=7200, poll=POLL_SECONDS)
     run = cluster.api.dag_run(dag_id, run_id)
     wall = _seconds(run["end_date"]) - started

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections import Counter
 from types import SimpleNamespace
 
 import pytest
 
 from medusa_sync.core.models import SourceProduct
+from tests.stack import bench
 from tests.stack.bench import (
+    TaskMemory,
     batch_timing,
     catalog_of,
     comparison,
@@ -157,3 +160,28 @@ def test_idle_seconds_count_the_time_no_task_ran_once_however_many_ran_side_by_s
     ]
     # 0-1.0, 3.8-4.3, 5.2-6.1, 50.5-51.1, 51.3-52.0
     assert idle_seconds(run, instances) == pytest.approx(1.0 + 0.5 + 0.9 + 0.6 + 0.7)
+
+
+def _task_like(ti_id: str) -> subprocess.Popen:
+    """A process titled as a task runner is ("airflow worker -- <ti id>")."""
+    return subprocess.Popen(["bash", "-c", f'exec -a "airflow worker -- {ti_id}" sleep 30'])
+
+
+def test_task_memory_reads_a_task_that_starts_after_the_others_settled(monkeypatch):
+    monkeypatch.setattr(bench, "TITLE_SETTLES_SECONDS", 0.0)  # every process already here settles
+    memory = TaskMemory()
+    memory.look()
+    memory.look()
+    assert memory._not_tasks  # the processes already running are only listed from now on
+    monkeypatch.setattr(bench, "TITLE_SETTLES_SECONDS", 10.0)
+    late = _task_like("ti-late")
+    try:
+        for _ in range(50):  # until bash has exec'd into its new title
+            memory.look()
+            if "ti-late" in memory.peak_kb:
+                break
+            subprocess.run(["sleep", "0.02"], check=True)
+    finally:
+        late.kill()
+        late.wait()
+    assert memory.peak_kb["ti-late"] > 0
