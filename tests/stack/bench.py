@@ -109,8 +109,8 @@ TASK_TITLE = "airflow worker -- "
 # pay; the wall time is the run's own end, so a slower poll only makes the bench wait longer.
 POLL_SECONDS = 5.0
 # A process is read while it is this young: a task runner takes its title once its supervisor
-# has told the api-server it runs (up to 2.4 s measured, on an api-server's very first request);
-# an older process without it is not read again.
+# has told the api-server it runs, which a freshly started api-server answers late (see
+# docs/performance.md); an older process without it is not read again.
 TITLE_SETTLES_SECONDS = 10.0
 
 
@@ -602,8 +602,8 @@ def dag_run(
         started = time.time()
         run_id = cluster.api.trigger(dag_id, conf=conf)
         # Polled every POLL_SECONDS: each poll is an api-server request, CPU that Medusa would
-        # otherwise have on a small machine (at 10 a second, it was about a tenth of a core). The
-        # wall time is the run's own end, not the poll's; the CPU is counted until the poll sees it.
+        # otherwise have on a small machine. The wall time is the run's own end, not the poll's;
+        # the CPU is counted until the poll sees it.
         state = cluster.wait_for_run(dag_id, run_id, timeout=7200, poll=POLL_SECONDS)
     run = cluster.api.dag_run(dag_id, run_id)
     wall = _seconds(run["end_date"]) - started
