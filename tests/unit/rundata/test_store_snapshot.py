@@ -112,8 +112,9 @@ class ListingHook:
         yield from listing
 
 
-def index_for(folder: RunFolder, hook: ListingHook, try_number: int) -> StoreIndex:
-    """What compute_diff plans against on that try, the store read as it reads it."""
+def index_for(folder: RunFolder, hook: ListingHook, try_number: int, **summary: Any) -> StoreIndex:
+    """What compute_diff plans against on that try, the store read as it reads it (``summary=``:
+    the snapshot summary as compute_diff found it)."""
     return planning_index(
         folder,
         prefix="dummyjson:",
@@ -121,6 +122,7 @@ def index_for(folder: RunFolder, hook: ListingHook, try_number: int) -> StoreInd
         read_now=lambda: hook.read_all_products(
             lambda listing: StoreIndex.build(listing, prefix="dummyjson:"), fields=STORE_PRODUCT_FIELDS
         ),
+        **summary,
     )
 
 
@@ -153,10 +155,7 @@ def test_a_summary_the_caller_found_missing_is_not_looked_for_again(folder):
     # snapshot were there by the time the index is built.
     StoreSnapshot(folder).write(products(3), page_size=2, marker={"try_number": 1})
     hook = ListingHook([store_product("prod_9", "dummyjson:9", "other")])
-    read_now = lambda: hook.read_all_products(  # noqa: E731
-        lambda listing: StoreIndex.build(listing, prefix="dummyjson:"), fields=STORE_PRODUCT_FIELDS
-    )
-    with planning_index(folder, prefix="dummyjson:", try_number=1, read_now=read_now, summary=None) as index:
+    with index_for(folder, hook, try_number=1, summary=None) as index:
         assert hook.calls == 1 and index.owned == 1
 
 
