@@ -99,6 +99,10 @@ STOCK_DAG_ID = "medusa_stock_sync"
 LEVELS_PATH = "/admin/inventory-items/location-levels/batch"
 RAW_BATCH = 200
 RAW_CLIENTS = 2
+# ``--raw-beside-airflow``: the raw loop once more, on a fresh store, while the DAG's Airflow is up
+# and idle (started, before its warm-up): the same loop with Airflow's own processes on the machine,
+# as the DAG has them. Not the baseline: that is the raw loop alone, the fastest honest loop.
+BESIDE_AIRFLOW = "raw beside an idle Airflow"
 SOURCE_CLIENTS = 4  # [medusa_sync] source_concurrency's default
 TAXONOMY_CLIENTS = TAXONOMY_CONCURRENCY  # as the sync creates them
 ID_ONLY = {"fields": "id"}  # a category's or tag's answer, as the sync asks for it
@@ -957,6 +961,7 @@ def benchmark(
     variants: int = 1,
     raw_again: bool = False,
     rounds: int = 1,
+    beside_airflow: bool = False,
 ) -> dict[str, Any]:
     catalog = catalog_of(products, variants)
     result: dict[str, Any] = {"products": products, "variants": variants, "machine": machine()}
@@ -971,6 +976,10 @@ def benchmark(
 
         store = Store(template, email, password, work)
         with airflow_for(store, source, work, (DAG_ID,)) as cluster, TaskMemory() as memory:
+            if raw and beside_airflow:  # Airflow up and idle: no run until the warm-up
+                result["raw_beside_airflow"] = timed_raw_loop(
+                    source.url, Store(template, email, password, work), catalog, what=BESIDE_AIRFLOW
+                )
             result["warm_up"] = warm_up(cluster, store, memory)
             result["dag_first"] = dag_run(cluster, store, memory, "DAG first sync")
             first_ended = time.monotonic()
@@ -1004,11 +1013,20 @@ def benchmark(
         if raw and raw_again:  # the machine may have slowed or sped up while the DAG ran
             result["raw_again"] = timed_raw_loop(source.url, Store(template, email, password, work), catalog)
         if rounds > 1:
-            result["rounds"] = [{"round": 1, **_round_of(result.get("raw"), result["dag_first"])}] + [
-                more_round(n, source, (template, email, password), work, catalog, raw=raw)
+            first = _round_of(result.get("raw"), result["dag_first"], result.get("raw_beside_airflow"))
+            result["rounds"] = [{"round": 1, **first}] + [
+                more_round(
+                    n,
+                    source,
+                    (template, email, password),
+                    work,
+                    catalog,
+                    raw=raw,
+                    beside_airflow=beside_airflow,
+                )
                 for n in range(2, rounds + 1)
             ]
-    for key in ("raw", "raw_again", "dag_first"):
+    for key in ("raw", "raw_again", "raw_beside_airflow", "dag_first"):
         if key in result:
             result[key]["ms_per_product"] = round(result[key]["wall_seconds"] * 1000 / products, 2)
     # Measured again at the end: a busy neighbour can slow the machine down midway.
@@ -1025,26 +1043,40 @@ def comparison(result: dict[str, Any]) -> dict[str, Any]:
     """
     raws = [result[key]["wall_seconds"] for key in ("raw", "raw_again") if key in result]
     firsts = [result["dag_first"]["wall_seconds"]]
+    besides = [result["raw_beside_airflow"]["wall_seconds"]] if "raw_beside_airflow" in result else []
     for more in result.get("rounds", [])[1:]:
         raws.append(more["raw_seconds"])
         firsts.append(more["dag_seconds"])
-    return {
+        if "beside_seconds" in more:
+            besides.append(more["beside_seconds"])
+    compared = {
         "fastest_raw_seconds": min(raws),
         "fastest_dag_seconds": min(firsts),
         "dag_raw_ratio": round(min(firsts) / min(raws), 2),
     }
+    if besides:  # what the DAG costs beyond Airflow's presence; the ratio above stays the baseline's
+        compared["fastest_raw_beside_airflow_seconds"] = min(besides)
+        compared["dag_raw_beside_airflow_ratio"] = round(min(firsts) / min(besides), 2)
+    return compared
 
 
-def _round_of(raw: dict[str, Any] | None, first: dict[str, Any]) -> dict[str, Any]:
-    """One round's figures: the raw loop's and the DAG's first sync's wall, whether both stores
+def _round_of(
+    raw: dict[str, Any] | None, first: dict[str, Any], beside: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One round's figures: the raw loop's and the DAG's first sync's wall, whether the stores
     are exact, what moves with the machine (the median batch at Medusa, Medusa's CPU), how long
     each side's batches took from the first sent to the last answered (the rest of the wall is
-    its fixed cost), and how much of the DAG's run had no task running (``idle_seconds``)."""
-    parts = {"raw": raw, "dag": first} if raw is not None else {"dag": first}
+    its fixed cost), and how much of the DAG's run had no task running (``idle_seconds``). With
+    the raw loop run again beside the idle Airflow (``beside``), the same of it, as ``beside_*``."""
+    parts = {"raw": raw, "beside": beside, "dag": first}
+    parts = {key: part for key, part in parts.items() if part is not None}
     summary: dict[str, Any] = {"dag_seconds": first["wall_seconds"]}
     if raw is not None:
         summary["raw_seconds"] = raw["wall_seconds"]
         summary["ratio"] = round(first["wall_seconds"] / raw["wall_seconds"], 2)
+    if beside is not None:
+        summary["beside_seconds"] = beside["wall_seconds"]
+        summary["ratio_beside"] = round(first["wall_seconds"] / beside["wall_seconds"], 2)
     summary["stores_exact"] = all(part["store"]["exact"] for part in parts.values())
     for key, part in parts.items():
         summary[f"{key}_batch_median_seconds"] = part["batch_requests"].get("median_seconds")
@@ -1062,9 +1094,11 @@ def more_round(
     catalog: list[dict[str, Any]],
     *,
     raw: bool,
+    beside_airflow: bool = False,
 ) -> dict[str, Any]:
     """Round ``n`` (from 2 on): the raw loop, then the DAG's first sync, each on a fresh store; the
-    DAG through a fresh Airflow, after its warm-up, as in the first round."""
+    DAG through a fresh Airflow, after its warm-up, as in the first round (and before the warm-up,
+    with ``beside_airflow``, the raw loop beside that Airflow, as in the first round too)."""
     template, email, password = medusa
     result: dict[str, Any] = {}
     if raw:
@@ -1073,19 +1107,25 @@ def more_round(
     folder.mkdir()
     store = Store(template, email, password, work)
     with airflow_for(store, source, folder, (DAG_ID,)) as cluster, TaskMemory() as memory:
+        if raw and beside_airflow:  # Airflow up and idle: no run until the warm-up
+            result["raw_beside_airflow"] = timed_raw_loop(
+                source.url, Store(template, email, password, work), catalog, what=BESIDE_AIRFLOW
+            )
         warm_up(cluster, store, memory)
         result["dag_first"] = dag_run(cluster, store, memory, f"DAG first sync (round {n})")
         result["dag_first"]["store"] = store_exact(store, catalog)
     summary = {
         "round": n,
-        **_round_of(result.get("raw"), result["dag_first"]),
+        **_round_of(result.get("raw"), result["dag_first"], result.get("raw_beside_airflow")),
         "cpu_yardstick_ms": cpu_yardstick_ms(),
     }
     _log(f"round {n}: {json.dumps(summary)}")
     return summary
 
 
-def timed_raw_loop(source_url: str, store: Store, catalog: list[dict[str, Any]]) -> dict[str, Any]:
+def timed_raw_loop(
+    source_url: str, store: Store, catalog: list[dict[str, Any]], what: str = "raw"
+) -> dict[str, Any]:
     """The raw loop into its own fresh store, with Medusa's CPU and a check that the store is exact."""
     try:
         with CpuMeter() as cpu:
@@ -1094,7 +1134,7 @@ def timed_raw_loop(source_url: str, store: Store, catalog: list[dict[str, Any]])
         timed["store"] = store_exact(store, catalog)
     finally:
         store.close()
-    _log(f"raw: {json.dumps(timed)}")
+    _log(f"{what}: {json.dumps(timed)}")
     return timed
 
 
@@ -1111,6 +1151,14 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="run the raw loop again after the DAG's runs, on a fresh store; the ratio is then "
         "against the faster of the two (a machine that slows down or speeds up midway favours neither)",
+    )
+    parser.add_argument(
+        "--raw-beside-airflow",
+        action="store_true",
+        help="in every round, also run the raw loop on a fresh store while the DAG's Airflow is up "
+        "and idle (before its warm-up): the same loop with Airflow's own processes on the machine, "
+        "as the DAG has them; adds dag_raw_beside_airflow_ratio (dag_raw_ratio stays against the raw "
+        "loop alone, the baseline)",
     )
     parser.add_argument(
         "--rounds",
@@ -1180,6 +1228,7 @@ def main(argv: list[str] | None = None) -> None:
                 variants=args.variants,
                 raw_again=args.raw_again,
                 rounds=args.rounds,
+                beside_airflow=args.raw_beside_airflow,
             )
     print(json.dumps(result), flush=True)
     if args.record is not None:

@@ -114,6 +114,53 @@ def test_more_rounds_hold_the_fastest_first_sync_to_the_fastest_raw_loop():
     }
 
 
+def test_the_raw_loop_beside_an_idle_airflow_is_compared_apart_from_the_baseline():
+    # --raw-beside-airflow: one more raw loop a round, with Airflow's processes on the machine.
+    # The headline ratio stays against the raw loop alone; the other says what the DAG costs
+    # beyond Airflow's presence.
+    result = {
+        "raw": {"wall_seconds": 60.0},
+        "raw_beside_airflow": {"wall_seconds": 66.0},
+        "dag_first": {"wall_seconds": 72.0},
+        "rounds": [
+            {"round": 1, "raw_seconds": 60.0, "beside_seconds": 66.0, "dag_seconds": 72.0},
+            {"round": 2, "raw_seconds": 62.0, "beside_seconds": 64.0, "dag_seconds": 69.0},
+        ],
+    }
+    assert comparison(result) == {
+        "fastest_raw_seconds": 60.0,
+        "fastest_dag_seconds": 69.0,
+        "dag_raw_ratio": 1.15,
+        "fastest_raw_beside_airflow_seconds": 64.0,
+        "dag_raw_beside_airflow_ratio": 1.08,
+    }
+
+
+def _side(wall: float, median: float, cpu: float, batches: float) -> dict[str, object]:
+    return {
+        "wall_seconds": wall,
+        "store": {"exact": True},
+        "batch_requests": {"median_seconds": median, "first_to_last_seconds": batches},
+        "cpu_seconds": {"medusa": cpu},
+    }
+
+
+def test_a_round_reports_the_raw_loop_beside_airflow_as_a_side_of_its_own():
+    raw, beside = _side(60.0, 2.3, 66.0, 57.0), _side(66.0, 2.6, 72.5, 63.0)
+    dag = _side(72.0, 2.6, 73.0, 63.5)
+    summary = bench._round_of(raw, {**dag, "idle_seconds": 2.1}, beside)
+    assert summary["ratio"] == 1.2
+    assert summary["beside_seconds"] == 66.0
+    assert summary["ratio_beside"] == 1.09
+    assert (summary["beside_medusa_cpu_seconds"], summary["beside_batches_seconds"]) == (72.5, 63.0)
+    assert summary["stores_exact"] is True
+    # A store that came out wrong beside Airflow makes the round's stores not exact.
+    wrong = {**beside, "store": {"exact": False}}
+    assert bench._round_of(raw, {**dag, "idle_seconds": 2.1}, wrong)["stores_exact"] is False
+    # Without the option a round is as before.
+    assert "beside_seconds" not in bench._round_of(raw, {**dag, "idle_seconds": 2.1})
+
+
 def _at(seconds: float | None) -> str | None:
     """A timestamp ``seconds`` after noon, as Airflow's API writes one."""
     if seconds is None:
