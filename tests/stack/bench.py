@@ -1212,6 +1212,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--variants must be from 1 to {MAX_VARIANTS}")
     if args.variants > 1 and args.stock:
         parser.error("--variants is for the catalog sync, not --stock")
+    if args.raw_beside_airflow and (args.skip_raw or args.stock):
+        parser.error("--raw-beside-airflow runs the catalog's raw loop: not with --skip-raw or --stock")
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     if args.unchanged_runs < 1:

@@ -136,6 +136,14 @@ def test_the_raw_loop_beside_an_idle_airflow_is_compared_apart_from_the_baseline
     }
 
 
+@pytest.mark.parametrize("other", ["--skip-raw", "--stock"])
+def test_the_raw_loop_beside_airflow_is_refused_where_there_is_no_raw_loop(other, capsys):
+    with pytest.raises(SystemExit) as refused:
+        bench.main(["--raw-beside-airflow", other])
+    assert refused.value.code == 2
+    assert "--raw-beside-airflow runs the catalog's raw loop" in capsys.readouterr().err
+
+
 def _side(wall: float, median: float, cpu: float, batches: float) -> dict[str, object]:
     return {
         "wall_seconds": wall,
