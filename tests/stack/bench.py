@@ -12,7 +12,10 @@ What it does, on this machine, against real servers it starts itself:
    after one untimed dry run of a single product that warms the api-server up (``warm_up``);
    (c) a rerun with nothing changed; (d) a rerun with 1 % of the prices changed;
 5. with ``--raw-again``, the raw loop once more on a fresh store: ``dag_raw_ratio`` is the DAG's
-   first sync against the fastest raw loop of the run (``fastest_raw_seconds``).
+   first sync against the fastest raw loop of the run (``fastest_raw_seconds``);
+6. with ``--raw-beside-airflow``, before the DAG's warm-up, the raw loop once more on a fresh store
+   while the DAG's Airflow is up and idle: compared apart (``dag_raw_beside_airflow_ratio``), never
+   the baseline.
 
 ``--stock`` measures the stock sync instead: the catalog synced with ``sync_inventory`` on, then
 ``medusa_stock_sync`` with nothing changed and with 1 % of the stocks changed at the source.
