@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -88,6 +89,9 @@ def test_it_reports_the_ratio_and_every_task_memory(result):
     firsts = [result["dag_first"]["wall_seconds"], result["rounds"][1]["dag_seconds"]]
     assert (result["fastest_raw_seconds"], result["fastest_dag_seconds"]) == (min(raws), min(firsts))
     assert result["dag_raw_ratio"] == round(min(firsts) / min(raws), 2)
+    # Beside it, the typical round: the median of each round's DAG against its own raw loop.
+    paired = [r["dag_seconds"] / r["raw_seconds"] for r in result["rounds"]]
+    assert result["median_round_ratio"] == round(statistics.median(paired), 2)
     # The loops beside Airflow are compared apart: never one more try for the baseline.
     besides = [result["rounds"][0]["beside_seconds"], result["rounds"][1]["beside_seconds"]]
     assert result["fastest_raw_beside_airflow_seconds"] == min(besides)

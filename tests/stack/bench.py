@@ -41,6 +41,7 @@ import os
 import platform
 import secrets
 import shutil
+import statistics
 import sys
 import tempfile
 import threading
@@ -1043,6 +1044,9 @@ def comparison(result: dict[str, Any]) -> dict[str, Any]:
 
     With more rounds, each side is the best of as many tries; the raw loop's second run
     (``raw_again``), when asked for, is one more try for the raw side, never for the DAG's.
+    Beside it, ``median_round_ratio``: the median of each round's own ratio. A machine's speed can
+    drift by a third within minutes, so the two fastest may come from minutes of different speeds;
+    the two sides of a round ran minutes apart, and the median of rounds is the typical pair.
     """
     raws = [result[key]["wall_seconds"] for key in ("raw", "raw_again") if key in result]
     firsts = [result["dag_first"]["wall_seconds"]]
@@ -1057,6 +1061,9 @@ def comparison(result: dict[str, Any]) -> dict[str, Any]:
         "fastest_dag_seconds": min(firsts),
         "dag_raw_ratio": round(min(firsts) / min(raws), 2),
     }
+    paired = [r["dag_seconds"] / r["raw_seconds"] for r in result.get("rounds", []) if "raw_seconds" in r]
+    if len(paired) > 1:
+        compared["median_round_ratio"] = round(statistics.median(paired), 2)
     if besides:  # what the DAG costs beyond Airflow's presence; the ratio above stays the baseline's
         compared["fastest_raw_beside_airflow_seconds"] = min(besides)
         compared["dag_raw_beside_airflow_ratio"] = round(min(firsts) / min(besides), 2)
