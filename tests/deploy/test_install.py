@@ -3,12 +3,14 @@ run, and constraints.txt pins everything it installs."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 import shlex
 import tomllib
 from pathlib import Path
 
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 REPO = Path(__file__).resolve().parents[2]
@@ -102,6 +104,20 @@ def test_constraints_pin_every_dependency_and_extra_and_never_the_package():
     assert DISTRIBUTION not in pinned
     # celery[redis] needs the redis client: pinned too.
     assert "redis" in pinned
+
+
+def test_every_pin_installs_on_the_oldest_python_the_package_admits():
+    """A pin that needs a newer Python than the package's floor is not skipped by pip: it goes back
+    through every older release of what depends on it until it gives up. Debian 12's Python 3.11.2
+    with soupsieve 4.1.3 (Python 3.11.5 and newer) ended in ``resolution-too-deep`` after 14
+    minutes of ``./dev setup``. Read from the installed packages' own metadata: ./dev setup
+    installed exactly these pins into the venv this runs in."""
+    floor = project()["requires-python"].removeprefix(">=")
+    for name, version in pins().items():
+        installed = importlib.metadata.distribution(name)
+        assert installed.version == version, f"{name} {installed.version} installed, {version} pinned"
+        needs = installed.metadata.get("Requires-Python")
+        assert not needs or SpecifierSet(needs).contains(floor), f"{name}=={version} needs Python {needs}"
 
 
 def test_requirements_txt_is_the_same_set_at_the_constrained_versions():
