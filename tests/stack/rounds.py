@@ -23,12 +23,11 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-RUNS = Path(__file__).resolve().parents[2] / "docs" / "data" / "bench-runs.jsonl"
+from tests.stack.plot import DATA, load
 
 
 def _spread(values: list[float], digits: int) -> dict[str, float]:
@@ -77,12 +76,12 @@ def pooled(runs: Iterable[dict[str, Any]], *, products: int = 10_000, variants: 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("files", nargs="*", type=Path, default=[RUNS])
+    parser.add_argument("files", nargs="*", type=Path, default=[DATA])
     parser.add_argument("--products", type=int, default=10_000)
     parser.add_argument("--variants", type=int, default=1)
     args = parser.parse_args(argv)
-    runs = [json.loads(line) for path in args.files for line in path.read_text().splitlines() if line.strip()]
-    print(json.dumps(pooled(runs, products=args.products, variants=args.variants)), file=sys.stdout)
+    runs = [run for path in args.files for run in load(path)]
+    print(json.dumps(pooled(runs, products=args.products, variants=args.variants)))
 
 
 if __name__ == "__main__":
